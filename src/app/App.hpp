@@ -1,0 +1,48 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "batch/BatchManager.hpp"
+#include "batch/MemoryBudget.hpp"
+#include "clickhouse/ServerMonitor.hpp"
+#include "config/ConfigLoader.hpp"
+#include "flush/FlushQueue.hpp"
+#include "flush/Flusher.hpp"
+#include "http/Router.hpp"
+#include "http/Server.hpp"
+#include "metrics/RateWindow.hpp"
+
+namespace chgate::app {
+
+/// Wires the parts together and runs them: start in dependency order, wait for
+/// a signal, then stop in the order that loses nothing (stop accepting, seal
+/// the buffers, finish the inserts).
+class App {
+  public:
+    explicit App(config::LoadedConfig loaded);
+
+    /// Blocks SIGINT, SIGTERM and SIGHUP in every thread (call before any
+    /// thread starts), so only run() receives them.
+    static void block_signals();
+
+    /// Runs until SIGTERM or SIGINT; returns the process exit status.
+    int run();
+
+  private:
+    void start();
+    int stop();
+
+    const config::ConfigPtr config_;
+    const std::vector<std::string> warnings_;
+    metrics::RateWindow inserted_rate_;
+    batch::MemoryBudget budget_;
+    flush::FlushQueue queue_;
+    clickhouse::ServerMonitor monitor_;
+    batch::BatchManager manager_;
+    flush::Flusher flusher_;
+    http::Router router_;
+    http::Server server_;
+};
+
+}  // namespace chgate::app

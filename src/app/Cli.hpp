@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace chgate::app {
+
+struct CliOptions {
+    enum class Action { run, check_config, help, version, error } action = Action::error;
+    std::string config_path;
+    std::string error;  ///< for Action::error
+};
+
+/// Parses the command line. Pure, so every case is unit-tested.
+CliOptions parse_cli(const std::vector<std::string>& args);
+
+/// The --help text.
+std::string usage();
+
+}  // namespace chgate::app

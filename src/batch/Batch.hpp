@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "batch/Clock.hpp"
+
+namespace chgate::batch {
+
+class TableBuffer;
+
+/// A sealed buffer on its way to ClickHouse: NDJSON rows, one per line, and
+/// what the flusher needs to send, retry and account for it. Owned by whoever
+/// holds it: the flush queue, then one flusher.
+struct Batch {
+    std::uint64_t id = 0;
+    std::shared_ptr<TableBuffer> source;  ///< the buffer it came from: target, table, strategy
+    std::string rows;
+    std::uint64_t row_count = 0;
+    TimePoint first_append{};
+    TimePoint sealed_at{};
+    FlushReason reason = FlushReason::size;
+    int attempts = 0;        ///< attempts made so far
+    TimePoint not_before{};  ///< retry backoff: not sent before this
+    int priority = 3;        ///< copied from the table: 1 goes first
+};
+
+}  // namespace chgate::batch

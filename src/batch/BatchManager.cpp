@@ -1,0 +1,204 @@
+#include "batch/BatchManager.hpp"
+
+#include "flush/FlushQueue.hpp"
+#include "util/Log.hpp"
+
+namespace chgate::batch {
+
+using namespace std::chrono_literals;
+
+BatchManager::BatchManager(config::ConfigPtr config, flush::FlushQueue& queue, MemoryBudget& budget,
+                           metrics::RateWindow& inserted_rate)
+    : config_(std::move(config)), queue_(queue), budget_(budget), inserted_rate_(inserted_rate) {
+    // Configured tables exist from the start, so /metrics lists them before traffic.
+    for (const auto& [name, cfg] : config_->batching.tables) {
+        ingest::TableName parsed;
+        ingest::parse_table_name(name, parsed);
+        RouteError error = RouteError::none;
+        find_or_create_table(
+            parsed.database.empty() ? config_->clickhouse.database : parsed.database, parsed.table,
+            error);
+    }
+}
+
+BatchManager::~BatchManager() {
+    stop();
+}
+
+std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& database,
+                                                          const std::string& table,
+                                                          RouteError& error) {
+    // Needs mutex_ held exclusively.
+    const auto qualified = database + "." + table;
+    if (auto it = tables_.find(qualified); it != tables_.end()) return it->second;
+
+    const auto& batching = config_->batching;
+    const bool in_default_db = database == config_->clickhouse.database;
+    auto configured = batching.tables.end();
+    std::string display;
+    if (in_default_db) configured = batching.tables.find(table);
+    if (configured != batching.tables.end()) {
+        display = table;
+    } else {
+        configured = batching.tables.find(qualified);
+        display = in_default_db ? table : qualified;
+    }
+    config::TableConfig cfg;
+    if (configured != batching.tables.end()) {
+        cfg = configured->second;
+        display = configured->first;
+    } else {
+        if (batching.unknown_tables == config::UnknownTables::reject) {
+            error = RouteError::unknown_table;
+            return nullptr;
+        }
+        if (dynamic_tables_ >= batching.max_tables) {
+            error = RouteError::too_many_tables;
+            return nullptr;
+        }
+        ++dynamic_tables_;
+        cfg = batching.defaults;
+        LOG_INFO << "table " << display << " is not configured; serving it with the defaults ("
+                 << cfg.strategy_name << ")";
+    }
+    // batching.enabled: false is seed 000's fallback: every request goes out at once.
+    if (!batching.enabled) {
+        cfg.strategy = config::StrategyKind::immediate;
+        cfg.strategy_name = "immediate";
+    }
+    auto t = std::make_shared<Table>(display, database, table, cfg, budget_, inserted_rate_);
+    tables_.emplace(qualified, t);
+    return t;
+}
+
+Route BatchManager::route(std::string_view name) {
+    {
+        std::shared_lock lock(mutex_);
+        if (auto it = by_name_.find(name); it != by_name_.end()) return {it->second};
+    }
+    ingest::TableName parsed;
+    if (!ingest::parse_table_name(name, parsed)) return {nullptr, RouteError::bad_name};
+    auto r = route(parsed, {});
+    if (r.buffer) {
+        std::unique_lock lock(mutex_);
+        by_name_.emplace(std::string(name), r.buffer);
+    }
+    return r;
+}
+
+Route BatchManager::route(const ingest::TableName& name, const std::vector<std::string>& columns) {
+    const auto& database = name.database.empty() ? config_->clickhouse.database : name.database;
+    std::string key = database + "." + name.table;
+    if (!columns.empty()) {
+        key += "(";
+        for (std::size_t i = 0; i < columns.size(); ++i)
+            key += (i ? "," : "") + columns[i];
+        key += ")";
+    }
+    {
+        std::shared_lock lock(mutex_);
+        if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
+    }
+    std::unique_lock lock(mutex_);
+    if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
+    RouteError error = RouteError::none;
+    auto table = find_or_create_table(database, name.table, error);
+    if (!table) return {nullptr, error};
+    auto buffer = std::make_shared<TableBuffer>(table, columns, make_strategy(table->config()));
+    buffers_.emplace(key, buffer);
+    return {buffer};
+}
+
+Admission BatchManager::append(TableBuffer& buffer, std::string_view body,
+                               std::span<const ingest::RowSlice> rows, TimePoint now) {
+    std::optional<Batch> sealed;
+    const auto admission = buffer.append(body, rows, now, sealed);
+    if (sealed) {
+        queue_.push(std::move(*sealed));
+    } else if (admission == Admission::ok) {
+        wake_timer_if_earlier(buffer.deadline());
+    }
+    return admission;
+}
+
+void BatchManager::wake_timer_if_earlier(TimePoint deadline) {
+    const auto d = deadline.time_since_epoch().count();
+    if (d >= next_wake_.load()) return;
+    {
+        std::lock_guard lock(timer_mutex_);
+        if (d >= next_wake_.load()) return;
+        next_wake_.store(d);
+    }
+    timer_cv_.notify_one();
+}
+
+void BatchManager::start() {
+    timer_ = std::thread([this] { run_timer(); });
+}
+
+void BatchManager::stop() {
+    {
+        std::lock_guard lock(timer_mutex_);
+        timer_stopping_ = true;
+    }
+    timer_cv_.notify_all();
+    if (timer_.joinable()) timer_.join();
+}
+
+void BatchManager::run_timer() {
+    std::unique_lock lock(timer_mutex_);
+    while (!timer_stopping_) {
+        // While scanning, next_wake_ reads "never": an appender whose buffer gains
+        // a deadline meanwhile blocks on timer_mutex_ and wakes us when we wait.
+        next_wake_.store(TimePoint::max().time_since_epoch().count());
+        const auto now = Clock::now();
+        auto next = now + 1s;
+        std::vector<Batch> due;
+        for (const auto& buffer : buffers()) {
+            if (buffer->deadline() > now) {
+                next = std::min(next, buffer->deadline());
+            } else if (auto b = buffer->seal_if_due(now)) {
+                due.push_back(std::move(*b));
+            } else {
+                next = std::min(next, buffer->deadline());
+            }
+        }
+        if (next.time_since_epoch().count() < next_wake_.load()) {
+            next_wake_.store(next.time_since_epoch().count());
+        }
+        // Hand batches over outside the decision loop, without the timer lock.
+        lock.unlock();
+        for (auto& b : due)
+            queue_.push(std::move(b));
+        lock.lock();
+        if (timer_stopping_) break;
+        timer_cv_.wait_until(lock, TimePoint(Clock::duration(next_wake_.load())));
+    }
+}
+
+void BatchManager::seal_all(FlushReason reason) {
+    const auto now = Clock::now();
+    for (const auto& buffer : buffers()) {
+        if (auto b = buffer->seal_now(reason, now)) queue_.push(std::move(*b));
+    }
+}
+
+std::vector<std::shared_ptr<Table>> BatchManager::tables() const {
+    std::shared_lock lock(mutex_);
+    std::vector<std::shared_ptr<Table>> out;
+    out.reserve(tables_.size());
+    for (const auto& [key, t] : tables_)
+        out.push_back(t);
+    return out;
+}
+
+std::vector<std::shared_ptr<TableBuffer>> BatchManager::buffers() const {
+    std::shared_lock lock(mutex_);
+    std::vector<std::shared_ptr<TableBuffer>> out;
+    out.reserve(buffers_.size());
+    for (const auto& [key, b] : buffers_)
+        out.push_back(b);
+    return out;
+}
+
+}  // namespace chgate::batch

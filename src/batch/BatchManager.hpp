@@ -1,0 +1,100 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "batch/MemoryBudget.hpp"
+#include "batch/Table.hpp"
+#include "batch/TableBuffer.hpp"
+#include "config/Config.hpp"
+#include "ingest/TableName.hpp"
+#include "metrics/RateWindow.hpp"
+
+namespace chgate::flush {
+class FlushQueue;
+}
+
+namespace chgate::batch {
+
+enum class RouteError { none, bad_name, unknown_table, too_many_tables };
+
+struct Route {
+    std::shared_ptr<TableBuffer> buffer;
+    RouteError error = RouteError::none;
+};
+
+/// Owns every table and buffer: finds (or, with unknown_tables: defaults,
+/// creates) the buffer for a request, and runs the timer that seals buffers
+/// whose deadline has passed.
+class BatchManager {
+  public:
+    BatchManager(config::ConfigPtr config, flush::FlushQueue& queue, MemoryBudget& budget,
+                 metrics::RateWindow& inserted_rate);
+    ~BatchManager();
+
+    /// The buffer for /v1/events/{name}: "table" or "db.table", all columns.
+    Route route(std::string_view name);
+    /// The buffer for an INSERT with an optional column list (sorted, unique).
+    Route route(const ingest::TableName& name, const std::vector<std::string>& columns);
+
+    /// Appends rows to a buffer; a batch the strategy seals goes to the flush queue.
+    Admission append(TableBuffer& buffer, std::string_view body,
+                     std::span<const ingest::RowSlice> rows, TimePoint now);
+
+    void start();
+    /// Stops the timer; buffers keep their rows until seal_all().
+    void stop();
+    /// Seals every non-empty buffer into the flush queue (for shutdown).
+    void seal_all(FlushReason reason);
+
+    std::vector<std::shared_ptr<Table>> tables() const;
+    std::vector<std::shared_ptr<TableBuffer>> buffers() const;
+    const config::Config& config() const { return *config_; }
+
+  private:
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    using BufferMap =
+        std::unordered_map<std::string, std::shared_ptr<TableBuffer>, StringHash, std::equal_to<>>;
+
+    std::shared_ptr<Table> find_or_create_table(const std::string& database,
+                                                const std::string& table, RouteError& error);
+    void run_timer();
+    void wake_timer_if_earlier(TimePoint deadline);
+
+    const config::ConfigPtr config_;
+    flush::FlushQueue& queue_;
+    MemoryBudget& budget_;
+    metrics::RateWindow& inserted_rate_;
+
+    mutable std::shared_mutex mutex_;
+    // Guarded by mutex_. Keys: tables_ by "db.table"; buffers_ by "db.table" or
+    // "db.table(a,b)"; by_name_ by the name a client wrote in /v1/events/{name}.
+    std::map<std::string, std::shared_ptr<Table>> tables_;
+    BufferMap buffers_;
+    BufferMap by_name_;
+    std::size_t dynamic_tables_ = 0;
+
+    std::mutex timer_mutex_;
+    std::condition_variable timer_cv_;
+    bool timer_stopping_ = false;  // guarded by timer_mutex_
+    // When the timer will next wake. Written under timer_mutex_; read without it
+    // by appenders deciding whether to wake the timer early.
+    std::atomic<Clock::rep> next_wake_{TimePoint::max().time_since_epoch().count()};
+    std::thread timer_;
+};
+
+}  // namespace chgate::batch

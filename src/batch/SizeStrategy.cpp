@@ -1,0 +1,20 @@
+#include "batch/SizeStrategy.hpp"
+
+namespace chgate::batch {
+
+std::optional<FlushReason> SizeStrategy::own_trigger(const BufferView& b, TimePoint) const {
+    if (b.rows >= cfg_.max_batch_size) return FlushReason::size;
+    return std::nullopt;
+}
+
+TimePoint SizeStrategy::own_deadline(const BufferView&) const {
+    return TimePoint::max();
+}
+
+Thresholds SizeStrategy::thresholds() const {
+    auto t = Strategy::thresholds();
+    t.max_batch_time = milliseconds{0};
+    return t;
+}
+
+}  // namespace chgate::batch

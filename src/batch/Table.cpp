@@ -1,0 +1,116 @@
+#include "batch/Table.hpp"
+
+#include "util/Log.hpp"
+
+namespace chgate::batch {
+
+namespace {
+constexpr auto kRelaxed = std::memory_order_relaxed;
+}
+
+Table::Table(std::string name, std::string database, std::string table, config::TableConfig cfg,
+             MemoryBudget& gateway, metrics::RateWindow& inserted_rate)
+    : name_(std::move(name)),
+      database_(std::move(database)),
+      table_(std::move(table)),
+      cfg_(std::move(cfg)),
+      quota_(cfg_.max_memory),
+      gateway_(gateway),
+      inserted_rate_(inserted_rate) {}
+
+Admission Table::reserve(std::uint64_t bytes) {
+    if (bytes > quota_.limit()) return Admission::too_large;
+    if (!quota_.try_reserve(bytes)) return Admission::table_full;
+    if (!gateway_.try_reserve(bytes)) {
+        quota_.release(bytes);
+        return Admission::gateway_full;
+    }
+    return Admission::ok;
+}
+
+void Table::release(std::uint64_t bytes) {
+    quota_.release(bytes);
+    gateway_.release(bytes);
+}
+
+void Table::on_accepted(std::uint64_t rows, std::uint64_t bytes) {
+    stats_.requests_accepted.fetch_add(1, kRelaxed);
+    stats_.rows_accepted.fetch_add(rows, kRelaxed);
+    stats_.bytes_accepted.fetch_add(bytes, kRelaxed);
+}
+
+void Table::on_rejected(Admission why, std::uint64_t bytes) {
+    if (why == Admission::table_full || why == Admission::gateway_full) {
+        stats_.requests_rejected_full.fetch_add(1, kRelaxed);
+    }
+    LOG_DEBUG << "table " << name_ << ": refused a request of " << bytes << " bytes ("
+              << (why == Admission::table_full     ? "table memory full"
+                  : why == Admission::gateway_full ? "gateway memory full"
+                                                   : "larger than the table's max_memory")
+              << ")";
+}
+
+void Table::on_buffered(std::int64_t rows, std::int64_t bytes) {
+    stats_.buffered_rows.fetch_add(static_cast<std::uint64_t>(rows), kRelaxed);
+    stats_.buffered_bytes.fetch_add(static_cast<std::uint64_t>(bytes), kRelaxed);
+}
+
+void Table::on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t bytes) {
+    stats_.seals[static_cast<int>(reason)].fetch_add(1, kRelaxed);
+    stats_.buffered_rows.fetch_sub(rows, kRelaxed);
+    stats_.buffered_bytes.fetch_sub(bytes, kRelaxed);
+    stats_.pending_rows.fetch_add(rows, kRelaxed);
+    stats_.pending_bytes.fetch_add(bytes, kRelaxed);
+    LOG_DEBUG << "table " << name_ << ": sealed " << rows << " rows (" << bytes << " bytes) by "
+              << to_string(reason);
+}
+
+void Table::on_inserted(std::uint64_t batch_id, std::uint64_t rows, std::uint64_t bytes,
+                        std::uint64_t sent_bytes, milliseconds latency, int attempt,
+                        TimePoint now) {
+    stats_.batches_inserted.fetch_add(1, kRelaxed);
+    stats_.rows_inserted.fetch_add(rows, kRelaxed);
+    stats_.bytes_inserted.fetch_add(bytes, kRelaxed);
+    stats_.bytes_sent.fetch_add(sent_bytes, kRelaxed);
+    stats_.pending_rows.fetch_sub(rows, kRelaxed);
+    stats_.pending_bytes.fetch_sub(bytes, kRelaxed);
+    stats_.flush_latency_ms_sum.fetch_add(static_cast<std::uint64_t>(latency.count()), kRelaxed);
+    stats_.last_flush_latency_ms.store(static_cast<std::uint64_t>(latency.count()), kRelaxed);
+    stats_.last_flush_unix_ms.store(std::chrono::duration_cast<milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count(),
+                                    kRelaxed);
+    inserted_rate_.add(rows, now);
+    if (attempt > 1) {
+        LOG_INFO << "table " << name_ << ": batch " << batch_id << " inserted " << rows
+                 << " rows on attempt " << attempt;
+    } else {
+        LOG_DEBUG << "table " << name_ << ": batch " << batch_id << " inserted " << rows
+                  << " rows in " << latency.count() << " ms";
+    }
+}
+
+void Table::on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,
+                              const std::string& error, milliseconds retry_in, bool will_retry) {
+    stats_.failed_attempts.fetch_add(1, kRelaxed);
+    if (will_retry) {
+        LOG_WARN << "table " << name_ << ": batch " << batch_id << " (" << rows
+                 << " rows) failed on attempt " << attempt << ": " << error << "; retrying in "
+                 << retry_in.count() << " ms";
+    } else {
+        LOG_ERROR << "table " << name_ << ": batch " << batch_id << " (" << rows
+                  << " rows) failed on attempt " << attempt << ": " << error;
+    }
+}
+
+void Table::on_dropped(std::uint64_t batch_id, std::uint64_t rows, std::uint64_t bytes,
+                       const std::string& why) {
+    stats_.batches_dropped.fetch_add(1, kRelaxed);
+    stats_.rows_dropped.fetch_add(rows, kRelaxed);
+    stats_.pending_rows.fetch_sub(rows, kRelaxed);
+    stats_.pending_bytes.fetch_sub(bytes, kRelaxed);
+    LOG_ERROR << "table " << name_ << ": DROPPED batch " << batch_id << " with " << rows
+              << " rows: " << why;
+}
+
+}  // namespace chgate::batch

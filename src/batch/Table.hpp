@@ -1,0 +1,59 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "batch/Clock.hpp"
+#include "batch/MemoryBudget.hpp"
+#include "config/Config.hpp"
+#include "metrics/RateWindow.hpp"
+#include "metrics/TableStats.hpp"
+
+namespace chgate::batch {
+
+/// What a reservation against the quotas came to.
+enum class Admission { ok, table_full, gateway_full, too_large };
+
+/// One ClickHouse table as chgate serves it: its settings, its memory quota and
+/// its counters. Several buffers (one per column list) may feed one table.
+/// Each observable event is one method that both counts and logs.
+class Table {
+  public:
+    Table(std::string name, std::string database, std::string table, config::TableConfig cfg,
+          MemoryBudget& gateway, metrics::RateWindow& inserted_rate);
+
+    const std::string& name() const { return name_; }  ///< as clients write it
+    const std::string& database() const { return database_; }
+    const std::string& table() const { return table_; }
+    const config::TableConfig& config() const { return cfg_; }
+    const metrics::TableStats& stats() const { return stats_; }
+    std::uint64_t held_bytes() const { return quota_.held(); }
+
+    /// Reserves `bytes` against the table's and the gateway's quotas.
+    Admission reserve(std::uint64_t bytes);
+    /// Gives back what a finished (inserted or dropped) batch held.
+    void release(std::uint64_t bytes);
+
+    void on_accepted(std::uint64_t rows, std::uint64_t bytes);
+    void on_rejected(Admission why, std::uint64_t bytes);
+    void on_buffered(std::int64_t rows, std::int64_t bytes);
+    void on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t bytes);
+    void on_inserted(std::uint64_t batch_id, std::uint64_t rows, std::uint64_t bytes,
+                     std::uint64_t sent_bytes, milliseconds latency, int attempt, TimePoint now);
+    void on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,
+                           const std::string& error, milliseconds retry_in, bool will_retry);
+    void on_dropped(std::uint64_t batch_id, std::uint64_t rows, std::uint64_t bytes,
+                    const std::string& why);
+
+  private:
+    const std::string name_;
+    const std::string database_;
+    const std::string table_;
+    const config::TableConfig cfg_;
+    MemoryBudget quota_;
+    MemoryBudget& gateway_;
+    metrics::RateWindow& inserted_rate_;
+    metrics::TableStats stats_;
+};
+
+}  // namespace chgate::batch

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "clickhouse/HttpResponse.hpp"
+
+namespace chgate::clickhouse {
+
+/// What to do about an INSERT's outcome.
+enum class ErrorClass {
+    none,        ///< success
+    retry,       ///< transient: network, timeouts, overload, 5xx
+    quarantine,  ///< the rows are bad: parse and type errors
+    hold,        ///< the target is wrong: unknown table or database, authentication
+};
+
+const char* to_string(ErrorClass c);
+
+struct InsertOutcome {
+    ErrorClass error_class = ErrorClass::none;
+    int code = 0;         ///< ClickHouse's error code, 0 when there is none
+    std::string message;  ///< one line, for logs and clients
+};
+
+/// Success means status 200 and no X-ClickHouse-Exception-Code header (and, for
+/// old servers that send no header, no "Code: N" text in the body). Otherwise
+/// the code, from the header or from the body, selects the class.
+InsertOutcome classify(const HttpResponse& response);
+
+/// The class a ClickHouse error code falls in by default.
+ErrorClass class_of_code(int code);
+
+/// Finds N in "Code: N, e.displayText() = …" (ClickHouse 18.16's error body)
+/// or "Code: N. DB::Exception: …" (newer servers). 0 if there is none.
+int parse_error_code(std::string_view body);
+
+}  // namespace chgate::clickhouse

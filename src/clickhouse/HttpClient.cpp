@@ -1,0 +1,130 @@
+#include "clickhouse/HttpClient.hpp"
+
+#include <curl/curl.h>
+
+#include <charconv>
+#include <stdexcept>
+
+#include "clickhouse/InsertRequest.hpp"
+
+namespace chgate::clickhouse {
+namespace {
+
+constexpr std::size_t kMaxBody = 64 * 1024;  // error texts and probe answers are small
+
+struct Exchange {
+    HttpResponse* response;
+};
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+    auto* r = static_cast<Exchange*>(user)->response;
+    const auto n = size * count;
+    if (r->body.size() < kMaxBody) r->body.append(data, std::min(n, kMaxBody - r->body.size()));
+    return n;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+    auto* r = static_cast<Exchange*>(user)->response;
+    const auto n = size * count;
+    std::string_view line(data, n);
+    constexpr std::string_view kName = "x-clickhouse-exception-code:";
+    if (line.size() > kName.size()) {
+        bool match = true;
+        for (std::size_t i = 0; i < kName.size() && match; ++i) {
+            match = (line[i] | 0x20) == kName[i] || line[i] == kName[i];
+        }
+        if (match) {
+            auto value = line.substr(kName.size());
+            while (!value.empty() && value.front() == ' ')
+                value.remove_prefix(1);
+            int code = 0;
+            auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), code);
+            if (ec == std::errc{} && ptr != value.data()) r->exception_code = code;
+        }
+    }
+    return n;
+}
+
+}  // namespace
+
+void HttpClient::global_init() {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        throw std::runtime_error("curl_global_init failed");
+    }
+}
+
+HttpClient::HttpClient(Credentials credentials, std::chrono::milliseconds timeout)
+    : credentials_(std::move(credentials)), timeout_(timeout), curl_(curl_easy_init()) {
+    if (curl_ == nullptr) throw std::runtime_error("curl_easy_init failed");
+}
+
+HttpClient::~HttpClient() {
+    curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+HttpResponse HttpClient::perform(const std::string& url, std::string_view body,
+                                 const std::vector<std::string>& extra_headers) {
+    auto* curl = static_cast<CURL*>(curl_);
+    HttpResponse response;
+    Exchange exchange{&response};
+
+    curl_slist* headers = nullptr;
+    const auto user = "X-ClickHouse-User: " + credentials_.user;
+    const auto key = "X-ClickHouse-Key: " + credentials_.password;
+    headers = curl_slist_append(headers, user.c_str());
+    headers = curl_slist_append(headers, key.c_str());
+    // No "Expect: 100-continue" round trip before large bodies.
+    headers = curl_slist_append(headers, "Expect:");
+    for (const auto& h : extra_headers)
+        headers = curl_slist_append(headers, h.c_str());
+
+    // Reset per request so no option leaks from one exchange to the next; the
+    // connection cache survives a reset, which keeps the connection alive.
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min<long>(timeout_.count(), 5000)));
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &exchange);
+
+    const auto started = std::chrono::steady_clock::now();
+    const CURLcode rc = curl_easy_perform(curl);
+    response.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    curl_slist_free_all(headers);
+
+    if (rc != CURLE_OK) {
+        response.transport_ok = false;
+        response.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+        response.transport_error = curl_easy_strerror(rc);
+        return response;
+    }
+    response.transport_ok = true;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    return response;
+}
+
+HttpResponse HttpClient::post(const std::string& url, std::string_view body,
+                              const char* content_encoding) {
+    std::vector<std::string> headers;
+    if (content_encoding != nullptr) {
+        headers.push_back(std::string("Content-Encoding: ") + content_encoding);
+    }
+    return perform(url, body, headers);
+}
+
+HttpResponse HttpClient::query(const std::string& base_url, std::string_view sql) {
+    return perform(base_url + "/", sql, {});
+}
+
+}  // namespace chgate::clickhouse

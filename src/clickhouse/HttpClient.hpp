@@ -1,0 +1,45 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "clickhouse/HttpResponse.hpp"
+
+namespace chgate::clickhouse {
+
+/// One keep-alive HTTP connection to ClickHouse through a libcurl easy handle.
+/// Blocking: used only on flusher and probe threads, never on io threads.
+/// Not thread-safe; each thread owns its own.
+class HttpClient {
+  public:
+    struct Credentials {
+        std::string user;
+        std::string password;
+    };
+
+    HttpClient(Credentials credentials, std::chrono::milliseconds timeout);
+    ~HttpClient();
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+
+    /// POSTs `body`; content_encoding may be nullptr.
+    HttpResponse post(const std::string& url, std::string_view body, const char* content_encoding);
+
+    /// Runs a read-only query and returns its text output.
+    HttpResponse query(const std::string& base_url, std::string_view sql);
+
+    /// Must be called once per process, before any thread makes a client.
+    static void global_init();
+
+  private:
+    HttpResponse perform(const std::string& url, std::string_view body,
+                         const std::vector<std::string>& extra_headers);
+
+    Credentials credentials_;
+    std::chrono::milliseconds timeout_;
+    void* curl_;  // CURL*, kept opaque so this header does not pull in curl.h
+};
+
+}  // namespace chgate::clickhouse

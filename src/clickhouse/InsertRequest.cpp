@@ -1,0 +1,40 @@
+#include "clickhouse/InsertRequest.hpp"
+
+namespace chgate::clickhouse {
+
+std::string url_encode(std::string_view s) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size() * 3);
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+                                c == '~';
+        if (unreserved) {
+            out.push_back(ch);
+        } else {
+            out.push_back('%');
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xF]);
+        }
+    }
+    return out;
+}
+
+std::string build_insert_url(const std::string& base_url, const std::string& insert_query,
+                             const ServerInfo& server) {
+    std::string url = base_url + "/?query=" + url_encode(insert_query);
+    for (const auto& [name, value] : server.settings) {
+        url += "&" + url_encode(name) + "=" + url_encode(value);
+    }
+    // Without it a server may answer 200 and then fail mid-stream.
+    if (server.wait_end_of_query && !server.settings.contains("wait_end_of_query"))
+        url += "&wait_end_of_query=1";
+    // chgate already batches; a server-side async buffer would only add a second
+    // place where acknowledged rows could wait.
+    if (server.async_insert && !server.settings.contains("async_insert")) url += "&async_insert=0";
+    return url;
+}
+
+}  // namespace chgate::clickhouse

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/Units.hpp"
+
+namespace chgate::config {
+
+using namespace std::chrono_literals;
+
+inline constexpr std::uint64_t kKiB = 1ULL << 10;
+inline constexpr std::uint64_t kMiB = 1ULL << 20;
+
+/// How a table's buffer decides to become a batch. Seed 001's spellings
+/// (fixed_size, time_window, …) are aliases; low_latency and mega_batch are
+/// presets of hybrid (see strategy_preset()).
+enum class StrategyKind { immediate, time, size, hybrid, memory, adaptive };
+
+enum class Compression { none, gzip, zstd };
+
+enum class UnknownTables { reject, defaults };
+
+/// One table's batching settings: built-in values, overlaid by `batching.defaults`,
+/// then by the strategy's preset, then by the table's own keys.
+struct TableConfig {
+    std::string strategy_name = "hybrid";  ///< as written in YAML, shown in /metrics
+    StrategyKind strategy = StrategyKind::hybrid;
+    std::uint64_t max_batch_size = 1000;  ///< rows
+    Duration max_batch_time = 2s;
+    std::uint64_t max_memory = 10 * kMiB;  ///< the table's quota: buffered + awaiting insert
+    Duration max_age = 30s;                ///< hard cap on any row's wait, for every strategy
+    int priority = 3;                      ///< 1 is the highest
+    Compression compression = Compression::gzip;
+    int retry_attempts = 3;
+    std::uint64_t min_batch_size = 10;  ///< adaptive only
+    Duration target_latency = 100ms;    ///< adaptive only: the INSERT round trip to aim for
+};
+
+struct ServerConfig {
+    std::string listen = "0.0.0.0:8080";
+    int threads = 0;  ///< 0 means one per core
+    std::uint64_t max_body_size = 16 * kMiB;
+    Duration idle_timeout = 60s;      ///< keep-alive connections with no request are closed
+    Duration shutdown_timeout = 30s;  ///< how long a stop waits for in-flight inserts
+};
+
+struct ClickHouseConfig {
+    std::string url = "http://127.0.0.1:8123";
+    std::string database = "default";
+    std::string user = "default";
+    std::string password;
+    Duration timeout = 30s;
+    int max_concurrent_inserts = 4;
+    Duration probe_interval = 2s;
+    std::map<std::string, std::string> settings;  ///< sent as URL parameters with every INSERT
+};
+
+struct BatchingConfig {
+    bool enabled = true;
+    std::uint64_t max_memory = 512 * kMiB;
+    UnknownTables unknown_tables = UnknownTables::reject;
+    std::uint64_t max_tables =
+        1000;  ///< cap on tables created on the fly by unknown_tables: defaults
+    TableConfig defaults;
+    /// Keyed by the name clients use: "events" or "db.events".
+    std::map<std::string, TableConfig> tables;
+};
+
+enum class LogLevel { debug, info, warn, error };
+
+struct LogConfig {
+    LogLevel level = LogLevel::info;
+};
+
+struct Config {
+    ServerConfig server;
+    ClickHouseConfig clickhouse;
+    BatchingConfig batching;
+    LogConfig log;
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+const char* to_string(StrategyKind k);
+const char* to_string(Compression c);
+const char* to_string(UnknownTables u);
+const char* to_string(LogLevel l);
+
+}  // namespace chgate::config

@@ -1,0 +1,557 @@
+#include "config/ConfigLoader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string_view>
+
+#include "config/ListenAddress.hpp"
+#include "ingest/TableName.hpp"
+
+namespace chgate::config {
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string join_path(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+}
+
+/// Walks the YAML tree. Every failure names the source, the line and the path.
+class Reader {
+  public:
+    Reader(std::string source, const EnvLookup& env) : source_(std::move(source)), env_(env) {}
+
+    [[noreturn]] void fail(const YAML::Node& node, const std::string& path,
+                           const std::string& message) const {
+        std::ostringstream out;
+        out << source_;
+        // yaml-cpp counts lines from 0 and gives -1 for nodes it made up.
+        if (node.IsDefined() && node.Mark().line >= 0) out << ":" << node.Mark().line + 1;
+        out << ": " << (path.empty() ? "(top level)" : path) << ": " << message;
+        throw ConfigError(out.str());
+    }
+
+    void expect_map(const YAML::Node& node, const std::string& path) const {
+        if (!node.IsMap()) fail(node, path, "must be a mapping of keys to values");
+    }
+
+    /// Rejects keys outside `allowed`, suggesting the nearest known key.
+    void check_keys(const YAML::Node& node, const std::string& path,
+                    const std::vector<std::string_view>& allowed) const {
+        expect_map(node, path);
+        for (const auto& entry : node) {
+            const auto key = entry.first.as<std::string>();
+            if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+            std::string message = "unknown key";
+            std::string_view best;
+            std::size_t best_distance = 3;
+            for (auto candidate : allowed) {
+                const auto d = edit_distance(key, candidate);
+                if (d < best_distance) best_distance = d, best = candidate;
+            }
+            if (!best.empty()) message += " (did you mean " + std::string(best) + "?)";
+            fail(entry.first, join_path(path, key), message);
+        }
+    }
+
+    std::string scalar(const YAML::Node& node, const std::string& path) const {
+        if (!node.IsScalar()) fail(node, path, "must be a single value, not a list or mapping");
+        std::string error;
+        auto value = substitute_env(node.Scalar(), env_, error);
+        if (!value) fail(node, path, error);
+        return *value;
+    }
+
+    std::uint64_t size(const YAML::Node& node, const std::string& path) const {
+        const auto text = scalar(node, path);
+        auto value = parse_size(text);
+        if (!value) {
+            fail(node, path,
+                 "\"" + text + "\" is not a size; write bytes or a unit, like 512KiB or 10MiB");
+        }
+        return *value;
+    }
+
+    Duration duration(const YAML::Node& node, const std::string& path) const {
+        const auto text = scalar(node, path);
+        auto value = parse_duration(text);
+        if (!value) {
+            fail(node, path,
+                 "\"" + text +
+                     "\" is not a duration; write a number and a unit: 500ms, 2s, 5m, "
+                     "1h or 1d");
+        }
+        return *value;
+    }
+
+    std::int64_t integer(const YAML::Node& node, const std::string& path, std::int64_t min,
+                         std::int64_t max) const {
+        const auto text = scalar(node, path);
+        std::int64_t value = 0;
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || ptr != text.data() + text.size()) {
+            fail(node, path, "\"" + text + "\" is not a whole number");
+        }
+        if (value < min || value > max) {
+            fail(node, path,
+                 "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                     ", got " + text);
+        }
+        return value;
+    }
+
+    bool boolean(const YAML::Node& node, const std::string& path) const {
+        const auto text = scalar(node, path);
+        if (text == "true" || text == "yes" || text == "on") return true;
+        if (text == "false" || text == "no" || text == "off") return false;
+        fail(node, path, "\"" + text + "\" is not true or false");
+    }
+
+    template <typename Enum>
+    Enum choice(const YAML::Node& node, const std::string& path,
+                std::initializer_list<std::pair<std::string_view, Enum>> options) const {
+        const auto text = scalar(node, path);
+        std::string names;
+        for (const auto& [name, value] : options) {
+            if (text == name) return value;
+            names += (names.empty() ? "" : ", ") + std::string(name);
+        }
+        fail(node, path, "\"" + text + "\" is not one of: " + names);
+    }
+
+    const std::string& source() const { return source_; }
+
+  private:
+    std::string source_;
+    const EnvLookup& env_;
+};
+
+struct Preset {
+    StrategyKind kind;
+    bool is_preset;  // false for a plain name or an alias: nothing to overlay
+};
+
+bool lookup_strategy(const std::string& name, Preset& out) {
+    static const std::pair<std::string_view, Preset> kNames[] = {
+        {"immediate", {StrategyKind::immediate, false}},
+        {"time", {StrategyKind::time, false}},
+        {"time_window", {StrategyKind::time, false}},
+        {"size", {StrategyKind::size, false}},
+        {"fixed_size", {StrategyKind::size, false}},
+        {"hybrid", {StrategyKind::hybrid, false}},
+        {"memory", {StrategyKind::memory, false}},
+        {"memory_based", {StrategyKind::memory, false}},
+        {"adaptive", {StrategyKind::adaptive, false}},
+        {"adaptive_size", {StrategyKind::adaptive, false}},
+        {"low_latency", {StrategyKind::hybrid, true}},
+        {"mega_batch", {StrategyKind::hybrid, true}},
+    };
+    for (const auto& [n, preset] : kNames) {
+        if (n == name) {
+            out = preset;
+            return true;
+        }
+    }
+    return false;
+}
+
+// Seed 001: low_latency keeps batches of a few rows and waits only milliseconds;
+// mega_batch gathers tens of thousands of rows and accepts seconds of delay.
+void apply_preset(const std::string& name, TableConfig& t) {
+    if (name == "low_latency") {
+        t.max_batch_size = 5;
+        t.max_batch_time = 10ms;
+    } else if (name == "mega_batch") {
+        t.max_batch_size = 50'000;
+        t.max_batch_time = 5s;
+        t.max_memory = 64 * kMiB;
+    }
+}
+
+const std::vector<std::string_view> kTableKeys = {
+    "strategy", "max_batch_size", "max_batch_time", "max_memory",     "max_age",
+    "priority", "compression",    "retry_attempts", "min_batch_size", "target_latency"};
+
+/// Which explicitly set keys a strategy does not use, so that --check-config can say so.
+std::vector<std::string_view> ignored_keys(StrategyKind kind) {
+    switch (kind) {
+        case StrategyKind::immediate:
+            return {"max_batch_size", "max_batch_time", "min_batch_size", "target_latency"};
+        case StrategyKind::time:
+        case StrategyKind::hybrid:
+            return {"min_batch_size", "target_latency"};
+        case StrategyKind::size:
+            return {"max_batch_time", "min_batch_size", "target_latency"};
+        case StrategyKind::memory:
+            return {"max_batch_size", "max_batch_time", "min_batch_size", "target_latency"};
+        case StrategyKind::adaptive:
+            return {};
+    }
+    return {};
+}
+
+class Loader {
+  public:
+    Loader(const std::string& source, const EnvLookup& env) : r_(source, env) {}
+
+    LoadedConfig load(const YAML::Node& root) {
+        auto config = std::make_shared<Config>();
+        if (root.IsNull() || !root.IsDefined()) {
+            r_.fail(root, "", "the file is empty; see config/chgate.yaml for a full example");
+        }
+        r_.check_keys(root, "", {"server", "clickhouse", "batching", "log"});
+        if (root["server"]) read_server(root["server"], config->server);
+        if (root["clickhouse"]) read_clickhouse(root["clickhouse"], config->clickhouse);
+        if (root["batching"]) read_batching(root["batching"], *config);
+        if (root["log"]) read_log(root["log"], config->log);
+        return LoadedConfig{std::move(config), std::move(warnings_)};
+    }
+
+  private:
+    void read_server(const YAML::Node& node, ServerConfig& s) {
+        const std::string p = "server";
+        r_.check_keys(node, p,
+                      {"listen", "threads", "max_body_size", "idle_timeout", "shutdown_timeout"});
+        if (auto n = node["listen"]) {
+            s.listen = r_.scalar(n, p + ".listen");
+            std::string error;
+            if (!parse_listen_address(s.listen, error).has_value())
+                r_.fail(n, p + ".listen", error);
+        }
+        if (auto n = node["threads"]) s.threads = int(r_.integer(n, p + ".threads", 0, 256));
+        if (auto n = node["max_body_size"]) {
+            s.max_body_size = r_.size(n, p + ".max_body_size");
+            if (s.max_body_size < kKiB || s.max_body_size > 1024 * kMiB) {
+                r_.fail(n, p + ".max_body_size", "must be between 1KiB and 1GiB");
+            }
+        }
+        if (auto n = node["idle_timeout"]) {
+            s.idle_timeout = r_.duration(n, p + ".idle_timeout");
+            if (s.idle_timeout < 1s) r_.fail(n, p + ".idle_timeout", "must be at least 1s");
+        }
+        if (auto n = node["shutdown_timeout"]) {
+            s.shutdown_timeout = r_.duration(n, p + ".shutdown_timeout");
+        }
+    }
+
+    void read_clickhouse(const YAML::Node& node, ClickHouseConfig& c) {
+        const std::string p = "clickhouse";
+        r_.check_keys(node, p,
+                      {"url", "database", "user", "password", "timeout", "max_concurrent_inserts",
+                       "probe_interval", "settings"});
+        if (auto n = node["url"]) {
+            c.url = r_.scalar(n, p + ".url");
+            if (!c.url.starts_with("http://") && !c.url.starts_with("https://")) {
+                r_.fail(n, p + ".url",
+                        "\"" + c.url +
+                            "\" must start with http:// or https:// (chgate speaks "
+                            "ClickHouse's HTTP interface, port 8123 by default)");
+            }
+            if (c.url.find_first_of("?#") != std::string::npos) {
+                r_.fail(n, p + ".url", "must not carry a query string; use clickhouse.settings");
+            }
+            while (c.url.ends_with('/'))
+                c.url.pop_back();
+        }
+        if (auto n = node["database"]) {
+            c.database = r_.scalar(n, p + ".database");
+            if (!ingest::is_identifier(c.database)) {
+                r_.fail(n, p + ".database",
+                        "\"" + c.database + "\" is not a plain identifier [A-Za-z_][A-Za-z0-9_]*");
+            }
+        }
+        if (auto n = node["user"]) c.user = r_.scalar(n, p + ".user");
+        if (auto n = node["password"]) c.password = r_.scalar(n, p + ".password");
+        if (auto n = node["timeout"]) {
+            c.timeout = r_.duration(n, p + ".timeout");
+            if (c.timeout < 100ms) r_.fail(n, p + ".timeout", "must be at least 100ms");
+        }
+        if (auto n = node["max_concurrent_inserts"]) {
+            c.max_concurrent_inserts = int(r_.integer(n, p + ".max_concurrent_inserts", 1, 64));
+        }
+        if (auto n = node["probe_interval"]) {
+            c.probe_interval = r_.duration(n, p + ".probe_interval");
+            if (c.probe_interval < 100ms) {
+                r_.fail(n, p + ".probe_interval", "must be at least 100ms");
+            }
+        }
+        if (auto n = node["settings"]) {
+            if (n.IsNull()) return;
+            r_.expect_map(n, p + ".settings");
+            for (const auto& entry : n) {
+                const auto name = entry.first.as<std::string>();
+                const auto path = p + ".settings." + name;
+                if (!ingest::is_identifier(name)) {
+                    r_.fail(entry.first, path, "is not a ClickHouse setting name");
+                }
+                if (name == "query" || name == "database" || name == "user" || name == "password" ||
+                    name == "insert_deduplication_token") {
+                    r_.fail(entry.first, path, "is set by chgate itself and cannot be overridden");
+                }
+                auto value = r_.scalar(entry.second, path);
+                // ClickHouse's boolean settings are numbers; YAML's true/false are not.
+                if (value == "true") value = "1";
+                if (value == "false") value = "0";
+                c.settings[name] = value;
+            }
+        }
+    }
+
+    /// Overlays one table block (or the defaults block) on `t`.
+    void read_table(const YAML::Node& node, const std::string& p, TableConfig& t) {
+        r_.check_keys(node, p, kTableKeys);
+        if (auto n = node["strategy"]) {
+            const auto name = r_.scalar(n, p + ".strategy");
+            Preset preset{};
+            if (!lookup_strategy(name, preset)) {
+                r_.fail(n, p + ".strategy",
+                        "\"" + name +
+                            "\" is not a strategy; use immediate, time, size, hybrid, memory, "
+                            "adaptive, or fixed_size, time_window, memory_based, adaptive_size, "
+                            "low_latency, mega_batch");
+            }
+            t.strategy_name = name;
+            t.strategy = preset.kind;
+            if (preset.is_preset) apply_preset(name, t);
+        }
+        if (auto n = node["max_batch_size"]) {
+            t.max_batch_size = std::uint64_t(r_.integer(n, p + ".max_batch_size", 1, 10'000'000));
+        }
+        if (auto n = node["max_batch_time"])
+            t.max_batch_time = r_.duration(n, p + ".max_batch_time");
+        if (auto n = node["max_memory"]) t.max_memory = r_.size(n, p + ".max_memory");
+        if (auto n = node["max_age"]) t.max_age = r_.duration(n, p + ".max_age");
+        if (auto n = node["priority"]) t.priority = int(r_.integer(n, p + ".priority", 1, 10));
+        if (auto n = node["compression"]) {
+            t.compression = r_.choice<Compression>(n, p + ".compression",
+                                                   {{"gzip", Compression::gzip},
+                                                    {"zstd", Compression::zstd},
+                                                    {"none", Compression::none}});
+        }
+        if (auto n = node["retry_attempts"]) {
+            t.retry_attempts = int(r_.integer(n, p + ".retry_attempts", 0, 100));
+        }
+        if (auto n = node["min_batch_size"]) {
+            t.min_batch_size = std::uint64_t(r_.integer(n, p + ".min_batch_size", 1, 10'000'000));
+        }
+        if (auto n = node["target_latency"])
+            t.target_latency = r_.duration(n, p + ".target_latency");
+    }
+
+    /// Checks one merged table. `node` is where errors point.
+    void validate_table(const YAML::Node& node, const std::string& p, const TableConfig& t,
+                        std::uint64_t gateway_memory) {
+        const bool uses_time = t.strategy == StrategyKind::time ||
+                               t.strategy == StrategyKind::hybrid ||
+                               t.strategy == StrategyKind::adaptive;
+        if (uses_time && t.max_batch_time < 1ms) {
+            r_.fail(node, p + ".max_batch_time",
+                    "must be at least 1ms for strategy " + t.strategy_name +
+                        " (use strategy: immediate to send every request at once)");
+        }
+        if (t.max_age < 1ms) r_.fail(node, p + ".max_age", "must be at least 1ms");
+        if (uses_time && t.max_age < t.max_batch_time) {
+            r_.fail(node, p + ".max_age",
+                    "(" + format_duration(t.max_age) + ") must be at least max_batch_time (" +
+                        format_duration(t.max_batch_time) + ")");
+        }
+        if (t.max_memory < 4 * kKiB) r_.fail(node, p + ".max_memory", "must be at least 4KiB");
+        if (t.max_memory > gateway_memory) {
+            r_.fail(node, p + ".max_memory",
+                    "(" + format_size(t.max_memory) + ") is more than batching.max_memory (" +
+                        format_size(gateway_memory) + ")");
+        }
+        if (t.strategy == StrategyKind::adaptive) {
+            if (t.min_batch_size > t.max_batch_size) {
+                r_.fail(node, p + ".min_batch_size",
+                        "(" + std::to_string(t.min_batch_size) + ") is more than max_batch_size (" +
+                            std::to_string(t.max_batch_size) + ")");
+            }
+            if (t.target_latency < 1ms) {
+                r_.fail(node, p + ".target_latency", "must be at least 1ms");
+            }
+        }
+    }
+
+    void warn_ignored(const YAML::Node& node, const std::string& p, const TableConfig& t) {
+        for (auto key : ignored_keys(t.strategy)) {
+            if (node[std::string(key)]) {
+                warnings_.push_back(r_.source() + ":" +
+                                    std::to_string(node[std::string(key)].Mark().line + 1) + ": " +
+                                    p + "." + std::string(key) + ": strategy " + t.strategy_name +
+                                    " does not use this key");
+            }
+        }
+    }
+
+    void read_batching(const YAML::Node& node, Config& config) {
+        const std::string p = "batching";
+        auto& b = config.batching;
+        r_.check_keys(
+            node, p,
+            {"enabled", "max_memory", "unknown_tables", "max_tables", "defaults", "tables"});
+        if (auto n = node["enabled"]) b.enabled = r_.boolean(n, p + ".enabled");
+        if (auto n = node["max_memory"]) {
+            b.max_memory = r_.size(n, p + ".max_memory");
+            if (b.max_memory < kMiB) r_.fail(n, p + ".max_memory", "must be at least 1MiB");
+        }
+        if (auto n = node["unknown_tables"]) {
+            b.unknown_tables = r_.choice<UnknownTables>(
+                n, p + ".unknown_tables",
+                {{"reject", UnknownTables::reject}, {"defaults", UnknownTables::defaults}});
+        }
+        if (auto n = node["max_tables"]) {
+            b.max_tables = std::uint64_t(r_.integer(n, p + ".max_tables", 1, 100'000));
+        }
+        // The built-in table quota must fit a small gateway budget unless set explicitly.
+        b.defaults.max_memory = std::min(b.defaults.max_memory, b.max_memory);
+        if (auto n = node["defaults"]) {
+            read_table(n, p + ".defaults", b.defaults);
+            validate_table(n, p + ".defaults", b.defaults, b.max_memory);
+        } else {
+            validate_table(node, p + ".defaults", b.defaults, b.max_memory);
+        }
+        if (auto tables = node["tables"]) {
+            if (tables.IsNull()) return;
+            r_.expect_map(tables, p + ".tables");
+            std::set<std::string> qualified_names;
+            for (const auto& entry : tables) {
+                const auto name = entry.first.as<std::string>();
+                const auto tp = p + ".tables." + name;
+                ingest::TableName parsed;
+                if (!ingest::parse_table_name(name, parsed)) {
+                    r_.fail(entry.first, tp,
+                            "\"" + name +
+                                "\" is not a table name: use an identifier [A-Za-z_][A-Za-z0-9_]*, "
+                                "optionally db-qualified as db.table");
+                }
+                const auto qualified =
+                    (parsed.database.empty() ? config.clickhouse.database : parsed.database) + "." +
+                    parsed.table;
+                if (!qualified_names.insert(qualified).second) {
+                    r_.fail(entry.first, tp,
+                            "names the same table as another entry (" + qualified + ")");
+                }
+                TableConfig t = b.defaults;
+                if (!entry.second.IsNull()) read_table(entry.second, tp, t);
+                validate_table(entry.second.IsNull() ? entry.first : entry.second, tp, t,
+                               b.max_memory);
+                if (!entry.second.IsNull()) warn_ignored(entry.second, tp, t);
+                b.tables.emplace(name, t);
+            }
+        }
+    }
+
+    void read_log(const YAML::Node& node, LogConfig& l) {
+        r_.check_keys(node, "log", {"level"});
+        if (auto n = node["level"]) {
+            l.level = r_.choice<LogLevel>(n, "log.level",
+                                          {{"debug", LogLevel::debug},
+                                           {"info", LogLevel::info},
+                                           {"warn", LogLevel::warn},
+                                           {"error", LogLevel::error}});
+        }
+    }
+
+    Reader r_;
+    std::vector<std::string> warnings_;
+};
+
+}  // namespace
+
+bool resolve_strategy_name(const std::string& name, StrategyKind& kind) {
+    Preset preset{};
+    if (!lookup_strategy(name, preset)) return false;
+    kind = preset.kind;
+    return true;
+}
+
+LoadedConfig load_config_text(const std::string& yaml, const std::string& source,
+                              const EnvLookup& env) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml);
+    } catch (const YAML::Exception& e) {
+        throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) +
+                          ": YAML syntax error: " + e.msg);
+    }
+    return Loader(source, env).load(root);
+}
+
+LoadedConfig load_config_file(const std::string& path, const EnvLookup& env) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(path + ": cannot open the configuration file");
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw ConfigError(path + ": cannot read the configuration file");
+    return load_config_text(text.str(), path, env);
+}
+
+const char* to_string(StrategyKind k) {
+    switch (k) {
+        case StrategyKind::immediate:
+            return "immediate";
+        case StrategyKind::time:
+            return "time";
+        case StrategyKind::size:
+            return "size";
+        case StrategyKind::hybrid:
+            return "hybrid";
+        case StrategyKind::memory:
+            return "memory";
+        case StrategyKind::adaptive:
+            return "adaptive";
+    }
+    return "?";
+}
+
+const char* to_string(Compression c) {
+    switch (c) {
+        case Compression::none:
+            return "none";
+        case Compression::gzip:
+            return "gzip";
+        case Compression::zstd:
+            return "zstd";
+    }
+    return "?";
+}
+
+const char* to_string(UnknownTables u) {
+    return u == UnknownTables::reject ? "reject" : "defaults";
+}
+
+const char* to_string(LogLevel l) {
+    switch (l) {
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warn:
+            return "warn";
+        case LogLevel::error:
+            return "error";
+    }
+    return "?";
+}
+
+}  // namespace chgate::config

@@ -1,0 +1,77 @@
+#include "config/ConfigPrinter.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+namespace chgate::config {
+namespace {
+
+void emit_table(YAML::Emitter& out, const TableConfig& t) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "strategy" << YAML::Value << t.strategy_name;
+    out << YAML::Key << "max_batch_size" << YAML::Value << t.max_batch_size;
+    out << YAML::Key << "max_batch_time" << YAML::Value << format_duration(t.max_batch_time);
+    out << YAML::Key << "max_memory" << YAML::Value << format_size(t.max_memory);
+    out << YAML::Key << "max_age" << YAML::Value << format_duration(t.max_age);
+    out << YAML::Key << "priority" << YAML::Value << t.priority;
+    out << YAML::Key << "compression" << YAML::Value << to_string(t.compression);
+    out << YAML::Key << "retry_attempts" << YAML::Value << t.retry_attempts;
+    out << YAML::Key << "min_batch_size" << YAML::Value << t.min_batch_size;
+    out << YAML::Key << "target_latency" << YAML::Value << format_duration(t.target_latency);
+    out << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string print_effective_config(const Config& c) {
+    YAML::Emitter out;
+    out << YAML::BeginMap;
+
+    out << YAML::Key << "server" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "listen" << YAML::Value << YAML::DoubleQuoted << c.server.listen;
+    out << YAML::Key << "threads" << YAML::Value << c.server.threads;
+    out << YAML::Key << "max_body_size" << YAML::Value << format_size(c.server.max_body_size);
+    out << YAML::Key << "idle_timeout" << YAML::Value << format_duration(c.server.idle_timeout);
+    out << YAML::Key << "shutdown_timeout" << YAML::Value
+        << format_duration(c.server.shutdown_timeout);
+    out << YAML::EndMap;
+
+    const auto& ch = c.clickhouse;
+    out << YAML::Key << "clickhouse" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << ch.url;
+    out << YAML::Key << "database" << YAML::Value << ch.database;
+    out << YAML::Key << "user" << YAML::Value << ch.user;
+    out << YAML::Key << "password" << YAML::Value << YAML::DoubleQuoted
+        << (ch.password.empty() ? "" : "********");
+    out << YAML::Key << "timeout" << YAML::Value << format_duration(ch.timeout);
+    out << YAML::Key << "max_concurrent_inserts" << YAML::Value << ch.max_concurrent_inserts;
+    out << YAML::Key << "probe_interval" << YAML::Value << format_duration(ch.probe_interval);
+    out << YAML::Key << "settings" << YAML::Value << YAML::BeginMap;
+    for (const auto& [k, v] : ch.settings) {
+        out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted << v;
+    }
+    out << YAML::EndMap << YAML::EndMap;
+
+    const auto& b = c.batching;
+    out << YAML::Key << "batching" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "enabled" << YAML::Value << b.enabled;
+    out << YAML::Key << "max_memory" << YAML::Value << format_size(b.max_memory);
+    out << YAML::Key << "unknown_tables" << YAML::Value << to_string(b.unknown_tables);
+    out << YAML::Key << "max_tables" << YAML::Value << b.max_tables;
+    out << YAML::Key << "defaults" << YAML::Value;
+    emit_table(out, b.defaults);
+    out << YAML::Key << "tables" << YAML::Value << YAML::BeginMap;
+    for (const auto& [name, t] : b.tables) {
+        out << YAML::Key << name << YAML::Value;
+        emit_table(out, t);
+    }
+    out << YAML::EndMap << YAML::EndMap;
+
+    out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "level" << YAML::Value << to_string(c.log.level);
+    out << YAML::EndMap;
+
+    out << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace chgate::config

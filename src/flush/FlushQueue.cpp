@@ -1,0 +1,112 @@
+#include "flush/FlushQueue.hpp"
+
+#include <algorithm>
+
+namespace chgate::flush {
+
+void FlushQueue::insert_locked(batch::Batch b) {
+    if (b.not_before > batch::Clock::now()) {
+        delayed_.push_back(std::move(b));
+        std::push_heap(delayed_.begin(), delayed_.end(), DelayOrder{});
+    } else {
+        ready_.push_back(std::move(b));
+        std::push_heap(ready_.begin(), ready_.end(), ReadyOrder{});
+    }
+}
+
+void FlushQueue::push(batch::Batch b) {
+    {
+        std::lock_guard lock(mutex_);
+        insert_locked(std::move(b));
+    }
+    // One waiter suffices: whoever wakes takes a ready batch or re-times its wait
+    // on the earliest delayed one.
+    cv_.notify_one();
+}
+
+void FlushQueue::retry(batch::Batch b) {
+    {
+        std::lock_guard lock(mutex_);
+        --in_hand_;
+        insert_locked(std::move(b));
+    }
+    cv_.notify_one();
+}
+
+void FlushQueue::finish() {
+    bool drained = false;
+    {
+        std::lock_guard lock(mutex_);
+        --in_hand_;
+        drained = closed_ && in_hand_ == 0 && ready_.empty() && delayed_.empty();
+    }
+    // Only the last batch of a drain matters to waiters: they may all exit now.
+    if (drained) cv_.notify_all();
+}
+
+void FlushQueue::promote_due(batch::TimePoint now) {
+    while (!delayed_.empty() && delayed_.front().not_before <= now) {
+        std::pop_heap(delayed_.begin(), delayed_.end(), DelayOrder{});
+        ready_.push_back(std::move(delayed_.back()));
+        delayed_.pop_back();
+        std::push_heap(ready_.begin(), ready_.end(), ReadyOrder{});
+    }
+}
+
+std::optional<batch::Batch> FlushQueue::pop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        if (aborted_) return std::nullopt;
+        promote_due(batch::Clock::now());
+        if (!ready_.empty()) {
+            std::pop_heap(ready_.begin(), ready_.end(), ReadyOrder{});
+            batch::Batch b = std::move(ready_.back());
+            ready_.pop_back();
+            ++in_hand_;
+            return b;
+        }
+        // Closed and drained: nothing queued, delayed, or out for a try that may fail.
+        if (closed_ && delayed_.empty() && in_hand_ == 0) {
+            cv_.notify_all();
+            return std::nullopt;
+        }
+        if (delayed_.empty()) {
+            cv_.wait(lock);
+        } else {
+            cv_.wait_until(lock, delayed_.front().not_before);
+        }
+    }
+}
+
+void FlushQueue::close() {
+    {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+    }
+    cv_.notify_all();
+}
+
+void FlushQueue::abort() {
+    {
+        std::lock_guard lock(mutex_);
+        aborted_ = true;
+    }
+    cv_.notify_all();
+}
+
+std::vector<batch::Batch> FlushQueue::take_all() {
+    std::lock_guard lock(mutex_);
+    std::vector<batch::Batch> all = std::move(ready_);
+    for (auto& b : delayed_)
+        all.push_back(std::move(b));
+    ready_.clear();
+    delayed_.clear();
+    return all;
+}
+
+std::size_t FlushQueue::size() const {
+    std::lock_guard lock(mutex_);
+    return ready_.size() + delayed_.size();
+}
+
+}  // namespace chgate::flush

@@ -1,0 +1,80 @@
+#include "http/ApiError.hpp"
+
+#include <cstdio>
+
+namespace chgate::http {
+
+namespace bhttp = boost::beast::http;
+
+bhttp::status to_http_status(ApiError e) {
+    switch (e) {
+        case ApiError::bad_json:
+        case ApiError::bad_request:
+            return bhttp::status::bad_request;
+        case ApiError::unknown_table:
+        case ApiError::not_found:
+            return bhttp::status::not_found;
+        case ApiError::method_not_allowed:
+            return bhttp::status::method_not_allowed;
+        case ApiError::body_too_large:
+            return bhttp::status::payload_too_large;
+        case ApiError::unsupported_encoding:
+            return bhttp::status::unsupported_media_type;
+        case ApiError::table_full:
+            return bhttp::status::too_many_requests;
+        case ApiError::gateway_full:
+        case ApiError::too_many_tables:
+            return bhttp::status::service_unavailable;
+    }
+    return bhttp::status::internal_server_error;
+}
+
+std::string json_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (ch) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (c < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out.push_back(ch);
+                }
+        }
+    }
+    return out;
+}
+
+Response error_response(ApiError e, const std::string& message, const std::string& extra_json) {
+    Response r;
+    r.status = to_http_status(e);
+    r.body = "{\"error\":\"" + json_escape(message) + "\"";
+    if (!extra_json.empty()) r.body += "," + extra_json;
+    r.body += "}";
+    if (e == ApiError::table_full || e == ApiError::gateway_full ||
+        e == ApiError::too_many_tables) {
+        r.retry_after_seconds = 1;
+    }
+    if (e == ApiError::method_not_allowed) r.allow = "POST";
+    return r;
+}
+
+}  // namespace chgate::http

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <ostream>  // boost/beast/http/status.hpp needs it in Boost 1.81
+
+#include <boost/beast/http/status.hpp>
+#include <string>
+
+#include "http/Response.hpp"
+
+namespace chgate::http {
+
+/// Every way a request can fail, mapped to a status in one place.
+enum class ApiError {
+    bad_json,              ///< 400: an event is not a JSON object, or not valid JSON
+    bad_request,           ///< 400: a bad table name, query or parameter
+    unknown_table,         ///< 404: not configured, and unknown_tables: reject
+    not_found,             ///< 404: no such path
+    method_not_allowed,    ///< 405
+    body_too_large,        ///< 413: over server.max_body_size (before or after decoding)
+    unsupported_encoding,  ///< 415: a Content-Encoding chgate does not decode
+    table_full,            ///< 429: the table's max_memory is in use
+    gateway_full,          ///< 503: batching.max_memory is in use
+    too_many_tables,       ///< 503: batching.max_tables reached
+};
+
+boost::beast::http::status to_http_status(ApiError e);
+
+/// {"error": message} with the status for `e`; extra fields go in `extra_json`
+/// (already serialized members, e.g. "\"index\":3,\"offset\":120").
+Response error_response(ApiError e, const std::string& message, const std::string& extra_json = {});
+
+/// JSON string escaping for the few bodies built by hand.
+std::string json_escape(std::string_view s);
+
+}  // namespace chgate::http

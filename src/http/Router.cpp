@@ -1,0 +1,110 @@
+#include "http/Router.hpp"
+
+#include "clickhouse/ServerMonitor.hpp"
+#include "http/ApiError.hpp"
+#include "http/UrlQuery.hpp"
+#include "metrics/MetricsJson.hpp"
+#include "metrics/RateWindow.hpp"
+
+namespace chgate::http {
+
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view kEventsPrefix = "/v1/events/";
+
+Response text(bhttp::status status, std::string body) {
+    Response r;
+    r.status = status;
+    r.body = std::move(body);
+    r.content_type = "text/plain; charset=UTF-8";
+    return r;
+}
+
+Response method_not_allowed(const char* allow) {
+    auto r = error_response(ApiError::method_not_allowed,
+                            "method not allowed; use " + std::string(allow));
+    r.allow = allow;
+    return r;
+}
+
+}  // namespace
+
+Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
+               const metrics::RateWindow& inserted_rate, const clickhouse::ServerMonitor& monitor,
+               std::uint64_t max_body_size)
+    : ingest_(manager, max_body_size),
+      manager_(manager),
+      budget_(budget),
+      inserted_rate_(inserted_rate),
+      monitor_(monitor) {}
+
+Response Router::handle(const Request& req, IngestScratch& scratch) {
+    const auto target = split_target(req.target());
+    const auto method = req.method();
+    const auto path = target.path;
+
+    if (path.starts_with(kEventsPrefix)) {
+        if (method != bhttp::verb::post) return method_not_allowed("POST");
+        const IngestInput in{req[bhttp::field::content_encoding], req[bhttp::field::content_type],
+                             req.body()};
+        return ingest_.post_events(path.substr(kEventsPrefix.size()), in, scratch);
+    }
+    if (path == "/") {
+        if (method == bhttp::verb::post) {
+            const IngestInput in{req[bhttp::field::content_encoding],
+                                 req[bhttp::field::content_type], req.body()};
+            return ingest_.post_insert(target.query, in, scratch);
+        }
+        if (method != bhttp::verb::get && method != bhttp::verb::head) {
+            return method_not_allowed("GET, POST");
+        }
+        if (query_param(target.query, "query")) {
+            return error_response(ApiError::bad_request,
+                                  "chgate takes only INSERT INTO … FORMAT JSONEachRow, by POST; "
+                                  "it is not a SQL proxy");
+        }
+        return text(bhttp::status::ok, "Ok.\n");  // what ClickHouse answers, for health checks
+    }
+    if (method != bhttp::verb::get && method != bhttp::verb::head) {
+        if (path == "/metrics" || path == "/healthz" || path == "/readyz" || path == "/ping") {
+            return method_not_allowed("GET");
+        }
+        return error_response(ApiError::not_found, "no such path: " + std::string(path));
+    }
+    if (path == "/metrics") return metrics();
+    if (path == "/healthz") return Response{bhttp::status::ok, "{\"status\":\"ok\"}"};
+    if (path == "/readyz") return ready();
+    if (path == "/ping") return text(bhttp::status::ok, "Ok.\n");
+    return error_response(ApiError::not_found, "no such path: " + std::string(path));
+}
+
+Response Router::metrics() const {
+    const auto snapshot =
+        metrics::take_snapshot(manager_, budget_, inserted_rate_, batch::Clock::now());
+    Response r;
+    r.body = metrics::render_metrics_json(snapshot).dump();
+    return r;
+}
+
+Response Router::ready() const {
+    const bool reachable = monitor_.reachable();
+    const auto info = monitor_.info();
+    nlohmann::ordered_json body = {
+        {"ready", reachable},
+        {"clickhouse",
+         {{"reachable", reachable},
+          {"version", info->version.empty() ? nlohmann::ordered_json(nullptr)
+                                            : nlohmann::ordered_json(info->version)}}},
+    };
+    if (!reachable) {
+        body["reason"] = "ClickHouse does not answer chgate's probe: " + monitor_.last_error();
+    }
+    Response r;
+    r.status = reachable ? bhttp::status::ok : bhttp::status::service_unavailable;
+    r.body = body.dump();
+    return r;
+}
+
+}  // namespace chgate::http

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "http/IngestHandler.hpp"
+#include "http/Response.hpp"
+
+namespace chgate::batch {
+class MemoryBudget;
+}
+namespace chgate::clickhouse {
+class ServerMonitor;
+}
+namespace chgate::metrics {
+class RateWindow;
+}
+
+namespace chgate::http {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+/// Maps a method and path to a handler. Runs on io threads: everything it
+/// calls returns without waiting on the network or the disk.
+class Router {
+  public:
+    Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
+           const metrics::RateWindow& inserted_rate, const clickhouse::ServerMonitor& monitor,
+           std::uint64_t max_body_size);
+
+    Response handle(const Request& req, IngestScratch& scratch);
+
+  private:
+    Response metrics() const;
+    Response ready() const;
+
+    IngestHandler ingest_;
+    batch::BatchManager& manager_;
+    const batch::MemoryBudget& budget_;
+    const metrics::RateWindow& inserted_rate_;
+    const clickhouse::ServerMonitor& monitor_;
+};
+
+}  // namespace chgate::http

@@ -1,0 +1,118 @@
+#include "http/Server.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/error.hpp>
+#include <future>
+
+#include "config/ListenAddress.hpp"
+#include "util/Log.hpp"
+
+namespace chgate::http {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+Server::Server(const config::ServerConfig& cfg, Router& router) : cfg_(cfg), router_(router) {
+    int threads = cfg_.threads;
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < threads; ++i)
+        workers_.push_back(std::make_unique<Worker>());
+}
+
+Server::~Server() {
+    for (auto& w : workers_) {
+        w->guard.reset();
+        w->ioc.stop();
+        if (w->thread.joinable()) w->thread.join();
+    }
+}
+
+void Server::start() {
+    std::string error;
+    const auto address = config::parse_listen_address(cfg_.listen, error);
+    if (!address) throw std::runtime_error("server.listen: " + error);
+    const tcp::endpoint endpoint(net::ip::make_address(address->host), address->port);
+
+    acceptor_ = std::make_unique<tcp::acceptor>(workers_[0]->ioc);
+    boost::beast::error_code ec;
+    acceptor_->open(endpoint.protocol(), ec);
+    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(endpoint, ec);
+    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+        throw std::runtime_error("cannot listen on " + cfg_.listen + ": " + ec.message() +
+                                 (ec == net::error::address_in_use
+                                      ? " (is another chgate or service on that port?)"
+                                      : ""));
+    }
+    port_ = acceptor_->local_endpoint().port();
+
+    for (auto& w : workers_) {
+        w->guard.emplace(w->ioc.get_executor());
+        w->thread = std::thread([&ioc = w->ioc] { ioc.run(); });
+    }
+    net::post(workers_[0]->ioc, [this] { do_accept(); });
+    LOG_INFO << "listening on " << endpoint.address().to_string() << ":" << port_ << " with "
+             << workers_.size() << " io threads";
+}
+
+void Server::do_accept() {
+    // Each connection lives on the next worker's io_context, round robin.
+    auto& worker = *workers_[next_worker_];
+    next_worker_ = (next_worker_ + 1) % workers_.size();
+    acceptor_->async_accept(
+        worker.ioc, [this, &worker](boost::beast::error_code ec, tcp::socket socket) {
+            if (ec == net::error::operation_aborted) return;  // closed by drain()
+            if (ec) {
+                LOG_WARN << "accept failed: " << ec.message();
+            } else {
+                // The session starts on its own worker's thread.
+                net::post(worker.ioc, [this, &worker, s = std::move(socket)]() mutable {
+                    // Accepted just before drain() closed the acceptor: nothing was read,
+                    // so closing loses nothing, and the client retries elsewhere.
+                    if (draining_.load()) return;
+                    std::make_shared<Session>(std::move(s), router_, worker.sessions,
+                                              SessionLimits{cfg_.max_body_size, cfg_.idle_timeout})
+                        ->run();
+                });
+            }
+            do_accept();
+        });
+}
+
+void Server::drain(std::chrono::steady_clock::time_point deadline) {
+    if (!acceptor_) return;
+    draining_.store(true);
+    // Close the acceptor on its own thread, then ask every session to stop.
+    std::promise<void> closed;
+    net::post(workers_[0]->ioc, [this, &closed] {
+        boost::beast::error_code ec;
+        acceptor_->close(ec);
+        closed.set_value();
+    });
+    closed.get_future().wait();
+    for (auto& w : workers_) {
+        net::post(w->ioc, [&w = *w] {
+            // Copy: a stopping session may remove itself from the set.
+            const std::vector<Session*> sessions(w.sessions.begin(), w.sessions.end());
+            for (auto* s : sessions)
+                s->stop();
+        });
+        // Without the guard, run() returns once the last session is gone.
+        w->guard.reset();
+    }
+    for (auto& w : workers_) {
+        while (w->thread.joinable() && !w->ioc.stopped()) {
+            if (std::chrono::steady_clock::now() >= deadline) {
+                LOG_WARN << "connections still open at the shutdown deadline; closing them";
+                w->ioc.stop();
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        if (w->thread.joinable()) w->thread.join();
+    }
+    acceptor_.reset();
+}
+
+}  // namespace chgate::http

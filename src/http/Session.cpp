@@ -1,0 +1,145 @@
+#include "http/Session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "http/ApiError.hpp"
+#include "util/Log.hpp"
+
+namespace chgate::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+
+namespace {
+// A client has this long to send the rest of a request it has started.
+constexpr std::chrono::seconds kRequestTimeout{60};
+}  // namespace
+
+Session::Session(net::ip::tcp::socket socket, Router& router, SessionSet& sessions,
+                 SessionLimits limits)
+    : stream_(std::move(socket)), router_(router), sessions_(sessions), limits_(limits) {
+    sessions_.insert(this);
+}
+
+Session::~Session() {
+    sessions_.erase(this);
+}
+
+void Session::run() {
+    beast::error_code ec;
+    stream_.socket().set_option(net::ip::tcp::no_delay(true), ec);
+    do_read_header();
+}
+
+void Session::stop() {
+    stopping_ = true;
+    // Idle connections close now; a request in progress is answered first.
+    if (waiting_for_request_) {
+        beast::error_code ec;
+        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+        stream_.socket().close(ec);
+    }
+}
+
+void Session::do_read_header() {
+    if (stopping_) return do_close();
+    // A fresh parser per request; limits are set where the I/O happens.
+    parser_.emplace();
+    parser_->body_limit(limits_.max_body_size);
+    parser_->header_limit(64 * 1024);
+    waiting_for_request_ = true;
+    stream_.expires_after(limits_.idle_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
+}
+
+void Session::on_read_header(beast::error_code ec, std::size_t) {
+    waiting_for_request_ = false;
+    if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted) return do_close();
+    if (ec == bhttp::error::body_limit) {
+        return respond(error_response(ApiError::body_too_large,
+                                      "the body is larger than server.max_body_size (" +
+                                          std::to_string(limits_.max_body_size) + " bytes)"));
+    }
+    if (ec == beast::error::timeout || ec == net::error::connection_reset ||
+        ec == net::error::eof || ec == net::error::bad_descriptor) {
+        return do_close();
+    }
+    if (ec)
+        return respond(
+            error_response(ApiError::bad_request, "malformed HTTP request: " + ec.message()));
+    // curl and others wait for "100 Continue" before sending bodies over 1 KiB.
+    const auto& req = parser_->get();
+    if (beast::iequals(req[bhttp::field::expect], "100-continue")) return do_continue();
+    do_read_body();
+}
+
+void Session::do_continue() {
+    continue_ = {bhttp::status::continue_, parser_->get().version()};
+    bhttp::async_write(stream_, continue_,
+                       beast::bind_front_handler(&Session::on_continue, shared_from_this()));
+}
+
+void Session::on_continue(beast::error_code ec, std::size_t) {
+    if (ec) return do_close();
+    do_read_body();
+}
+
+void Session::do_read_body() {
+    stream_.expires_after(kRequestTimeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
+}
+
+void Session::on_read_body(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::body_limit) {
+        return respond(error_response(ApiError::body_too_large,
+                                      "the body is larger than server.max_body_size (" +
+                                          std::to_string(limits_.max_body_size) + " bytes)"));
+    }
+    if (ec) return do_close();  // the client went away or stalled; nothing was accepted
+    respond(router_.handle(parser_->get(), scratch_));
+}
+
+void Session::respond(Response r) {
+    const auto& req = parser_->get();
+    // After an error mid-read the rest of the body is unread: close afterwards.
+    const bool complete = parser_->is_done();
+    const bool keep_alive = complete && req.keep_alive() && !stopping_;
+    response_ = {};
+    response_.result(r.status);
+    response_.version(req.version() == 10 ? 10 : 11);
+    response_.set(bhttp::field::server, "chgate");
+    response_.set(bhttp::field::content_type, r.content_type);
+    if (r.retry_after_seconds > 0) {
+        response_.set(bhttp::field::retry_after, std::to_string(r.retry_after_seconds));
+    }
+    if (r.allow != nullptr) response_.set(bhttp::field::allow, r.allow);
+    response_.body() = std::move(r.body);
+    response_.keep_alive(keep_alive);
+    response_.prepare_payload();
+    if (req.method() == bhttp::verb::head) response_.body().clear();
+    stream_.expires_after(kRequestTimeout);
+    bhttp::async_write(
+        stream_, response_,
+        beast::bind_front_handler(&Session::on_write, shared_from_this(), !keep_alive));
+}
+
+void Session::on_write(bool close, beast::error_code ec, std::size_t) {
+    if (ec) return do_close();
+    if (close) return do_close();
+    do_read_header();
+}
+
+void Session::do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+}
+
+}  // namespace chgate::http

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <unordered_set>
+
+#include "http/IngestHandler.hpp"
+#include "http/Router.hpp"
+
+namespace chgate::http {
+
+class Session;
+
+/// The sessions of one io_context. Touched only from that context's single
+/// thread, so it needs no lock.
+using SessionSet = std::unordered_set<Session*>;
+
+struct SessionLimits {
+    std::uint64_t max_body_size;
+    std::chrono::milliseconds idle_timeout;
+};
+
+/// One keep-alive client connection: read a request, answer it, repeat.
+class Session : public std::enable_shared_from_this<Session> {
+  public:
+    Session(boost::asio::ip::tcp::socket socket, Router& router, SessionSet& sessions,
+            SessionLimits limits);
+    ~Session();
+
+    void run();
+    /// Finish the request in progress, if any, then close. Called on this
+    /// session's own io thread.
+    void stop();
+
+  private:
+    void do_read_header();
+    void on_read_header(boost::beast::error_code ec, std::size_t);
+    void do_continue();
+    void on_continue(boost::beast::error_code ec, std::size_t);
+    void do_read_body();
+    void on_read_body(boost::beast::error_code ec, std::size_t);
+    void respond(Response r);
+    void on_write(bool close, boost::beast::error_code ec, std::size_t);
+    void do_close();
+
+    boost::beast::tcp_stream stream_;
+    boost::beast::flat_buffer buffer_;
+    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    boost::beast::http::response<boost::beast::http::empty_body> continue_;
+    boost::beast::http::response<boost::beast::http::string_body> response_;
+    Router& router_;
+    SessionSet& sessions_;
+    const SessionLimits limits_;
+    IngestScratch scratch_;
+    bool waiting_for_request_ = false;  // idle between requests: safe to close at once
+    bool stopping_ = false;
+};
+
+}  // namespace chgate::http

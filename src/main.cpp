@@ -1,0 +1,49 @@
+#include <iostream>
+
+#include "app/App.hpp"
+#include "app/Cli.hpp"
+#include "config/ConfigLoader.hpp"
+#include "config/ConfigPrinter.hpp"
+#include "util/Version.hpp"
+
+int main(int argc, char** argv) {
+    using chgate::app::CliOptions;
+    const auto options = chgate::app::parse_cli(std::vector<std::string>(argv + 1, argv + argc));
+    switch (options.action) {
+        case CliOptions::Action::help:
+            std::cout << chgate::app::usage();
+            return 0;
+        case CliOptions::Action::version:
+            std::cout << "chgate " << chgate::kVersion << "\n";
+            return 0;
+        case CliOptions::Action::error:
+            std::cerr << "chgate: " << options.error << "\n";
+            return 2;
+        case CliOptions::Action::check_config:
+        case CliOptions::Action::run:
+            break;
+    }
+    chgate::config::LoadedConfig loaded;
+    try {
+        loaded = chgate::config::load_config_file(options.config_path);
+    } catch (const chgate::config::ConfigError& e) {
+        std::cerr << "chgate: invalid configuration: " << e.what() << "\n";
+        return 2;
+    }
+    if (options.action == CliOptions::Action::check_config) {
+        std::cout << chgate::config::print_effective_config(*loaded.config);
+        for (const auto& w : loaded.warnings)
+            std::cerr << "warning: " << w << "\n";
+        std::cerr << options.config_path << ": OK\n";
+        return 0;
+    }
+    // Before any thread exists, so that every thread inherits the mask.
+    chgate::app::App::block_signals();
+    try {
+        chgate::app::App app(std::move(loaded));
+        return app.run();
+    } catch (const std::exception& e) {
+        std::cerr << "chgate: " << e.what() << "\n";
+        return 1;
+    }
+}

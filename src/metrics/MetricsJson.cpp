@@ -1,0 +1,103 @@
+#include "metrics/MetricsJson.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/TimeFormat.hpp"
+
+namespace chgate::metrics {
+namespace {
+
+double round_to(double v, int digits) {
+    const double scale = std::pow(10.0, digits);
+    return std::round(v * scale) / scale;
+}
+
+double ratio(std::uint64_t num, std::uint64_t den) {
+    return den == 0 ? 0.0 : static_cast<double>(num) / static_cast<double>(den);
+}
+
+nlohmann::ordered_json time_or_null(std::int64_t unix_ms) {
+    if (unix_ms <= 0) return nullptr;
+    return format_utc_seconds(
+        std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
+}
+
+nlohmann::ordered_json render_table(const TableSnapshot& t) {
+    nlohmann::ordered_json seals = nlohmann::ordered_json::object();
+    for (int i = 0; i < batch::kFlushReasonCount; ++i) {
+        seals[batch::to_string(static_cast<batch::FlushReason>(i))] = t.seals[i];
+    }
+    return {
+        {"strategy", t.strategy},
+        {"priority", t.priority},
+        {"compression", t.compression},
+        {"retry_attempts", t.retry_attempts},
+        {"thresholds",
+         {{"max_batch_size", t.thresholds.max_batch_size},
+          {"current_batch_size", t.thresholds.current_batch_size},
+          {"max_batch_time_ms", t.thresholds.max_batch_time.count()},
+          {"seal_bytes", t.thresholds.seal_bytes},
+          {"max_memory_bytes", t.max_memory},
+          {"max_age_ms", t.thresholds.max_age.count()}}},
+        {"requests_accepted", t.requests_accepted},
+        {"rows_accepted", t.rows_accepted},
+        {"bytes_accepted", t.bytes_accepted},
+        {"requests_rejected_full", t.requests_rejected_full},
+        {"buffered_rows", t.buffered_rows},
+        {"buffered_bytes", t.buffered_bytes},
+        {"pending_rows", t.pending_rows},
+        {"pending_bytes", t.pending_bytes},
+        {"memory_bytes", t.memory_bytes},
+        {"batches_inserted", t.batches_inserted},
+        {"rows_inserted", t.rows_inserted},
+        {"bytes_inserted", t.bytes_inserted},
+        {"bytes_sent", t.bytes_sent},
+        {"failed_batches", t.failed_attempts},
+        {"batches_dropped", t.batches_dropped},
+        {"rows_dropped", t.rows_dropped},
+        {"avg_batch_size", round_to(ratio(t.rows_inserted, t.batches_inserted), 1)},
+        {"avg_flush_latency_ms", round_to(ratio(t.flush_latency_ms_sum, t.batches_inserted), 1)},
+        {"last_flush_latency_ms", t.last_flush_latency_ms},
+        {"last_flush_time", time_or_null(t.last_flush_unix_ms)},
+        {"seals", seals},
+    };
+}
+
+}  // namespace
+
+nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
+    std::uint64_t batches = 0, items = 0, failed = 0, latency_sum = 0, queued = 0;
+    std::int64_t last_flush = 0;
+    nlohmann::ordered_json tables = nlohmann::ordered_json::object();
+    for (const auto& t : g.tables) {
+        batches += t.batches_inserted;
+        items += t.rows_inserted;
+        failed += t.failed_attempts;
+        latency_sum += t.flush_latency_ms_sum;
+        queued += t.buffered_rows + t.pending_rows;
+        last_flush = std::max(last_flush, t.last_flush_unix_ms);
+        tables[t.name] = render_table(t);
+    }
+    const double success_rate = batches + failed == 0 ? 1.0 : ratio(batches, batches + failed);
+    return {
+        {"batching",
+         {{"enabled", g.enabled},
+          {"total_batches", batches},
+          {"total_items", items},
+          {"failed_batches", failed},
+          {"avg_batch_size", static_cast<std::uint64_t>(std::llround(ratio(items, batches)))},
+          {"avg_flush_latency_ms",
+           static_cast<std::uint64_t>(std::llround(ratio(latency_sum, batches)))},
+          {"queued_items", queued},
+          {"memory_usage_mb", round_to(static_cast<double>(g.memory_bytes) / (1024.0 * 1024.0), 2)},
+          {"last_flush_time", time_or_null(last_flush)}}},
+        {"calculated",
+         {{"batch_success_rate", round_to(success_rate, 4)},
+          {"avg_items_per_batch", round_to(ratio(items, batches), 1)},
+          {"events_per_second", round_to(g.events_per_second, 1)}}},
+        {"tables", tables},
+    };
+}
+
+}  // namespace chgate::metrics

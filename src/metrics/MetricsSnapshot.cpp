@@ -1,0 +1,66 @@
+#include "metrics/MetricsSnapshot.hpp"
+
+#include <map>
+
+#include "batch/BatchManager.hpp"
+#include "metrics/RateWindow.hpp"
+
+namespace chgate::metrics {
+
+GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::MemoryBudget& budget,
+                              const RateWindow& inserted, batch::TimePoint now) {
+    GatewaySnapshot g;
+    g.enabled = manager.config().batching.enabled;
+    g.memory_bytes = budget.held();
+    g.max_memory = budget.limit();
+    g.events_per_second = inserted.per_second(now);
+
+    // A table fed through several column lists has several buffers; show the
+    // thresholds of one of them (they share the table's settings).
+    std::map<const batch::Table*, batch::Thresholds> thresholds;
+    for (const auto& buffer : manager.buffers()) {
+        thresholds.try_emplace(&buffer->table(), buffer->thresholds());
+    }
+    constexpr auto r = std::memory_order_relaxed;
+    for (const auto& t : manager.tables()) {
+        const auto& s = t->stats();
+        const auto& c = t->config();
+        TableSnapshot ts;
+        ts.name = t->name();
+        ts.strategy = c.strategy_name;
+        ts.compression = config::to_string(c.compression);
+        ts.priority = c.priority;
+        ts.retry_attempts = c.retry_attempts;
+        if (auto it = thresholds.find(t.get()); it != thresholds.end()) {
+            ts.thresholds = it->second;
+        } else {
+            ts.thresholds = batch::make_strategy(c)->thresholds();
+        }
+        ts.max_memory = c.max_memory;
+        ts.memory_bytes = t->held_bytes();
+        ts.requests_accepted = s.requests_accepted.load(r);
+        ts.rows_accepted = s.rows_accepted.load(r);
+        ts.bytes_accepted = s.bytes_accepted.load(r);
+        ts.requests_rejected_full = s.requests_rejected_full.load(r);
+        for (std::size_t i = 0; i < ts.seals.size(); ++i)
+            ts.seals[i] = s.seals[i].load(r);
+        ts.buffered_rows = s.buffered_rows.load(r);
+        ts.buffered_bytes = s.buffered_bytes.load(r);
+        ts.pending_rows = s.pending_rows.load(r);
+        ts.pending_bytes = s.pending_bytes.load(r);
+        ts.batches_inserted = s.batches_inserted.load(r);
+        ts.rows_inserted = s.rows_inserted.load(r);
+        ts.bytes_inserted = s.bytes_inserted.load(r);
+        ts.bytes_sent = s.bytes_sent.load(r);
+        ts.failed_attempts = s.failed_attempts.load(r);
+        ts.batches_dropped = s.batches_dropped.load(r);
+        ts.rows_dropped = s.rows_dropped.load(r);
+        ts.flush_latency_ms_sum = s.flush_latency_ms_sum.load(r);
+        ts.last_flush_latency_ms = s.last_flush_latency_ms.load(r);
+        ts.last_flush_unix_ms = s.last_flush_unix_ms.load(r);
+        g.tables.push_back(std::move(ts));
+    }
+    return g;
+}
+
+}  // namespace chgate::metrics

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "batch/Clock.hpp"
+#include "batch/Strategy.hpp"
+
+namespace chgate::batch {
+class BatchManager;
+class MemoryBudget;
+}  // namespace chgate::batch
+
+namespace chgate::metrics {
+
+class RateWindow;
+
+/// Plain values copied from one table's counters at one moment.
+struct TableSnapshot {
+    std::string name;
+    std::string strategy;
+    std::string compression;
+    int priority = 0;
+    int retry_attempts = 0;
+    batch::Thresholds thresholds;
+    std::uint64_t max_memory = 0;
+    std::uint64_t memory_bytes = 0;
+
+    std::uint64_t requests_accepted = 0, rows_accepted = 0, bytes_accepted = 0;
+    std::uint64_t requests_rejected_full = 0;
+    std::array<std::uint64_t, batch::kFlushReasonCount> seals{};
+    std::uint64_t buffered_rows = 0, buffered_bytes = 0, pending_rows = 0, pending_bytes = 0;
+    std::uint64_t batches_inserted = 0, rows_inserted = 0, bytes_inserted = 0, bytes_sent = 0;
+    std::uint64_t failed_attempts = 0, batches_dropped = 0, rows_dropped = 0;
+    std::uint64_t flush_latency_ms_sum = 0, last_flush_latency_ms = 0;
+    std::int64_t last_flush_unix_ms = 0;
+};
+
+struct GatewaySnapshot {
+    bool enabled = true;
+    std::uint64_t memory_bytes = 0;
+    std::uint64_t max_memory = 0;
+    double events_per_second = 0;
+    std::vector<TableSnapshot> tables;
+};
+
+/// Reads every counter once. Safe while traffic flows.
+GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::MemoryBudget& budget,
+                              const RateWindow& inserted, batch::TimePoint now);
+
+}  // namespace chgate::metrics

@@ -1,0 +1,44 @@
+#include "metrics/RateWindow.hpp"
+
+#include <algorithm>
+
+namespace chgate::metrics {
+
+std::int64_t RateWindow::second_of(batch::TimePoint t) const {
+    return std::chrono::duration_cast<std::chrono::seconds>(t - start_).count();
+}
+
+void RateWindow::advance(std::int64_t second) const {
+    const auto size = static_cast<std::int64_t>(buckets_.size());
+    if (second <= newest_) return;
+    // Clear the buckets of the seconds that passed with no events.
+    const auto steps = std::min(second - newest_, size);
+    for (std::int64_t k = 1; k <= steps; ++k)
+        buckets_[(newest_ + k) % size] = 0;
+    newest_ = second;
+}
+
+void RateWindow::add(std::uint64_t count, batch::TimePoint now) {
+    const auto second = second_of(now);
+    std::lock_guard lock(mutex_);
+    advance(second);
+    if (second < newest_ - kWindowSeconds) return;  // too old to matter
+    const auto size = static_cast<std::int64_t>(buckets_.size());
+    buckets_[(std::max<std::int64_t>(second, 0)) % size] += count;
+}
+
+double RateWindow::per_second(batch::TimePoint now) const {
+    const auto second = second_of(now);
+    std::lock_guard lock(mutex_);
+    advance(second);
+    // The current second is still filling: sum the full seconds before it.
+    const auto size = static_cast<std::int64_t>(buckets_.size());
+    const auto full = std::min<std::int64_t>(kWindowSeconds, second);
+    if (full <= 0) return 0.0;
+    std::uint64_t sum = 0;
+    for (std::int64_t k = 1; k <= full; ++k)
+        sum += buckets_[(second - k) % size];
+    return static_cast<double>(sum) / static_cast<double>(full);
+}
+
+}  // namespace chgate::metrics

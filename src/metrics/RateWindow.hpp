@@ -1,0 +1,35 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+
+#include "batch/Clock.hpp"
+
+namespace chgate::metrics {
+
+/// Counts events in one-second buckets and reports the mean rate over the last
+/// kWindowSeconds full seconds (fewer just after start). /metrics reports
+/// events_per_second from it.
+class RateWindow {
+  public:
+    static constexpr int kWindowSeconds = 10;
+
+    explicit RateWindow(batch::TimePoint start) : start_(start) {}
+
+    void add(std::uint64_t count, batch::TimePoint now);
+    double per_second(batch::TimePoint now) const;
+
+  private:
+    std::int64_t second_of(batch::TimePoint t) const;
+    void advance(std::int64_t second) const;  // needs mutex_
+
+    const batch::TimePoint start_;
+    mutable std::mutex mutex_;
+    // Guarded by mutex_: bucket i holds the count of second (newest_ - k) where
+    // i == (newest_ - k) mod size.
+    mutable std::array<std::uint64_t, kWindowSeconds + 1> buckets_{};
+    mutable std::int64_t newest_ = 0;
+};
+
+}  // namespace chgate::metrics

@@ -1,0 +1,109 @@
+#include <catch2/catch.hpp>
+
+#include "batch/BatchManager.hpp"
+#include "config/ConfigLoader.hpp"
+#include "flush/FlushQueue.hpp"
+
+using namespace chgate;
+using namespace chgate::batch;
+
+namespace {
+
+config::ConfigPtr config_from(const std::string& yaml) {
+    return config::load_config_text(yaml, "test.yaml",
+                                    [](const std::string&) { return std::optional<std::string>(); })
+        .config;
+}
+
+struct Fixture {
+    explicit Fixture(const std::string& yaml)
+        : config(config_from(yaml)),
+          budget(config->batching.max_memory),
+          rate(Clock::now()),
+          manager(config, queue, budget, rate) {}
+
+    Admission post(Route route, std::string_view body) {
+        REQUIRE(route.buffer);
+        std::vector<ingest::RowSlice> rows;
+        ingest::DecodeError error;
+        REQUIRE(ingest::decode_body(body, ingest::BodyFormat::detect, rows, error));
+        return manager.append(*route.buffer, body, rows, Clock::now());
+    }
+
+    config::ConfigPtr config;
+    flush::FlushQueue queue;
+    MemoryBudget budget;
+    metrics::RateWindow rate;
+    BatchManager manager;
+};
+
+}  // namespace
+
+TEST_CASE("configured tables exist from the start; others are refused") {
+    Fixture f("batching: {tables: {events: {}, analytics.clicks: {}}}");
+    CHECK(f.manager.tables().size() == 2);
+    CHECK(f.manager.route("events").buffer);
+    CHECK(f.manager.route("default.events").buffer == f.manager.route("events").buffer);
+    CHECK(f.manager.route("analytics.clicks").buffer);
+    CHECK(f.manager.route("clicks").error == RouteError::unknown_table);
+    CHECK(f.manager.route("nope").error == RouteError::unknown_table);
+    CHECK(f.manager.route("bad-name").error == RouteError::bad_name);
+    CHECK(f.manager.route("a.b.c").error == RouteError::bad_name);
+}
+
+TEST_CASE("the same table with another column list gets its own buffer") {
+    Fixture f("batching: {tables: {events: {}}}");
+    const auto all = f.manager.route({"", "events"}, {});
+    const auto ab = f.manager.route({"default", "events"}, {"a", "b"});
+    const auto ab2 = f.manager.route({"", "events"}, {"a", "b"});
+    CHECK(all.buffer != ab.buffer);
+    CHECK(ab.buffer == ab2.buffer);
+    CHECK(&all.buffer->table() ==
+          &ab.buffer->table());  // one table, one quota, one set of counters
+}
+
+TEST_CASE("unknown_tables: defaults serves new tables up to max_tables") {
+    Fixture f("batching: {unknown_tables: defaults, max_tables: 2, defaults: {strategy: size}}");
+    const auto a = f.manager.route("a");
+    REQUIRE(a.buffer);
+    CHECK(a.buffer->table().config().strategy == config::StrategyKind::size);
+    CHECK(f.manager.route("b").buffer);
+    CHECK(f.manager.route("c").error == RouteError::too_many_tables);
+    CHECK(f.manager.route("a").buffer == a.buffer);
+}
+
+TEST_CASE("sealed batches go to the flush queue; seal_all takes the rest") {
+    Fixture f("batching: {tables: {t: {strategy: size, max_batch_size: 2}, u: {}}}");
+    CHECK(f.post(f.manager.route("t"), R"([{"a":1},{"a":2},{"a":3}])") == Admission::ok);
+    CHECK(f.queue.size() == 1);
+    CHECK(f.post(f.manager.route("u"), R"({"a":1})") == Admission::ok);
+    CHECK(f.queue.size() == 1);
+    f.manager.seal_all(FlushReason::shutdown);
+    CHECK(f.queue.size() == 3);
+}
+
+TEST_CASE("batching disabled sends every request at once") {
+    Fixture f("batching: {enabled: false, tables: {t: {strategy: hybrid, max_batch_size: 1000}}}");
+    CHECK(f.manager.route("t").buffer->table().config().strategy ==
+          config::StrategyKind::immediate);
+    CHECK(f.post(f.manager.route("t"), R"({"a":1})") == Admission::ok);
+    CHECK(f.post(f.manager.route("t"), R"({"a":1})") == Admission::ok);
+    CHECK(f.queue.size() == 2);
+}
+
+TEST_CASE("the timer seals buffers when their time is up") {
+    Fixture f("batching: {tables: {t: {strategy: hybrid, max_batch_time: 30ms}}}");
+    f.manager.start();
+    CHECK(f.post(f.manager.route("t"), R"({"a":1})") == Admission::ok);
+    const auto started = Clock::now();
+    while (f.queue.size() == 0 && Clock::now() - started < std::chrono::seconds(5)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    f.manager.stop();
+    REQUIRE(f.queue.size() == 1);
+    f.queue.close();
+    const auto b = f.queue.pop();
+    REQUIRE(b);
+    CHECK(b->reason == FlushReason::time);
+    CHECK(Clock::now() - started >= std::chrono::milliseconds(25));
+}

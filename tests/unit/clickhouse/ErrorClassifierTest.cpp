@@ -1,0 +1,73 @@
+#include <catch2/catch.hpp>
+
+#include "clickhouse/ErrorClassifier.hpp"
+
+using namespace chgate::clickhouse;
+
+namespace {
+HttpResponse answer(long status, std::string body, std::optional<int> header = std::nullopt) {
+    HttpResponse r;
+    r.transport_ok = true;
+    r.status = status;
+    r.body = std::move(body);
+    r.exception_code = header;
+    return r;
+}
+}  // namespace
+
+TEST_CASE("success is 200, no exception header, no exception text") {
+    CHECK(classify(answer(200, "")).error_class == ErrorClass::none);
+    CHECK(classify(answer(200, "", 27)).error_class == ErrorClass::quarantine);
+    // A server that had begun streaming sends 200 and puts the exception in the body.
+    CHECK(classify(answer(200, "Code: 241. DB::Exception: Memory limit exceeded")).error_class ==
+          ErrorClass::retry);
+}
+
+TEST_CASE("codes are read from 18.16's body text and from newer servers' header") {
+    const auto old = classify(
+        answer(500,
+               "Code: 27, e.displayText() = DB::Exception: Cannot parse input: expected \" before: "
+               "abc: (at row 1)\n, e.what() = DB::Exception\n"));
+    CHECK(old.error_class == ErrorClass::quarantine);
+    CHECK(old.code == 27);
+    CHECK(old.message ==
+          "Code: 27, e.displayText() = DB::Exception: Cannot parse input: expected \" before: "
+          "abc: (at row 1)");
+    const auto newer =
+        classify(answer(500, "Code: 60. DB::Exception: Table default.x does not exist", 60));
+    CHECK(newer.error_class == ErrorClass::hold);
+    CHECK(newer.code == 60);
+    CHECK(parse_error_code("Code: 252, e.displayText() = Too many parts") == 252);
+    CHECK(parse_error_code("no code here") == 0);
+    CHECK(parse_error_code("Code: x") == 0);
+}
+
+TEST_CASE("the default classes of the codes the issue lists") {
+    for (int code : {159, 241, 242, 252, 209, 210}) {
+        INFO(code);
+        CHECK(class_of_code(code) == ErrorClass::retry);
+    }
+    for (int code : {26, 27, 41, 53, 72, 117, 130}) {
+        INFO(code);
+        CHECK(class_of_code(code) == ErrorClass::quarantine);
+    }
+    for (int code : {60, 81, 192, 193, 194, 516}) {
+        INFO(code);
+        CHECK(class_of_code(code) == ErrorClass::hold);
+    }
+    CHECK(class_of_code(99999) == ErrorClass::retry);
+}
+
+TEST_CASE("transport failures and bare HTTP errors") {
+    HttpResponse refused;
+    refused.transport_ok = false;
+    refused.transport_error = "Couldn't connect to server";
+    CHECK(classify(refused).error_class == ErrorClass::retry);
+    CHECK_THAT(classify(refused).message, Catch::Contains("Couldn't connect"));
+    refused.timed_out = true;
+    CHECK_THAT(classify(refused).message, Catch::StartsWith("timed out"));
+    CHECK(classify(answer(502, "Bad Gateway")).error_class == ErrorClass::retry);
+    CHECK(classify(answer(503, "")).error_class == ErrorClass::retry);
+    CHECK(classify(answer(401, "Unauthorized")).error_class == ErrorClass::hold);
+    CHECK_THAT(classify(answer(503, "")).message, Catch::Contains("HTTP 503"));
+}

@@ -1,0 +1,33 @@
+#include <catch2/catch.hpp>
+
+#include "clickhouse/InsertRequest.hpp"
+
+using namespace chgate::clickhouse;
+
+TEST_CASE("url encoding leaves only unreserved characters") {
+    CHECK(url_encode("INSERT INTO `db`.`t` FORMAT JSONEachRow") ==
+          "INSERT%20INTO%20%60db%60.%60t%60%20FORMAT%20JSONEachRow");
+    CHECK(url_encode("a-b_c.d~e") == "a-b_c.d~e");
+    CHECK(url_encode("\xff/") == "%FF%2F");
+}
+
+TEST_CASE("an 18.16 server gets no optional parameters") {
+    ServerInfo old;
+    old.version = "18.16.1";
+    old.wait_end_of_query = true;
+    old.settings = {{"date_time_input_format", "best_effort"}};
+    CHECK(build_insert_url("http://ch:8123", "INSERT INTO `default`.`t` FORMAT JSONEachRow", old) ==
+          "http://ch:8123/?query=INSERT%20INTO%20%60default%60.%60t%60%20FORMAT%20JSONEachRow"
+          "&date_time_input_format=best_effort&wait_end_of_query=1");
+}
+
+TEST_CASE("a newer server gets async_insert=0, and the operator's settings win") {
+    ServerInfo s;
+    s.async_insert = true;
+    s.wait_end_of_query = true;
+    const auto url = build_insert_url("http://ch:8123", "Q", s);
+    CHECK(url == "http://ch:8123/?query=Q&wait_end_of_query=1&async_insert=0");
+    s.settings = {{"async_insert", "1"}};
+    CHECK(build_insert_url("http://ch:8123", "Q", s) ==
+          "http://ch:8123/?query=Q&async_insert=1&wait_end_of_query=1");
+}

@@ -1,0 +1,222 @@
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "config/ConfigLoader.hpp"
+#include "config/ConfigPrinter.hpp"
+
+using namespace chgate::config;
+using namespace std::chrono_literals;
+
+namespace {
+
+EnvLookup no_env() {
+    return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+}
+
+LoadedConfig load(const std::string& yaml) {
+    return load_config_text(yaml, "test.yaml", no_env());
+}
+
+// The message a bad configuration produces.
+std::string error_of(const std::string& yaml) {
+    try {
+        load(yaml);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("an empty mapping gives the documented defaults") {
+    const auto c = load("{}").config;
+    CHECK(c->server.listen == "0.0.0.0:8080");
+    CHECK(c->server.max_body_size == 16 * kMiB);
+    CHECK(c->clickhouse.url == "http://127.0.0.1:8123");
+    CHECK(c->clickhouse.max_concurrent_inserts == 4);
+    CHECK(c->batching.enabled);
+    CHECK(c->batching.max_memory == 512 * kMiB);
+    CHECK(c->batching.unknown_tables == UnknownTables::reject);
+    CHECK(c->batching.defaults.strategy == StrategyKind::hybrid);
+    CHECK(c->batching.defaults.max_batch_size == 1000);
+    CHECK(c->batching.defaults.max_batch_time == 2s);
+    CHECK(c->batching.defaults.compression == Compression::gzip);
+}
+
+TEST_CASE("the shipped config/chgate.yaml loads with seed 000's values") {
+    std::ifstream in(CHGATE_SOURCE_DIR "/config/chgate.yaml");
+    REQUIRE(in);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto c = load_config_text(text, "chgate.yaml", no_env()).config;
+    const auto& t = c->batching.tables;
+    REQUIRE(t.size() == 4);
+    CHECK(t.at("events").strategy == StrategyKind::hybrid);
+    CHECK(t.at("events").max_batch_size == 1000);
+    CHECK(t.at("events").max_batch_time == 2s);
+    CHECK(t.at("events").max_memory == 10 * kMiB);
+    CHECK(t.at("events").priority == 3);
+    CHECK(t.at("payments").strategy == StrategyKind::immediate);
+    CHECK(t.at("payments").priority == 1);
+    CHECK(t.at("payments").retry_attempts == 5);
+    CHECK(t.at("mthreads").strategy == StrategyKind::time);
+    CHECK(t.at("mthreads").max_batch_size == 100);
+    CHECK(t.at("mthreads").max_batch_time == 5s);
+    CHECK(t.at("mthreads").priority == 2);
+    CHECK(t.at("mstore").max_batch_size == 500);
+    CHECK(t.at("mstore").max_batch_time == 3s);
+    CHECK(c->clickhouse.url == "http://127.0.0.1:8123");
+    CHECK(c->clickhouse.settings.at("date_time_input_format") == "best_effort");
+}
+
+TEST_CASE("tables inherit the defaults block, then presets, then their own keys") {
+    const auto c = load(R"(
+batching:
+  defaults: {max_batch_size: 200, priority: 4, compression: zstd}
+  tables:
+    a: {}
+    b: {strategy: mega_batch}
+    c: {strategy: mega_batch, max_batch_size: 7000}
+    d: {strategy: low_latency}
+    e: {strategy: fixed_size}
+    f: {strategy: adaptive_size, min_batch_size: 20, max_batch_size: 40000, target_latency: 250ms}
+    analytics.g: {strategy: time_window, max_batch_time: 1s}
+)")
+                       .config;
+    const auto& t = c->batching.tables;
+    CHECK(t.at("a").max_batch_size == 200);
+    CHECK(t.at("a").priority == 4);
+    CHECK(t.at("a").compression == Compression::zstd);
+    CHECK(t.at("b").strategy == StrategyKind::hybrid);
+    CHECK(t.at("b").strategy_name == "mega_batch");
+    CHECK(t.at("b").max_batch_size == 50000);
+    CHECK(t.at("b").max_batch_time == 5s);
+    CHECK(t.at("b").priority == 4);
+    CHECK(t.at("c").max_batch_size == 7000);
+    CHECK(t.at("d").max_batch_size == 5);
+    CHECK(t.at("d").max_batch_time == 10ms);
+    CHECK(t.at("e").strategy == StrategyKind::size);
+    CHECK(t.at("f").strategy == StrategyKind::adaptive);
+    CHECK(t.at("f").target_latency == 250ms);
+    CHECK(t.at("analytics.g").strategy == StrategyKind::time);
+}
+
+TEST_CASE("environment variables fill values") {
+    const auto env = [](const std::string& name) -> std::optional<std::string> {
+        if (name == "PW") return "s3cret";
+        return std::nullopt;
+    };
+    const auto c = load_config_text(R"(
+clickhouse:
+  url: "${CH_URL:-http://db:8123/}"
+  password: "${PW}"
+)",
+                                    "t.yaml", env)
+                       .config;
+    CHECK(c->clickhouse.url == "http://db:8123");  // trailing slash dropped
+    CHECK(c->clickhouse.password == "s3cret");
+    CHECK_THAT(error_of("clickhouse: {password: \"${NOPE}\"}"),
+               Catch::Contains("test.yaml:1: clickhouse.password: environment variable NOPE"));
+}
+
+TEST_CASE("every validation error names the file, line and path") {
+    using Catch::Contains;
+    CHECK_THAT(error_of("batching:\n  tables:\n    events: {max_batch_sise: 5}\n"),
+               Contains("test.yaml:3: batching.tables.events.max_batch_sise: unknown key (did "
+                        "you mean max_batch_size?)"));
+    CHECK_THAT(error_of("servr: {}\n"),
+               Contains("test.yaml:1: servr: unknown key (did you mean server?)"));
+    CHECK_THAT(error_of("server: {threads: 1000}"),
+               Contains("server.threads: must be between 0 and 256"));
+    CHECK_THAT(error_of("server: {threads: many}"), Contains("is not a whole number"));
+    CHECK_THAT(error_of("server: {listen: 8080}"),
+               Contains("server.listen: \"8080\" must be host:port"));
+    CHECK_THAT(error_of("server: {listen: \"localhost:8080\"}"), Contains("is not an IP address"));
+    CHECK_THAT(error_of("server: {listen: \"0.0.0.0:99999\"}"), Contains("is not a port number"));
+    CHECK_THAT(error_of("server: {max_body_size: 10 megs}"), Contains("is not a size"));
+    CHECK_THAT(error_of("server: {max_body_size: 10}"), Contains("between 1KiB and 1GiB"));
+    CHECK_THAT(error_of("server: {idle_timeout: 5}"), Contains("is not a duration"));
+    CHECK_THAT(error_of("clickhouse: {url: \"tcp://x:9000\"}"),
+               Contains("must start with http://"));
+    CHECK_THAT(error_of("clickhouse: {url: \"http://x:8123/?a=1\"}"),
+               Contains("must not carry a query string"));
+    CHECK_THAT(error_of("clickhouse: {database: \"my-db\"}"),
+               Contains("is not a plain identifier"));
+    CHECK_THAT(error_of("clickhouse: {max_concurrent_inserts: 0}"), Contains("between 1 and 64"));
+    CHECK_THAT(error_of("clickhouse: {timeout: 10ms}"), Contains("at least 100ms"));
+    CHECK_THAT(error_of("clickhouse: {settings: {query: x}}"), Contains("set by chgate itself"));
+    CHECK_THAT(error_of("clickhouse: {settings: {\"bad-name\": 1}}"),
+               Contains("is not a ClickHouse setting name"));
+    CHECK_THAT(error_of("clickhouse: {settings: {a: [1, 2]}}"), Contains("must be a single value"));
+    CHECK_THAT(error_of("batching: {enabled: maybe}"), Contains("is not true or false"));
+    CHECK_THAT(error_of("batching: {unknown_tables: allow}"),
+               Contains("is not one of: reject, defaults"));
+    CHECK_THAT(error_of("batching: {max_memory: 100KiB}"), Contains("at least 1MiB"));
+    CHECK_THAT(error_of("batching: {tables: {\"my-table\": {}}}"), Contains("is not a table name"));
+    CHECK_THAT(error_of("batching: {tables: {events: {}, default.events: {}}}"),
+               Contains("names the same table as another entry (default.events)"));
+    CHECK_THAT(error_of("batching: {tables: {t: {strategy: turbo}}}"),
+               Contains("\"turbo\" is not a strategy"));
+    CHECK_THAT(error_of("batching: {tables: {t: {max_batch_size: 0}}}"),
+               Contains("between 1 and 10000000"));
+    CHECK_THAT(error_of("batching: {tables: {t: {priority: 0}}}"), Contains("between 1 and 10"));
+    CHECK_THAT(error_of("batching: {tables: {t: {compression: lz4}}}"),
+               Contains("is not one of: gzip, zstd, none"));
+    CHECK_THAT(error_of("batching: {tables: {t: {retry_attempts: -1}}}"),
+               Contains("between 0 and 100"));
+    CHECK_THAT(
+        error_of("batching: {tables: {t: {max_batch_time: 0}}}"),
+        Contains("batching.tables.t.max_batch_time: must be at least 1ms for strategy hybrid"));
+    CHECK_THAT(error_of("batching: {tables: {t: {max_batch_time: 1m, max_age: 10s}}}"),
+               Contains("max_age: (10s) must be at least max_batch_time (1m)"));
+    CHECK_THAT(error_of("batching: {tables: {t: {max_memory: 1KiB}}}"), Contains("at least 4KiB"));
+    CHECK_THAT(error_of("batching: {max_memory: 8MiB, tables: {t: {max_memory: 16MiB}}}"),
+               Contains("(16MiB) is more than batching.max_memory (8MiB)"));
+    CHECK_THAT(error_of("batching: {tables: {t: {strategy: adaptive, min_batch_size: 5000, "
+                        "max_batch_size: 100}}}"),
+               Contains("min_batch_size: (5000) is more than max_batch_size (100)"));
+    CHECK_THAT(error_of("log: {level: verbose}"),
+               Contains("is not one of: debug, info, warn, error"));
+    CHECK_THAT(error_of("server: [1, 2]"), Contains("server: must be a mapping"));
+    CHECK_THAT(error_of(""), Contains("the file is empty"));
+    CHECK_THAT(error_of("server: {listen: [}"), Contains("YAML syntax error"));
+}
+
+TEST_CASE("a small gateway budget shrinks the built-in table quota instead of failing") {
+    const auto c = load("batching: {max_memory: 4MiB, tables: {t: {}}}").config;
+    CHECK(c->batching.tables.at("t").max_memory == 4 * kMiB);
+}
+
+TEST_CASE("keys a strategy ignores are warnings, not errors") {
+    const auto loaded = load("batching: {tables: {p: {strategy: immediate, max_batch_size: 10}}}");
+    REQUIRE(loaded.warnings.size() == 1);
+    CHECK_THAT(loaded.warnings[0], Catch::Contains("batching.tables.p.max_batch_size: strategy "
+                                                   "immediate does not use this key"));
+}
+
+TEST_CASE("immediate tables need no batch time") {
+    const auto c = load("batching: {tables: {p: {strategy: immediate, max_batch_time: 0}}}").config;
+    CHECK(c->batching.tables.at("p").strategy == StrategyKind::immediate);
+}
+
+TEST_CASE("a missing file is a clear error") {
+    CHECK_THROWS_WITH(load_config_file("/nonexistent/chgate.yaml"),
+                      Catch::Contains("cannot open the configuration file"));
+}
+
+TEST_CASE("the effective config loads back to the same values") {
+    const auto first = load(R"(
+server: {listen: "127.0.0.1:9000", threads: 3}
+clickhouse: {settings: {date_time_input_format: best_effort, insert_quorum: true}}
+batching:
+  tables:
+    events: {strategy: adaptive, min_batch_size: 50, max_batch_size: 5000, target_latency: 200ms}
+    payments: {strategy: immediate, priority: 1}
+)")
+                           .config;
+    const auto printed = print_effective_config(*first);
+    const auto second = load(printed).config;
+    CHECK(print_effective_config(*second) == printed);
+    CHECK(second->clickhouse.settings.at("insert_quorum") == "1");
+    CHECK(second->batching.tables.at("events").target_latency == 200ms);
+}

@@ -1,0 +1,187 @@
+#include <zlib.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "batch/BatchManager.hpp"
+#include "config/ConfigLoader.hpp"
+#include "flush/FlushQueue.hpp"
+#include "http/IngestHandler.hpp"
+
+using namespace chgate;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+struct Fixture {
+    explicit Fixture(const std::string& yaml, std::uint64_t max_body = 1 << 20)
+        : config(
+              config::load_config_text(
+                  yaml, "t.yaml", [](const std::string&) { return std::optional<std::string>(); })
+                  .config),
+          budget(config->batching.max_memory),
+          rate(batch::Clock::now()),
+          manager(config, queue, budget, rate),
+          handler(manager, max_body) {}
+
+    http::Response events(std::string_view table, std::string_view body,
+                          std::string_view encoding = {}, std::string_view type = {}) {
+        return handler.post_events(table, {encoding, type, body}, scratch);
+    }
+    http::Response insert(std::string_view url_query, std::string_view body) {
+        return handler.post_insert(url_query, {{}, {}, body}, scratch);
+    }
+    // Everything buffered so far, sealed and read back from the queue.
+    std::map<std::string, std::string> flushed() {
+        manager.seal_all(batch::FlushReason::shutdown);
+        queue.close();
+        std::map<std::string, std::string> out;
+        while (auto b = queue.pop()) {
+            out[b->source->insert_query()] += b->rows;
+            queue.finish();
+        }
+        return out;
+    }
+
+    config::ConfigPtr config;
+    flush::FlushQueue queue;
+    batch::MemoryBudget budget;
+    metrics::RateWindow rate;
+    batch::BatchManager manager;
+    http::IngestHandler handler;
+    http::IngestScratch scratch;
+};
+
+std::string gzip(std::string_view in) {
+    z_stream zs{};
+    deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&zs, in.size()) + 64, '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+}
+
+const char* kConfig = "batching: {tables: {events: {}, payments: {strategy: immediate}}}";
+const char* kInsertEvents = "INSERT INTO `default`.`events` FORMAT JSONEachRow";
+
+}  // namespace
+
+TEST_CASE("events are accepted with 202 and their count") {
+    Fixture f(kConfig);
+    auto r = f.events("events", R"([{"a":1},{"a":2}])");
+    CHECK(r.status == bhttp::status::accepted);
+    CHECK(r.body == R"({"accepted":2})");
+    r = f.events("events", "{\"a\":3}\n{\"a\":4}\n", {}, "application/x-ndjson");
+    CHECK(r.body == R"({"accepted":2})");
+    r = f.events("events", gzip(R"({"a":5})"), "gzip");
+    CHECK(r.body == R"({"accepted":1})");
+    CHECK(f.events("events", "[]").body == R"({"accepted":0})");
+    CHECK(f.flushed()[kInsertEvents] == "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n{\"a\":4}\n{\"a\":5}\n");
+}
+
+TEST_CASE("a bad event refuses the whole request and buffers nothing") {
+    Fixture f(kConfig);
+    const auto r = f.events("events", R"([{"a":1},{"a":2},"oops"])");
+    CHECK(r.status == bhttp::status::bad_request);
+    const auto j = nlohmann::json::parse(r.body);
+    CHECK(j["index"] == 2);
+    CHECK(j["offset"] == 17);
+    CHECK_THAT(j["error"].get<std::string>(), Catch::Contains("not a JSON object"));
+    CHECK(f.flushed().empty());
+}
+
+TEST_CASE("errors map to the documented statuses, always as JSON") {
+    Fixture f(kConfig, 1000);
+    auto r = f.events("nope", R"({"a":1})");
+    CHECK(r.status == bhttp::status::not_found);
+    CHECK(nlohmann::json::parse(r.body)["table"] == "nope");
+    r = f.events("bad-name", R"({"a":1})");
+    CHECK(r.status == bhttp::status::bad_request);
+    CHECK_THAT(r.body, Catch::Contains("is not a table name"));
+    r = f.events("events", R"({"a":1})", "br");
+    CHECK(r.status == bhttp::status::unsupported_media_type);
+    r = f.events("events", gzip(std::string(5000, ' ') + "{}"), "gzip");
+    CHECK(r.status == bhttp::status::payload_too_large);
+    r = f.events("events", "not gzip", "gzip");
+    CHECK(r.status == bhttp::status::bad_request);
+    r = f.events("events", "");
+    CHECK(r.status == bhttp::status::bad_request);
+    for (const auto& resp : {f.events("nope", "{}"), f.events("events", "{", "br")}) {
+        CHECK(nlohmann::json::parse(resp.body).contains("error"));
+    }
+    CHECK(f.flushed().empty());
+}
+
+TEST_CASE("a full table answers 429, a full gateway 503, both with Retry-After") {
+    Fixture f(
+        "batching: {max_memory: 1MiB, tables: {small: {max_memory: 8KiB, max_batch_size: "
+        "100000}, big: {max_memory: 1MiB, max_batch_size: 100000}, other: {max_memory: "
+        "1MiB}}}");
+    const std::string row = R"({"pad":")" + std::string(3000, 'x') + R"("})";
+    CHECK(f.events("small", row).status == bhttp::status::accepted);
+    CHECK(f.events("small", row).status == bhttp::status::accepted);
+    auto r = f.events("small", row);
+    CHECK(r.status == bhttp::status::too_many_requests);
+    CHECK(r.retry_after_seconds == 1);
+    CHECK_THAT(r.body, Catch::Contains("table small"));
+    // The other tables are unaffected by this table's quota ...
+    CHECK(f.events("big", row).status == bhttp::status::accepted);
+    const std::string fat = R"({"pad":")" + std::string(300'000, 'x') + R"("})";
+    for (int i = 0; i < 3; ++i)
+        CHECK(f.events("big", fat).status == bhttp::status::accepted);
+    CHECK(f.events("big", fat).status == bhttp::status::too_many_requests);
+    // ... until the gateway's budget runs out for everyone.
+    r = f.events("other", fat);
+    CHECK(r.status == bhttp::status::service_unavailable);
+    CHECK(r.retry_after_seconds == 1);
+    CHECK(f.events("other", R"({"tiny":1})").status == bhttp::status::accepted);
+    r = f.events("small", std::string(R"({"pad":")") + std::string(9000, 'x') + R"("})");
+    CHECK(r.status == bhttp::status::payload_too_large);
+}
+
+TEST_CASE("the ClickHouse-compatible endpoint takes the query in the URL or the body") {
+    Fixture f(kConfig);
+    auto r =
+        f.insert("query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow", "{\"a\":1}\n{\"a\":2}");
+    CHECK(r.status == bhttp::status::ok);
+    CHECK(r.body.empty());
+    r = f.insert("", "INSERT INTO events FORMAT JSONEachRow\n{\"a\":3}\n");
+    CHECK(r.status == bhttp::status::ok);
+    r = f.insert("query=insert+into+default.events+(b,a)+format+JSONEachRow", R"({"a":4,"b":5})");
+    CHECK(r.status == bhttp::status::ok);
+    r = f.insert("query=INSERT%20INTO%20events%20(a,%20b)%20FORMAT%20JSONEachRow%20{\"a\":6}",
+                 "{\"b\":7}");
+    CHECK(r.status == bhttp::status::ok);
+    r = f.insert("database=default&query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow",
+                 R"({"a":8})");
+    CHECK(r.status == bhttp::status::ok);
+    const auto flushed = f.flushed();
+    CHECK(flushed.at(kInsertEvents) == "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n{\"a\":8}\n");
+    CHECK(flushed.at("INSERT INTO `default`.`events` (`a`, `b`) FORMAT JSONEachRow") ==
+          "{\"a\":4,\"b\":5}\n{\"a\":6}\n{\"b\":7}\n");
+}
+
+TEST_CASE("the ClickHouse-compatible endpoint refuses everything else") {
+    Fixture f(kConfig);
+    auto r = f.insert("query=SELECT%201", "");
+    CHECK(r.status == bhttp::status::bad_request);
+    CHECK_THAT(r.body, Catch::Contains("not a SQL proxy"));
+    r = f.insert("", "{\"a\":1}");
+    CHECK(r.status == bhttp::status::bad_request);
+    CHECK_THAT(r.body, Catch::Contains("no ?query= parameter"));
+    r = f.insert("query=INSERT%20INTO%20nope%20FORMAT%20JSONEachRow", "{\"a\":1}");
+    CHECK(r.status == bhttp::status::not_found);
+    r = f.insert("query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow", "{\"a\":1}\n[1]");
+    CHECK(r.status == bhttp::status::bad_request);
+    CHECK(nlohmann::json::parse(r.body)["index"] == 1);
+    r = f.insert("decompress=1&query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow", "x");
+    CHECK(r.status == bhttp::status::unsupported_media_type);
+    r = f.insert("database=bad-db&query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow", "{}");
+    CHECK(r.status == bhttp::status::bad_request);
+    CHECK(f.flushed().empty());
+}
