@@ -62,13 +62,24 @@ void App::start() {
              << ", ClickHouse " << config_->clickhouse.url;
     for (const auto& w : warnings_)
         LOG_WARN << "config: " << w;
+    // Bind first: a port in use fails before any thread exists.
+    server_.listen();
     clickhouse::HttpClient::global_init();
     // ClickHouse first (so the first INSERT knows the server), then the senders,
     // then the timer that feeds them, and only then the door for clients.
-    monitor_.start();
-    flusher_.start();
-    manager_.start();
-    server_.start();
+    try {
+        monitor_.start();
+        flusher_.start();
+        manager_.start();
+        server_.start();
+    } catch (...) {
+        // Stop what did start, in order, so that no thread outlives App; then report.
+        manager_.stop();
+        queue_.close();
+        flusher_.join();
+        monitor_.stop();
+        throw;
+    }
 }
 
 int App::run() {
@@ -82,13 +93,20 @@ int App::run() {
                     "changes";
     }
     LOG_INFO << signal_name(sig) << ": stopping (stop accepting, seal buffers, finish inserts)";
-    // A second signal means "now": report what is left and leave.
+    // A second Ctrl-C means "now". Repeated SIGTERMs (some supervisors send
+    // more than one) do not: they must not turn a clean stop into data loss.
     std::thread([set, this] {
-        int again = 0;
-        sigwait(&set, &again);
-        LOG_ERROR << signal_name(again) << " again: exiting at once; " << queue_.size()
-                  << " sealed batches and any buffered rows are abandoned";
-        _exit(1);
+        for (;;) {
+            int again = 0;
+            sigwait(&set, &again);
+            if (again != SIGINT) {
+                LOG_INFO << signal_name(again) << ": already stopping";
+                continue;
+            }
+            LOG_ERROR << "SIGINT again: exiting at once; " << queue_.size()
+                      << " sealed batches and any buffered rows are abandoned";
+            _exit(1);
+        }
     }).detach();
     return stop();
 }

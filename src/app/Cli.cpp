@@ -25,7 +25,7 @@ Endpoints:
 
 Signals:
   SIGTERM, SIGINT  stop accepting, seal every buffer, finish the inserts, exit.
-                   A second signal exits at once.
+                   A second SIGINT (Ctrl-C) exits at once; more SIGTERMs do not.
 
 Exit status: 0 after a clean stop; 1 if the gateway failed or had to abandon
 rows at shutdown; 2 for a bad command line or configuration.

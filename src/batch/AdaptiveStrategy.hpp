@@ -13,6 +13,7 @@ class AdaptiveStrategy final : public Strategy {
     explicit AdaptiveStrategy(const config::TableConfig& cfg);
     void on_flushed(const FlushFeedback& f) override;
     Thresholds thresholds() const override;
+    std::uint64_t row_limit() const override { return current_; }
     std::uint64_t current_batch_size() const { return current_; }
 
   protected:

@@ -57,7 +57,7 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
             return nullptr;
         }
         ++dynamic_tables_;
-        cfg = batching.defaults;
+        cfg = config::resolve_max_age(batching.defaults);
         LOG_INFO << "table " << display << " is not configured; serving it with the defaults ("
                  << cfg.strategy_name << ")";
     }
@@ -111,13 +111,14 @@ Route BatchManager::route(const ingest::TableName& name, const std::vector<std::
 
 Admission BatchManager::append(TableBuffer& buffer, std::string_view body,
                                std::span<const ingest::RowSlice> rows, TimePoint now) {
-    std::optional<Batch> sealed;
+    // Reused per io thread: sealing allocates nothing here once it has grown.
+    thread_local std::vector<Batch> sealed;
+    sealed.clear();
     const auto admission = buffer.append(body, rows, now, sealed);
-    if (sealed) {
-        queue_.push(std::move(*sealed));
-    } else if (admission == Admission::ok) {
-        wake_timer_if_earlier(buffer.deadline());
-    }
+    for (auto& b : sealed)
+        queue_.push(std::move(b));
+    sealed.clear();
+    if (admission == Admission::ok) wake_timer_if_earlier(buffer.deadline());
     return admission;
 }
 

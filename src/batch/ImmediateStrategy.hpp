@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+
 #include "batch/Strategy.hpp"
 
 namespace chgate::batch {
@@ -9,6 +11,8 @@ class ImmediateStrategy final : public Strategy {
   public:
     using Strategy::Strategy;
     Thresholds thresholds() const override;
+    /// No row limit: one request is one batch, whatever its size.
+    std::uint64_t row_limit() const override { return UINT64_MAX; }
 
   protected:
     std::optional<FlushReason> own_trigger(const BufferView& b, TimePoint now) const override;

@@ -30,7 +30,8 @@ const char* to_string(FlushReason r) {
 }
 
 Strategy::Strategy(const config::TableConfig& cfg)
-    : cfg_(cfg), seal_bytes_(std::max<std::uint64_t>(cfg.max_memory / 2, 1)) {}
+    : cfg_(config::resolve_max_age(cfg)),
+      seal_bytes_(std::max<std::uint64_t>(cfg.max_memory / 2, 1)) {}
 
 std::optional<FlushReason> Strategy::should_seal(const BufferView& b, TimePoint now) const {
     if (b.rows == 0) return std::nullopt;

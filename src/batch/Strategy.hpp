@@ -50,6 +50,11 @@ class Strategy {
     /// The latest time the buffer may stay open.
     TimePoint deadline(const BufferView& b) const;
 
+    /// The most rows one batch may hold; a request with more is split.
+    virtual std::uint64_t row_limit() const { return cfg_.max_batch_size; }
+    /// A batch is sealed once it holds this many bytes.
+    std::uint64_t seal_bytes() const { return seal_bytes_; }
+
     virtual void on_flushed(const FlushFeedback&) {}
     virtual Thresholds thresholds() const;
 

@@ -38,7 +38,7 @@ TableBuffer::TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> 
       strategy_(std::move(strategy)) {}
 
 Admission TableBuffer::append(std::string_view body, std::span<const ingest::RowSlice> rows,
-                              TimePoint now, std::optional<Batch>& sealed) {
+                              TimePoint now, std::vector<Batch>& sealed) {
     std::uint64_t bytes = 0;
     for (const auto& r : rows)
         bytes += r.length + 1;  // each row ends with '\n'
@@ -49,38 +49,59 @@ Admission TableBuffer::append(std::string_view body, std::span<const ingest::Row
     }
     {
         std::lock_guard lock(mutex_);
-        if (rows_ == 0) {
-            first_append_ = now;
-            // Start the next batch at the size the last one reached: one allocation per batch.
-            if (data_.capacity() < last_batch_capacity_) data_.reserve(last_batch_capacity_);
-        }
-        const auto old_size = data_.size();
-        data_.resize(old_size + bytes);
-        char* out = data_.data() + old_size;
-        for (const auto& r : rows) {
-            std::memcpy(out, body.data() + r.offset, r.length);
-            if (r.has_line_break) {
-                // Line breaks inside valid JSON are whitespace: fold them so the row stays one
-                // line.
-                for (char* p = out; p != out + r.length; ++p) {
-                    if (*p == '\n' || *p == '\r') *p = ' ';
-                }
+        bool open = false;
+        std::size_t i = 0;
+        while (i < rows.size()) {
+            if (rows_ == 0) {
+                first_append_ = now;
+                // Start the next batch at the size the last one reached: one allocation per batch.
+                if (data_.capacity() < last_batch_capacity_) data_.reserve(last_batch_capacity_);
             }
-            out += r.length;
-            *out++ = '\n';
+            // Take rows until the batch is full by rows or bytes; at least one, so
+            // a row larger than the byte limit still goes out, alone.
+            const auto row_limit = strategy_->row_limit();
+            const auto byte_limit = strategy_->seal_bytes();
+            std::size_t n = 0;
+            std::uint64_t chunk = 0;
+            do {
+                chunk += rows[i + n].length + 1;
+                ++n;
+            } while (i + n < rows.size() && rows_ + n < row_limit &&
+                     data_.size() + chunk < byte_limit);
+            copy_rows_locked(body, rows.subspan(i, n), chunk);
+            i += n;
+            const BufferView view{rows_, data_.size(), first_append_};
+            if (auto reason = strategy_->should_seal(view, now)) {
+                sealed.push_back(seal_locked(*reason, now));
+                open = false;
+            } else {
+                open = true;
+            }
         }
-        rows_ += rows.size();
-        table_->on_buffered(static_cast<std::int64_t>(rows.size()),
-                            static_cast<std::int64_t>(bytes));
-        const BufferView view{rows_, data_.size(), first_append_};
-        if (auto reason = strategy_->should_seal(view, now)) {
-            sealed = seal_locked(*reason, now);
-        } else {
-            update_deadline_locked();
-        }
+        if (open) update_deadline_locked();
     }
     table_->on_accepted(rows.size(), bytes);
     return Admission::ok;
+}
+
+void TableBuffer::copy_rows_locked(std::string_view body, std::span<const ingest::RowSlice> rows,
+                                   std::uint64_t bytes) {
+    const auto old_size = data_.size();
+    data_.resize(old_size + bytes);
+    char* out = data_.data() + old_size;
+    for (const auto& r : rows) {
+        std::memcpy(out, body.data() + r.offset, r.length);
+        if (r.has_line_break) {
+            // Line breaks inside valid JSON are whitespace: fold them so the row stays one line.
+            for (char* p = out; p != out + r.length; ++p) {
+                if (*p == '\n' || *p == '\r') *p = ' ';
+            }
+        }
+        out += r.length;
+        *out++ = '\n';
+    }
+    rows_ += rows.size();
+    table_->on_buffered(static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(bytes));
 }
 
 std::optional<Batch> TableBuffer::seal_if_due(TimePoint now) {
@@ -98,7 +119,7 @@ std::optional<Batch> TableBuffer::seal_now(FlushReason reason, TimePoint now) {
     return seal_locked(reason, now);
 }
 
-std::optional<Batch> TableBuffer::seal_locked(FlushReason reason, TimePoint now) {
+Batch TableBuffer::seal_locked(FlushReason reason, TimePoint now) {
     Batch b;
     b.id = next_batch_id();
     b.source = shared_from_this();

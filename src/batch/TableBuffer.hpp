@@ -25,10 +25,11 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
                 std::unique_ptr<Strategy> strategy);
 
     /// Copies `rows` (slices of `body`) in, all or nothing, after reserving
-    /// their bytes against the table's and gateway's quotas. If the strategy
-    /// seals, the batch is returned through `sealed`.
+    /// their bytes against the table's and gateway's quotas. Batches the
+    /// strategy seals are appended to `sealed`; a request larger than the
+    /// strategy's row or byte limit is split across several.
     Admission append(std::string_view body, std::span<const ingest::RowSlice> rows, TimePoint now,
-                     std::optional<Batch>& sealed);
+                     std::vector<Batch>& sealed);
 
     /// Seals if a deadline has passed (called by the batch manager's timer).
     std::optional<Batch> seal_if_due(TimePoint now);
@@ -50,8 +51,11 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     const std::string& insert_query() const { return insert_query_; }
 
   private:
-    std::optional<Batch> seal_locked(FlushReason reason, TimePoint now);  // needs mutex_
-    void update_deadline_locked();                                        // needs mutex_
+    // All three need mutex_ held.
+    Batch seal_locked(FlushReason reason, TimePoint now);
+    void update_deadline_locked();
+    void copy_rows_locked(std::string_view body, std::span<const ingest::RowSlice> rows,
+                          std::uint64_t bytes);
 
     const std::shared_ptr<Table> table_;
     const std::vector<std::string> columns_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -15,6 +16,7 @@ using namespace std::chrono_literals;
 
 inline constexpr std::uint64_t kKiB = 1ULL << 10;
 inline constexpr std::uint64_t kMiB = 1ULL << 20;
+inline constexpr Duration kDefaultMaxAge = std::chrono::seconds(30);
 
 /// How a table's buffer decides to become a batch. Seed 001's spellings
 /// (fixed_size, time_window, …) are aliases; low_latency and mega_batch are
@@ -33,13 +35,21 @@ struct TableConfig {
     std::uint64_t max_batch_size = 1000;  ///< rows
     Duration max_batch_time = 2s;
     std::uint64_t max_memory = 10 * kMiB;  ///< the table's quota: buffered + awaiting insert
-    Duration max_age = 30s;                ///< hard cap on any row's wait, for every strategy
-    int priority = 3;                      ///< 1 is the highest
+    /// Hard cap on any row's wait, for every strategy. 0 means "auto": the
+    /// larger of kDefaultMaxAge and max_batch_time, resolved per table.
+    Duration max_age{0};
+    int priority = 3;  ///< 1 is the highest
     Compression compression = Compression::gzip;
     int retry_attempts = 3;
     std::uint64_t min_batch_size = 10;  ///< adaptive only
     Duration target_latency = 100ms;    ///< adaptive only: the INSERT round trip to aim for
 };
+
+/// Fills in max_age: "auto" (0) becomes the larger of kDefaultMaxAge and max_batch_time.
+inline TableConfig resolve_max_age(TableConfig t) {
+    if (t.max_age == Duration{0}) t.max_age = std::max(kDefaultMaxAge, t.max_batch_time);
+    return t;
+}
 
 struct ServerConfig {
     std::string listen = "0.0.0.0:8080";

@@ -339,7 +339,14 @@ class Loader {
         if (auto n = node["max_batch_time"])
             t.max_batch_time = r_.duration(n, p + ".max_batch_time");
         if (auto n = node["max_memory"]) t.max_memory = r_.size(n, p + ".max_memory");
-        if (auto n = node["max_age"]) t.max_age = r_.duration(n, p + ".max_age");
+        if (auto n = node["max_age"]) {
+            if (r_.scalar(n, p + ".max_age") == "auto") {
+                t.max_age = Duration{0};
+            } else {
+                t.max_age = r_.duration(n, p + ".max_age");
+                if (t.max_age < 1ms) r_.fail(n, p + ".max_age", "must be at least 1ms, or auto");
+            }
+        }
         if (auto n = node["priority"]) t.priority = int(r_.integer(n, p + ".priority", 1, 10));
         if (auto n = node["compression"]) {
             t.compression = r_.choice<Compression>(n, p + ".compression",
@@ -358,8 +365,9 @@ class Loader {
     }
 
     /// Checks one merged table. `node` is where errors point.
-    void validate_table(const YAML::Node& node, const std::string& p, const TableConfig& t,
+    void validate_table(const YAML::Node& node, const std::string& p, TableConfig t,
                         std::uint64_t gateway_memory) {
+        t = resolve_max_age(t);
         const bool uses_time = t.strategy == StrategyKind::time ||
                                t.strategy == StrategyKind::hybrid ||
                                t.strategy == StrategyKind::adaptive;
@@ -368,7 +376,6 @@ class Loader {
                     "must be at least 1ms for strategy " + t.strategy_name +
                         " (use strategy: immediate to send every request at once)");
         }
-        if (t.max_age < 1ms) r_.fail(node, p + ".max_age", "must be at least 1ms");
         if (uses_time && t.max_age < t.max_batch_time) {
             r_.fail(node, p + ".max_age",
                     "(" + format_duration(t.max_age) + ") must be at least max_batch_time (" +
@@ -453,6 +460,7 @@ class Loader {
                 }
                 TableConfig t = b.defaults;
                 if (!entry.second.IsNull()) read_table(entry.second, tp, t);
+                t = resolve_max_age(t);
                 validate_table(entry.second.IsNull() ? entry.first : entry.second, tp, t,
                                b.max_memory);
                 if (!entry.second.IsNull()) warn_ignored(entry.second, tp, t);

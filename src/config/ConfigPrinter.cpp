@@ -11,7 +11,8 @@ void emit_table(YAML::Emitter& out, const TableConfig& t) {
     out << YAML::Key << "max_batch_size" << YAML::Value << t.max_batch_size;
     out << YAML::Key << "max_batch_time" << YAML::Value << format_duration(t.max_batch_time);
     out << YAML::Key << "max_memory" << YAML::Value << format_size(t.max_memory);
-    out << YAML::Key << "max_age" << YAML::Value << format_duration(t.max_age);
+    out << YAML::Key << "max_age" << YAML::Value
+        << (t.max_age == Duration{0} ? std::string("auto") : format_duration(t.max_age));
     out << YAML::Key << "priority" << YAML::Value << t.priority;
     out << YAML::Key << "compression" << YAML::Value << to_string(t.compression);
     out << YAML::Key << "retry_attempts" << YAML::Value << t.retry_attempts;

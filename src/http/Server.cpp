@@ -27,7 +27,7 @@ Server::~Server() {
     }
 }
 
-void Server::start() {
+void Server::listen() {
     std::string error;
     const auto address = config::parse_listen_address(cfg_.listen, error);
     if (!address) throw std::runtime_error("server.listen: " + error);
@@ -46,14 +46,16 @@ void Server::start() {
                                       : ""));
     }
     port_ = acceptor_->local_endpoint().port();
+}
 
+void Server::start() {
     for (auto& w : workers_) {
         w->guard.emplace(w->ioc.get_executor());
         w->thread = std::thread([&ioc = w->ioc] { ioc.run(); });
     }
     net::post(workers_[0]->ioc, [this] { do_accept(); });
-    LOG_INFO << "listening on " << endpoint.address().to_string() << ":" << port_ << " with "
-             << workers_.size() << " io threads";
+    LOG_INFO << "listening on " << acceptor_->local_endpoint().address().to_string() << ":" << port_
+             << " with " << workers_.size() << " io threads";
 }
 
 void Server::do_accept() {

@@ -23,7 +23,10 @@ class Server {
     Server(const config::ServerConfig& cfg, Router& router);
     ~Server();
 
-    /// Binds and listens; throws std::runtime_error with an operator-facing message.
+    /// Binds and listens; throws std::runtime_error with an operator-facing
+    /// message. Connections wait in the kernel's backlog until start().
+    void listen();
+    /// Starts the io threads and accepting.
     void start();
     std::uint16_t port() const { return port_; }
 

@@ -31,14 +31,18 @@ double RateWindow::per_second(batch::TimePoint now) const {
     const auto second = second_of(now);
     std::lock_guard lock(mutex_);
     advance(second);
-    // The current second is still filling: sum the full seconds before it.
     const auto size = static_cast<std::int64_t>(buckets_.size());
-    const auto full = std::min<std::int64_t>(kWindowSeconds, second);
-    if (full <= 0) return 0.0;
+    // The second in progress and up to kWindowSeconds - 1 full seconds before it.
+    const auto full = std::min<std::int64_t>(kWindowSeconds - 1, second);
     std::uint64_t sum = 0;
-    for (std::int64_t k = 1; k <= full; ++k)
+    for (std::int64_t k = 0; k <= full; ++k)
         sum += buckets_[(second - k) % size];
-    return static_cast<double>(sum) / static_cast<double>(full);
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double covered =
+        std::min(elapsed, static_cast<double>(full) + (elapsed - static_cast<double>(second)));
+    // Under 50 ms there is too little time to call it a rate.
+    if (covered < 0.05) return 0.0;
+    return static_cast<double>(sum) / covered;
 }
 
 }  // namespace chgate::metrics

@@ -8,9 +8,10 @@
 
 namespace chgate::metrics {
 
-/// Counts events in one-second buckets and reports the mean rate over the last
-/// kWindowSeconds full seconds (fewer just after start). /metrics reports
-/// events_per_second from it.
+/// Counts events in one-second buckets and reports the mean rate over about
+/// the last kWindowSeconds: the second in progress and the full seconds before
+/// it, divided by the time they cover (less just after start). /metrics
+/// reports events_per_second from it.
 class RateWindow {
   public:
     static constexpr int kWindowSeconds = 10;

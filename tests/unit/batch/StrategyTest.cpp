@@ -38,7 +38,7 @@ TEST_CASE("immediate seals after every append") {
     CHECK(s->deadline(buffer(1)) == t0);
 }
 
-TEST_CASE("hybrid seals on size or on time, whichever comes first") {
+TEST_CASE("hybrid seals on size or on time whichever comes first") {
     const auto s = make_strategy(table(StrategyKind::hybrid));
     CHECK_FALSE(s->should_seal(buffer(99), t0 + 1999ms).has_value());
     CHECK(s->should_seal(buffer(100), t0) == FlushReason::size);
@@ -46,7 +46,7 @@ TEST_CASE("hybrid seals on size or on time, whichever comes first") {
     CHECK(s->deadline(buffer(1)) == t0 + 2s);
 }
 
-TEST_CASE("size seals only on size, and on the hard max_age") {
+TEST_CASE("size seals only on size and on the hard max_age") {
     const auto s = make_strategy(table(StrategyKind::size));
     CHECK_FALSE(s->should_seal(buffer(99), t0 + 29s).has_value());
     CHECK(s->should_seal(buffer(100), t0) == FlushReason::size);
@@ -54,7 +54,7 @@ TEST_CASE("size seals only on size, and on the hard max_age") {
     CHECK(s->deadline(buffer(1)) == t0 + 30s);
 }
 
-TEST_CASE("time seals at the end of fixed windows, with max_batch_size as a cap") {
+TEST_CASE("time seals at the end of fixed windows with max_batch_size as a cap") {
     auto cfg = table(StrategyKind::time);
     const auto s = make_strategy(cfg);
     // Windows are whole multiples of 2 s on the clock; t0 is on a boundary.
@@ -101,7 +101,7 @@ TEST_CASE("adaptive grows while inserts are fast and sealed by size") {
     CHECK(s.thresholds().current_batch_size == 100);
 }
 
-TEST_CASE("adaptive holds when batches are sealed by time, shrinks when slow or failing") {
+TEST_CASE("adaptive holds when batches are sealed by time shrinks when slow or failing") {
     AdaptiveStrategy s(table(StrategyKind::adaptive));
     for (int i = 0; i < 10; ++i)
         s.on_flushed({s.current_batch_size(), 20ms, FlushReason::size, true});

@@ -19,12 +19,18 @@ struct Fixture {
         buffer = std::make_shared<TableBuffer>(table, std::move(columns), make_strategy(cfg));
     }
 
+    // Appends; the last batch sealed (if any) lands in `sealed`, all of them in `all`.
     Admission append(std::string_view body, TimePoint now, std::optional<Batch>& sealed) {
         std::vector<ingest::RowSlice> rows;
         ingest::DecodeError error;
         REQUIRE(ingest::decode_body(body, ingest::BodyFormat::detect, rows, error));
-        return buffer->append(body, rows, now, sealed);
+        all.clear();
+        const auto a = buffer->append(body, rows, now, all);
+        if (!all.empty()) sealed = all.back();
+        return a;
     }
+
+    std::vector<Batch> all;
 
     MemoryBudget gateway;
     metrics::RateWindow rate;
@@ -42,7 +48,7 @@ config::TableConfig hybrid(std::uint64_t size = 3) {
 
 }  // namespace
 
-TEST_CASE("rows become NDJSON, one line each, sealed by the strategy") {
+TEST_CASE("rows become NDJSON one line each sealed by the strategy") {
     Fixture f(hybrid(3));
     std::optional<Batch> sealed;
     CHECK(f.append(R"([{"a":1},{"a":2}])", t0, sealed) == Admission::ok);
@@ -110,7 +116,55 @@ TEST_CASE("quotas: a full table and a full gateway refuse without buffering") {
     CHECK(g.table->held_bytes() == 0);  // the table's reservation was rolled back
 }
 
-TEST_CASE("the INSERT names the table and the column list, backquoted") {
+TEST_CASE("a request larger than max_batch_size is split across batches") {
+    Fixture f(hybrid(3));
+    std::optional<Batch> sealed;
+    CHECK(f.append(R"({"a":0})", t0, sealed) == Admission::ok);
+    CHECK(f.append(R"([{"a":1},{"a":2},{"a":3},{"a":4},{"a":5},{"a":6},{"a":7}])", t0, sealed) ==
+          Admission::ok);
+    REQUIRE(f.all.size() == 2);
+    CHECK(f.all[0].rows == "{\"a\":0}\n{\"a\":1}\n{\"a\":2}\n");
+    CHECK(f.all[1].rows == "{\"a\":3}\n{\"a\":4}\n{\"a\":5}\n");
+    CHECK(f.all[1].reason == FlushReason::size);
+    // The rest waits for the next rows or the deadline.
+    CHECK(f.buffer->deadline() == t0 + 2s);
+    const auto rest = f.buffer->seal_now(FlushReason::shutdown, t0);
+    REQUIRE(rest);
+    CHECK(rest->rows == "{\"a\":6}\n{\"a\":7}\n");
+    CHECK(f.table->stats().rows_accepted == 8);
+    CHECK(f.table->stats().requests_accepted == 2);
+}
+
+TEST_CASE("a request larger than the byte limit is split; an oversized row goes alone") {
+    auto cfg = hybrid(1000);
+    cfg.max_memory = 8192;  // seals at 4096 bytes
+    Fixture f(cfg);
+    const std::string row = R"({"pad":")" + std::string(1500, 'x') + R"("})";  // 1511 bytes
+    const std::string big = R"({"pad":")" + std::string(4500, 'x') + R"("})";
+    std::optional<Batch> sealed;
+    CHECK(f.append("[" + row + "," + row + "," + row + "," + row + "]", t0, sealed) ==
+          Admission::ok);
+    REQUIRE(f.all.size() == 1);
+    CHECK(f.all[0].row_count == 3);
+    CHECK(f.all[0].reason == FlushReason::memory);
+    f.table->release(f.all[0].rows.size());
+    CHECK(f.append(big, t0, sealed) == Admission::ok);
+    REQUIRE(f.all.size() == 1);
+    CHECK(f.all[0].row_count == 2);  // the row left over, then the big one
+}
+
+TEST_CASE("immediate keeps a request whole") {
+    auto cfg = hybrid(3);
+    cfg.strategy = config::StrategyKind::immediate;
+    Fixture f(cfg);
+    std::optional<Batch> sealed;
+    f.append(R"([{"a":1},{"a":2},{"a":3},{"a":4},{"a":5}])", t0, sealed);
+    REQUIRE(f.all.size() == 1);
+    CHECK(f.all[0].row_count == 5);
+    CHECK(f.all[0].reason == FlushReason::immediate);
+}
+
+TEST_CASE("the INSERT names the table and the column list backquoted") {
     Fixture plain(hybrid());
     CHECK(plain.buffer->insert_query() == "INSERT INTO `default`.`events` FORMAT JSONEachRow");
     Fixture cols(hybrid(), 64 * config::kMiB, {"a", "b"});

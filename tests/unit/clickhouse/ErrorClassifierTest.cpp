@@ -15,7 +15,7 @@ HttpResponse answer(long status, std::string body, std::optional<int> header = s
 }
 }  // namespace
 
-TEST_CASE("success is 200, no exception header, no exception text") {
+TEST_CASE("success is 200 no exception header no exception text") {
     CHECK(classify(answer(200, "")).error_class == ErrorClass::none);
     CHECK(classify(answer(200, "", 27)).error_class == ErrorClass::quarantine);
     // A server that had begun streaming sends 200 and puts the exception in the body.

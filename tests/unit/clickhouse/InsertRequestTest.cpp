@@ -21,7 +21,7 @@ TEST_CASE("an 18.16 server gets no optional parameters") {
           "&date_time_input_format=best_effort&wait_end_of_query=1");
 }
 
-TEST_CASE("a newer server gets async_insert=0, and the operator's settings win") {
+TEST_CASE("a newer server gets async_insert=0 and the operator's settings win") {
     ServerInfo s;
     s.async_insert = true;
     s.wait_end_of_query = true;

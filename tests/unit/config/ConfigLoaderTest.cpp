@@ -69,7 +69,7 @@ TEST_CASE("the shipped config/chgate.yaml loads with seed 000's values") {
     CHECK(c->clickhouse.settings.at("date_time_input_format") == "best_effort");
 }
 
-TEST_CASE("tables inherit the defaults block, then presets, then their own keys") {
+TEST_CASE("tables inherit the defaults block then presets then their own keys") {
     const auto c = load(R"(
 batching:
   defaults: {max_batch_size: 200, priority: 4, compression: zstd}
@@ -119,7 +119,7 @@ clickhouse:
                Catch::Contains("test.yaml:1: clickhouse.password: environment variable NOPE"));
 }
 
-TEST_CASE("every validation error names the file, line and path") {
+TEST_CASE("every validation error names the file line and path") {
     using Catch::Contains;
     CHECK_THAT(error_of("batching:\n  tables:\n    events: {max_batch_sise: 5}\n"),
                Contains("test.yaml:3: batching.tables.events.max_batch_sise: unknown key (did "
@@ -187,7 +187,7 @@ TEST_CASE("a small gateway budget shrinks the built-in table quota instead of fa
     CHECK(c->batching.tables.at("t").max_memory == 4 * kMiB);
 }
 
-TEST_CASE("keys a strategy ignores are warnings, not errors") {
+TEST_CASE("keys a strategy ignores are warnings not errors") {
     const auto loaded = load("batching: {tables: {p: {strategy: immediate, max_batch_size: 10}}}");
     REQUIRE(loaded.warnings.size() == 1);
     CHECK_THAT(loaded.warnings[0], Catch::Contains("batching.tables.p.max_batch_size: strategy "
@@ -219,4 +219,26 @@ batching:
     CHECK(print_effective_config(*second) == printed);
     CHECK(second->clickhouse.settings.at("insert_quorum") == "1");
     CHECK(second->batching.tables.at("events").target_latency == 200ms);
+}
+
+TEST_CASE("max_age follows max_batch_time unless set") {
+    const auto c = load(R"(
+batching:
+  defaults: {max_batch_time: 2s}
+  tables:
+    a: {}
+    b: {max_batch_time: 1m}
+    c: {max_batch_time: 1m, max_age: 5m}
+    d: {max_age: auto, max_batch_time: 45s}
+)")
+                       .config;
+    const auto& t = c->batching.tables;
+    CHECK(t.at("a").max_age == 30s);
+    CHECK(t.at("b").max_age == 1min);
+    CHECK(t.at("c").max_age == 5min);
+    CHECK(t.at("d").max_age == 45s);
+    CHECK(c->batching.defaults.max_age == 0s);  // still "auto", for tables made on the fly
+    CHECK_THAT(print_effective_config(*c), Catch::Contains("max_age: auto"));
+    CHECK_THAT(error_of("batching: {tables: {t: {max_age: 0s}}}"),
+               Catch::Contains("at least 1ms, or auto"));
 }

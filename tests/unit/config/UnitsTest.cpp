@@ -19,7 +19,7 @@ TEST_CASE("durations take every unit seed 001 lists") {
     CHECK(parse_duration("0") == 0ms);
 }
 
-TEST_CASE("durations without a unit, or with a bad one, are refused") {
+TEST_CASE("durations without a unit or with a bad one are refused") {
     CHECK_FALSE(parse_duration("2").has_value());
     CHECK_FALSE(parse_duration("").has_value());
     CHECK_FALSE(parse_duration("s").has_value());

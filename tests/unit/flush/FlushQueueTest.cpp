@@ -18,7 +18,7 @@ Batch make(std::uint64_t id, int priority, TimePoint first, TimePoint not_before
 }
 }  // namespace
 
-TEST_CASE("ready batches leave by priority, then oldest first") {
+TEST_CASE("ready batches leave by priority then oldest first") {
     flush::FlushQueue q;
     const auto t = Clock::now();
     q.push(make(1, 3, t + 2ms));
@@ -45,7 +45,7 @@ TEST_CASE("a batch backing off waits for its time while others pass") {
     CHECK(Clock::now() >= t + 80ms);
 }
 
-TEST_CASE("close drains, counting retries of batches in hand") {
+TEST_CASE("close drains counting retries of batches in hand") {
     flush::FlushQueue q;
     q.push(make(1, 1, Clock::now()));
     auto b = q.pop();

@@ -5,7 +5,7 @@
 using chgate::flush::RetryPolicy;
 using namespace std::chrono_literals;
 
-TEST_CASE("backoff grows exponentially up to the cap, with full jitter") {
+TEST_CASE("backoff grows exponentially up to the cap with full jitter") {
     const RetryPolicy p(500ms, 30s, 2.0);
     CHECK(p.ceiling(1) == 500ms);
     CHECK(p.ceiling(2) == 1000ms);

@@ -95,7 +95,7 @@ TEST_CASE("a bad event refuses the whole request and buffers nothing") {
     CHECK(f.flushed().empty());
 }
 
-TEST_CASE("errors map to the documented statuses, always as JSON") {
+TEST_CASE("errors map to the documented statuses always as JSON") {
     Fixture f(kConfig, 1000);
     auto r = f.events("nope", R"({"a":1})");
     CHECK(r.status == bhttp::status::not_found);
@@ -117,7 +117,7 @@ TEST_CASE("errors map to the documented statuses, always as JSON") {
     CHECK(f.flushed().empty());
 }
 
-TEST_CASE("a full table answers 429, a full gateway 503, both with Retry-After") {
+TEST_CASE("a full table answers 429 a full gateway 503 both with Retry-After") {
     Fixture f(
         "batching: {max_memory: 1MiB, tables: {small: {max_memory: 8KiB, max_batch_size: "
         "100000}, big: {max_memory: 1MiB, max_batch_size: 100000}, other: {max_memory: "

@@ -37,7 +37,7 @@ TEST_CASE("an array of objects is one event per element") {
     CHECK(rows_of(" [ ] ").empty());
 }
 
-TEST_CASE("NDJSON is one event per line, blank lines skipped") {
+TEST_CASE("NDJSON is one event per line blank lines skipped") {
     const auto body = "{\"a\":1}\n{\"a\":2}\r\n\n{\"a\":3}";
     CHECK(rows_of(body) == std::vector<std::string>{R"({"a":1})", R"({"a":2})", R"({"a":3})"});
     CHECK(rows_of(body, BodyFormat::ndjson).size() == 3);

@@ -48,7 +48,7 @@ TEST_CASE("Content-Encoding names") {
     CHECK(parse_content_encoding("gzip, zstd") == ContentEncoding::unsupported);
 }
 
-TEST_CASE("gzip, deflate (zlib and raw) and zstd bodies decode") {
+TEST_CASE("gzip deflate (zlib and raw) and zstd bodies decode") {
     std::string out;
     CHECK(decompress(ContentEncoding::gzip, zlib_compress(kBody, 15 + 16), 1 << 20, out) ==
           InflateResult::ok);
@@ -64,7 +64,7 @@ TEST_CASE("gzip, deflate (zlib and raw) and zstd bodies decode") {
     CHECK(out == kBody);
 }
 
-TEST_CASE("what chgate's own compressor writes, it can read") {
+TEST_CASE("what chgate's own compressor writes it can read") {
     chgate::clickhouse::Compressor c;
     std::string packed, out;
     REQUIRE(c.compress(chgate::config::Compression::gzip, kBody, packed) == std::string("gzip"));

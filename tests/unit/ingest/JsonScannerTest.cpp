@@ -31,7 +31,7 @@ TEST_CASE("the scan stops at the end of the value") {
     CHECK(r.end == 7);
 }
 
-TEST_CASE("line breaks are reported, since rows must fit on one line") {
+TEST_CASE("line breaks are reported since rows must fit on one line") {
     CHECK_FALSE(scan(R"({"a":"x y"})").has_line_break);
     CHECK(scan("{\n\"a\":1\r\n}").has_line_break);
 }

@@ -27,7 +27,7 @@ std::vector<std::string> keys(const nlohmann::ordered_json& j) {
 
 }  // namespace
 
-TEST_CASE("the JSON has exactly seed 000's keys, in its order, plus tables") {
+TEST_CASE("the JSON has exactly seed 000's keys in its order plus tables") {
     GatewaySnapshot g;
     const auto j = render_metrics_json(g);
     CHECK(keys(j) == std::vector<std::string>{"batching", "calculated", "tables"});
@@ -82,7 +82,7 @@ TEST_CASE("gateway figures add up the tables") {
     CHECK(calc["events_per_second"] == Approx(2840.5));
 }
 
-TEST_CASE("each table shows its strategy, thresholds and counters") {
+TEST_CASE("each table shows its strategy thresholds and counters") {
     GatewaySnapshot g;
     auto t = table("events");
     t.rows_accepted = 10;

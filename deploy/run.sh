@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The one command that runs the gateway locally:
+#   installs the Debian packages, builds chgate (Release), starts a private
+#   ClickHouse on 127.0.0.1:8123 with its data in var/clickhouse, creates the
+#   example tables, and runs chgate in the foreground with config/chgate.yaml.
+#   Ctrl-C flushes chgate's buffers into ClickHouse, then stops both.
+#
+# Environment:
+#   CLICKHOUSE_URL   use this ClickHouse instead of starting one
+#                    (the example tables are created there too)
+#   CHGATE_LISTEN    chgate's address (default 0.0.0.0:8080)
+#   CH_HTTP_PORT     the local ClickHouse's HTTP port (default 8123)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+"$root/deploy/install-deps.sh"
+
+echo "run.sh: building chgate (Release) in build-release/" >&2
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCHGATE_TESTS=OFF >/dev/null
+cmake --build build-release -j"$(nproc)" --target chgate
+
+ch_dir="$root/var/clickhouse"
+started_clickhouse=0
+if [[ -z "${CLICKHOUSE_URL:-}" ]]; then
+    "$root/deploy/clickhouse.sh" start "$ch_dir" "${CH_HTTP_PORT:-8123}" "${CH_TCP_PORT:-9000}"
+    started_clickhouse=1
+    export CLICKHOUSE_URL="$("$root/deploy/clickhouse.sh" url "$ch_dir")"
+fi
+stop_clickhouse() {
+    if ((started_clickhouse)); then "$root/deploy/clickhouse.sh" stop "$ch_dir"; fi
+}
+trap stop_clickhouse EXIT
+
+echo "run.sh: creating the example tables in $CLICKHOUSE_URL" >&2
+"$root/deploy/apply-sql.sh" "$CLICKHOUSE_URL" "$root/deploy/sql/chgate.sql"
+
+# chgate runs in its own session: the terminal's Ctrl-C reaches this script,
+# which forwards exactly one SIGTERM, so chgate flushes instead of dying.
+setsid "$root/build-release/chgate" --config "$root/config/chgate.yaml" &
+chgate_pid=$!
+forward() { kill -TERM "$chgate_pid" 2>/dev/null || true; }
+trap forward INT TERM
+status=0
+wait "$chgate_pid" || status=$?
+# wait returns early when a trapped signal arrives; wait again for the real exit.
+while kill -0 "$chgate_pid" 2>/dev/null; do wait "$chgate_pid" || status=$?; done
+echo "run.sh: chgate exited with status $status" >&2
+exit "$status"

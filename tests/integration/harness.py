@@ -1,0 +1,251 @@
+"""Helpers for chgate's integration tests: a real ClickHouse (started by the
+ctest fixture, see CMakeLists.txt) and real chgate processes.
+
+Only the standard library is used, so the tests run wherever python3 does.
+"""
+
+import gzip
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+import uuid
+
+CHGATE_BIN = os.environ.get("CHGATE_BIN", "")
+CH_DIR = os.environ.get("CHGATE_TEST_CH_DIR", "")
+SOURCE_DIR = os.environ.get("CHGATE_SOURCE_DIR", "")
+
+
+def wait_until(predicate, timeout, interval=0.05, message="condition"):
+    """Polls predicate() until it returns something truthy; returns that value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
+
+
+class ClickHouse:
+    """The test server, over its HTTP interface."""
+
+    def __init__(self, port):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def query(self, sql, database=None):
+        params = {"database": database} if database else {}
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request("POST", "/?" + urllib.parse.urlencode(params), body=sql.encode())
+            resp = conn.getresponse()
+            body = resp.read().decode()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise RuntimeError(f"ClickHouse {resp.status} for {sql!r}: {body}")
+        return body
+
+    def rows(self, sql, database=None):
+        text = self.query(sql + " FORMAT JSONEachRow", database)
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def count(self, database, table, where="1"):
+        return int(self.query(f"SELECT count() FROM `{database}`.`{table}` WHERE {where}"))
+
+    def insert_queries(self, database, table):
+        """How many INSERTs into the table finished, from system.query_log
+        (the fixture's server runs with log_queries=1)."""
+        self.query("SYSTEM FLUSH LOGS")
+        prefix = f"INSERT INTO `{database}`.`{table}`"
+        return int(self.query(
+            "SELECT count() FROM system.query_log WHERE type = 2 "
+            f"AND startsWith(query, '{prefix}')"))
+
+    def create_database(self, prefix):
+        name = f"it_{prefix}_{uuid.uuid4().hex[:8]}"
+        self.query(f"CREATE DATABASE `{name}`")
+        return name
+
+    def drop_database(self, name):
+        self.query(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def test_clickhouse():
+    if not CH_DIR:
+        raise unittest.SkipTest("CHGATE_TEST_CH_DIR is not set; run the tests through ctest")
+    with open(os.path.join(CH_DIR, "http_port")) as f:
+        return ClickHouse(int(f.read().strip()))
+
+
+def make_config(database, tables, clickhouse_url, **sections):
+    """chgate's YAML config as JSON (YAML's flow style), listening on a free port."""
+    cfg = {
+        "server": {"listen": "127.0.0.1:0", "threads": 2},
+        "clickhouse": {"url": clickhouse_url, "database": database, "probe_interval": "500ms",
+                       "settings": {"date_time_input_format": "best_effort"}},
+        "batching": {"tables": tables},
+        "log": {"level": "debug"},
+    }
+    for section, values in sections.items():
+        cfg.setdefault(section, {}).update(values)
+    return json.dumps(cfg, indent=1)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:200]!r}>"
+
+
+class Chgate:
+    """A chgate process with its own config file, on a port the OS picked."""
+
+    LISTEN_RE = re.compile(r"listening on [0-9.]+:(\d+)")
+
+    def __init__(self, config_text, env=None, start_timeout=20):
+        self.dir = tempfile.mkdtemp(prefix="chgate-it-")
+        self.config_path = os.path.join(self.dir, "chgate.yaml")
+        with open(self.config_path, "w") as f:
+            f.write(config_text)
+        self.lines = []
+        self._lock = threading.Lock()
+        self.port = None
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen([CHGATE_BIN, "--config", self.config_path],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=full_env)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        try:
+            wait_until(lambda: self.port or self.proc.poll() is not None, start_timeout,
+                       message="chgate to listen")
+        except AssertionError:
+            self.proc.kill()
+            raise AssertionError("chgate did not start:\n" + self.log())
+        if self.port is None:
+            raise AssertionError(f"chgate exited with {self.proc.returncode}:\n" + self.log())
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            with self._lock:
+                self.lines.append(line)
+            m = self.LISTEN_RE.search(line)
+            if m and self.port is None:
+                self.port = int(m.group(1))
+
+    def log(self):
+        with self._lock:
+            return "\n".join(self.lines)
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            if isinstance(body, str):
+                body = body.encode()
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return Response(resp.status, dict(resp.getheaders()), resp.read().decode(errors="replace"))
+        finally:
+            conn.close()
+
+    def post_events(self, table, body, headers=None):
+        if not isinstance(body, (str, bytes)):
+            body = json.dumps(body)
+        return self.request("POST", f"/v1/events/{table}", body, headers)
+
+    def post_gzip(self, table, text):
+        return self.post_events(table, gzip.compress(text.encode()), {"Content-Encoding": "gzip"})
+
+    def metrics(self):
+        r = self.request("GET", "/metrics")
+        assert r.status == 200, r
+        return r.json()
+
+    def stop(self, sig=signal.SIGTERM, timeout=90):
+        """Sends `sig` (unless None) and returns the exit status."""
+        if sig is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("chgate did not stop in time:\n" + self.log())
+        self._reader.join(timeout=5)
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class IntegrationTest(unittest.TestCase):
+    """Each test gets its own database holding SCHEMA (table name -> columns)."""
+
+    SCHEMA = {}
+    ENGINE = "MergeTree() ORDER BY tuple()"
+
+    @classmethod
+    def setUpClass(cls):
+        if not CHGATE_BIN:
+            raise unittest.SkipTest("CHGATE_BIN is not set; run the tests through ctest")
+        cls.ch = test_clickhouse()
+
+    def setUp(self):
+        self.db = self.ch.create_database(self._testMethodName[5:25])
+        self.addCleanup(self.ch.drop_database, self.db)
+        for table, columns in self.SCHEMA.items():
+            self.ch.query(f"CREATE TABLE `{self.db}`.`{table}` ({columns}) ENGINE = {self.ENGINE}")
+
+    def config(self, tables, **sections):
+        return make_config(self.db, tables, self.ch.url, **sections)
+
+    def start(self, tables, **sections):
+        gate = Chgate(self.config(tables, **sections))
+        self.addCleanup(gate.__exit__)
+        self.addCleanup(self._dump_log_on_failure, gate)
+        return gate
+
+    def _dump_log_on_failure(self, gate):
+        outcome = getattr(self, "_outcome", None)
+        errors = getattr(getattr(outcome, "result", None), "errors", []) + \
+            getattr(getattr(outcome, "result", None), "failures", [])
+        if any(test is self for test, _ in errors):
+            print(f"\n--- chgate log for {self.id()} ---\n{gate.log()}\n---")
+
+    def count(self, table, where="1"):
+        return self.ch.count(self.db, table, where)
+
+    def wait_for_count(self, table, expected, timeout=10, where="1"):
+        wait_until(lambda: self.count(table, where) == expected, timeout,
+                   message=f"{expected} rows in {table}")

@@ -1,0 +1,207 @@
+"""The process as an operator meets it: command line, configuration errors,
+readiness, ClickHouse outages and rejected rows."""
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+import harness
+from harness import Chgate, IntegrationTest, free_port, make_config, wait_until
+
+COLUMNS = "id UInt32, note String"
+
+
+def run_chgate(*args):
+    return subprocess.run([harness.CHGATE_BIN, *args], capture_output=True, text=True, timeout=30)
+
+
+class CommandLineTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not harness.CHGATE_BIN:
+            raise unittest.SkipTest("CHGATE_BIN is not set; run the tests through ctest")
+
+    def write(self, text):
+        f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+        f.write(text)
+        f.close()
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def test_help_and_version(self):
+        r = run_chgate("--help")
+        self.assertEqual(r.returncode, 0)
+        for text in ("--config FILE", "--check-config FILE", "/v1/events/{table}", "SIGTERM"):
+            self.assertIn(text, r.stdout)
+        r = run_chgate("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^chgate \d+\.\d+\.\d+")
+
+    def test_bad_command_lines_exit_2(self):
+        for args in ([], ["--bogus"], ["--config"]):
+            r = run_chgate(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("chgate:", r.stderr)
+
+    def test_check_config_prints_the_effective_config(self):
+        path = os.path.join(harness.SOURCE_DIR, "config", "chgate.yaml")
+        r = run_chgate("--check-config", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("mthreads:", r.stdout)
+        self.assertIn("strategy: time", r.stdout)
+        self.assertIn("max_batch_time: 5s", r.stdout)
+        self.assertIn("OK", r.stderr)
+        # The printed config is itself valid and prints the same.
+        again = run_chgate("--check-config", self.write(r.stdout))
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(again.stdout, r.stdout)
+
+    def test_every_example_config_is_valid(self):
+        examples = os.path.join(harness.SOURCE_DIR, "config", "examples")
+        names = sorted(n for n in os.listdir(examples) if n.endswith(".yaml"))
+        self.assertGreaterEqual(len(names), 3)
+        for name in names:
+            r = run_chgate("--check-config", os.path.join(examples, name))
+            self.assertEqual(r.returncode, 0, f"{name}: {r.stderr}")
+
+    def test_invalid_configs_are_refused_with_path_and_line(self):
+        path = self.write("server:\n  listen: \"127.0.0.1:0\"\nbatching:\n  tables:\n    t: {max_batch_sise: 3}\n")
+        for args in (["--check-config", path], ["--config", path]):
+            r = run_chgate(*args)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn(":5: batching.tables.t.max_batch_sise: unknown key (did you mean max_batch_size?)",
+                          r.stderr)
+        r = run_chgate("--config", "/nonexistent.yaml")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot open", r.stderr)
+
+    def test_warnings_for_keys_a_strategy_ignores(self):
+        path = self.write("batching: {tables: {p: {strategy: immediate, max_batch_time: 5s}}}\n")
+        r = run_chgate("--check-config", path)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("strategy immediate does not use this key", r.stderr)
+
+    def test_port_in_use_is_a_clear_start_failure(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            port = s.getsockname()[1]
+            path = self.write(f"server: {{listen: \"127.0.0.1:{port}\"}}\n"
+                              "clickhouse: {url: \"http://127.0.0.1:1\"}\n")
+            r = run_chgate("--config", path)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"cannot listen on 127.0.0.1:{port}", r.stderr)
+
+
+class Forwarder:
+    """A TCP proxy to ClickHouse that the test can open and close, to stage an outage."""
+
+    def __init__(self, target_port):
+        self.port = free_port()
+        self.target = target_port
+        self.server = None
+        self.conns = []
+
+    def open(self):
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
+
+    def close(self):
+        if self.server:
+            self.server.close()
+            self.server = None
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+        self.conns = []
+
+    def _accept(self, server):
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+class ClickHouseOutageTest(IntegrationTest):
+    SCHEMA = {"t": COLUMNS}
+
+    def test_readyz_follows_clickhouse_and_batches_are_retried(self):
+        proxy = Forwarder(self.ch.port)
+        self.addCleanup(proxy.close)
+        cfg = make_config(self.db, {"t": {"strategy": "immediate", "retry_attempts": 8}},
+                          f"http://127.0.0.1:{proxy.port}")
+        with Chgate(cfg) as g:
+            # ClickHouse is "down": chgate starts anyway, and says it is not ready.
+            r = g.request("GET", "/readyz")
+            self.assertEqual(r.status, 503)
+            self.assertIn("ClickHouse does not answer", r.json()["reason"])
+            self.assertEqual(g.request("GET", "/healthz").status, 200)
+            self.assertEqual(g.post_events("t", [{"id": 1}, {"id": 2}]).status, 202)
+            wait_until(lambda: g.metrics()["batching"]["failed_batches"] >= 1, 5, message="a failed attempt")
+            self.assertEqual(self.count("t"), 0)
+            proxy.open()
+            wait_until(lambda: g.request("GET", "/readyz").status == 200, 10, message="ready")
+            self.wait_for_count("t", 2, timeout=20)
+            m = g.metrics()
+            self.assertGreaterEqual(m["batching"]["failed_batches"], 1)
+            self.assertEqual(m["batching"]["total_batches"], 1)
+            self.assertLess(m["calculated"]["batch_success_rate"], 1.0)
+            self.assertIn("retrying in", g.log())
+            self.assertEqual(g.stop(), 0)
+
+    def test_exhausted_retries_are_counted_and_logged(self):
+        # Issue 2's behaviour: after retry_attempts the batch is dropped, loudly.
+        # (The delivery-guarantees work spools it instead.)
+        port = free_port()  # nothing listens there
+        cfg = make_config(self.db, {"t": {"strategy": "immediate", "retry_attempts": 1}},
+                          f"http://127.0.0.1:{port}")
+        with Chgate(cfg) as g:
+            g.post_events("t", [{"id": 1}])
+            m = wait_until(lambda: (lambda m: m if m["tables"]["t"]["batches_dropped"] else None)(
+                g.metrics()), 10, message="the drop")
+            self.assertEqual(m["tables"]["t"]["failed_batches"], 2)
+            self.assertEqual(m["tables"]["t"]["rows_dropped"], 1)
+            self.assertIn("DROPPED", g.log())
+            self.assertEqual(g.stop(), 1, "a run that dropped rows must not exit 0")
+
+    def test_rejected_rows_are_logged_with_clickhouse_code_and_message(self):
+        g = self.start({"t": {"strategy": "immediate"}})
+        self.assertEqual(g.post_events("t", [{"id": "not a number"}]).status, 202)
+        wait_until(lambda: g.metrics()["tables"]["t"]["failed_batches"] == 1, 10, message="the failure")
+        wait_until(lambda: "Code 27" in g.log() or "Code 72" in g.log(), 5, message="the code in the log")
+        self.assertIn("Cannot parse", g.log())
+        # One attempt only: bad rows fail the same way every time.
+        time.sleep(1)
+        self.assertEqual(g.metrics()["tables"]["t"]["failed_batches"], 1)
+        self.assertEqual(g.post_events("t", [{"id": 5}]).status, 202)
+        self.wait_for_count("t", 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
