@@ -36,14 +36,28 @@ echo "run.sh: creating the example tables in $CLICKHOUSE_URL" >&2
 "$root/deploy/apply-sql.sh" "$CLICKHOUSE_URL" "$root/deploy/sql/chgate.sql"
 
 # chgate runs in its own session: the terminal's Ctrl-C reaches this script,
-# which forwards exactly one SIGTERM, so chgate flushes instead of dying.
+# which forwards one SIGTERM, so chgate flushes instead of dying. A second
+# Ctrl-C forwards SIGINT, which chgate takes as "exit now".
 setsid "$root/build-release/chgate" --config "$root/config/chgate.yaml" &
 chgate_pid=$!
-forward() { kill -TERM "$chgate_pid" 2>/dev/null || true; }
+signals=0
+forward() {
+    signals=$((signals + 1))
+    if ((signals == 1)); then
+        kill -TERM "$chgate_pid" 2>/dev/null || true
+    else
+        kill -INT "$chgate_pid" 2>/dev/null || true
+    fi
+}
 trap forward INT TERM
-status=0
-wait "$chgate_pid" || status=$?
-# wait returns early when a trapped signal arrives; wait again for the real exit.
-while kill -0 "$chgate_pid" 2>/dev/null; do wait "$chgate_pid" || status=$?; done
+while :; do
+    seen=$signals
+    status=0
+    wait "$chgate_pid" || status=$?
+    # A trapped signal interrupts wait (status > 128) while chgate is still
+    # stopping; wait again for chgate's own exit status.
+    if ((status > 128 && signals != seen)); then continue; fi
+    break
+done
 echo "run.sh: chgate exited with status $status" >&2
 exit "$status"

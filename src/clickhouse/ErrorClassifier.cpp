@@ -112,11 +112,12 @@ InsertOutcome classify(const HttpResponse& r) {
     // a 200 body (a server that had begun streaming), is still a failure.
     if (r.status == 200 && !r.exception_code && body_code == 0) return {};
     const int code = r.exception_code.value_or(body_code);
-    std::string message = first_line(r.body);
-    if (message.empty()) message = "HTTP " + std::to_string(r.status) + " with no body";
-    if (code != 0) return {class_of_code(code), code, message};
+    const std::string text = first_line(r.body);
+    if (code != 0) return {class_of_code(code), code, text};
+    std::string message = "HTTP " + std::to_string(r.status);
+    message += text.empty() ? " with no body" : ": " + text;
     if (r.status == 401 || r.status == 403) return {ErrorClass::hold, 0, message};
-    return {ErrorClass::retry, 0, "HTTP " + std::to_string(r.status) + ": " + message};
+    return {ErrorClass::retry, 0, message};
 }
 
 }  // namespace chgate::clickhouse

@@ -26,7 +26,7 @@ std::string build_insert_url(const std::string& base_url, const std::string& ins
                              const ServerInfo& server) {
     std::string url = base_url + "/?query=" + url_encode(insert_query);
     for (const auto& [name, value] : server.settings) {
-        url += "&" + url_encode(name) + "=" + url_encode(value);
+        url.append("&").append(url_encode(name)).append("=").append(url_encode(value));
     }
     // Without it a server may answer 200 and then fail mid-stream.
     if (server.wait_end_of_query && !server.settings.contains("wait_end_of_query"))

@@ -1,5 +1,7 @@
 #include "config/Units.hpp"
 
+#include "util/Strings.hpp"
+
 #include <array>
 #include <charconv>
 #include <limits>

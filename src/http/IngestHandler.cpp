@@ -70,7 +70,7 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
             break;
         case batch::RouteError::bad_name:
             return error_response(ApiError::bad_request,
-                                  "\"" + std::string(table_label) +
+                                  std::string(1, '"').append(table_label) +
                                       "\" is not a table name: use [A-Za-z_][A-Za-z0-9_]*, "
                                       "optionally as db.table");
         case batch::RouteError::unknown_table:

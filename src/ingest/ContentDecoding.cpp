@@ -6,22 +6,10 @@
 #include <algorithm>
 #include <memory>
 
+#include "util/Strings.hpp"
+
 namespace chgate::ingest {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                      [](char x, char y) { return (x | 0x20) == (y | 0x20); });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
 // Grows `out` in steps, never past limit + 1 bytes, so overflow is detectable.
 std::size_t next_chunk(std::size_t have, std::size_t limit) {
     const std::size_t want = std::max<std::size_t>(have, 64 * 1024);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/Strings.hpp"
+
 namespace chgate::ingest {
 namespace {
 
@@ -91,11 +93,6 @@ class Parser {
     }
 
   private:
-    static bool iequals(std::string_view a, std::string_view b) {
-        return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                          [](char x, char y) { return (x | 0x20) == (y | 0x20); });
-    }
-
     bool expected(const std::string& what, std::string& error) {
         error = "expected " + what + " at byte " + std::to_string(i_) + " of the query";
         return false;

@@ -91,7 +91,7 @@ def test_clickhouse():
 def make_config(database, tables, clickhouse_url, **sections):
     """chgate's YAML config as JSON (YAML's flow style), listening on a free port."""
     cfg = {
-        "server": {"listen": "127.0.0.1:0", "threads": 2},
+        "server": {"listen": "127.0.0.1:0", "threads": 2, "shutdown_timeout": "10s"},
         "clickhouse": {"url": clickhouse_url, "database": database, "probe_interval": "500ms",
                        "settings": {"date_time_input_format": "best_effort"}},
         "batching": {"tables": tables},
@@ -198,9 +198,15 @@ class Chgate:
         return self
 
     def __exit__(self, *exc):
+        # A graceful stop, so that LeakSanitizer runs and its report is read.
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=5)
 
 
 def free_port():
@@ -232,9 +238,20 @@ class IntegrationTest(unittest.TestCase):
 
     def start(self, tables, **sections):
         gate = Chgate(self.config(tables, **sections))
+        # Cleanups run last-in first-out: stop the process, then read its log.
+        self.addCleanup(self.assert_no_sanitizer_report, gate)
         self.addCleanup(gate.__exit__)
         self.addCleanup(self._dump_log_on_failure, gate)
         return gate
+
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "WARNING: ThreadSanitizer")
+
+    def assert_no_sanitizer_report(self, gate):
+        """Under CHGATE_SANITIZE=1, a report in chgate's output fails the test."""
+        log = gate.log()
+        for mark in self.SANITIZER_MARKS:
+            self.assertNotIn(mark, log, f"sanitizer report in chgate's output:\n{log}")
 
     def _dump_log_on_failure(self, gate):
         outcome = getattr(self, "_outcome", None)

@@ -174,6 +174,7 @@ class ClickHouseOutageTest(IntegrationTest):
             self.assertLess(m["calculated"]["batch_success_rate"], 1.0)
             self.assertIn("retrying in", g.log())
             self.assertEqual(g.stop(), 0)
+        self.assert_no_sanitizer_report(g)
 
     def test_exhausted_retries_are_counted_and_logged(self):
         # Issue 2's behaviour: after retry_attempts the batch is dropped, loudly.
@@ -189,6 +190,7 @@ class ClickHouseOutageTest(IntegrationTest):
             self.assertEqual(m["tables"]["t"]["rows_dropped"], 1)
             self.assertIn("DROPPED", g.log())
             self.assertEqual(g.stop(), 1, "a run that dropped rows must not exit 0")
+        self.assert_no_sanitizer_report(g)
 
     def test_rejected_rows_are_logged_with_clickhouse_code_and_message(self):
         g = self.start({"t": {"strategy": "immediate"}})

@@ -39,7 +39,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("configured tables exist from the start; others are refused") {
+TEST_CASE("configured tables exist from the start and others are refused") {
     Fixture f("batching: {tables: {events: {}, analytics.clicks: {}}}");
     CHECK(f.manager.tables().size() == 2);
     CHECK(f.manager.route("events").buffer);
@@ -72,7 +72,7 @@ TEST_CASE("unknown_tables: defaults serves new tables up to max_tables") {
     CHECK(f.manager.route("a").buffer == a.buffer);
 }
 
-TEST_CASE("sealed batches go to the flush queue; seal_all takes the rest") {
+TEST_CASE("sealed batches go to the flush queue and seal_all takes the rest") {
     Fixture f("batching: {tables: {t: {strategy: size, max_batch_size: 2}, u: {}}}");
     CHECK(f.post(f.manager.route("t"), R"([{"a":1},{"a":2},{"a":3}])") == Admission::ok);
     CHECK(f.queue.size() == 1);

@@ -135,7 +135,7 @@ TEST_CASE("a request larger than max_batch_size is split across batches") {
     CHECK(f.table->stats().requests_accepted == 2);
 }
 
-TEST_CASE("a request larger than the byte limit is split; an oversized row goes alone") {
+TEST_CASE("a request larger than the byte limit is split and an oversized row goes alone") {
     auto cfg = hybrid(1000);
     cfg.max_memory = 8192;  // seals at 4096 bytes
     Fixture f(cfg);
