@@ -28,6 +28,14 @@ std::string size_text(std::uint64_t bytes) {
 
 }  // namespace
 
+void IngestScratch::trim() {
+    constexpr std::size_t kKeepBytes = 256 * 1024;
+    constexpr std::size_t kKeepRows = 16 * 1024;
+    if (decoded.capacity() > kKeepBytes) std::string().swap(decoded);
+    if (joined.capacity() > kKeepBytes) std::string().swap(joined);
+    if (rows.capacity() > kKeepRows) std::vector<ingest::RowSlice>().swap(rows);
+}
+
 IngestHandler::IngestHandler(batch::BatchManager& manager, std::uint64_t max_body_size)
     : manager_(manager), max_body_size_(max_body_size) {}
 
@@ -163,6 +171,12 @@ Response IngestHandler::post_insert(std::string_view url_query, const IngestInpu
                 "no ?query= parameter, and the body does not start with one: " + parse_error);
         }
         data = insert.data;
+    }
+    // ClickHouse answers an INSERT without rows with 200; some clients send them.
+    if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+        Response ok;
+        ok.content_type = "text/plain; charset=UTF-8";
+        return ok;
     }
     if (insert.table.database.empty()) {
         if (auto db = query_param(url_query, "database"); db && !db->empty()) {

@@ -24,6 +24,10 @@ struct IngestScratch {
     std::string decoded;
     std::string joined;
     std::vector<ingest::RowSlice> rows;
+
+    /// Gives back memory a rare large request left behind, so that idle
+    /// connections do not each keep a max_body_size buffer.
+    void trim();
 };
 
 /// Turns an ingest request into rows in a table buffer, or an error. No

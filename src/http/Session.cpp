@@ -104,6 +104,7 @@ void Session::on_read_body(beast::error_code ec, std::size_t) {
     }
     if (ec) return do_close();  // the client went away or stalled; nothing was accepted
     respond(router_.handle(parser_->get(), scratch_));
+    scratch_.trim();
 }
 
 void Session::respond(Response r) {

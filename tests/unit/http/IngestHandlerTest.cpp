@@ -166,6 +166,26 @@ TEST_CASE("the ClickHouse-compatible endpoint takes the query in the URL or the 
           "{\"a\":4,\"b\":5}\n{\"a\":6}\n{\"b\":7}\n");
 }
 
+TEST_CASE("an INSERT without rows succeeds as in ClickHouse") {
+    Fixture f(kConfig);
+    CHECK(f.insert("query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow", "").status ==
+          bhttp::status::ok);
+    CHECK(f.insert("", "INSERT INTO events FORMAT JSONEachRow\n\n").status == bhttp::status::ok);
+    CHECK(f.flushed().empty());
+}
+
+TEST_CASE("scratch buffers shrink after a large request") {
+    http::IngestScratch s;
+    s.decoded.assign(1 << 20, 'x');
+    s.rows.resize(100'000);
+    s.trim();
+    CHECK(s.decoded.capacity() < (1 << 20));
+    CHECK(s.rows.capacity() == 0);
+    s.decoded.assign(1000, 'x');
+    s.trim();
+    CHECK(s.decoded.capacity() >= 1000);  // small buffers are kept for reuse
+}
+
 TEST_CASE("the ClickHouse-compatible endpoint refuses everything else") {
     Fixture f(kConfig);
     auto r = f.insert("query=SELECT%201", "");
