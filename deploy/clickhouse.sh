@@ -2,10 +2,12 @@
 # Runs a private ClickHouse server (Debian's clickhouse-server) on loopback,
 # with every file under DIR. No systemd and no /var/lib/clickhouse involved.
 #
-#   deploy/clickhouse.sh start DIR [HTTP_PORT [TCP_PORT]] [--log-queries]
+#   deploy/clickhouse.sh start DIR [HTTP_PORT [TCP_PORT]] [--test]
 #       Port 0 (the default) picks a free port. Writes DIR/http_port,
 #       DIR/tcp_port and DIR/pid, and returns once the server answers.
-#       A server already running from DIR is reused.
+#       A server already running from DIR is reused. --test is for the
+#       integration tests: it logs queries (system.query_log) and adds a user
+#       "chgate_test" with the password "chgate_test_password".
 #   deploy/clickhouse.sh stop DIR
 #       Stops the server started from DIR and waits for it to exit.
 #   deploy/clickhouse.sh url DIR
@@ -23,10 +25,14 @@ is_running() { [[ -f "$1/pid" ]] && kill -0 "$(cat "$1/pid")" 2>/dev/null; }
 ping() { curl -sf --max-time 2 "http://127.0.0.1:$1/ping" >/dev/null 2>&1; }
 
 cmd_start() {
-    local dir="$1" http_port="${2:-0}" tcp_port="${3:-0}" log_queries=0
-    for a in "$@"; do [[ "$a" == "--log-queries" ]] && log_queries=1; done
-    [[ "$http_port" == "--log-queries" ]] && http_port=0
-    [[ "$tcp_port" == "--log-queries" ]] && tcp_port=0
+    local dir="$1" http_port="${2:-0}" tcp_port="${3:-0}" test_mode=0
+    for a in "$@"; do [[ "$a" == "--test" ]] && test_mode=1; done
+    [[ "$http_port" == "--test" ]] && http_port=0
+    [[ "$tcp_port" == "--test" ]] && tcp_port=0
+    local test_user=""
+    if ((test_mode)); then
+        test_user="<chgate_test><password>chgate_test_password</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></chgate_test>"
+    fi
     command -v clickhouse-server >/dev/null || die "clickhouse-server is not installed (run deploy/install-deps.sh)"
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
@@ -72,7 +78,7 @@ XML
   <profiles>
     <default>
       <max_memory_usage>4000000000</max_memory_usage>
-      <log_queries>$log_queries</log_queries>
+      <log_queries>$test_mode</log_queries>
     </default>
   </profiles>
   <users>
@@ -82,6 +88,7 @@ XML
       <profile>default</profile>
       <quota>default</quota>
     </default>
+    $test_user
   </users>
   <quotas>
     <default>
@@ -124,7 +131,7 @@ cmd_stop() {
 }
 
 case "${1:-}" in
-    start) shift; [[ $# -ge 1 ]] || die "usage: start DIR [HTTP_PORT [TCP_PORT]] [--log-queries]"; cmd_start "$@" ;;
+    start) shift; [[ $# -ge 1 ]] || die "usage: start DIR [HTTP_PORT [TCP_PORT]] [--test]"; cmd_start "$@" ;;
     stop) [[ $# -eq 2 ]] || die "usage: stop DIR"; cmd_stop "$2" ;;
     url) [[ $# -eq 2 ]] || die "usage: url DIR"; echo "http://127.0.0.1:$(cat "$2/http_port")" ;;
     *) die "usage: $0 start|stop|url DIR ..." ;;
