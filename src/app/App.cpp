@@ -37,15 +37,32 @@ const char* signal_name(int sig) {
 
 }  // namespace
 
+namespace {
+
+store::StorageOptions storage_options(const config::Config& c) {
+    store::StorageOptions o;
+    o.dir = std::filesystem::absolute(c.storage.dir);
+    o.wal.segment_size = c.storage.segment_size;
+    o.wal.fsync = c.storage.fsync == config::FsyncMode::always     ? store::FsyncMode::always
+                  : c.storage.fsync == config::FsyncMode::interval ? store::FsyncMode::interval
+                                                                   : store::FsyncMode::never;
+    o.fsync_interval = c.storage.fsync_interval;
+    return o;
+}
+
+}  // namespace
+
 App::App(config::LoadedConfig loaded)
     : config_(loaded.config),
       warnings_(std::move(loaded.warnings)),
+      storage_(std::make_unique<store::Storage>(storage_options(*config_))),
       inserted_rate_(batch::Clock::now()),
       budget_(config_->batching.max_memory),
       monitor_(config_->clickhouse),
-      manager_(config_, queue_, budget_, inserted_rate_),
+      manager_(config_, queue_, budget_, inserted_rate_, storage_.get()),
       flusher_(queue_, config_->clickhouse, monitor_),
-      router_(manager_, budget_, inserted_rate_, monitor_, config_->server.max_body_size),
+      router_(manager_, budget_, inserted_rate_, monitor_, storage_.get(),
+              config_->server.max_body_size, config_->server.commit_timeout),
       server_(config_->server, router_) {}
 
 void App::block_signals() {
@@ -59,24 +76,39 @@ void App::start() {
     log::set_level(config_->log.level);
     LOG_INFO << "chgate " << kVersion << " starting: " << config_->batching.tables.size()
              << " configured tables, batching " << (config_->batching.enabled ? "on" : "OFF")
-             << ", ClickHouse " << config_->clickhouse.url;
+             << ", ClickHouse " << config_->clickhouse.url << ", storage "
+             << storage_->dir().string() << " (fsync " << config::to_string(config_->storage.fsync)
+             << ")";
     for (const auto& w : warnings_)
         LOG_WARN << "config: " << w;
     // Bind first: a port in use fails before any thread exists.
     server_.listen();
     clickhouse::HttpClient::global_init();
-    // ClickHouse first (so the first INSERT knows the server), then the senders,
-    // then the timer that feeds them, and only then the door for clients.
+    // ClickHouse first (so the first INSERT knows the server), then the log
+    // writer and the senders, the timer that feeds them, the door for clients,
+    // and the replay of what the logs hold. Ingest answers 503 until replay is done.
     try {
         monitor_.start();
+        storage_->writer().start();
         flusher_.start();
         manager_.start();
         server_.start();
+        replay_ = std::thread([this] {
+            manager_.replay(stop_replay_);
+            if (stop_replay_.load()) return;
+            manager_.set_ready();
+            const auto t = manager_.replay_totals();
+            LOG_INFO << "ready: replayed " << t.rows << " rows in " << t.batches << " batches from "
+                     << t.logs << " write-ahead logs";
+        });
     } catch (...) {
         // Stop what did start, in order, so that no thread outlives App; then report.
+        stop_replay_.store(true);
+        if (replay_.joinable()) replay_.join();
         manager_.stop();
         queue_.close();
         flusher_.join();
+        storage_->writer().stop();
         monitor_.stop();
         throw;
     }
@@ -115,27 +147,35 @@ int App::stop() {
     using namespace std::chrono;
     const auto started = steady_clock::now();
     const auto deadline = started + config_->server.shutdown_timeout;
-    // 1. Stop accepting; answer the requests already in progress.
+    // 1. No new connections. Seal the buffers at once, so requests waiting for
+    //    ack: committed see their batches go out.
+    server_.stop_accepting();
+    manager_.seal_all(batch::FlushReason::shutdown);
+    // 2. Answer the requests already in progress.
     server_.drain(std::min(deadline, started + 10s));
-    // 2. Seal every buffer, so everything accepted is in the flush queue.
+    stop_replay_.store(true);
+    if (replay_.joinable()) replay_.join();
+    // 3. Seal what those last requests added: everything accepted is now queued.
     manager_.stop();
     manager_.seal_all(batch::FlushReason::shutdown);
-    // 3. Finish the inserts, retries included, until the deadline.
+    // 4. Finish the inserts, retries included, until the deadline.
     queue_.close();
     int status = 0;
     if (!flusher_.wait_until_drained(deadline)) {
         queue_.abort();
-        std::uint64_t rows = 0;
-        const auto left = queue_.take_all();
-        for (const auto& b : left)
-            rows += b.row_count;
+        std::uint64_t logged = 0, lost = 0;
+        for (const auto& b : queue_.take_all())
+            (b.last_lsn != 0 ? logged : lost) += b.row_count;
         LOG_ERROR << "shutdown_timeout ("
                   << config::format_duration(config_->server.shutdown_timeout)
-                  << ") reached: abandoning " << left.size() << " batches with " << rows
-                  << " rows that ClickHouse has not accepted";
-        status = 1;
+                  << ") reached with rows ClickHouse has not taken: " << logged
+                  << " stay in the write-ahead logs for the next start; " << lost
+                  << " (ack: buffered tables) are abandoned";
+        if (lost > 0) status = 1;
     }
     flusher_.join();
+    // 5. The done records, and anything else still in memory, reach the disk.
+    storage_->writer().stop();
     monitor_.stop();
     std::uint64_t inserted = 0, dropped = 0;
     for (const auto& t : manager_.tables()) {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "batch/BatchManager.hpp"
@@ -12,6 +14,7 @@
 #include "http/Router.hpp"
 #include "http/Server.hpp"
 #include "metrics/RateWindow.hpp"
+#include "store/Storage.hpp"
 
 namespace chgate::app {
 
@@ -35,6 +38,7 @@ class App {
 
     const config::ConfigPtr config_;
     const std::vector<std::string> warnings_;
+    std::unique_ptr<store::Storage> storage_;  // first: the buffers log into it
     metrics::RateWindow inserted_rate_;
     batch::MemoryBudget budget_;
     flush::FlushQueue queue_;
@@ -43,6 +47,8 @@ class App {
     flush::Flusher flusher_;
     http::Router router_;
     http::Server server_;
+    std::thread replay_;
+    std::atomic<bool> stop_replay_{false};
 };
 
 }  // namespace chgate::app

@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "batch/Clock.hpp"
+#include "batch/CommitWaiter.hpp"
 
 namespace chgate::batch {
 
@@ -24,6 +26,11 @@ struct Batch {
     int attempts = 0;        ///< attempts made so far
     TimePoint not_before{};  ///< retry backoff: not sent before this
     int priority = 3;        ///< copied from the table: 1 goes first
+    /// The write-ahead log records holding the rows (0 when the table has no log).
+    std::uint64_t first_lsn = 0;
+    std::uint64_t last_lsn = 0;
+    /// Requests with ack: committed waiting for this batch.
+    std::vector<CommitWaiterPtr> waiters;
 };
 
 }  // namespace chgate::batch

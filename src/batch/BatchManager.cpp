@@ -1,6 +1,7 @@
 #include "batch/BatchManager.hpp"
 
 #include "flush/FlushQueue.hpp"
+#include "store/Storage.hpp"
 #include "util/Log.hpp"
 
 namespace chgate::batch {
@@ -8,8 +9,12 @@ namespace chgate::batch {
 using namespace std::chrono_literals;
 
 BatchManager::BatchManager(config::ConfigPtr config, flush::FlushQueue& queue, MemoryBudget& budget,
-                           metrics::RateWindow& inserted_rate)
-    : config_(std::move(config)), queue_(queue), budget_(budget), inserted_rate_(inserted_rate) {
+                           metrics::RateWindow& inserted_rate, store::Storage* storage)
+    : config_(std::move(config)),
+      queue_(queue),
+      budget_(budget),
+      inserted_rate_(inserted_rate),
+      storage_(storage) {
     // Configured tables exist from the start, so /metrics lists them before traffic.
     for (const auto& [name, cfg] : config_->batching.tables) {
         ingest::TableName parsed;
@@ -27,7 +32,7 @@ BatchManager::~BatchManager() {
 
 std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& database,
                                                           const std::string& table,
-                                                          RouteError& error) {
+                                                          RouteError& error, bool force) {
     // Needs mutex_ held exclusively.
     const auto qualified = database + "." + table;
     if (auto it = tables_.find(qualified); it != tables_.end()) return it->second;
@@ -35,18 +40,19 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
     const auto& batching = config_->batching;
     const bool in_default_db = database == config_->clickhouse.database;
     auto configured = batching.tables.end();
-    std::string display;
     if (in_default_db) configured = batching.tables.find(table);
-    if (configured != batching.tables.end()) {
-        display = table;
-    } else {
-        configured = batching.tables.find(qualified);
-        display = in_default_db ? table : qualified;
-    }
+    if (configured == batching.tables.end()) configured = batching.tables.find(qualified);
+    std::string display = in_default_db ? table : qualified;
     config::TableConfig cfg;
     if (configured != batching.tables.end()) {
         cfg = configured->second;
         display = configured->first;
+    } else if (force) {
+        // A log on disk for a table no longer configured: its rows were
+        // acknowledged, so they are delivered, with the defaults.
+        cfg = config::resolve_max_age(batching.defaults);
+        LOG_WARN << "table " << display << " is not configured, but its write-ahead log holds "
+                 << "rows; delivering them with the defaults";
     } else {
         if (batching.unknown_tables == config::UnknownTables::reject) {
             error = RouteError::unknown_table;
@@ -87,6 +93,11 @@ Route BatchManager::route(std::string_view name) {
 }
 
 Route BatchManager::route(const ingest::TableName& name, const std::vector<std::string>& columns) {
+    return route_impl(name, columns, false);
+}
+
+Route BatchManager::route_impl(const ingest::TableName& name,
+                               const std::vector<std::string>& columns, bool force) {
     const auto& database = name.database.empty() ? config_->clickhouse.database : name.database;
     std::string key = database + "." + name.table;
     if (!columns.empty()) {
@@ -102,24 +113,104 @@ Route BatchManager::route(const ingest::TableName& name, const std::vector<std::
     std::unique_lock lock(mutex_);
     if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
     RouteError error = RouteError::none;
-    auto table = find_or_create_table(database, name.table, error);
+    auto table = find_or_create_table(database, name.table, error, force);
     if (!table) return {nullptr, error};
-    auto buffer = std::make_shared<TableBuffer>(table, columns, make_strategy(table->config()));
+    // Tables with ack durable or committed log every append. A forced route
+    // (replay) opens the log even of a table now configured as buffered.
+    const bool log_appends = table->config().ack != config::AckLevel::buffered;
+    std::shared_ptr<store::Wal> wal;
+    std::unique_ptr<store::PendingReplay> replay;
+    if (storage_ != nullptr && (log_appends || force)) {
+        auto opened = storage_->open({database, name.table, columns});
+        wal = std::move(opened.wal);
+        replay = std::move(opened.replay);
+    }
+    auto buffer = std::make_shared<TableBuffer>(table, columns, make_strategy(table->config()), wal,
+                                                log_appends);
+    if (replay) pending_replays_.emplace_back(buffer, std::move(replay));
     buffers_.emplace(key, buffer);
     return {buffer};
 }
 
-Admission BatchManager::append(TableBuffer& buffer, std::string_view body,
-                               std::span<const ingest::RowSlice> rows, TimePoint now) {
+AppendResult BatchManager::append(TableBuffer& buffer, std::string_view body,
+                                  std::span<const ingest::RowSlice> rows, TimePoint now,
+                                  const CommitWaiterPtr& waiter) {
     // Reused per io thread: sealing allocates nothing here once it has grown.
     thread_local std::vector<Batch> sealed;
     sealed.clear();
-    const auto admission = buffer.append(body, rows, now, sealed);
+    const auto result = buffer.append(body, rows, now, sealed, waiter);
     for (auto& b : sealed)
         queue_.push(std::move(b));
     sealed.clear();
-    if (admission == Admission::ok) wake_timer_if_earlier(buffer.deadline());
-    return admission;
+    if (result.admission == Admission::ok) wake_timer_if_earlier(buffer.deadline());
+    return result;
+}
+
+void BatchManager::replay(const std::atomic<bool>& stop) {
+    if (storage_ == nullptr) return;
+    // Open every log on disk: routing creates its buffer and finds what to replay.
+    for (const auto& target : storage_->existing_logs()) {
+        const auto r = route_impl({target.database, target.table}, target.columns, true);
+        if (!r.buffer) {
+            LOG_ERROR << "the write-ahead log of " << target.database << "." << target.table
+                      << " cannot be replayed";
+        }
+    }
+    decltype(pending_replays_) work;
+    {
+        std::unique_lock lock(mutex_);
+        work.swap(pending_replays_);
+    }
+    for (auto& [buffer, plan] : work) {
+        if (stop.load()) break;
+        const auto& table = buffer->table();
+        const auto stats = plan->run(
+            [&](store::ReplayedBatch&& b) { enqueue_replayed(*buffer, std::move(b), stop); },
+            std::max<std::uint64_t>(table.config().max_memory / 2, 1));
+        {
+            std::unique_lock lock(mutex_);
+            ++replay_totals_.logs;
+            replay_totals_.records += stats.records;
+            replay_totals_.rows += stats.rows;
+            replay_totals_.batches += stats.batches;
+            replay_totals_.damaged += stats.damaged;
+            replay_totals_.torn_bytes += stats.torn_bytes;
+        }
+        if (stats.rows > 0 || stats.damaged > 0 || stats.torn_bytes > 0) {
+            LOG_INFO << "table " << table.name() << ": replaying " << stats.rows << " rows in "
+                     << stats.batches << " batches from the write-ahead log (" << stats.skipped_done
+                     << " records already committed, " << stats.damaged
+                     << " damaged records skipped, " << stats.torn_bytes
+                     << " bytes cut from a torn tail)";
+        }
+    }
+}
+
+void BatchManager::enqueue_replayed(TableBuffer& buffer, store::ReplayedBatch&& replayed,
+                                    const std::atomic<bool>& stop) {
+    auto& table = buffer.table();
+    const auto bytes = replayed.rows.size();
+    if (bytes > table.config().max_memory) {
+        table.force_reserve(bytes);  // the quota shrank since these rows were accepted
+    } else {
+        bool told = false;
+        while (table.reserve(bytes) != Admission::ok) {
+            if (stop.load()) return;  // the rows stay in the log for the next start
+            if (!told) {
+                LOG_INFO << "table " << table.name()
+                         << ": replay waits for ClickHouse to take earlier batches";
+                told = true;
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+    const auto id = replayed.new_id ? next_batch_id() : replayed.id;
+    queue_.push(buffer.adopt_replayed(std::move(replayed), id, Clock::now()));
+}
+
+BatchManager::ReplayTotals BatchManager::replay_totals() const {
+    std::shared_lock lock(mutex_);
+    return replay_totals_;
 }
 
 void BatchManager::wake_timer_if_earlier(TimePoint deadline) {

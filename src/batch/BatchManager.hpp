@@ -22,6 +22,11 @@
 namespace chgate::flush {
 class FlushQueue;
 }
+namespace chgate::store {
+class Storage;
+class PendingReplay;
+struct ReplayStats;
+}  // namespace chgate::store
 
 namespace chgate::batch {
 
@@ -37,8 +42,9 @@ struct Route {
 /// whose deadline has passed.
 class BatchManager {
   public:
+    /// `storage` may be null (unit tests): then no table has a write-ahead log.
     BatchManager(config::ConfigPtr config, flush::FlushQueue& queue, MemoryBudget& budget,
-                 metrics::RateWindow& inserted_rate);
+                 metrics::RateWindow& inserted_rate, store::Storage* storage = nullptr);
     ~BatchManager();
 
     /// The buffer for /v1/events/{name}: "table" or "db.table", all columns.
@@ -47,8 +53,24 @@ class BatchManager {
     Route route(const ingest::TableName& name, const std::vector<std::string>& columns);
 
     /// Appends rows to a buffer; a batch the strategy seals goes to the flush queue.
-    Admission append(TableBuffer& buffer, std::string_view body,
-                     std::span<const ingest::RowSlice> rows, TimePoint now);
+    AppendResult append(TableBuffer& buffer, std::string_view body,
+                        std::span<const ingest::RowSlice> rows, TimePoint now,
+                        const CommitWaiterPtr& waiter = nullptr);
+
+    /// Sends again what the write-ahead logs hold that ClickHouse has not
+    /// committed: every log on disk, including those of tables no longer
+    /// configured. Holds one batch in memory at a time beyond the quotas'
+    /// room, waiting for inserts to make room. Returns early if `stop` is set.
+    void replay(const std::atomic<bool>& stop);
+    /// False until replay() has finished: ingest answers 503 meanwhile.
+    bool ready() const { return ready_.load(); }
+    void set_ready() { ready_.store(true); }
+
+    /// What replay found, summed over every log.
+    struct ReplayTotals {
+        std::uint64_t logs = 0, records = 0, rows = 0, batches = 0, damaged = 0, torn_bytes = 0;
+    };
+    ReplayTotals replay_totals() const;
 
     void start();
     /// Stops the timer; buffers keep their rows until seal_all().
@@ -71,7 +93,12 @@ class BatchManager {
         std::unordered_map<std::string, std::shared_ptr<TableBuffer>, StringHash, std::equal_to<>>;
 
     std::shared_ptr<Table> find_or_create_table(const std::string& database,
-                                                const std::string& table, RouteError& error);
+                                                const std::string& table, RouteError& error,
+                                                bool force = false);
+    Route route_impl(const ingest::TableName& name, const std::vector<std::string>& columns,
+                     bool force);
+    void enqueue_replayed(TableBuffer& buffer, store::ReplayedBatch&& replayed,
+                          const std::atomic<bool>& stop);
     void run_timer();
     void wake_timer_if_earlier(TimePoint deadline);
 
@@ -79,6 +106,8 @@ class BatchManager {
     flush::FlushQueue& queue_;
     MemoryBudget& budget_;
     metrics::RateWindow& inserted_rate_;
+    store::Storage* const storage_;
+    std::atomic<bool> ready_{false};
 
     mutable std::shared_mutex mutex_;
     // Guarded by mutex_. Keys: tables_ by "db.table"; buffers_ by "db.table" or
@@ -87,6 +116,10 @@ class BatchManager {
     BufferMap buffers_;
     BufferMap by_name_;
     std::size_t dynamic_tables_ = 0;
+    // Logs opened with records to send again, until replay() runs them.
+    std::vector<std::pair<std::shared_ptr<TableBuffer>, std::unique_ptr<store::PendingReplay>>>
+        pending_replays_;
+    ReplayTotals replay_totals_;
 
     std::mutex timer_mutex_;
     std::condition_variable timer_cv_;

@@ -11,8 +11,8 @@ using TimePoint = Clock::time_point;
 using std::chrono::milliseconds;
 
 /// Why a buffer became a batch. Shown per table in /metrics.
-enum class FlushReason { immediate, size, time, memory, age, shutdown };
-inline constexpr int kFlushReasonCount = 6;
+enum class FlushReason { immediate, size, time, memory, age, shutdown, replay };
+inline constexpr int kFlushReasonCount = 7;
 
 const char* to_string(FlushReason r);
 

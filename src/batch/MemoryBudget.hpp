@@ -21,6 +21,9 @@ class MemoryBudget {
         return true;
     }
 
+    /// Past the limit: for bytes that must be held regardless (replay).
+    void force_reserve(std::uint64_t bytes) { held_.fetch_add(bytes, std::memory_order_relaxed); }
+
     void release(std::uint64_t bytes) { held_.fetch_sub(bytes, std::memory_order_relaxed); }
 
     std::uint64_t held() const { return held_.load(std::memory_order_relaxed); }

@@ -25,6 +25,8 @@ const char* to_string(FlushReason r) {
             return "age";
         case FlushReason::shutdown:
             return "shutdown";
+        case FlushReason::replay:
+            return "replay";
     }
     return "?";
 }

@@ -28,6 +28,11 @@ Admission Table::reserve(std::uint64_t bytes) {
     return Admission::ok;
 }
 
+void Table::force_reserve(std::uint64_t bytes) {
+    quota_.force_reserve(bytes);
+    gateway_.force_reserve(bytes);
+}
+
 void Table::release(std::uint64_t bytes) {
     quota_.release(bytes);
     gateway_.release(bytes);
@@ -63,6 +68,13 @@ void Table::on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t byte
     stats_.pending_bytes.fetch_add(bytes, kRelaxed);
     LOG_DEBUG << "table " << name_ << ": sealed " << rows << " rows (" << bytes << " bytes) by "
               << to_string(reason);
+}
+
+void Table::on_replayed(std::uint64_t rows, std::uint64_t bytes) {
+    stats_.seals[static_cast<int>(FlushReason::replay)].fetch_add(1, kRelaxed);
+    stats_.rows_replayed.fetch_add(rows, kRelaxed);
+    stats_.pending_rows.fetch_add(rows, kRelaxed);
+    stats_.pending_bytes.fetch_add(bytes, kRelaxed);
 }
 
 void Table::on_inserted(std::uint64_t batch_id, std::uint64_t rows, std::uint64_t bytes,

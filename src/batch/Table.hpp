@@ -31,6 +31,9 @@ class Table {
 
     /// Reserves `bytes` against the table's and the gateway's quotas.
     Admission reserve(std::uint64_t bytes);
+    /// Reserves past the quotas: for rows already acknowledged (replay), which
+    /// must be held whatever the limits are now.
+    void force_reserve(std::uint64_t bytes);
     /// Gives back what a finished (inserted or dropped) batch held.
     void release(std::uint64_t bytes);
 
@@ -38,6 +41,7 @@ class Table {
     void on_rejected(Admission why, std::uint64_t bytes);
     void on_buffered(std::int64_t rows, std::int64_t bytes);
     void on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t bytes);
+    void on_replayed(std::uint64_t rows, std::uint64_t bytes);
     void on_inserted(std::uint64_t batch_id, std::uint64_t rows, std::uint64_t bytes,
                      std::uint64_t sent_bytes, milliseconds latency, int attempt, TimePoint now);
     void on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,

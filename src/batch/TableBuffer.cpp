@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include "store/Storage.hpp"
+#include "store/Wal.hpp"
+
 namespace chgate::batch {
 
 std::uint64_t next_batch_id() {
@@ -31,21 +34,27 @@ std::string build_insert_query(const Table& t, const std::vector<std::string>& c
 }  // namespace
 
 TableBuffer::TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> columns,
-                         std::unique_ptr<Strategy> strategy)
+                         std::unique_ptr<Strategy> strategy, std::shared_ptr<store::Wal> wal,
+                         bool log_appends)
     : table_(std::move(table)),
       columns_(std::move(columns)),
       insert_query_(build_insert_query(*table_, columns_)),
+      wal_(std::move(wal)),
+      log_appends_(log_appends && wal_ != nullptr),
       strategy_(std::move(strategy)) {}
 
-Admission TableBuffer::append(std::string_view body, std::span<const ingest::RowSlice> rows,
-                              TimePoint now, std::vector<Batch>& sealed) {
+AppendResult TableBuffer::append(std::string_view body, std::span<const ingest::RowSlice> rows,
+                                 TimePoint now, std::vector<Batch>& sealed,
+                                 const CommitWaiterPtr& waiter) {
+    AppendResult result;
     std::uint64_t bytes = 0;
     for (const auto& r : rows)
         bytes += r.length + 1;  // each row ends with '\n'
-    if (rows.empty()) return Admission::ok;
+    if (rows.empty()) return result;
     if (auto a = table_->reserve(bytes); a != Admission::ok) {
         table_->on_rejected(a, bytes);
-        return a;
+        result.admission = a;
+        return result;
     }
     {
         std::lock_guard lock(mutex_);
@@ -69,6 +78,12 @@ Admission TableBuffer::append(std::string_view body, std::span<const ingest::Row
             } while (i + n < rows.size() && rows_ + n < row_limit &&
                      data_.size() + chunk < byte_limit);
             copy_rows_locked(body, rows.subspan(i, n), chunk);
+            if (log_appends_) result.last_lsn = log_chunk_locked(chunk);
+            // The open batch holds some of this request's rows: it reports to the waiter.
+            if (waiter && (open_waiters_.empty() || open_waiters_.back() != waiter)) {
+                waiter->add_batch();
+                open_waiters_.push_back(waiter);
+            }
             i += n;
             const BufferView view{rows_, data_.size(), first_append_};
             if (auto reason = strategy_->should_seal(view, now)) {
@@ -81,7 +96,16 @@ Admission TableBuffer::append(std::string_view body, std::span<const ingest::Row
         if (open) update_deadline_locked();
     }
     table_->on_accepted(rows.size(), bytes);
-    return Admission::ok;
+    return result;
+}
+
+// Logs the chunk just copied to the end of the open rows, as one record.
+std::uint64_t TableBuffer::log_chunk_locked(std::uint64_t bytes) {
+    const std::string_view chunk(data_.data() + data_.size() - bytes, bytes);
+    const auto lsn = wal_->append_data(chunk);
+    if (open_first_lsn_ == 0) open_first_lsn_ = lsn;
+    open_last_lsn_ = lsn;
+    return lsn;
 }
 
 void TableBuffer::copy_rows_locked(std::string_view body, std::span<const ingest::RowSlice> rows,
@@ -128,12 +152,44 @@ Batch TableBuffer::seal_locked(FlushReason reason, TimePoint now) {
     b.sealed_at = now;
     b.reason = reason;
     b.priority = table_->config().priority;
+    b.waiters = std::move(open_waiters_);
+    open_waiters_.clear();
+    if (open_first_lsn_ != 0) {
+        b.first_lsn = open_first_lsn_;
+        b.last_lsn = open_last_lsn_;
+        wal_->append_seal(b.id, b.first_lsn, b.last_lsn);
+        open_first_lsn_ = open_last_lsn_ = 0;
+    }
     last_batch_capacity_ = data_.size();
     b.rows = std::move(data_);
     data_ = std::string();
     rows_ = 0;
     deadline_.store(TimePoint::max().time_since_epoch().count());
     table_->on_sealed(reason, b.row_count, b.rows.size());
+    return b;
+}
+
+Batch TableBuffer::adopt_replayed(store::ReplayedBatch&& replayed, std::uint64_t batch_id,
+                                  TimePoint now) {
+    Batch b;
+    b.id = batch_id;
+    b.source = shared_from_this();
+    b.row_count = replayed.row_count;
+    b.first_append = now;
+    b.sealed_at = now;
+    b.reason = FlushReason::replay;
+    b.priority = table_->config().priority;
+    b.first_lsn = replayed.first_lsn;
+    b.last_lsn = replayed.last_lsn;
+    b.rows = std::move(replayed.rows);
+    // Records that were never sealed get their seal now, under a new id; a
+    // sealed batch keeps its id, so a retry is recognisably the same batch.
+    if (replayed.new_id) {
+        wal_->append_seal(b.id, b.first_lsn, b.last_lsn);
+    } else {
+        wal_->adopt_batch(b.id, b.first_lsn, b.last_lsn);
+    }
+    table_->on_replayed(b.row_count, b.rows.size());
     return b;
 }
 

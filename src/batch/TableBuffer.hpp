@@ -14,28 +14,50 @@
 #include "batch/Table.hpp"
 #include "ingest/BodyDecoder.hpp"
 
+namespace chgate::store {
+class Wal;
+struct ReplayedBatch;
+}  // namespace chgate::store
+
 namespace chgate::batch {
+
+/// What an append did, beyond admission.
+struct AppendResult {
+    Admission admission = Admission::ok;
+    /// The last write-ahead log record written for the request; 0 without a log.
+    std::uint64_t last_lsn = 0;
+};
 
 /// The open buffer of one (table, column list): rows are copied in as NDJSON
 /// under a short lock, and the table's strategy decides when the buffer is
-/// sealed into a Batch.
+/// sealed into a Batch. With a write-ahead log, each chunk of rows is logged
+/// under the same lock, so a batch is always a contiguous range of records.
 class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
   public:
+    /// `wal` may be null (no log). `log_appends` says whether new rows are
+    /// logged: false for ack: buffered tables, whose log only replays old rows.
     TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> columns,
-                std::unique_ptr<Strategy> strategy);
+                std::unique_ptr<Strategy> strategy, std::shared_ptr<store::Wal> wal = nullptr,
+                bool log_appends = false);
 
     /// Copies `rows` (slices of `body`) in, all or nothing, after reserving
     /// their bytes against the table's and gateway's quotas. Batches the
     /// strategy seals are appended to `sealed`; a request larger than the
-    /// strategy's row or byte limit is split across several.
-    Admission append(std::string_view body, std::span<const ingest::RowSlice> rows, TimePoint now,
-                     std::vector<Batch>& sealed);
+    /// strategy's row or byte limit is split across several. With `waiter`,
+    /// every batch holding some of the rows reports to it when it finishes.
+    AppendResult append(std::string_view body, std::span<const ingest::RowSlice> rows,
+                        TimePoint now, std::vector<Batch>& sealed,
+                        const CommitWaiterPtr& waiter = nullptr);
 
     /// Seals if a deadline has passed (called by the batch manager's timer).
     std::optional<Batch> seal_if_due(TimePoint now);
 
     /// Seals whatever is buffered, for shutdown.
     std::optional<Batch> seal_now(FlushReason reason, TimePoint now);
+
+    /// Turns a batch rebuilt from the log into one ready to send. The caller
+    /// has reserved its bytes against the quotas.
+    Batch adopt_replayed(store::ReplayedBatch&& replayed, std::uint64_t batch_id, TimePoint now);
 
     /// When the buffer must be sealed; TimePoint::max() while it is empty.
     /// Lock-free, for the timer.
@@ -49,17 +71,23 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     const std::vector<std::string>& columns() const { return columns_; }
     /// INSERT INTO `db`.`table` [(`c1`, …)] FORMAT JSONEachRow
     const std::string& insert_query() const { return insert_query_; }
+    /// The write-ahead log, or null.
+    const std::shared_ptr<store::Wal>& wal() const { return wal_; }
+    bool logs_appends() const { return log_appends_; }
 
   private:
-    // All three need mutex_ held.
+    // All four need mutex_ held.
     Batch seal_locked(FlushReason reason, TimePoint now);
     void update_deadline_locked();
     void copy_rows_locked(std::string_view body, std::span<const ingest::RowSlice> rows,
                           std::uint64_t bytes);
+    std::uint64_t log_chunk_locked(std::uint64_t bytes);
 
     const std::shared_ptr<Table> table_;
     const std::vector<std::string> columns_;
     const std::string insert_query_;
+    const std::shared_ptr<store::Wal> wal_;
+    const bool log_appends_;
 
     mutable std::mutex mutex_;
     // Guarded by mutex_: the open rows and what the strategy knows of them.
@@ -68,6 +96,9 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     TimePoint first_append_{};
     std::unique_ptr<Strategy> strategy_;
     std::size_t last_batch_capacity_ = 0;
+    std::uint64_t open_first_lsn_ = 0;
+    std::uint64_t open_last_lsn_ = 0;
+    std::vector<CommitWaiterPtr> open_waiters_;
 
     // Written under mutex_, read without it by the timer.
     std::atomic<Clock::rep> deadline_{TimePoint::max().time_since_epoch().count()};

@@ -27,6 +27,15 @@ enum class Compression { none, gzip, zstd };
 
 enum class UnknownTables { reject, defaults };
 
+/// What a success answer promises (per table; a request may ask for more).
+enum class AckLevel {
+    buffered,   ///< 202 once the events are in memory
+    durable,    ///< 202 once they are in the table's write-ahead log, synced per storage.fsync
+    committed,  ///< 200 once ClickHouse has committed the batch holding them
+};
+
+enum class FsyncMode { always, interval, never };
+
 /// One table's batching settings: built-in values, overlaid by `batching.defaults`,
 /// then by the strategy's preset, then by the table's own keys.
 struct TableConfig {
@@ -41,6 +50,7 @@ struct TableConfig {
     int priority = 3;  ///< 1 is the highest
     Compression compression = Compression::gzip;
     int retry_attempts = 3;
+    AckLevel ack = AckLevel::durable;
     std::uint64_t min_batch_size = 10;  ///< adaptive only
     Duration target_latency = 100ms;    ///< adaptive only: the INSERT round trip to aim for
 };
@@ -57,6 +67,7 @@ struct ServerConfig {
     std::uint64_t max_body_size = 16 * kMiB;
     Duration idle_timeout = 60s;      ///< keep-alive connections with no request are closed
     Duration shutdown_timeout = 30s;  ///< how long a stop waits for in-flight inserts
+    Duration commit_timeout = 30s;    ///< how long an ack: committed request waits (then 504)
 };
 
 struct ClickHouseConfig {
@@ -81,6 +92,15 @@ struct BatchingConfig {
     std::map<std::string, TableConfig> tables;
 };
 
+struct StorageConfig {
+    /// Write-ahead logs (and, later, the spool and dead letters). Relative
+    /// paths are taken from the working directory.
+    std::string dir = "chgate-data";
+    FsyncMode fsync = FsyncMode::always;
+    Duration fsync_interval = 1s;  ///< for fsync: interval
+    std::uint64_t segment_size = 16 * kMiB;
+};
+
 enum class LogLevel { debug, info, warn, error };
 
 struct LogConfig {
@@ -91,6 +111,7 @@ struct Config {
     ServerConfig server;
     ClickHouseConfig clickhouse;
     BatchingConfig batching;
+    StorageConfig storage;
     LogConfig log;
 };
 
@@ -100,5 +121,7 @@ const char* to_string(StrategyKind k);
 const char* to_string(Compression c);
 const char* to_string(UnknownTables u);
 const char* to_string(LogLevel l);
+const char* to_string(AckLevel a);
+const char* to_string(FsyncMode f);
 
 }  // namespace chgate::config

@@ -188,8 +188,8 @@ void apply_preset(const std::string& name, TableConfig& t) {
 }
 
 const std::vector<std::string_view> kTableKeys = {
-    "strategy", "max_batch_size", "max_batch_time", "max_memory",     "max_age",
-    "priority", "compression",    "retry_attempts", "min_batch_size", "target_latency"};
+    "strategy",    "max_batch_size", "max_batch_time", "max_memory",     "max_age", "priority",
+    "compression", "retry_attempts", "min_batch_size", "target_latency", "ack"};
 
 /// Which explicitly set keys a strategy does not use, so that --check-config can say so.
 std::vector<std::string_view> ignored_keys(StrategyKind kind) {
@@ -218,10 +218,11 @@ class Loader {
         if (root.IsNull() || !root.IsDefined()) {
             r_.fail(root, "", "the file is empty; see config/chgate.yaml for a full example");
         }
-        r_.check_keys(root, "", {"server", "clickhouse", "batching", "log"});
+        r_.check_keys(root, "", {"server", "clickhouse", "batching", "storage", "log"});
         if (root["server"]) read_server(root["server"], config->server);
         if (root["clickhouse"]) read_clickhouse(root["clickhouse"], config->clickhouse);
         if (root["batching"]) read_batching(root["batching"], *config);
+        if (root["storage"]) read_storage(root["storage"], config->storage);
         if (root["log"]) read_log(root["log"], config->log);
         return LoadedConfig{std::move(config), std::move(warnings_)};
     }
@@ -230,7 +231,8 @@ class Loader {
     void read_server(const YAML::Node& node, ServerConfig& s) {
         const std::string p = "server";
         r_.check_keys(node, p,
-                      {"listen", "threads", "max_body_size", "idle_timeout", "shutdown_timeout"});
+                      {"listen", "threads", "max_body_size", "idle_timeout", "shutdown_timeout",
+                       "commit_timeout"});
         if (auto n = node["listen"]) {
             s.listen = r_.scalar(n, p + ".listen");
             std::string error;
@@ -247,6 +249,11 @@ class Loader {
         if (auto n = node["idle_timeout"]) {
             s.idle_timeout = r_.duration(n, p + ".idle_timeout");
             if (s.idle_timeout < 1s) r_.fail(n, p + ".idle_timeout", "must be at least 1s");
+        }
+        if (auto n = node["commit_timeout"]) {
+            s.commit_timeout = r_.duration(n, p + ".commit_timeout");
+            if (s.commit_timeout < 100ms)
+                r_.fail(n, p + ".commit_timeout", "must be at least 100ms");
         }
         if (auto n = node["shutdown_timeout"]) {
             s.shutdown_timeout = r_.duration(n, p + ".shutdown_timeout");
@@ -362,6 +369,12 @@ class Loader {
         }
         if (auto n = node["target_latency"])
             t.target_latency = r_.duration(n, p + ".target_latency");
+        if (auto n = node["ack"]) {
+            t.ack = r_.choice<AckLevel>(n, p + ".ack",
+                                        {{"buffered", AckLevel::buffered},
+                                         {"durable", AckLevel::durable},
+                                         {"committed", AckLevel::committed}});
+        }
     }
 
     /// Checks one merged table. `node` is where errors point.
@@ -469,6 +482,29 @@ class Loader {
         }
     }
 
+    void read_storage(const YAML::Node& node, StorageConfig& s) {
+        const std::string p = "storage";
+        r_.check_keys(node, p, {"dir", "fsync", "fsync_interval", "segment_size"});
+        if (auto n = node["dir"]) {
+            s.dir = r_.scalar(n, p + ".dir");
+            if (s.dir.empty()) r_.fail(n, p + ".dir", "must not be empty");
+        }
+        if (auto n = node["fsync"]) {
+            s.fsync = r_.choice<FsyncMode>(n, p + ".fsync",
+                                           {{"always", FsyncMode::always},
+                                            {"interval", FsyncMode::interval},
+                                            {"never", FsyncMode::never}});
+        }
+        if (auto n = node["fsync_interval"]) {
+            s.fsync_interval = r_.duration(n, p + ".fsync_interval");
+            if (s.fsync_interval < 1ms) r_.fail(n, p + ".fsync_interval", "must be at least 1ms");
+        }
+        if (auto n = node["segment_size"]) {
+            s.segment_size = r_.size(n, p + ".segment_size");
+            if (s.segment_size < kMiB) r_.fail(n, p + ".segment_size", "must be at least 1MiB");
+        }
+    }
+
     void read_log(const YAML::Node& node, LogConfig& l) {
         r_.check_keys(node, "log", {"level"});
         if (auto n = node["level"]) {
@@ -546,6 +582,30 @@ const char* to_string(Compression c) {
 
 const char* to_string(UnknownTables u) {
     return u == UnknownTables::reject ? "reject" : "defaults";
+}
+
+const char* to_string(AckLevel a) {
+    switch (a) {
+        case AckLevel::buffered:
+            return "buffered";
+        case AckLevel::durable:
+            return "durable";
+        case AckLevel::committed:
+            return "committed";
+    }
+    return "?";
+}
+
+const char* to_string(FsyncMode f) {
+    switch (f) {
+        case FsyncMode::always:
+            return "always";
+        case FsyncMode::interval:
+            return "interval";
+        case FsyncMode::never:
+            return "never";
+    }
+    return "?";
 }
 
 const char* to_string(LogLevel l) {

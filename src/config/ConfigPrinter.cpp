@@ -16,6 +16,7 @@ void emit_table(YAML::Emitter& out, const TableConfig& t) {
     out << YAML::Key << "priority" << YAML::Value << t.priority;
     out << YAML::Key << "compression" << YAML::Value << to_string(t.compression);
     out << YAML::Key << "retry_attempts" << YAML::Value << t.retry_attempts;
+    out << YAML::Key << "ack" << YAML::Value << to_string(t.ack);
     out << YAML::Key << "min_batch_size" << YAML::Value << t.min_batch_size;
     out << YAML::Key << "target_latency" << YAML::Value << format_duration(t.target_latency);
     out << YAML::EndMap;
@@ -32,6 +33,7 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "threads" << YAML::Value << c.server.threads;
     out << YAML::Key << "max_body_size" << YAML::Value << format_size(c.server.max_body_size);
     out << YAML::Key << "idle_timeout" << YAML::Value << format_duration(c.server.idle_timeout);
+    out << YAML::Key << "commit_timeout" << YAML::Value << format_duration(c.server.commit_timeout);
     out << YAML::Key << "shutdown_timeout" << YAML::Value
         << format_duration(c.server.shutdown_timeout);
     out << YAML::EndMap;
@@ -66,6 +68,14 @@ std::string print_effective_config(const Config& c) {
         emit_table(out, t);
     }
     out << YAML::EndMap << YAML::EndMap;
+
+    out << YAML::Key << "storage" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "dir" << YAML::Value << YAML::DoubleQuoted << c.storage.dir;
+    out << YAML::Key << "fsync" << YAML::Value << to_string(c.storage.fsync);
+    out << YAML::Key << "fsync_interval" << YAML::Value
+        << format_duration(c.storage.fsync_interval);
+    out << YAML::Key << "segment_size" << YAML::Value << format_size(c.storage.segment_size);
+    out << YAML::EndMap;
 
     out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "level" << YAML::Value << to_string(c.log.level);

@@ -8,6 +8,7 @@
 #include "clickhouse/HttpClient.hpp"
 #include "clickhouse/InsertRequest.hpp"
 #include "clickhouse/ServerMonitor.hpp"
+#include "store/Wal.hpp"
 #include "util/Log.hpp"
 
 namespace chgate::flush {
@@ -72,7 +73,6 @@ void Flusher::deliver(batch::Batch& b, clickhouse::HttpClient& client,
         const std::string_view body = encoding != nullptr ? std::string_view(scratch) : b.rows;
         response = client.post(
             clickhouse::build_insert_url(cfg_.url, buffer.insert_query(), *server), body, encoding);
-        response.body.shrink_to_fit();
     } catch (const std::exception& e) {
         // Only allocation or a library failure lands here; treat it as transient.
         response = {};
@@ -88,8 +88,7 @@ void Flusher::deliver(batch::Batch& b, clickhouse::HttpClient& client,
         table.on_inserted(b.id, b.row_count, b.rows.size(), sent, response.elapsed, b.attempts,
                           now);
         buffer.on_flushed({b.row_count, response.elapsed, b.reason, true});
-        table.release(b.rows.size());
-        queue_.finish();
+        finish(b, store::DoneOutcome::committed, {});
         return;
     }
 
@@ -100,9 +99,11 @@ void Flusher::deliver(batch::Batch& b, clickhouse::HttpClient& client,
                                                       "): " + outcome.message
                                                 : outcome.message;
     // Bad rows fail the same way every time: retrying cannot help.
-    const bool retryable = outcome.error_class != clickhouse::ErrorClass::quarantine &&
-                           b.attempts <= tcfg.retry_attempts;
-    if (retryable) {
+    const bool bad_rows = outcome.error_class == clickhouse::ErrorClass::quarantine;
+    // Durably acknowledged rows are never given up: past retry_attempts they
+    // are retried at the backoff ceiling until ClickHouse takes them.
+    const bool durable = b.last_lsn != 0;
+    if (!bad_rows && (b.attempts <= tcfg.retry_attempts || durable)) {
         thread_local std::minstd_rand rng{std::random_device{}()};
         const auto wait = retry_.delay(b.attempts, std::uniform_real_distribution<>(0, 1)(rng));
         table.on_attempt_failed(b.id, b.row_count, b.attempts, error, wait, true);
@@ -113,10 +114,23 @@ void Flusher::deliver(batch::Batch& b, clickhouse::HttpClient& client,
     table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
     table.on_dropped(
         b.id, b.row_count, b.rows.size(),
-        outcome.error_class == clickhouse::ErrorClass::quarantine
-            ? "ClickHouse rejected the rows"
-            : "no retries left (retry_attempts: " + std::to_string(tcfg.retry_attempts) + ")");
-    table.release(b.rows.size());
+        bad_rows ? "ClickHouse rejected the rows"
+                 : "no retries left (retry_attempts: " + std::to_string(tcfg.retry_attempts) + ")");
+    batch::CommitOutcome failed{false, bad_rows, error};
+    finish(b, bad_rows ? store::DoneOutcome::quarantined : store::DoneOutcome::dropped, failed);
+}
+
+void Flusher::finish(batch::Batch& b, store::DoneOutcome outcome,
+                     const batch::CommitOutcome& for_waiters) {
+    auto& buffer = *b.source;
+    // The log need not replay a finished batch. No sync: a lost done record
+    // costs a duplicate at replay, never a lost row.
+    if (b.last_lsn != 0 && buffer.wal()) {
+        buffer.wal()->append_done({b.id, b.first_lsn, b.last_lsn, outcome});
+    }
+    for (const auto& w : b.waiters)
+        w->batch_finished(for_waiters);
+    buffer.table().release(b.rows.size());
     queue_.finish();
 }
 

@@ -11,6 +11,7 @@
 #include "config/Config.hpp"
 #include "flush/FlushQueue.hpp"
 #include "flush/RetryPolicy.hpp"
+#include "store/WalFormat.hpp"
 
 namespace chgate::clickhouse {
 class ServerMonitor;
@@ -43,6 +44,9 @@ class Flusher {
     void run();
     void deliver(batch::Batch& b, clickhouse::HttpClient& client,
                  clickhouse::Compressor& compressor, std::string& scratch);
+    /// Ends a batch's life: its log's done record, its waiters, its memory.
+    void finish(batch::Batch& b, store::DoneOutcome outcome,
+                const batch::CommitOutcome& for_waiters);
 
     FlushQueue& queue_;
     const config::ClickHouseConfig cfg_;

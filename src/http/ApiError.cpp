@@ -24,7 +24,13 @@ bhttp::status to_http_status(ApiError e) {
             return bhttp::status::too_many_requests;
         case ApiError::gateway_full:
         case ApiError::too_many_tables:
+        case ApiError::starting:
+        case ApiError::storage_failed:
             return bhttp::status::service_unavailable;
+        case ApiError::rejected_by_clickhouse:
+            return bhttp::status::bad_gateway;
+        case ApiError::not_committed:
+            return bhttp::status::gateway_timeout;
     }
     return bhttp::status::internal_server_error;
 }
@@ -70,7 +76,8 @@ Response error_response(ApiError e, const std::string& message, const std::strin
     if (!extra_json.empty()) r.body += "," + extra_json;
     r.body += "}";
     if (e == ApiError::table_full || e == ApiError::gateway_full ||
-        e == ApiError::too_many_tables) {
+        e == ApiError::too_many_tables || e == ApiError::starting ||
+        e == ApiError::storage_failed) {
         r.retry_after_seconds = 1;
     }
     if (e == ApiError::method_not_allowed) r.allow = "POST";

@@ -11,16 +11,20 @@ namespace chgate::http {
 
 /// Every way a request can fail, mapped to a status in one place.
 enum class ApiError {
-    bad_json,              ///< 400: an event is not a JSON object, or not valid JSON
-    bad_request,           ///< 400: a bad table name, query or parameter
-    unknown_table,         ///< 404: not configured, and unknown_tables: reject
-    not_found,             ///< 404: no such path
-    method_not_allowed,    ///< 405
-    body_too_large,        ///< 413: over server.max_body_size (before or after decoding)
-    unsupported_encoding,  ///< 415: a Content-Encoding chgate does not decode
-    table_full,            ///< 429: the table's max_memory is in use
-    gateway_full,          ///< 503: batching.max_memory is in use
-    too_many_tables,       ///< 503: batching.max_tables reached
+    bad_json,                ///< 400: an event is not a JSON object, or not valid JSON
+    bad_request,             ///< 400: a bad table name, query or parameter
+    unknown_table,           ///< 404: not configured, and unknown_tables: reject
+    not_found,               ///< 404: no such path
+    method_not_allowed,      ///< 405
+    body_too_large,          ///< 413: over server.max_body_size (before or after decoding)
+    unsupported_encoding,    ///< 415: a Content-Encoding chgate does not decode
+    table_full,              ///< 429: the table's max_memory is in use
+    gateway_full,            ///< 503: batching.max_memory is in use
+    too_many_tables,         ///< 503: batching.max_tables reached
+    starting,                ///< 503: the write-ahead log is being replayed
+    storage_failed,          ///< 503: the write-ahead log could not be written
+    rejected_by_clickhouse,  ///< 502: ack committed, and ClickHouse refused the rows
+    not_committed,           ///< 504: ack committed, and no commit in time
 };
 
 boost::beast::http::status to_http_status(ApiError e);

@@ -6,6 +6,7 @@
 #include "http/UrlQuery.hpp"
 #include "ingest/ContentDecoding.hpp"
 #include "ingest/InsertQuery.hpp"
+#include "store/Wal.hpp"
 
 namespace chgate::http {
 
@@ -26,6 +27,41 @@ std::string size_text(std::uint64_t bytes) {
     return std::to_string(bytes) + " bytes";
 }
 
+std::optional<config::AckLevel> parse_ack(std::string_view s) {
+    if (s == "buffered") return config::AckLevel::buffered;
+    if (s == "durable") return config::AckLevel::durable;
+    if (s == "committed") return config::AckLevel::committed;
+    return std::nullopt;
+}
+
+// What success looks like: ClickHouse's empty 200 on the compatible endpoint;
+// 202 {"accepted": N} here, or 200 once committed.
+Response success(bool compat, config::AckLevel ack, std::size_t accepted) {
+    Response r;
+    if (compat) {
+        r.content_type = "text/plain; charset=UTF-8";
+        return r;
+    }
+    char buf[24];
+    auto* end = std::to_chars(buf, buf + sizeof buf, accepted).ptr;
+    r.body.append("{\"accepted\":").append(buf, end);
+    if (ack == config::AckLevel::committed) {
+        r.body.append(",\"committed\":").append(buf, end);
+    } else {
+        r.status = bhttp::status::accepted;
+    }
+    r.body.append("}");
+    return r;
+}
+
+Response not_committed_response(std::size_t accepted, std::chrono::milliseconds timeout) {
+    return error_response(ApiError::not_committed,
+                          "ClickHouse has not committed the events within server.commit_timeout (" +
+                              std::to_string(timeout.count()) +
+                              " ms); they are kept and will be delivered",
+                          "\"accepted\":" + std::to_string(accepted));
+}
+
 }  // namespace
 
 void IngestScratch::trim() {
@@ -36,8 +72,9 @@ void IngestScratch::trim() {
     if (rows.capacity() > kKeepRows) std::vector<ingest::RowSlice>().swap(rows);
 }
 
-IngestHandler::IngestHandler(batch::BatchManager& manager, std::uint64_t max_body_size)
-    : manager_(manager), max_body_size_(max_body_size) {}
+IngestHandler::IngestHandler(batch::BatchManager& manager, std::uint64_t max_body_size,
+                             std::chrono::milliseconds commit_timeout)
+    : manager_(manager), max_body_size_(max_body_size), commit_timeout_(commit_timeout) {}
 
 bool IngestHandler::decode_content(const IngestInput& in, IngestScratch& scratch,
                                    std::string_view& body, Response& error) const {
@@ -72,7 +109,12 @@ bool IngestHandler::decode_content(const IngestInput& in, IngestScratch& scratch
 
 std::optional<Response> IngestHandler::ingest(const batch::Route& route,
                                               std::string_view table_label, std::string_view data,
-                                              ingest::BodyFormat format, IngestScratch& scratch) {
+                                              ingest::BodyFormat format, IngestScratch& scratch,
+                                              const IngestInput& in, bool compat) {
+    if (!manager_.ready()) {
+        return error_response(ApiError::starting,
+                              "chgate is replaying its write-ahead log; retry shortly");
+    }
     switch (route.error) {
         case batch::RouteError::none:
             break;
@@ -97,48 +139,95 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
                               "\"index\":" + std::to_string(decode_error.index) +
                                   ",\"offset\":" + std::to_string(decode_error.offset));
     }
-    const auto admission = manager_.append(*route.buffer, data, scratch.rows, batch::Clock::now());
-    const auto& table = route.buffer->table();
-    switch (admission) {
-        case batch::Admission::ok:
-            return std::nullopt;
-        case batch::Admission::too_large:
-            return error_response(ApiError::body_too_large,
-                                  "the events are larger than table " + table.name() +
-                                      "'s max_memory (" + size_text(table.config().max_memory) +
-                                      "); send smaller requests");
-        case batch::Admission::table_full:
-            return error_response(ApiError::table_full,
-                                  "table " + table.name() +
-                                      " has its max_memory in use while ClickHouse catches up; "
-                                      "retry later");
-        case batch::Admission::gateway_full:
-            return error_response(ApiError::gateway_full,
-                                  "the gateway has batching.max_memory in use while ClickHouse "
-                                  "catches up; retry later");
+    const auto requested = query_param(in.url_query, "ack");
+    auto ack = route.buffer->table().config().ack;
+    if (requested) {
+        const auto level = parse_ack(*requested);
+        if (!level) {
+            return error_response(
+                ApiError::bad_request,
+                "ack must be buffered, durable or committed, not \"" + *requested + "\"");
+        }
+        ack = std::max(ack, *level);  // a request may ask for more than its table, not less
     }
-    return std::nullopt;
+    // Without a log of its own, a table can promise "durable" only by committing.
+    if (ack == config::AckLevel::durable && !route.buffer->logs_appends()) {
+        ack = config::AckLevel::committed;
+    }
+    const auto accepted = scratch.rows.size();
+    const Response ok = success(compat, ack, accepted);
+
+    batch::CommitWaiterPtr waiter;
+    ReplyPtr reply;
+    if (ack == config::AckLevel::committed) {
+        reply = (*in.defer)(commit_timeout_, not_committed_response(accepted, commit_timeout_));
+        waiter = std::make_shared<batch::CommitWaiter>(
+            [reply, ok, accepted](const batch::CommitOutcome& o) {
+                if (o.committed) return reply->send(ok);
+                reply->send(error_response(
+                    o.rejected ? ApiError::rejected_by_clickhouse : ApiError::not_committed,
+                    "ClickHouse did not commit the events: " + o.error,
+                    "\"accepted\":" + std::to_string(accepted)));
+            });
+    }
+    const auto result =
+        manager_.append(*route.buffer, data, scratch.rows, batch::Clock::now(), waiter);
+    const auto& table = route.buffer->table();
+    std::optional<Response> refused;
+    switch (result.admission) {
+        case batch::Admission::ok:
+            break;
+        case batch::Admission::too_large:
+            refused = error_response(ApiError::body_too_large,
+                                     "the events are larger than table " + table.name() +
+                                         "'s max_memory (" + size_text(table.config().max_memory) +
+                                         "); send smaller requests");
+            break;
+        case batch::Admission::table_full:
+            refused = error_response(ApiError::table_full,
+                                     "table " + table.name() +
+                                         " has its max_memory in use while ClickHouse catches "
+                                         "up; retry later");
+            break;
+        case batch::Admission::gateway_full:
+            refused = error_response(ApiError::gateway_full,
+                                     "the gateway has batching.max_memory in use while "
+                                     "ClickHouse catches up; retry later");
+            break;
+    }
+    if (refused) {
+        if (!reply) return refused;
+        reply->send(std::move(*refused));  // nothing was buffered, so no batch reports
+        return std::nullopt;
+    }
+    if (waiter) {
+        waiter->arm();
+        return std::nullopt;
+    }
+    if (ack == config::AckLevel::durable && result.last_lsn != 0) {
+        reply = (*in.defer)(std::chrono::milliseconds{0}, Response{});
+        route.buffer->wal()->when_durable(result.last_lsn, [reply, ok](bool written) {
+            if (written) return reply->send(ok);
+            reply->send(error_response(ApiError::storage_failed,
+                                       "the events could not be written to the write-ahead log"));
+        });
+        return std::nullopt;
+    }
+    return ok;
 }
 
-Response IngestHandler::post_events(std::string_view table, const IngestInput& in,
-                                    IngestScratch& scratch) {
+std::optional<Response> IngestHandler::post_events(std::string_view table, const IngestInput& in,
+                                                   IngestScratch& scratch) {
     std::string_view body;
     Response error;
     if (!decode_content(in, scratch, body, error)) return error;
     const auto format =
         is_ndjson_type(in.content_type) ? ingest::BodyFormat::ndjson : ingest::BodyFormat::detect;
-    if (auto failed = ingest(manager_.route(table), table, body, format, scratch)) return *failed;
-    Response r;
-    r.status = bhttp::status::accepted;
-    char buf[24];
-    auto* end = std::to_chars(buf, buf + sizeof buf, scratch.rows.size()).ptr;
-    r.body.reserve(16 + static_cast<std::size_t>(end - buf));
-    r.body.append("{\"accepted\":").append(buf, end).append("}");
-    return r;
+    return ingest(manager_.route(table), table, body, format, scratch, in, false);
 }
 
-Response IngestHandler::post_insert(std::string_view url_query, const IngestInput& in,
-                                    IngestScratch& scratch) {
+std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
+                                                   const IngestInput& in, IngestScratch& scratch) {
     if (auto d = query_param(url_query, "decompress"); d && *d == "1") {
         return error_response(ApiError::unsupported_encoding,
                               "ClickHouse's native compression (decompress=1) is not supported; "
@@ -190,13 +279,8 @@ Response IngestHandler::post_insert(std::string_view url_query, const IngestInpu
     const std::string label = insert.table.database.empty()
                                   ? insert.table.table
                                   : insert.table.database + "." + insert.table.table;
-    if (auto failed = ingest(manager_.route(insert.table, insert.columns), label, data,
-                             ingest::BodyFormat::ndjson, scratch)) {
-        return *failed;
-    }
-    Response ok;  // ClickHouse answers a successful INSERT with 200 and no body
-    ok.content_type = "text/plain; charset=UTF-8";
-    return ok;
+    return ingest(manager_.route(insert.table, insert.columns), label, data,
+                  ingest::BodyFormat::ndjson, scratch, in, true);
 }
 
 }  // namespace chgate::http

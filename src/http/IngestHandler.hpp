@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,8 @@ struct IngestInput {
     std::string_view content_encoding;
     std::string_view content_type;
     std::string_view body;
+    std::string_view url_query;    ///< for ?ack=
+    const Defer* defer = nullptr;  ///< how to answer later (ack durable or committed)
 };
 
 /// Buffers a connection reuses from request to request, so that decoding
@@ -30,31 +33,37 @@ struct IngestScratch {
     void trim();
 };
 
-/// Turns an ingest request into rows in a table buffer, or an error. No
-/// sockets: the session hands it bytes and sends back what it returns.
+/// Turns an ingest request into rows in a table buffer, or an error, and
+/// answers when the table's ack level is met. No sockets: the session hands it
+/// bytes and sends back what it returns (or what it sends through `defer`).
 class IngestHandler {
   public:
-    IngestHandler(batch::BatchManager& manager, std::uint64_t max_body_size);
+    IngestHandler(batch::BatchManager& manager, std::uint64_t max_body_size,
+                  std::chrono::milliseconds commit_timeout);
 
-    /// POST /v1/events/{table}: 202 {"accepted": N}.
-    Response post_events(std::string_view table, const IngestInput& in, IngestScratch& scratch);
+    /// POST /v1/events/{table}: 202 {"accepted": N}; 200 with ack committed.
+    /// nullopt: the answer comes through in.defer.
+    std::optional<Response> post_events(std::string_view table, const IngestInput& in,
+                                        IngestScratch& scratch);
 
     /// POST /?query=INSERT INTO … FORMAT JSONEachRow, or with the statement as
     /// the body's first line: 200 with an empty body, as ClickHouse answers.
-    Response post_insert(std::string_view url_query, const IngestInput& in, IngestScratch& scratch);
+    std::optional<Response> post_insert(std::string_view url_query, const IngestInput& in,
+                                        IngestScratch& scratch);
 
   private:
     /// Decompresses into scratch.decoded when encoded; on error fills `error`.
     bool decode_content(const IngestInput& in, IngestScratch& scratch, std::string_view& body,
                         Response& error) const;
-    /// Routes, decodes rows, appends. Returns the error answer, or nullopt once
-    /// the rows (scratch.rows) are buffered.
+    /// Routes, decodes rows, appends, and answers per the ack level; `ok` is
+    /// the answer once the level is met.
     std::optional<Response> ingest(const batch::Route& route, std::string_view table_label,
                                    std::string_view data, ingest::BodyFormat format,
-                                   IngestScratch& scratch);
+                                   IngestScratch& scratch, const IngestInput& in, bool compat);
 
     batch::BatchManager& manager_;
     const std::uint64_t max_body_size_;
+    const std::chrono::milliseconds commit_timeout_;
 };
 
 }  // namespace chgate::http

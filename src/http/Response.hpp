@@ -18,3 +18,25 @@ struct Response {
 };
 
 }  // namespace chgate::http
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+namespace chgate::http {
+
+/// A response that comes later, from any thread. The first answer wins; later
+/// ones (a timeout racing a completion) are ignored.
+class Reply {
+  public:
+    virtual ~Reply() = default;
+    virtual void send(Response r) = 0;
+};
+using ReplyPtr = std::shared_ptr<Reply>;
+
+/// Given to handlers by the session: defer(timeout, on_timeout) promises an
+/// answer through the returned Reply; if none comes within `timeout` (zero:
+/// no limit), the session sends `on_timeout` itself.
+using Defer = std::function<ReplyPtr(std::chrono::milliseconds timeout, Response on_timeout)>;
+
+}  // namespace chgate::http

@@ -33,14 +33,17 @@ Response method_not_allowed(const char* allow) {
 
 Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
                const metrics::RateWindow& inserted_rate, const clickhouse::ServerMonitor& monitor,
-               std::uint64_t max_body_size)
-    : ingest_(manager, max_body_size),
+               const store::Storage* storage, std::uint64_t max_body_size,
+               std::chrono::milliseconds commit_timeout)
+    : ingest_(manager, max_body_size, commit_timeout),
       manager_(manager),
       budget_(budget),
       inserted_rate_(inserted_rate),
-      monitor_(monitor) {}
+      monitor_(monitor),
+      storage_(storage) {}
 
-Response Router::handle(const Request& req, IngestScratch& scratch) {
+std::optional<Response> Router::handle(const Request& req, IngestScratch& scratch,
+                                       const Defer& defer) {
     const auto target = split_target(req.target());
     const auto method = req.method();
     const auto path = target.path;
@@ -48,13 +51,13 @@ Response Router::handle(const Request& req, IngestScratch& scratch) {
     if (path.starts_with(kEventsPrefix)) {
         if (method != bhttp::verb::post) return method_not_allowed("POST");
         const IngestInput in{req[bhttp::field::content_encoding], req[bhttp::field::content_type],
-                             req.body()};
+                             req.body(), target.query, &defer};
         return ingest_.post_events(path.substr(kEventsPrefix.size()), in, scratch);
     }
     if (path == "/") {
         if (method == bhttp::verb::post) {
             const IngestInput in{req[bhttp::field::content_encoding],
-                                 req[bhttp::field::content_type], req.body()};
+                                 req[bhttp::field::content_type], req.body(), target.query, &defer};
             return ingest_.post_insert(target.query, in, scratch);
         }
         if (method != bhttp::verb::get && method != bhttp::verb::head) {
@@ -82,7 +85,7 @@ Response Router::handle(const Request& req, IngestScratch& scratch) {
 
 Response Router::metrics() const {
     const auto snapshot =
-        metrics::take_snapshot(manager_, budget_, inserted_rate_, batch::Clock::now());
+        metrics::take_snapshot(manager_, budget_, inserted_rate_, storage_, batch::Clock::now());
     Response r;
     r.body = metrics::render_metrics_json(snapshot).dump();
     return r;
@@ -90,9 +93,10 @@ Response Router::metrics() const {
 
 Response Router::ready() const {
     const bool reachable = monitor_.reachable();
+    const bool replayed = manager_.ready();
     const auto info = monitor_.info();
     nlohmann::ordered_json body = {
-        {"ready", reachable},
+        {"ready", reachable && replayed},
         {"clickhouse",
          {{"reachable", reachable},
           {"version", info->version.empty() ? nlohmann::ordered_json(nullptr)
@@ -100,9 +104,11 @@ Response Router::ready() const {
     };
     if (!reachable) {
         body["reason"] = "ClickHouse does not answer chgate's probe: " + monitor_.last_error();
+    } else if (!replayed) {
+        body["reason"] = "replaying the write-ahead log";
     }
     Response r;
-    r.status = reachable ? bhttp::status::ok : bhttp::status::service_unavailable;
+    r.status = reachable && replayed ? bhttp::status::ok : bhttp::status::service_unavailable;
     r.body = body.dump();
     return r;
 }

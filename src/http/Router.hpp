@@ -3,6 +3,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <optional>
+
 #include "http/IngestHandler.hpp"
 #include "http/Response.hpp"
 
@@ -15,6 +17,9 @@ class ServerMonitor;
 namespace chgate::metrics {
 class RateWindow;
 }
+namespace chgate::store {
+class Storage;
+}
 
 namespace chgate::http {
 
@@ -26,9 +31,11 @@ class Router {
   public:
     Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
            const metrics::RateWindow& inserted_rate, const clickhouse::ServerMonitor& monitor,
-           std::uint64_t max_body_size);
+           const store::Storage* storage, std::uint64_t max_body_size,
+           std::chrono::milliseconds commit_timeout);
 
-    Response handle(const Request& req, IngestScratch& scratch);
+    /// The answer now, or nullopt when the handler will answer through `defer`.
+    std::optional<Response> handle(const Request& req, IngestScratch& scratch, const Defer& defer);
 
   private:
     Response metrics() const;
@@ -39,6 +46,7 @@ class Router {
     const batch::MemoryBudget& budget_;
     const metrics::RateWindow& inserted_rate_;
     const clickhouse::ServerMonitor& monitor_;
+    const store::Storage* storage_;
 };
 
 }  // namespace chgate::http

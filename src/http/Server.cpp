@@ -82,9 +82,8 @@ void Server::do_accept() {
         });
 }
 
-void Server::drain(std::chrono::steady_clock::time_point deadline) {
-    if (!acceptor_) return;
-    draining_.store(true);
+void Server::stop_accepting() {
+    if (!acceptor_ || draining_.exchange(true)) return;
     // Close the acceptor on its own thread, then ask every session to stop.
     std::promise<void> closed;
     net::post(workers_[0]->ioc, [this, &closed] {
@@ -93,6 +92,11 @@ void Server::drain(std::chrono::steady_clock::time_point deadline) {
         closed.set_value();
     });
     closed.get_future().wait();
+}
+
+void Server::drain(std::chrono::steady_clock::time_point deadline) {
+    if (!acceptor_) return;
+    stop_accepting();
     for (auto& w : workers_) {
         net::post(w->ioc, [&w = *w] {
             // Copy: a stopping session may remove itself from the set.

@@ -30,8 +30,10 @@ class Server {
     void start();
     std::uint16_t port() const { return port_; }
 
-    /// Stops accepting, lets requests in progress finish, closes idle
-    /// connections, and waits for the io threads until `deadline`.
+    /// Closes the listener: no new connections.
+    void stop_accepting();
+    /// Lets requests in progress finish, closes idle connections, and waits
+    /// for the io threads until `deadline`.
     void drain(std::chrono::steady_clock::time_point deadline);
 
   private:

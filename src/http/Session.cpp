@@ -1,6 +1,8 @@
 #include "http/Session.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -19,10 +21,39 @@ namespace {
 constexpr std::chrono::seconds kRequestTimeout{60};
 }  // namespace
 
+// The Reply a session hands out: the first answer is posted to the session's
+// own thread; later ones are dropped.
+class SessionReply : public Reply {
+  public:
+    explicit SessionReply(std::shared_ptr<Session> session)
+        : session_(std::move(session)), work_(session_->stream_.get_executor()) {}
+    void send(Response r) override {
+        if (sent_.exchange(true)) return;
+        auto s = std::move(session_);
+        net::post(s->stream_.get_executor(),
+                  [s, r = std::move(r)]() mutable { s->on_deferred(std::move(r)); });
+        work_.reset();  // the posted answer is work of its own
+    }
+
+  private:
+    std::shared_ptr<Session> session_;  // kept alive until answered
+    // While an answer is owed, the io thread must not run out of work and
+    // exit during a drain: the answer would never be written.
+    net::executor_work_guard<beast::tcp_stream::executor_type> work_;
+    std::atomic<bool> sent_{false};
+};
+
 Session::Session(net::ip::tcp::socket socket, Router& router, SessionSet& sessions,
                  SessionLimits limits)
-    : stream_(std::move(socket)), router_(router), sessions_(sessions), limits_(limits) {
+    : stream_(std::move(socket)),
+      router_(router),
+      sessions_(sessions),
+      limits_(limits),
+      reply_timer_(stream_.get_executor()) {
     sessions_.insert(this);
+    defer_ = [this](std::chrono::milliseconds timeout, Response on_timeout) {
+        return defer(timeout, std::move(on_timeout));
+    };
 }
 
 Session::~Session() {
@@ -103,8 +134,26 @@ void Session::on_read_body(beast::error_code ec, std::size_t) {
                                           std::to_string(limits_.max_body_size) + " bytes)"));
     }
     if (ec) return do_close();  // the client went away or stalled; nothing was accepted
-    respond(router_.handle(parser_->get(), scratch_));
+    auto answer = router_.handle(parser_->get(), scratch_, defer_);
     scratch_.trim();
+    // No answer yet: a deferred one will come through on_deferred().
+    if (answer) respond(std::move(*answer));
+}
+
+ReplyPtr Session::defer(std::chrono::milliseconds timeout, Response on_timeout) {
+    auto reply = std::make_shared<SessionReply>(shared_from_this());
+    if (timeout.count() > 0) {
+        reply_timer_.expires_after(timeout);
+        reply_timer_.async_wait([reply, r = std::move(on_timeout)](beast::error_code ec) mutable {
+            if (!ec) reply->send(std::move(r));
+        });
+    }
+    return reply;
+}
+
+void Session::on_deferred(Response r) {
+    reply_timer_.cancel();
+    respond(std::move(r));
 }
 
 void Session::respond(Response r) {

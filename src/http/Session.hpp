@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -47,6 +48,10 @@ class Session : public std::enable_shared_from_this<Session> {
     void do_read_body();
     void on_read_body(boost::beast::error_code ec, std::size_t);
     void respond(Response r);
+    /// A handler's Defer: the answer comes later through the returned Reply.
+    ReplyPtr defer(std::chrono::milliseconds timeout, Response on_timeout);
+    void on_deferred(Response r);
+    friend class SessionReply;
     void on_write(bool close, boost::beast::error_code ec, std::size_t);
     void do_close();
 
@@ -59,7 +64,9 @@ class Session : public std::enable_shared_from_this<Session> {
     SessionSet& sessions_;
     const SessionLimits limits_;
     IngestScratch scratch_;
-    bool waiting_for_request_ = false;  // idle between requests: safe to close at once
+    Defer defer_;                            // bound once to this session
+    boost::asio::steady_timer reply_timer_;  // a deferred answer's timeout
+    bool waiting_for_request_ = false;       // idle between requests: safe to close at once
     bool stopping_ = false;
 };
 

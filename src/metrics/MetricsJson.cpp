@@ -32,6 +32,7 @@ nlohmann::ordered_json render_table(const TableSnapshot& t) {
         {"strategy", t.strategy},
         {"priority", t.priority},
         {"compression", t.compression},
+        {"ack", t.ack},
         {"retry_attempts", t.retry_attempts},
         {"thresholds",
          {{"max_batch_size", t.thresholds.max_batch_size},
@@ -48,6 +49,7 @@ nlohmann::ordered_json render_table(const TableSnapshot& t) {
         {"buffered_bytes", t.buffered_bytes},
         {"pending_rows", t.pending_rows},
         {"pending_bytes", t.pending_bytes},
+        {"rows_replayed", t.rows_replayed},
         {"memory_bytes", t.memory_bytes},
         {"batches_inserted", t.batches_inserted},
         {"rows_inserted", t.rows_inserted},
@@ -80,7 +82,7 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
         tables[t.name] = render_table(t);
     }
     const double success_rate = batches + failed == 0 ? 1.0 : ratio(batches, batches + failed);
-    return {
+    nlohmann::ordered_json out = {
         {"batching",
          {{"enabled", g.enabled},
           {"total_batches", batches},
@@ -98,6 +100,22 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
           {"events_per_second", round_to(g.events_per_second, 1)}}},
         {"tables", tables},
     };
+    if (g.has_storage) {
+        out["storage"] = {
+            {"dir", g.storage_dir},
+            {"fsync", g.fsync},
+            {"disk_bytes", g.disk_bytes},
+            {"syncs", g.syncs},
+            {"ready", g.ready},
+            {"replay",
+             {{"logs", g.replay_logs},
+              {"rows", g.replay_rows},
+              {"batches", g.replay_batches},
+              {"damaged_records", g.replay_damaged},
+              {"torn_bytes", g.replay_torn_bytes}}},
+        };
+    }
+    return out;
 }
 
 }  // namespace chgate::metrics

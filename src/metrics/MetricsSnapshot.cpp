@@ -4,16 +4,33 @@
 
 #include "batch/BatchManager.hpp"
 #include "metrics/RateWindow.hpp"
+#include "store/Storage.hpp"
 
 namespace chgate::metrics {
 
 GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::MemoryBudget& budget,
-                              const RateWindow& inserted, batch::TimePoint now) {
+                              const RateWindow& inserted, const store::Storage* storage,
+                              batch::TimePoint now) {
     GatewaySnapshot g;
     g.enabled = manager.config().batching.enabled;
     g.memory_bytes = budget.held();
     g.max_memory = budget.limit();
     g.events_per_second = inserted.per_second(now);
+    g.ready = manager.ready();
+    if (storage != nullptr) {
+        const auto& cfg = manager.config().storage;
+        g.has_storage = true;
+        g.storage_dir = storage->dir().string();
+        g.fsync = config::to_string(cfg.fsync);
+        g.disk_bytes = storage->disk_bytes();
+        g.syncs = storage->syncs();
+        const auto r = manager.replay_totals();
+        g.replay_logs = r.logs;
+        g.replay_rows = r.rows;
+        g.replay_batches = r.batches;
+        g.replay_damaged = r.damaged;
+        g.replay_torn_bytes = r.torn_bytes;
+    }
 
     // A table fed through several column lists has several buffers; show the
     // thresholds of one of them (they share the table's settings).
@@ -29,6 +46,7 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         ts.name = t->name();
         ts.strategy = c.strategy_name;
         ts.compression = config::to_string(c.compression);
+        ts.ack = config::to_string(c.ack);
         ts.priority = c.priority;
         ts.retry_attempts = c.retry_attempts;
         if (auto it = thresholds.find(t.get()); it != thresholds.end()) {
@@ -48,6 +66,7 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         ts.buffered_bytes = s.buffered_bytes.load(r);
         ts.pending_rows = s.pending_rows.load(r);
         ts.pending_bytes = s.pending_bytes.load(r);
+        ts.rows_replayed = s.rows_replayed.load(r);
         ts.batches_inserted = s.batches_inserted.load(r);
         ts.rows_inserted = s.rows_inserted.load(r);
         ts.bytes_inserted = s.bytes_inserted.load(r);

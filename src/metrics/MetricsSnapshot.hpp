@@ -12,6 +12,9 @@ namespace chgate::batch {
 class BatchManager;
 class MemoryBudget;
 }  // namespace chgate::batch
+namespace chgate::store {
+class Storage;
+}
 
 namespace chgate::metrics {
 
@@ -22,6 +25,7 @@ struct TableSnapshot {
     std::string name;
     std::string strategy;
     std::string compression;
+    std::string ack;
     int priority = 0;
     int retry_attempts = 0;
     batch::Thresholds thresholds;
@@ -32,6 +36,7 @@ struct TableSnapshot {
     std::uint64_t requests_rejected_full = 0;
     std::array<std::uint64_t, batch::kFlushReasonCount> seals{};
     std::uint64_t buffered_rows = 0, buffered_bytes = 0, pending_rows = 0, pending_bytes = 0;
+    std::uint64_t rows_replayed = 0;
     std::uint64_t batches_inserted = 0, rows_inserted = 0, bytes_inserted = 0, bytes_sent = 0;
     std::uint64_t failed_attempts = 0, batches_dropped = 0, rows_dropped = 0;
     std::uint64_t flush_latency_ms_sum = 0, last_flush_latency_ms = 0;
@@ -44,10 +49,21 @@ struct GatewaySnapshot {
     std::uint64_t max_memory = 0;
     double events_per_second = 0;
     std::vector<TableSnapshot> tables;
+
+    // storage.*
+    bool has_storage = false;
+    std::string storage_dir;
+    std::string fsync;
+    std::uint64_t disk_bytes = 0;
+    std::uint64_t syncs = 0;
+    bool ready = true;  ///< false while the logs are replayed
+    std::uint64_t replay_logs = 0, replay_rows = 0, replay_batches = 0, replay_damaged = 0,
+                  replay_torn_bytes = 0;
 };
 
 /// Reads every counter once. Safe while traffic flows.
 GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::MemoryBudget& budget,
-                              const RateWindow& inserted, batch::TimePoint now);
+                              const RateWindow& inserted, const store::Storage* storage,
+                              batch::TimePoint now);
 
 }  // namespace chgate::metrics

@@ -28,6 +28,7 @@ struct TableStats {
     Counter buffered_bytes{0};
     Counter pending_rows{0};  ///< sealed, queued or being sent
     Counter pending_bytes{0};
+    Counter rows_replayed{0};  ///< rows read back from the write-ahead log at start
 
     // Delivery.
     Counter batches_inserted{0};

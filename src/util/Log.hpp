@@ -35,11 +35,11 @@ class Line {
 
 }  // namespace chgate::log
 
-// The level test comes first so a disabled line costs one comparison.
-#define CHGATE_LOG(level)                 \
-    if (!::chgate::log::enabled(level)) { \
-    } else                                \
-        ::chgate::log::Line(level)
+// The level test comes first, so a disabled line costs one comparison. A
+// one-pass for loop, unlike if/else, is safe inside an unbraced if.
+#define CHGATE_LOG(level)                                                                          \
+    for (bool chgate_log_on = ::chgate::log::enabled(level); chgate_log_on; chgate_log_on = false) \
+    ::chgate::log::Line(level)
 #define LOG_DEBUG CHGATE_LOG(::chgate::log::LogLevel::debug)
 #define LOG_INFO CHGATE_LOG(::chgate::log::LogLevel::info)
 #define LOG_WARN CHGATE_LOG(::chgate::log::LogLevel::warn)

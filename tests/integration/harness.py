@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -88,10 +89,14 @@ def test_clickhouse():
         return ClickHouse(int(f.read().strip()))
 
 
-def make_config(database, tables, clickhouse_url, **sections):
-    """chgate's YAML config as JSON (YAML's flow style), listening on a free port."""
+def make_config(database, tables, clickhouse_url, storage_dir=None, **sections):
+    """chgate's YAML config as JSON (YAML's flow style), listening on a free port,
+    with its write-ahead logs in `storage_dir` (a new temporary directory if None)."""
+    if storage_dir is None:
+        storage_dir = tempfile.mkdtemp(prefix="chgate-it-storage-")
     cfg = {
         "server": {"listen": "127.0.0.1:0", "threads": 2, "shutdown_timeout": "10s"},
+        "storage": {"dir": storage_dir},
         "clickhouse": {"url": clickhouse_url, "database": database, "probe_interval": "500ms",
                        "settings": {"date_time_input_format": "best_effort"}},
         "batching": {"tables": tables},
@@ -233,11 +238,17 @@ class IntegrationTest(unittest.TestCase):
         for table, columns in self.SCHEMA.items():
             self.ch.query(f"CREATE TABLE `{self.db}`.`{table}` ({columns}) ENGINE = {self.ENGINE}")
 
-    def config(self, tables, **sections):
-        return make_config(self.db, tables, self.ch.url, **sections)
+    def config(self, tables, storage_dir=None, **sections):
+        return make_config(self.db, tables, self.ch.url, storage_dir, **sections)
 
-    def start(self, tables, **sections):
-        gate = Chgate(self.config(tables, **sections))
+    def storage_dir(self):
+        """A directory for write-ahead logs, removed after the test."""
+        d = tempfile.mkdtemp(prefix="chgate-it-storage-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
+    def start(self, tables, storage_dir=None, **sections):
+        gate = Chgate(self.config(tables, storage_dir or self.storage_dir(), **sections))
         # Cleanups run last-in first-out: stop the process, then read its log.
         self.addCleanup(self.assert_no_sanitizer_report, gate)
         self.addCleanup(gate.__exit__)

@@ -17,7 +17,7 @@ class ClickHouseTest(IntegrationTest):
     FAST = {"strategy": "hybrid", "max_batch_time": "200ms"}
 
     def gate(self, tables, **clickhouse):
-        cfg = make_config(self.db, tables, self.ch.url, clickhouse=clickhouse)
+        cfg = make_config(self.db, tables, self.ch.url, self.storage_dir(), clickhouse=clickhouse)
         g = Chgate(cfg)
         self.addCleanup(self.assert_no_sanitizer_report, g)
         self.addCleanup(g.__exit__)

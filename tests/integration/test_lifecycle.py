@@ -3,6 +3,7 @@ readiness, ClickHouse outages and rejected rows."""
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -91,8 +92,11 @@ class CommandLineTest(unittest.TestCase):
             s.bind(("127.0.0.1", 0))
             s.listen()
             port = s.getsockname()[1]
+            storage = tempfile.mkdtemp(prefix="chgate-it-storage-")
+            self.addCleanup(shutil.rmtree, storage, True)
             path = self.write(f"server: {{listen: \"127.0.0.1:{port}\"}}\n"
-                              "clickhouse: {url: \"http://127.0.0.1:1\"}\n")
+                              "clickhouse: {url: \"http://127.0.0.1:1\"}\n"
+                              f"storage: {{dir: \"{storage}\"}}\n")
             r = run_chgate("--config", path)
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"cannot listen on 127.0.0.1:{port}", r.stderr)
@@ -155,7 +159,7 @@ class ClickHouseOutageTest(IntegrationTest):
         proxy = Forwarder(self.ch.port)
         self.addCleanup(proxy.close)
         cfg = make_config(self.db, {"t": {"strategy": "immediate", "retry_attempts": 8}},
-                          f"http://127.0.0.1:{proxy.port}")
+                          f"http://127.0.0.1:{proxy.port}", self.storage_dir())
         with Chgate(cfg) as g:
             # ClickHouse is "down": chgate starts anyway, and says it is not ready.
             r = g.request("GET", "/readyz")
@@ -176,12 +180,13 @@ class ClickHouseOutageTest(IntegrationTest):
             self.assertEqual(g.stop(), 0)
         self.assert_no_sanitizer_report(g)
 
-    def test_exhausted_retries_are_counted_and_logged(self):
-        # Issue 2's behaviour: after retry_attempts the batch is dropped, loudly.
-        # (The delivery-guarantees work spools it instead.)
+    def test_memory_only_rows_are_dropped_after_their_retries_loudly(self):
+        # ack: buffered promises memory only: past retry_attempts the batch is
+        # dropped, counted and logged, and the exit status says so.
         port = free_port()  # nothing listens there
-        cfg = make_config(self.db, {"t": {"strategy": "immediate", "retry_attempts": 1}},
-                          f"http://127.0.0.1:{port}")
+        cfg = make_config(self.db, {"t": {"strategy": "immediate", "retry_attempts": 1,
+                                          "ack": "buffered"}},
+                          f"http://127.0.0.1:{port}", self.storage_dir())
         with Chgate(cfg) as g:
             g.post_events("t", [{"id": 1}])
             m = wait_until(lambda: (lambda m: m if m["tables"]["t"]["batches_dropped"] else None)(
@@ -190,6 +195,21 @@ class ClickHouseOutageTest(IntegrationTest):
             self.assertEqual(m["tables"]["t"]["rows_dropped"], 1)
             self.assertIn("DROPPED", g.log())
             self.assertEqual(g.stop(), 1, "a run that dropped rows must not exit 0")
+        self.assert_no_sanitizer_report(g)
+
+    def test_durable_rows_are_retried_past_retry_attempts_until_they_land(self):
+        proxy = Forwarder(self.ch.port)
+        self.addCleanup(proxy.close)
+        cfg = make_config(self.db, {"t": {"strategy": "immediate", "retry_attempts": 1}},
+                          f"http://127.0.0.1:{proxy.port}", self.storage_dir())
+        with Chgate(cfg) as g:
+            self.assertEqual(g.post_events("t", [{"id": 1}, {"id": 2}]).status, 202)
+            wait_until(lambda: g.metrics()["tables"]["t"]["failed_batches"] >= 3, 15,
+                       message="attempts past retry_attempts")
+            self.assertEqual(g.metrics()["tables"]["t"]["rows_dropped"], 0)
+            proxy.open()
+            self.wait_for_count("t", 2, timeout=40)
+            self.assertEqual(g.stop(), 0)
         self.assert_no_sanitizer_report(g)
 
     def test_rejected_rows_are_logged_with_clickhouse_code_and_message(self):

@@ -27,7 +27,7 @@ struct Fixture {
         std::vector<ingest::RowSlice> rows;
         ingest::DecodeError error;
         REQUIRE(ingest::decode_body(body, ingest::BodyFormat::detect, rows, error));
-        return manager.append(*route.buffer, body, rows, Clock::now());
+        return manager.append(*route.buffer, body, rows, Clock::now()).admission;
     }
 
     config::ConfigPtr config;

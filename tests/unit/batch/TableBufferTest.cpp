@@ -25,7 +25,7 @@ struct Fixture {
         ingest::DecodeError error;
         REQUIRE(ingest::decode_body(body, ingest::BodyFormat::detect, rows, error));
         all.clear();
-        const auto a = buffer->append(body, rows, now, all);
+        const auto a = buffer->append(body, rows, now, all).admission;
         if (!all.empty()) sealed = all.back();
         return a;
     }

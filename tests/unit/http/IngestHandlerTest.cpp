@@ -1,3 +1,4 @@
+#include <unistd.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
@@ -7,29 +8,59 @@
 #include "config/ConfigLoader.hpp"
 #include "flush/FlushQueue.hpp"
 #include "http/IngestHandler.hpp"
+#include "store/Storage.hpp"
+#include "store/Wal.hpp"
 
 using namespace chgate;
 namespace bhttp = boost::beast::http;
 
 namespace {
 
+// A Defer that keeps what the handler answers later, and its timeout answer.
+struct CapturedReply : http::Reply {
+    void send(http::Response r) override {
+        if (!answer) answer = std::move(r);
+    }
+    std::optional<http::Response> answer;
+    std::chrono::milliseconds timeout{0};
+    http::Response on_timeout;
+};
+
 struct Fixture {
-    explicit Fixture(const std::string& yaml, std::uint64_t max_body = 1 << 20)
+    explicit Fixture(const std::string& yaml, std::uint64_t max_body = 1 << 20,
+                     store::Storage* storage = nullptr)
         : config(
               config::load_config_text(
                   yaml, "t.yaml", [](const std::string&) { return std::optional<std::string>(); })
                   .config),
           budget(config->batching.max_memory),
           rate(batch::Clock::now()),
-          manager(config, queue, budget, rate),
-          handler(manager, max_body) {}
+          manager(config, queue, budget, rate, storage),
+          handler(manager, max_body, std::chrono::seconds(30)) {
+        manager.set_ready();
+        defer = [this](std::chrono::milliseconds timeout, http::Response on_timeout) {
+            auto r = std::make_shared<CapturedReply>();
+            r->timeout = timeout;
+            r->on_timeout = std::move(on_timeout);
+            replies.push_back(r);
+            return r;
+        };
+    }
 
+    // The answer, given now or through the Defer by the time this returns.
     http::Response events(std::string_view table, std::string_view body,
-                          std::string_view encoding = {}, std::string_view type = {}) {
-        return handler.post_events(table, {encoding, type, body}, scratch);
+                          std::string_view encoding = {}, std::string_view type = {},
+                          std::string_view query = {}) {
+        return answer(handler.post_events(table, {encoding, type, body, query, &defer}, scratch));
     }
     http::Response insert(std::string_view url_query, std::string_view body) {
-        return handler.post_insert(url_query, {{}, {}, body}, scratch);
+        return answer(handler.post_insert(url_query, {{}, {}, body, url_query, &defer}, scratch));
+    }
+    http::Response answer(std::optional<http::Response> now) {
+        if (now) return *now;
+        REQUIRE(!replies.empty());
+        REQUIRE(replies.back()->answer);
+        return *replies.back()->answer;
     }
     // Everything buffered so far, sealed and read back from the queue.
     std::map<std::string, std::string> flushed() {
@@ -50,6 +81,8 @@ struct Fixture {
     batch::BatchManager manager;
     http::IngestHandler handler;
     http::IngestScratch scratch;
+    http::Defer defer;
+    std::vector<std::shared_ptr<CapturedReply>> replies;
 };
 
 std::string gzip(std::string_view in) {
@@ -66,7 +99,9 @@ std::string gzip(std::string_view in) {
     return out;
 }
 
-const char* kConfig = "batching: {tables: {events: {}, payments: {strategy: immediate}}}";
+// Most tests are about parsing and routing: answers come at once with ack: buffered.
+const char* kConfig =
+    "batching: {defaults: {ack: buffered}, tables: {events: {}, payments: {strategy: immediate}}}";
 const char* kInsertEvents = "INSERT INTO `default`.`events` FORMAT JSONEachRow";
 
 }  // namespace
@@ -119,9 +154,9 @@ TEST_CASE("errors map to the documented statuses always as JSON") {
 
 TEST_CASE("a full table answers 429 a full gateway 503 both with Retry-After") {
     Fixture f(
-        "batching: {max_memory: 1MiB, tables: {small: {max_memory: 8KiB, max_batch_size: "
-        "100000}, big: {max_memory: 1MiB, max_batch_size: 100000}, other: {max_memory: "
-        "1MiB}}}");
+        "batching: {max_memory: 1MiB, defaults: {ack: buffered}, tables: {small: {max_memory: "
+        "8KiB, max_batch_size: 100000}, big: {max_memory: 1MiB, max_batch_size: 100000}, other: "
+        "{max_memory: 1MiB}}}");
     const std::string row = R"({"pad":")" + std::string(3000, 'x') + R"("})";
     CHECK(f.events("small", row).status == bhttp::status::accepted);
     CHECK(f.events("small", row).status == bhttp::status::accepted);
@@ -204,4 +239,86 @@ TEST_CASE("the ClickHouse-compatible endpoint refuses everything else") {
     r = f.insert("database=bad-db&query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow", "{}");
     CHECK(r.status == bhttp::status::bad_request);
     CHECK(f.flushed().empty());
+}
+
+TEST_CASE("ack committed answers 200 once every batch holding the rows is inserted") {
+    Fixture f("batching: {tables: {t: {ack: committed, strategy: size, max_batch_size: 2}}}");
+    auto now = f.handler.post_events("t", {{}, {}, R"([{"a":1},{"a":2},{"a":3}])", {}, &f.defer},
+                                     f.scratch);
+    REQUIRE_FALSE(now.has_value());
+    REQUIRE(f.replies.size() == 1);
+    CHECK(f.replies[0]->timeout == std::chrono::seconds(30));
+    CHECK(f.replies[0]->on_timeout.status == bhttp::status::gateway_timeout);
+    // One batch of two rows went out; the third row waits in the buffer.
+    auto first = f.queue.pop();
+    REQUIRE(first);
+    REQUIRE(first->waiters.size() == 1);
+    first->waiters[0]->batch_finished({});
+    CHECK_FALSE(f.replies[0]->answer.has_value());
+    f.manager.seal_all(batch::FlushReason::shutdown);
+    auto second = f.queue.pop();
+    REQUIRE(second);
+    second->waiters[0]->batch_finished({});
+    REQUIRE(f.replies[0]->answer);
+    CHECK(f.replies[0]->answer->status == bhttp::status::ok);
+    CHECK(f.replies[0]->answer->body == R"({"accepted":3,"committed":3})");
+}
+
+TEST_CASE("ack committed answers 502 when ClickHouse rejects the rows") {
+    Fixture f("batching: {defaults: {ack: buffered}, tables: {t: {strategy: immediate}}}");
+    auto now =
+        f.handler.post_events("t", {{}, {}, R"({"a":1})", "ack=committed", &f.defer}, f.scratch);
+    REQUIRE_FALSE(now.has_value());
+    auto b = f.queue.pop();
+    REQUIRE(b);
+    b->waiters[0]->batch_finished({false, true, "Code: 27, Cannot parse input"});
+    REQUIRE(f.replies[0]->answer);
+    CHECK(f.replies[0]->answer->status == bhttp::status::bad_gateway);
+    CHECK_THAT(f.replies[0]->answer->body, Catch::Contains("Code: 27"));
+}
+
+TEST_CASE("a request cannot lower its table's ack level and bad levels are refused") {
+    Fixture f("batching: {tables: {t: {ack: committed}}}");
+    auto now =
+        f.handler.post_events("t", {{}, {}, R"({"a":1})", "ack=buffered", &f.defer}, f.scratch);
+    CHECK_FALSE(now.has_value());
+    CHECK(f.events("t", R"({"a":1})", {}, {}, "ack=eventually").status ==
+          bhttp::status::bad_request);
+}
+
+TEST_CASE("a refused request with ack committed is answered at once through the reply") {
+    Fixture f("batching: {tables: {t: {ack: committed, max_memory: 4KiB}}}");
+    const std::string big = R"({"pad":")" + std::string(5000, 'x') + R"("})";
+    CHECK(f.events("t", big).status == bhttp::status::payload_too_large);
+}
+
+TEST_CASE("ack durable answers 202 once the write-ahead log is written") {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("chgate-unit-" + std::to_string(::getpid()) + "-durable");
+    std::filesystem::remove_all(dir);
+    {
+        store::Storage storage({dir, {}, std::chrono::seconds(1)});
+        Fixture f("batching: {tables: {t: {ack: durable}}}", 1 << 20, &storage);
+        auto now =
+            f.handler.post_events("t", {{}, {}, R"([{"a":1},{"a":2}])", {}, &f.defer}, f.scratch);
+        REQUIRE_FALSE(now.has_value());
+        CHECK_FALSE(f.replies[0]->answer.has_value());
+        const auto buffer = f.manager.route("t").buffer;
+        REQUIRE(buffer->wal());
+        buffer->wal()->flush(true);  // what the writer thread does
+        REQUIRE(f.replies[0]->answer);
+        CHECK(f.replies[0]->answer->status == bhttp::status::accepted);
+        CHECK(f.replies[0]->answer->body == R"({"accepted":2})");
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("ingest answers 503 until the log is replayed") {
+    Fixture f(kConfig);
+    batch::BatchManager fresh(f.config, f.queue, f.budget, f.rate);
+    http::IngestHandler handler(fresh, 1 << 20, std::chrono::seconds(1));
+    auto r = handler.post_events("events", {{}, {}, R"({"a":1})", {}, &f.defer}, f.scratch);
+    REQUIRE(r);
+    CHECK(r->status == bhttp::status::service_unavailable);
+    CHECK(r->retry_after_seconds == 1);
 }

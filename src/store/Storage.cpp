@@ -1,0 +1,256 @@
+#include "store/Storage.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "store/SegmentScan.hpp"
+#include "util/Log.hpp"
+
+namespace chgate::store {
+namespace {
+
+// The range in `ranges` (first -> last) holding `lsn`, or end().
+std::map<std::uint64_t, std::uint64_t>::const_iterator find_range(
+    const std::map<std::uint64_t, std::uint64_t>& ranges, std::uint64_t lsn) {
+    auto it = ranges.upper_bound(lsn);
+    if (it == ranges.begin()) return ranges.end();
+    --it;
+    return lsn <= it->second ? it : ranges.end();
+}
+
+std::uint64_t fnv1a(const std::string& s) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (const char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+    const auto tmp = path.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.flush();
+        if (!out) throw std::runtime_error("cannot write " + tmp);
+    }
+    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+    std::filesystem::rename(tmp, path);
+    const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+}
+
+}  // namespace
+
+Storage::Storage(StorageOptions options)
+    : options_(std::move(options)), writer_(options_.wal.fsync, options_.fsync_interval) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.dir / "wal", ec);
+    if (ec) {
+        throw std::runtime_error("storage.dir: cannot create " + (options_.dir / "wal").string() +
+                                 ": " + ec.message());
+    }
+    const auto lock_path = options_.dir / "LOCK";
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) {
+        throw std::runtime_error("storage.dir: cannot open " + lock_path.string() + ": " +
+                                 std::strerror(errno));
+    }
+    // Two processes appending to one log would corrupt it.
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = {};
+        [[maybe_unused]] auto n = ::pread(lock_fd_, pid, sizeof pid - 1, 0);
+        ::close(lock_fd_);
+        throw std::runtime_error("storage.dir " + options_.dir.string() +
+                                 " is in use by another chgate (pid " + std::string(pid) +
+                                 "); give each instance its own directory");
+    }
+    const auto pid = std::to_string(::getpid());
+    [[maybe_unused]] auto t = ::ftruncate(lock_fd_, 0);
+    [[maybe_unused]] auto w = ::pwrite(lock_fd_, pid.data(), pid.size(), 0);
+}
+
+Storage::~Storage() {
+    writer_.stop();
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::filesystem::path Storage::log_dir(const LogTarget& t) const {
+    std::string name = t.database + "." + t.table;
+    if (!t.columns.empty()) {
+        std::string joined;
+        for (const auto& c : t.columns)
+            joined += c + ",";
+        char hash[24];
+        std::snprintf(hash, sizeof hash, "~%016llx",
+                      static_cast<unsigned long long>(fnv1a(joined)));
+        name += hash;
+    }
+    return options_.dir / "wal" / name;
+}
+
+std::vector<LogTarget> Storage::existing_logs() const {
+    std::vector<LogTarget> out;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(options_.dir / "wal", ec)) {
+        const auto meta_path = entry.path() / "meta.json";
+        std::ifstream in(meta_path);
+        if (!in) continue;
+        try {
+            const auto j = nlohmann::json::parse(in);
+            LogTarget t{j.at("database").get<std::string>(), j.at("table").get<std::string>(),
+                        j.at("columns").get<std::vector<std::string>>()};
+            if (log_dir(t) != entry.path()) {
+                LOG_WARN << "write-ahead log " << entry.path().string()
+                         << ": meta.json names another table; skipped";
+                continue;
+            }
+            out.push_back(std::move(t));
+        } catch (const std::exception& e) {
+            LOG_ERROR << "write-ahead log " << entry.path().string() << ": unreadable meta.json ("
+                      << e.what() << "); its records are not replayed";
+        }
+    }
+    return out;
+}
+
+Storage::Opened Storage::open(const LogTarget& target) {
+    const auto dir = log_dir(target);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+    if (!std::filesystem::exists(dir / "meta.json")) {
+        const nlohmann::json meta = {{"database", target.database},
+                                     {"table", target.table},
+                                     {"columns", target.columns},
+                                     {"format", 1}};
+        write_file_atomically(dir / "meta.json", meta.dump() + "\n");
+    }
+
+    Opened opened;
+    auto segments = list_segments(dir);
+    std::uint64_t max_lsn = 0;
+    if (!segments.empty()) {
+        // Pass 1: which batches were sealed, which finished, and where the log ends.
+        auto replay = std::make_unique<PendingReplay>();
+        for (auto& seg : segments) {
+            const auto scan = scan_segment(seg.path, [&](const Record& r) {
+                max_lsn = std::max(max_lsn, r.lsn);
+                ++replay->stats_.records;
+                BatchRange range;
+                if (r.type == RecordType::seal && decode_range(r.payload, r.type, range)) {
+                    replay->sealed_[range.first_lsn] = range.last_lsn;
+                    replay->seal_ids_[range.first_lsn] = range.batch_id;
+                } else if (r.type == RecordType::done && decode_range(r.payload, r.type, range)) {
+                    replay->done_[range.first_lsn] = range.last_lsn;
+                }
+            });
+            if (!scan.opened) throw std::runtime_error(scan.error);
+            replay->stats_.damaged += scan.damaged;
+            replay->stats_.damaged_bytes += scan.damaged_bytes;
+            if (scan.damaged > 0) {
+                LOG_ERROR << "write-ahead log " << seg.path.string() << ": skipped " << scan.damaged
+                          << " damaged record(s), " << scan.damaged_bytes
+                          << " bytes; the rows in them are lost";
+            }
+            if (scan.torn_tail) {
+                // A write cut short by a crash: keep what is whole.
+                replay->stats_.torn_bytes += scan.file_size - scan.good_end;
+                std::filesystem::resize_file(seg.path, scan.good_end, ec);
+                LOG_WARN << "write-ahead log " << seg.path.string() << ": cut a torn tail of "
+                         << scan.file_size - scan.good_end << " bytes at offset " << scan.good_end;
+                seg.bytes = scan.good_end;
+            }
+        }
+        for (const auto& [first, last] : replay->done_) {
+            replay->sealed_.erase(first);
+            replay->seal_ids_.erase(first);
+        }
+        replay->segments_ = segments;
+        opened.replay = std::move(replay);
+    }
+    opened.wal =
+        std::make_shared<Wal>(dir, options_.wal, max_lsn + 1, std::move(segments), &writer_);
+    writer_.add(opened.wal);
+    std::lock_guard lock(mutex_);
+    wals_.push_back(opened.wal);
+    return opened;
+}
+
+std::uint64_t Storage::disk_bytes() const {
+    std::lock_guard lock(mutex_);
+    std::uint64_t total = 0;
+    for (const auto& w : wals_)
+        total += w->disk_bytes();
+    return total;
+}
+
+ReplayStats PendingReplay::run(const std::function<void(ReplayedBatch&&)>& sink,
+                               std::uint64_t max_batch_bytes) {
+    std::optional<ReplayedBatch> building;
+    auto emit = [&] {
+        if (!building) return;
+        if (building->row_count > 0) {
+            ++stats_.batches;
+            stats_.rows += building->row_count;
+            sink(std::move(*building));
+        }
+        building.reset();
+    };
+    // Pass 2: rows not yet committed, rebuilt into their original batches
+    // where a seal says how; runs of unsealed records become new batches.
+    for (const auto& seg : segments_) {
+        const auto scan = scan_segment(seg.path, [&](const Record& r) {
+            if (r.type != RecordType::data) return;
+            if (find_range(done_, r.lsn) != done_.end()) {
+                ++stats_.skipped_done;
+                return;
+            }
+            const auto rows_in =
+                static_cast<std::uint64_t>(std::count(r.payload.begin(), r.payload.end(), '\n'));
+            const auto sealed = find_range(sealed_, r.lsn);
+            if (sealed != sealed_.end()) {
+                if (building && (building->new_id || building->first_lsn != sealed->first)) emit();
+                if (!building) {
+                    building.emplace();
+                    building->id = seal_ids_[sealed->first];
+                    building->first_lsn = sealed->first;
+                    building->last_lsn = sealed->second;
+                }
+                building->rows.append(r.payload);
+                building->row_count += rows_in;
+                if (r.lsn == sealed->second) emit();
+                return;
+            }
+            if (building && !building->new_id) emit();  // its last records were damaged
+            if (!building) {
+                building.emplace();
+                building->new_id = true;
+                building->first_lsn = r.lsn;
+            }
+            building->rows.append(r.payload);
+            building->row_count += rows_in;
+            building->last_lsn = r.lsn;
+            if (building->rows.size() >= max_batch_bytes) emit();
+        });
+        if (!scan.opened) LOG_ERROR << "replay: " << scan.error;
+    }
+    emit();
+    return stats_;
+}
+
+}  // namespace chgate::store

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/Wal.hpp"
+#include "store/WalWriter.hpp"
+
+namespace chgate::store {
+
+/// Which buffer a log belongs to; stored as meta.json beside its segments.
+struct LogTarget {
+    std::string database;
+    std::string table;
+    std::vector<std::string> columns;
+};
+
+struct StorageOptions {
+    std::filesystem::path dir;
+    WalOptions wal;
+    std::chrono::milliseconds fsync_interval{1000};
+};
+
+/// What replay found in one log.
+struct ReplayStats {
+    std::uint64_t records = 0;
+    std::uint64_t damaged = 0;  ///< damaged stretches skipped
+    std::uint64_t damaged_bytes = 0;
+    std::uint64_t torn_bytes = 0;  ///< cut from the end of a segment
+    std::uint64_t batches = 0;     ///< batches rebuilt
+    std::uint64_t rows = 0;
+    std::uint64_t skipped_done = 0;  ///< data records already committed
+};
+
+/// A batch rebuilt from the log, to be sent again.
+struct ReplayedBatch {
+    std::uint64_t id = 0;
+    bool new_id = false;  ///< true: its rows were never sealed before the stop
+    std::uint64_t first_lsn = 0;
+    std::uint64_t last_lsn = 0;
+    std::string rows;
+    std::uint64_t row_count = 0;
+};
+
+/// A log opened at start that still holds records to send.
+class PendingReplay {
+  public:
+    /// Streams the batches to `sink`, one at a time, in log order. Memory holds
+    /// one batch at most; `sink` may block until it can take the next.
+    ReplayStats run(const std::function<void(ReplayedBatch&&)>& sink,
+                    std::uint64_t max_batch_bytes);
+
+  private:
+    friend class Storage;
+    std::vector<SegmentFile> segments_;
+    std::map<std::uint64_t, std::uint64_t> done_;      // first -> last
+    std::map<std::uint64_t, std::uint64_t> sealed_;    // first -> last, not done
+    std::map<std::uint64_t, std::uint64_t> seal_ids_;  // first -> batch id
+    ReplayStats stats_;
+};
+
+/// Owns storage.dir: one write-ahead log per buffer under wal/, written by one
+/// WalWriter. A lock file keeps a second chgate from using the same directory.
+class Storage {
+  public:
+    /// Creates the directories and takes the lock; throws std::runtime_error.
+    explicit Storage(StorageOptions options);
+    ~Storage();
+
+    struct Opened {
+        std::shared_ptr<Wal> wal;
+        std::unique_ptr<PendingReplay> replay;  ///< set when the log held records
+    };
+    /// Opens (or creates) the log for `target`. An existing log is scanned:
+    /// a torn tail is cut, damage is counted, and what needs sending again is
+    /// returned as a PendingReplay.
+    Opened open(const LogTarget& target);
+
+    /// The targets of every log on disk, for replay at start.
+    std::vector<LogTarget> existing_logs() const;
+
+    WalWriter& writer() { return writer_; }
+    std::uint64_t syncs() const { return writer_.syncs(); }
+    std::uint64_t disk_bytes() const;
+    const std::filesystem::path& dir() const { return options_.dir; }
+
+  private:
+    std::filesystem::path log_dir(const LogTarget& target) const;
+
+    const StorageOptions options_;
+    int lock_fd_ = -1;
+    WalWriter writer_;
+    mutable std::mutex mutex_;
+    std::vector<std::shared_ptr<Wal>> wals_;  // guarded by mutex_
+};
+
+}  // namespace chgate::store

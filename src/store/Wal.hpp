@@ -1,0 +1,126 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/WalFormat.hpp"
+
+namespace chgate::store {
+
+class WalWriter;
+
+enum class FsyncMode {
+    always,    ///< fdatasync before a durable ack (group commit)
+    interval,  ///< write before the ack, fdatasync every fsync_interval
+    never,     ///< write before the ack; the kernel syncs when it likes
+};
+
+struct WalOptions {
+    std::uint64_t segment_size = 16ull << 20;
+    FsyncMode fsync = FsyncMode::always;
+};
+
+/// A segment already on disk when the log is opened.
+struct SegmentFile {
+    std::uint64_t first_lsn = 0;
+    std::filesystem::path path;
+    std::uint64_t bytes = 0;
+};
+
+/// One table buffer's write-ahead log. Appenders add records to an in-memory
+/// tail under a short lock; the WalWriter thread writes the tail out (and
+/// syncs it, per FsyncMode) and then runs the callbacks of requests waiting
+/// for their records to be durable. Segments are deleted once every batch
+/// whose rows they hold is done.
+class Wal {
+  public:
+    /// Called with true once the record is durable, false if writing failed.
+    using DurableCallback = std::function<void(bool ok)>;
+
+    /// `writer` (may be null in tests) is told whenever records are appended.
+    Wal(std::filesystem::path dir, WalOptions options, std::uint64_t next_lsn,
+        std::vector<SegmentFile> existing, WalWriter* writer);
+    ~Wal();
+    Wal(const Wal&) = delete;
+    Wal& operator=(const Wal&) = delete;
+
+    // --- Appenders. The caller keeps records of one buffer in order (it holds
+    // the TableBuffer's mutex), so every batch is a contiguous LSN range.
+
+    /// Appends a data record of NDJSON rows; returns its LSN.
+    std::uint64_t append_data(std::string_view rows);
+    /// Records that the rows in [first, last] became batch `id`.
+    void append_seal(std::uint64_t batch_id, std::uint64_t first_lsn, std::uint64_t last_lsn);
+    /// For a batch rebuilt at replay: in flight again, its records on disk already.
+    void adopt_batch(std::uint64_t batch_id, std::uint64_t first_lsn, std::uint64_t last_lsn);
+
+    // --- Flushers, in any order.
+
+    /// Records that a batch is finished, so its records need no replay.
+    void append_done(const BatchRange& range);
+
+    /// Runs `callback` once `lsn` is durable: on the writer thread, or at once.
+    void when_durable(std::uint64_t lsn, DurableCallback callback);
+
+    // --- The writer thread only.
+
+    /// Writes the tail out; syncs when `sync`. Returns whether anything was written.
+    bool flush(bool sync);
+    /// fdatasync if written since the last sync (for FsyncMode::interval).
+    void sync_if_dirty();
+    /// Deletes segments that hold only finished batches.
+    void collect_garbage();
+
+    bool has_pending() const;
+    std::uint64_t disk_bytes() const { return disk_bytes_.load(std::memory_order_relaxed); }
+    std::uint64_t durable_lsn() const { return durable_lsn_.load(); }
+    const std::filesystem::path& dir() const { return dir_; }
+    const std::string& last_error() const { return last_error_; }  ///< writer thread only
+
+  private:
+    std::uint64_t append_locked(RecordType type, std::string_view payload);  // needs mutex_
+    bool open_segment(std::uint64_t first_lsn);
+    void close_segment();
+    std::uint64_t low_water_mark() const;  // needs mutex_
+
+    const std::filesystem::path dir_;
+    const WalOptions options_;
+    WalWriter* const writer_;
+
+    mutable std::mutex mutex_;
+    // Guarded by mutex_.
+    std::string tail_;  // encoded records not yet handed to the writer
+    std::uint64_t tail_first_lsn_ = 0;
+    std::uint64_t tail_last_lsn_ = 0;
+    std::uint64_t next_lsn_;
+    std::vector<std::pair<std::uint64_t, DurableCallback>> waiters_;
+    std::map<std::uint64_t, std::uint64_t> outstanding_;  // sealed batches: first_lsn -> last_lsn
+    std::uint64_t unsealed_first_ = 0;                    // first data LSN not in a batch; 0: none
+    bool failed_ = false;                                 // a write failed; no more durable acks
+
+    std::atomic<std::uint64_t> durable_lsn_{0};
+    std::atomic<std::uint64_t> disk_bytes_{0};
+
+    // The writer thread's own.
+    int fd_ = -1;
+    std::uint64_t segment_bytes_ = 0;
+    bool dirty_ = false;
+    std::deque<SegmentFile> segments_;  // oldest first; the last one is open while fd_ >= 0
+    std::string writing_;
+    std::string last_error_;
+};
+
+/// The name of the segment starting at `lsn`.
+std::string segment_name(std::uint64_t first_lsn);
+/// The segments in `dir`, oldest first.
+std::vector<SegmentFile> list_segments(const std::filesystem::path& dir);
+
+}  // namespace chgate::store

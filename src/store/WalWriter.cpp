@@ -1,0 +1,84 @@
+#include "store/WalWriter.hpp"
+
+namespace chgate::store {
+
+using namespace std::chrono_literals;
+
+WalWriter::WalWriter(FsyncMode mode, std::chrono::milliseconds fsync_interval)
+    : mode_(mode), fsync_interval_(fsync_interval) {}
+
+WalWriter::~WalWriter() {
+    stop();
+}
+
+void WalWriter::add(std::shared_ptr<Wal> wal) {
+    std::lock_guard lock(mutex_);
+    wals_.push_back(std::move(wal));
+}
+
+void WalWriter::notify() {
+    // Only the first appender after the writer took the last batch pays for the lock.
+    if (pending_.exchange(true)) return;
+    std::lock_guard lock(mutex_);
+    cv_.notify_one();
+}
+
+void WalWriter::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void WalWriter::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+void WalWriter::run() {
+    const bool sync_each = mode_ == FsyncMode::always;
+    auto last_sync = std::chrono::steady_clock::now();
+    auto last_gc = last_sync;
+    std::vector<std::shared_ptr<Wal>> wals;
+    for (;;) {
+        bool stopping = false;
+        {
+            std::unique_lock lock(mutex_);
+            // Wake for records, for a stop, and now and then for interval syncs
+            // and deleting finished segments.
+            cv_.wait_for(lock,
+                         mode_ == FsyncMode::interval ? std::min(fsync_interval_, 1000ms) : 1000ms,
+                         [this] { return pending_.load() || stopping_; });
+            pending_.store(false);
+            stopping = stopping_;
+            wals = wals_;
+        }
+        for (const auto& wal : wals) {
+            if (wal->flush(sync_each) && sync_each) syncs_.fetch_add(1, std::memory_order_relaxed);
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (mode_ == FsyncMode::interval && now - last_sync >= fsync_interval_) {
+            for (const auto& wal : wals)
+                wal->sync_if_dirty();
+            syncs_.fetch_add(1, std::memory_order_relaxed);
+            last_sync = now;
+        }
+        if (now - last_gc >= 1s || stopping) {
+            for (const auto& wal : wals)
+                wal->collect_garbage();
+            last_gc = now;
+        }
+        if (stopping && !pending_.load()) {
+            // A clean stop leaves everything synced, whatever the mode.
+            for (const auto& wal : wals) {
+                wal->flush(mode_ != FsyncMode::never);
+                wal->collect_garbage();
+            }
+            return;
+        }
+    }
+}
+
+}  // namespace chgate::store

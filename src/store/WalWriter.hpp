@@ -1,0 +1,46 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "store/Wal.hpp"
+
+namespace chgate::store {
+
+/// The one thread that writes every write-ahead log. Group commit falls out of
+/// the loop: records that arrive while a sync runs go out together in the next.
+class WalWriter {
+  public:
+    WalWriter(FsyncMode mode, std::chrono::milliseconds fsync_interval);
+    ~WalWriter();
+
+    void add(std::shared_ptr<Wal> wal);
+    /// Tells the writer there are records to write; cheap when it already knows.
+    void notify();
+
+    void start();
+    /// Writes and syncs everything left, then stops.
+    void stop();
+
+    std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+
+  private:
+    void run();
+
+    const FsyncMode mode_;
+    const std::chrono::milliseconds fsync_interval_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::vector<std::shared_ptr<Wal>> wals_;  // guarded by mutex_
+    bool stopping_ = false;                   // guarded by mutex_
+    std::atomic<bool> pending_{false};
+    std::atomic<std::uint64_t> syncs_{0};
+    std::thread thread_;
+};
+
+}  // namespace chgate::store

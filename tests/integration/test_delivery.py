@@ -1,0 +1,208 @@
+"""A success answer means what the table's ack level says: processes are really
+killed and the rows counted in ClickHouse."""
+
+import glob
+import http.client
+import json
+import os
+import signal
+import threading
+import time
+import unittest
+
+from harness import Chgate, IntegrationTest, wait_until
+
+COLUMNS = "id String, n UInt32"
+# Nothing flushes on its own for a minute: rows stay in memory (and the log).
+SLOW = {"strategy": "hybrid", "max_batch_size": 100000, "max_batch_time": "1m"}
+
+
+class Loader:
+    """Threads posting small batches of uniquely numbered events over keep-alive
+    connections, remembering which ids chgate acknowledged."""
+
+    def __init__(self, port, table, threads=8, per_request=5):
+        self.port, self.table, self.per_request = port, table, per_request
+        self.acked = set()
+        self.unanswered = set()  # sent, but the answer never came
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(t,), daemon=True)
+                        for t in range(threads)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def join(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=30)
+
+    def run(self, worker):
+        conn = None
+        seq = 0
+        while not self.stop.is_set():
+            ids = [f"w{worker}-{seq + i}" for i in range(self.per_request)]
+            seq += self.per_request
+            body = json.dumps([{"id": i, "n": 1} for i in ids])
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                conn.request("POST", f"/v1/events/{self.table}", body=body)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status == 202:
+                    with self.lock:
+                        self.acked.update(ids)
+            except (OSError, http.client.HTTPException):
+                with self.lock:
+                    self.unanswered.update(ids)
+                conn = None
+                time.sleep(0.05)
+
+
+def record_starts(data):
+    """Offsets of the write-ahead log records in a segment: a 24-byte header
+    (magic, length, crc, type, lsn), then `length` bytes of payload."""
+    starts, pos = [], 0
+    while pos + 24 <= len(data):
+        starts.append(pos)
+        pos += 24 + int.from_bytes(data[pos + 4:pos + 8], "little")
+    return starts
+
+
+class DeliveryTest(IntegrationTest):
+    SCHEMA = {"t": COLUMNS, "b": COLUMNS}
+
+    def ids_in(self, table):
+        return [r["id"] for r in self.ch.rows(f"SELECT id FROM `{self.db}`.`{table}`")]
+
+    def test_crash_under_load_loses_no_acknowledged_event(self):
+        storage = self.storage_dir()
+        tables = {"t": {"strategy": "hybrid", "max_batch_size": 500, "max_batch_time": "300ms",
+                        "ack": "durable"}}
+        g = self.start(tables, storage)
+        load = Loader(g.port, "t")
+        load.start()
+        wait_until(lambda: len(load.acked) >= 3000, 30, message="load")
+        g.proc.send_signal(signal.SIGKILL)  # mid-load: batches in memory, in flight, in the log
+        g.proc.wait()
+        load.join()
+        acked = set(load.acked)
+        self.assertGreater(len(acked), 3000)
+
+        g2 = self.start(tables, storage)
+        wait_until(lambda: g2.request("GET", "/readyz").status == 200, 30, message="replay")
+        wait_until(lambda: acked <= set(self.ids_in("t")), 30, message="every acknowledged event")
+        landed = self.ids_in("t")
+        duplicates = len(landed) - len(set(landed))
+        unacked_landed = len(set(landed) - acked)
+        print(f"\ncrash test: {len(acked)} acknowledged, all in ClickHouse; {duplicates} duplicates "
+              f"(ClickHouse 18.16 has no insert_deduplication_token); {unacked_landed} of "
+              f"{len(load.unanswered)} unanswered events landed too")
+        self.assertTrue(set(landed) <= acked | load.unanswered, "rows nobody sent")
+        m = g2.metrics()
+        self.assertGreater(m["storage"]["replay"]["rows"], 0)
+        self.assertEqual(g2.stop(), 0)
+
+    def test_durable_rows_are_replayed_after_kill(self):
+        storage = self.storage_dir()
+        g = self.start({"t": dict(SLOW, ack="durable")}, storage)
+        for i in range(20):
+            r = g.post_events("t", [{"id": f"d{i}-{k}", "n": k} for k in range(5)])
+            self.assertEqual(r.status, 202, r)
+        self.assertEqual(self.count("t"), 0)
+        g.proc.send_signal(signal.SIGKILL)
+        g.proc.wait()
+
+        g2 = self.start({"t": dict(SLOW, ack="durable")}, storage)
+        self.wait_for_count("t", 100, timeout=20)
+        m = g2.metrics()
+        self.assertEqual(m["tables"]["t"]["rows_replayed"], 100)
+        self.assertEqual(m["storage"]["replay"]["rows"], 100)
+        self.assertIn("replaying 100 rows", g2.log())
+        self.assertEqual(sorted(self.ids_in("t")),
+                         sorted(f"d{i}-{k}" for i in range(20) for k in range(5)))
+        # Once committed, the log holds nothing to replay: a restart adds nothing.
+        self.assertEqual(g2.stop(), 0)
+        g3 = self.start({"t": dict(SLOW, ack="durable")}, storage)
+        wait_until(lambda: g3.request("GET", "/readyz").status == 200, 10, message="ready")
+        self.assertEqual(g3.metrics()["storage"]["replay"]["rows"], 0)
+        self.assertEqual(self.count("t"), 100)
+
+    def test_buffered_rows_are_lost_on_kill_as_documented(self):
+        storage = self.storage_dir()
+        g = self.start({"b": dict(SLOW, ack="buffered")}, storage)
+        self.assertEqual(g.post_events("b", [{"id": "x", "n": 1}]).status, 202)
+        g.proc.send_signal(signal.SIGKILL)
+        g.proc.wait()
+        g2 = self.start({"b": dict(SLOW, ack="buffered")}, storage)
+        wait_until(lambda: g2.request("GET", "/readyz").status == 200, 10, message="ready")
+        time.sleep(1)
+        self.assertEqual(self.count("b"), 0)
+
+    def test_committed_ack_answers_only_after_the_rows_can_be_selected(self):
+        g = self.start({"t": {"strategy": "hybrid", "max_batch_time": "1s", "ack": "committed"},
+                        "b": {"strategy": "hybrid", "max_batch_time": "1s", "ack": "buffered"}})
+        for table, query in (("t", ""), ("b", "?ack=committed")):
+            started = time.monotonic()
+            r = g.request("POST", f"/v1/events/{table}{query}",
+                          json.dumps([{"id": f"{table}-c{k}", "n": k} for k in range(3)]))
+            waited = time.monotonic() - started
+            self.assertEqual((r.status, r.json()), (200, {"accepted": 3, "committed": 3}), r)
+            self.assertEqual(self.count(table), 3)  # selectable the moment we are told
+            self.assertGreater(waited, 0.5, "the answer should wait for the batch")
+
+    def test_committed_ack_answers_502_with_clickhouses_error(self):
+        g = self.start({"t": {"strategy": "immediate", "ack": "committed"}})
+        r = g.post_events("t", [{"id": "ok", "n": "not a number"}])
+        self.assertEqual(r.status, 502, r)
+        self.assertIn("Code: 27", r.json()["error"])
+
+    def test_committed_ack_times_out_with_504_and_keeps_the_rows(self):
+        g = self.start({"t": dict(SLOW, ack="committed")}, server={"commit_timeout": "500ms"})
+        r = g.post_events("t", [{"id": "late", "n": 1}])
+        self.assertEqual(r.status, 504, r)
+        self.assertIn("will be delivered", r.json()["error"])
+        self.assertEqual(g.stop(), 0)  # the stop flushes the batch
+        self.assertEqual(self.count("t"), 1)
+
+    def test_a_corrupt_log_replays_the_rest_and_counts_the_damage(self):
+        storage = self.storage_dir()
+        g = self.start({"t": dict(SLOW, ack="durable")}, storage)
+        for i in range(50):
+            self.assertEqual(g.post_events("t", {"id": f"r{i}", "n": i}).status, 202)
+        g.proc.send_signal(signal.SIGKILL)
+        g.proc.wait()
+        segments = glob.glob(os.path.join(storage, "wal", "*", "*.wal"))
+        self.assertEqual(len(segments), 1)
+        with open(segments[0], "rb") as f:
+            data = bytearray(f.read())
+        starts = record_starts(data)
+        self.assertEqual(len(starts), 50)  # one data record per request
+        data[starts[25] + 24 + 3] ^= 0x20  # a flipped byte in the 26th record's payload
+        last_record = len(data) - starts[49]
+        with open(segments[0], "wb") as f:
+            f.write(data[:-7])  # and a torn tail: the last record cut short
+
+        g2 = self.start({"t": dict(SLOW, ack="durable")}, storage)
+        self.wait_for_count("t", 48, timeout=20)
+        replay = g2.metrics()["storage"]["replay"]
+        self.assertEqual(replay["damaged_records"], 1)
+        self.assertEqual(replay["torn_bytes"], last_record - 7)
+        self.assertIn("damaged record", g2.log())
+        self.assertIn("torn tail", g2.log())
+        missing = {f"r{i}" for i in range(50)} - set(self.ids_in("t"))
+        self.assertEqual(missing, {"r25", "r49"})
+        self.assertEqual(g2.stop(), 0)
+
+    def test_a_second_instance_cannot_share_the_storage_directory(self):
+        storage = self.storage_dir()
+        self.start({"t": SLOW}, storage)
+        with self.assertRaisesRegex(AssertionError, "in use by another chgate"):
+            Chgate(self.config({"t": SLOW}, storage))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,219 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "store/Crc32c.hpp"
+#include "store/SegmentScan.hpp"
+#include "store/Storage.hpp"
+#include "store/Wal.hpp"
+#include "store/WalFormat.hpp"
+
+using namespace chgate::store;
+
+namespace {
+
+struct TempDir {
+    TempDir() {
+        static int n = 0;
+        path = std::filesystem::temp_directory_path() /
+               ("chgate-wal-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+        std::filesystem::remove_all(path);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    std::filesystem::path path;
+};
+
+std::vector<Record> scan_all(std::string_view bytes, ScanResult& result) {
+    std::vector<Record> out;
+    result = scan_bytes(bytes, [&](const Record& r) { out.push_back(r); });
+    return out;
+}
+
+StorageOptions options(const std::filesystem::path& dir) {
+    StorageOptions o;
+    o.dir = dir;
+    o.wal.segment_size = 1 << 20;
+    return o;
+}
+
+std::vector<ReplayedBatch> replay(Storage& storage, const LogTarget& target,
+                                  ReplayStats* stats = nullptr) {
+    auto opened = storage.open(target);
+    std::vector<ReplayedBatch> out;
+    if (!opened.replay) return out;
+    const auto s =
+        opened.replay->run([&](ReplayedBatch&& b) { out.push_back(std::move(b)); }, 1 << 20);
+    if (stats) *stats = s;
+    return out;
+}
+
+const LogTarget kTarget{"default", "events", {}};
+
+}  // namespace
+
+TEST_CASE("CRC-32C matches the standard check value") {
+    CHECK(crc32c("123456789", 9) == 0xE3069283u);
+    CHECK(crc32c("", 0) == 0u);
+    // Continuing a CRC equals computing it in one go.
+    CHECK(crc32c("56789", 5, crc32c("1234", 4)) == 0xE3069283u);
+    const std::string big(100'003, 'x');
+    CHECK(crc32c(big.data(), big.size()) ==
+          crc32c(big.data() + 3, big.size() - 3, crc32c(big.data(), 3)));
+}
+
+TEST_CASE("records encode and decode") {
+    std::string bytes;
+    encode_record(bytes, RecordType::data, 7, "{\"a\":1}\n");
+    encode_record(bytes, RecordType::seal, 8, encode_range({42, 7, 7}, RecordType::seal));
+    encode_record(bytes, RecordType::done, 9,
+                  encode_range({42, 7, 7, DoneOutcome::committed}, RecordType::done));
+    ScanResult result;
+    const auto records = scan_all(bytes, result);
+    REQUIRE(records.size() == 3);
+    CHECK(records[0].type == RecordType::data);
+    CHECK(records[0].lsn == 7);
+    CHECK(records[0].payload == "{\"a\":1}\n");
+    BatchRange seal, done;
+    REQUIRE(decode_range(records[1].payload, RecordType::seal, seal));
+    CHECK((seal.batch_id == 42 && seal.first_lsn == 7 && seal.last_lsn == 7));
+    REQUIRE(decode_range(records[2].payload, RecordType::done, done));
+    CHECK(done.outcome == DoneOutcome::committed);
+    CHECK(result.good_end == bytes.size());
+    CHECK_FALSE(result.torn_tail);
+    CHECK(result.damaged == 0);
+}
+
+TEST_CASE("a torn tail is found and the rest kept") {
+    std::string bytes;
+    encode_record(bytes, RecordType::data, 1, "row one\n");
+    encode_record(bytes, RecordType::data, 2, "row two\n");
+    const auto whole = bytes.size();
+    std::string last;
+    encode_record(last, RecordType::data, 3, "row three\n");
+    for (std::size_t cut = 1; cut < last.size(); ++cut) {
+        INFO(cut);
+        ScanResult result;
+        const auto records = scan_all(bytes + last.substr(0, cut), result);
+        CHECK(records.size() == 2);
+        CHECK(result.torn_tail);
+        CHECK(result.good_end == whole);
+    }
+}
+
+TEST_CASE("a flipped byte costs one record; the records after it survive") {
+    std::string bytes;
+    for (std::uint64_t i = 1; i <= 5; ++i) {
+        encode_record(bytes, RecordType::data, i, "row " + std::to_string(i) + "\n");
+    }
+    const auto record_size = bytes.size() / 5;
+    for (std::size_t at = 0; at < record_size; ++at) {
+        INFO(at);
+        std::string damaged = bytes;
+        damaged[2 * record_size + at] ^= 0x40;  // inside record 3: header or payload
+        ScanResult result;
+        const auto records = scan_all(damaged, result);
+        REQUIRE(records.size() == 4);
+        CHECK(records[2].lsn == 4);
+        CHECK(result.damaged == 1);
+        CHECK_FALSE(result.torn_tail);
+    }
+}
+
+TEST_CASE("a log written, closed and reopened replays what is not done") {
+    TempDir dir;
+    {
+        Storage storage(options(dir.path));
+        auto wal = storage.open(kTarget).wal;
+        const auto a1 = wal->append_data("{\"a\":1}\n");
+        const auto a2 = wal->append_data("{\"a\":2}\n");
+        wal->append_seal(100, a1, a2);  // batch 100: committed
+        const auto b1 = wal->append_data("{\"b\":1}\n");
+        wal->append_seal(101, b1, b1);  // batch 101: sealed, never committed
+        const auto c1 = wal->append_data("{\"c\":1}\n{\"c\":2}\n");  // never sealed
+        wal->append_done({100, a1, a2, DoneOutcome::committed});
+        bool durable = false;
+        wal->when_durable(c1, [&](bool ok) { durable = ok; });
+        CHECK_FALSE(durable);
+        wal->flush(true);
+        CHECK(durable);
+        CHECK(wal->durable_lsn() >= c1);
+    }
+    Storage storage(options(dir.path));
+    REQUIRE(storage.existing_logs().size() == 1);
+    CHECK(storage.existing_logs()[0].table == "events");
+    ReplayStats stats;
+    const auto batches = replay(storage, kTarget, &stats);
+    REQUIRE(batches.size() == 2);
+    CHECK(batches[0].id == 101);
+    CHECK_FALSE(batches[0].new_id);
+    CHECK(batches[0].rows == "{\"b\":1}\n");
+    CHECK(batches[1].new_id);
+    CHECK(batches[1].rows == "{\"c\":1}\n{\"c\":2}\n");
+    CHECK(batches[1].row_count == 2);
+    CHECK(stats.skipped_done == 2);
+    CHECK(stats.rows == 3);
+}
+
+TEST_CASE("a second process cannot open the same storage directory") {
+    TempDir dir;
+    Storage first(options(dir.path));
+    CHECK_THROWS_WITH(Storage(options(dir.path)), Catch::Contains("is in use by another chgate"));
+}
+
+TEST_CASE("segments are deleted once their batches are done") {
+    TempDir dir;
+    Storage storage(options(dir.path));
+    auto wal = storage.open(kTarget).wal;
+    const std::string rows(300 * 1024, 'x');
+    std::vector<BatchRange> batches;
+    for (std::uint64_t id = 1; id <= 8; ++id) {
+        const auto lsn = wal->append_data(rows + "\n");
+        wal->append_seal(id, lsn, lsn);
+        batches.push_back({id, lsn, lsn, DoneOutcome::committed});
+        wal->flush(false);  // 300 KiB a flush: a new 1 MiB segment every four
+    }
+    const auto logdir = dir.path / "wal" / "default.events";
+    CHECK(list_segments(logdir).size() >= 2);
+    const auto before = wal->disk_bytes();
+    for (const auto& b : batches)
+        wal->append_done(b);
+    wal->flush(false);
+    wal->collect_garbage();
+    CHECK(wal->disk_bytes() < before);
+    CHECK(list_segments(logdir).size() <= 1);
+}
+
+TEST_CASE("replay cuts a torn tail and skips a damaged record on disk") {
+    TempDir dir;
+    {
+        Storage storage(options(dir.path));
+        auto wal = storage.open(kTarget).wal;
+        for (int i = 0; i < 10; ++i)
+            wal->append_data("{\"n\":" + std::to_string(i) + "}\n");
+        wal->flush(true);
+    }
+    const auto seg = list_segments(dir.path / "wal" / "default.events").at(0).path;
+    std::string bytes;
+    {
+        std::ifstream in(seg, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto record = bytes.size() / 10;
+    bytes[4 * record + kHeaderSize + 2] ^= 0x01;  // flip a byte in record 5's payload
+    bytes.resize(bytes.size() - 5);               // tear the last record
+    {
+        std::ofstream out(seg, std::ios::binary | std::ios::trunc);
+        out << bytes;
+    }
+    Storage storage(options(dir.path));
+    ReplayStats stats;
+    const auto batches = replay(storage, kTarget, &stats);
+    CHECK(stats.damaged == 1);
+    CHECK(stats.torn_bytes == record - 5);
+    std::uint64_t rows = 0;
+    for (const auto& b : batches)
+        rows += b.row_count;
+    CHECK(rows == 8);  // 10 written, one damaged, one torn
+    CHECK(std::filesystem::file_size(seg) == bytes.size() - (record - 5));
+}
