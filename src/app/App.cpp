@@ -1,4 +1,5 @@
 #include "app/App.hpp"
+#include "util/ThreadName.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -94,6 +95,7 @@ void App::start() {
         manager_.start();
         server_.start();
         replay_ = std::thread([this] {
+            set_thread_name("chgate-replay");
             manager_.replay(stop_replay_);
             if (stop_replay_.load()) return;
             manager_.set_ready();

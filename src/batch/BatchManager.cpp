@@ -1,4 +1,5 @@
 #include "batch/BatchManager.hpp"
+#include "util/ThreadName.hpp"
 
 #include "flush/FlushQueue.hpp"
 #include "store/Storage.hpp"
@@ -225,7 +226,10 @@ void BatchManager::wake_timer_if_earlier(TimePoint deadline) {
 }
 
 void BatchManager::start() {
-    timer_ = std::thread([this] { run_timer(); });
+    timer_ = std::thread([this] {
+        set_thread_name("chgate-timer");
+        run_timer();
+    });
 }
 
 void BatchManager::stop() {

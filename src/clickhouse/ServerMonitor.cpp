@@ -1,4 +1,5 @@
 #include "clickhouse/ServerMonitor.hpp"
+#include "util/ThreadName.hpp"
 
 #include <set>
 #include <sstream>
@@ -59,7 +60,10 @@ void ServerMonitor::start() {
         LOG_WARN << "ClickHouse at " << cfg_.url << " is not answering (" << last_error()
                  << "); accepting events anyway, and they will be sent when it is back";
     }
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        set_thread_name("chgate-monitor");
+        run();
+    });
 }
 
 void ServerMonitor::stop() {

@@ -1,4 +1,5 @@
 #include "flush/Flusher.hpp"
+#include "util/ThreadName.hpp"
 
 #include <random>
 
@@ -27,7 +28,10 @@ void Flusher::start() {
     std::lock_guard lock(mutex_);
     for (int i = 0; i < cfg_.max_concurrent_inserts; ++i) {
         ++running_;
-        threads_.emplace_back([this] { run(); });
+        threads_.emplace_back([this, i] {
+            set_thread_name("chgate-flush-" + std::to_string(i));
+            run();
+        });
     }
 }
 

@@ -1,4 +1,5 @@
 #include "http/Server.hpp"
+#include "util/ThreadName.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
@@ -51,7 +52,10 @@ void Server::listen() {
 void Server::start() {
     for (auto& w : workers_) {
         w->guard.emplace(w->ioc.get_executor());
-        w->thread = std::thread([&ioc = w->ioc] { ioc.run(); });
+        w->thread = std::thread([&ioc = w->ioc, i = &w - workers_.data()] {
+            set_thread_name("chgate-io-" + std::to_string(i));
+            ioc.run();
+        });
     }
     net::post(workers_[0]->ioc, [this] { do_accept(); });
     LOG_INFO << "listening on " << acceptor_->local_endpoint().address().to_string() << ":" << port_

@@ -1,5 +1,7 @@
 #include "store/WalWriter.hpp"
 
+#include "util/ThreadName.hpp"
+
 namespace chgate::store {
 
 using namespace std::chrono_literals;
@@ -24,7 +26,10 @@ void WalWriter::notify() {
 }
 
 void WalWriter::start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        set_thread_name("chgate-wal");
+        run();
+    });
 }
 
 void WalWriter::stop() {
