@@ -61,9 +61,9 @@ App::App(config::LoadedConfig loaded)
       budget_(config_->batching.max_memory),
       monitor_(config_->clickhouse),
       manager_(config_, queue_, budget_, inserted_rate_, storage_.get()),
-      flusher_(queue_, config_->clickhouse, monitor_),
+      flusher_(queue_, config_->clickhouse, monitor_, &storage_->dead_letters()),
       router_(manager_, budget_, inserted_rate_, monitor_, storage_.get(),
-              config_->server.max_body_size, config_->server.commit_timeout),
+              config_->server.max_body_size, config_->server.commit_timeout, config_->admin.token),
       server_(config_->server, router_) {}
 
 void App::block_signals() {
@@ -82,6 +82,9 @@ void App::start() {
              << ")";
     for (const auto& w : warnings_)
         LOG_WARN << "config: " << w;
+    if (config_->admin.token.empty()) {
+        LOG_WARN << "admin.token is not set: /admin/ is open to anyone who can reach chgate";
+    }
     // Bind first: a port in use fails before any thread exists.
     server_.listen();
     clickhouse::HttpClient::global_init();
@@ -153,6 +156,8 @@ int App::stop() {
     //    ack: committed see their batches go out.
     server_.stop_accepting();
     manager_.seal_all(batch::FlushReason::shutdown);
+    // Admin work (dead-letter replays) ends, answering its callers.
+    router_.stop();
     // 2. Answer the requests already in progress.
     server_.drain(std::min(deadline, started + 10s));
     stop_replay_.store(true);

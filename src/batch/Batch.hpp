@@ -29,6 +29,8 @@ struct Batch {
     /// The write-ahead log records holding the rows (0 when the table has no log).
     std::uint64_t first_lsn = 0;
     std::uint64_t last_lsn = 0;
+    /// Some rows were already refused and settled (bisection was interrupted).
+    bool had_bad_rows = false;
     /// Requests with ack: committed waiting for this batch.
     std::vector<CommitWaiterPtr> waiters;
 };

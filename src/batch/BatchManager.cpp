@@ -279,6 +279,10 @@ void BatchManager::seal_all(FlushReason reason) {
     }
 }
 
+void BatchManager::seal(TableBuffer& buffer, FlushReason reason) {
+    if (auto b = buffer.seal_now(reason, Clock::now())) queue_.push(std::move(*b));
+}
+
 std::vector<std::shared_ptr<Table>> BatchManager::tables() const {
     std::shared_lock lock(mutex_);
     std::vector<std::shared_ptr<Table>> out;

@@ -77,6 +77,8 @@ class BatchManager {
     void stop();
     /// Seals every non-empty buffer into the flush queue (for shutdown).
     void seal_all(FlushReason reason);
+    /// Seals one buffer into the flush queue, if it holds rows.
+    void seal(TableBuffer& buffer, FlushReason reason);
 
     std::vector<std::shared_ptr<Table>> tables() const;
     std::vector<std::shared_ptr<TableBuffer>> buffers() const;

@@ -84,8 +84,6 @@ void Table::on_inserted(std::uint64_t batch_id, std::uint64_t rows, std::uint64_
     stats_.rows_inserted.fetch_add(rows, kRelaxed);
     stats_.bytes_inserted.fetch_add(bytes, kRelaxed);
     stats_.bytes_sent.fetch_add(sent_bytes, kRelaxed);
-    stats_.pending_rows.fetch_sub(rows, kRelaxed);
-    stats_.pending_bytes.fetch_sub(bytes, kRelaxed);
     stats_.flush_latency_ms_sum.fetch_add(static_cast<std::uint64_t>(latency.count()), kRelaxed);
     stats_.last_flush_latency_ms.store(static_cast<std::uint64_t>(latency.count()), kRelaxed);
     stats_.last_flush_unix_ms.store(std::chrono::duration_cast<milliseconds>(
@@ -102,9 +100,28 @@ void Table::on_inserted(std::uint64_t batch_id, std::uint64_t rows, std::uint64_
     }
 }
 
+void Table::on_bad_rows(std::uint64_t batch_id, std::uint64_t inserted, std::uint64_t bad,
+                        std::uint64_t inserts, bool dead_lettered, const std::string& first_error) {
+    stats_.rows_inserted.fetch_add(inserted, kRelaxed);
+    if (inserted > 0) stats_.batches_inserted.fetch_add(1, kRelaxed);
+    (dead_lettered ? stats_.rows_dead_lettered : stats_.rows_dropped).fetch_add(bad, kRelaxed);
+    if (bad == 0) return;
+    LOG_WARN << "table " << name_ << ": batch " << batch_id << ": ClickHouse refused " << bad
+             << " row(s), "
+             << (dead_lettered ? "kept in the dead letters" : "dropped (LogAndContinue)") << "; "
+             << inserted << " inserted, " << inserts
+             << " INSERTs to isolate them. First: " << first_error;
+}
+
+void Table::on_settled(std::uint64_t rows, std::uint64_t bytes) {
+    stats_.pending_rows.fetch_sub(rows, kRelaxed);
+    stats_.pending_bytes.fetch_sub(bytes, kRelaxed);
+}
+
 void Table::on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,
                               const std::string& error, milliseconds retry_in, bool will_retry) {
     stats_.failed_attempts.fetch_add(1, kRelaxed);
+    if (will_retry) stats_.rows_retried.fetch_add(rows, kRelaxed);
     if (will_retry) {
         LOG_WARN << "table " << name_ << ": batch " << batch_id << " (" << rows
                  << " rows) failed on attempt " << attempt << ": " << error << "; retrying in "
@@ -115,12 +132,9 @@ void Table::on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int at
     }
 }
 
-void Table::on_dropped(std::uint64_t batch_id, std::uint64_t rows, std::uint64_t bytes,
-                       const std::string& why) {
+void Table::on_dropped(std::uint64_t batch_id, std::uint64_t rows, const std::string& why) {
     stats_.batches_dropped.fetch_add(1, kRelaxed);
     stats_.rows_dropped.fetch_add(rows, kRelaxed);
-    stats_.pending_rows.fetch_sub(rows, kRelaxed);
-    stats_.pending_bytes.fetch_sub(bytes, kRelaxed);
     LOG_ERROR << "table " << name_ << ": DROPPED batch " << batch_id << " with " << rows
               << " rows: " << why;
 }

@@ -46,8 +46,14 @@ class Table {
                      std::uint64_t sent_bytes, milliseconds latency, int attempt, TimePoint now);
     void on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,
                            const std::string& error, milliseconds retry_in, bool will_retry);
-    void on_dropped(std::uint64_t batch_id, std::uint64_t rows, std::uint64_t bytes,
-                    const std::string& why);
+    void on_dropped(std::uint64_t batch_id, std::uint64_t rows, const std::string& why);
+    /// ClickHouse refused some rows of a batch: `bad` went to the dead letters
+    /// (or, with LogAndContinue, were dropped), `inserted` went in.
+    void on_bad_rows(std::uint64_t batch_id, std::uint64_t inserted, std::uint64_t bad,
+                     std::uint64_t inserts, bool dead_lettered, const std::string& first_error);
+    /// Rows that left the pending state: a finished batch, or the part of a
+    /// batch that bisection settled before it was interrupted.
+    void on_settled(std::uint64_t rows, std::uint64_t bytes);
 
   private:
     const std::string name_;

@@ -94,7 +94,19 @@ int parse_error_code(std::string_view body) {
     return code;
 }
 
-ErrorClass class_of_code(int code) {
+ErrorClass class_of_code(int code, const ErrorOverrides* overrides) {
+    if (overrides != nullptr) {
+        if (auto it = overrides->find(code); it != overrides->end()) {
+            switch (it->second) {
+                case config::ErrorAction::retry:
+                    return ErrorClass::retry;
+                case config::ErrorAction::quarantine:
+                    return ErrorClass::quarantine;
+                case config::ErrorAction::hold:
+                    return ErrorClass::hold;
+            }
+        }
+    }
     if (contains(kQuarantineCodes, code)) return ErrorClass::quarantine;
     if (contains(kHoldCodes, code)) return ErrorClass::hold;
     // Overload, timeouts, read-only replicas, too many parts, network trouble, and
@@ -102,7 +114,7 @@ ErrorClass class_of_code(int code) {
     return ErrorClass::retry;
 }
 
-InsertOutcome classify(const HttpResponse& r) {
+InsertOutcome classify(const HttpResponse& r, const ErrorOverrides* overrides) {
     if (!r.transport_ok) {
         return {ErrorClass::retry, 0,
                 (r.timed_out ? "timed out: " : "no answer from ClickHouse: ") + r.transport_error};
@@ -113,7 +125,7 @@ InsertOutcome classify(const HttpResponse& r) {
     if (r.status == 200 && !r.exception_code && body_code == 0) return {};
     const int code = r.exception_code.value_or(body_code);
     const std::string text = first_line(r.body);
-    if (code != 0) return {class_of_code(code), code, text};
+    if (code != 0) return {class_of_code(code, overrides), code, text};
     std::string message = "HTTP " + std::to_string(r.status);
     message += text.empty() ? " with no body" : ": " + text;
     if (r.status == 401 || r.status == 403) return {ErrorClass::hold, 0, message};

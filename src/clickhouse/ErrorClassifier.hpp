@@ -3,7 +3,10 @@
 #include <string>
 #include <string_view>
 
+#include <map>
+
 #include "clickhouse/HttpResponse.hpp"
+#include "config/Config.hpp"
 
 namespace chgate::clickhouse {
 
@@ -26,10 +29,12 @@ struct InsertOutcome {
 /// Success means status 200 and no X-ClickHouse-Exception-Code header (and, for
 /// old servers that send no header, no "Code: N" text in the body). Otherwise
 /// the code, from the header or from the body, selects the class.
-InsertOutcome classify(const HttpResponse& response);
+/// `overrides` (clickhouse.error_classes) replace the default class of a code.
+using ErrorOverrides = std::map<int, config::ErrorAction>;
+InsertOutcome classify(const HttpResponse& response, const ErrorOverrides* overrides = nullptr);
 
-/// The class a ClickHouse error code falls in by default.
-ErrorClass class_of_code(int code);
+/// The class a ClickHouse error code falls in, by default or as overridden.
+ErrorClass class_of_code(int code, const ErrorOverrides* overrides = nullptr);
 
 /// Finds N in "Code: N, e.displayText() = …" (ClickHouse 18.16's error body)
 /// or "Code: N. DB::Exception: …" (newer servers). 0 if there is none.

@@ -36,6 +36,18 @@ enum class AckLevel {
 
 enum class FsyncMode { always, interval, never };
 
+/// Seed 001's failure strategies: what happens to rows ClickHouse refuses.
+enum class FailureStrategy {
+    retry_with_backoff,  ///< the default: bad rows are isolated and dead-lettered; the rest is
+                         ///< retried
+    send_to_dlq,         ///< as above, and a batch out of retries goes to the dead letters too
+    log_and_continue,    ///< bad rows are isolated, logged, counted and dropped
+    fail_batch,          ///< a batch with a bad row goes to the dead letters whole
+};
+
+/// What to do about a ClickHouse error code (overridable per code).
+enum class ErrorAction { retry, quarantine, hold };
+
 /// One table's batching settings: built-in values, overlaid by `batching.defaults`,
 /// then by the strategy's preset, then by the table's own keys.
 struct TableConfig {
@@ -51,6 +63,7 @@ struct TableConfig {
     Compression compression = Compression::gzip;
     int retry_attempts = 3;
     AckLevel ack = AckLevel::durable;
+    FailureStrategy failure_strategy = FailureStrategy::retry_with_backoff;
     std::uint64_t min_batch_size = 10;  ///< adaptive only
     Duration target_latency = 100ms;    ///< adaptive only: the INSERT round trip to aim for
 };
@@ -79,6 +92,12 @@ struct ClickHouseConfig {
     int max_concurrent_inserts = 4;
     Duration probe_interval = 2s;
     std::map<std::string, std::string> settings;  ///< sent as URL parameters with every INSERT
+    /// Overrides of the default class of ClickHouse error codes.
+    std::map<int, ErrorAction> error_classes;
+    // Retry backoff: exponential with full jitter.
+    Duration retry_initial = 500ms;
+    Duration retry_max = 30s;
+    double retry_multiplier = 2.0;
 };
 
 struct BatchingConfig {
@@ -103,6 +122,11 @@ struct StorageConfig {
 
 enum class LogLevel { debug, info, warn, error };
 
+struct AdminConfig {
+    /// When set, /admin/ needs "Authorization: Bearer <token>".
+    std::string token;
+};
+
 struct LogConfig {
     LogLevel level = LogLevel::info;
 };
@@ -112,6 +136,7 @@ struct Config {
     ClickHouseConfig clickhouse;
     BatchingConfig batching;
     StorageConfig storage;
+    AdminConfig admin;
     LogConfig log;
 };
 
@@ -123,5 +148,7 @@ const char* to_string(UnknownTables u);
 const char* to_string(LogLevel l);
 const char* to_string(AckLevel a);
 const char* to_string(FsyncMode f);
+const char* to_string(FailureStrategy f);
+const char* to_string(ErrorAction a);
 
 }  // namespace chgate::config

@@ -188,8 +188,9 @@ void apply_preset(const std::string& name, TableConfig& t) {
 }
 
 const std::vector<std::string_view> kTableKeys = {
-    "strategy",    "max_batch_size", "max_batch_time", "max_memory",     "max_age", "priority",
-    "compression", "retry_attempts", "min_batch_size", "target_latency", "ack"};
+    "strategy", "max_batch_size",  "max_batch_time", "max_memory",     "max_age",
+    "priority", "compression",     "retry_attempts", "min_batch_size", "target_latency",
+    "ack",      "failure_strategy"};
 
 /// Which explicitly set keys a strategy does not use, so that --check-config can say so.
 std::vector<std::string_view> ignored_keys(StrategyKind kind) {
@@ -218,11 +219,15 @@ class Loader {
         if (root.IsNull() || !root.IsDefined()) {
             r_.fail(root, "", "the file is empty; see config/chgate.yaml for a full example");
         }
-        r_.check_keys(root, "", {"server", "clickhouse", "batching", "storage", "log"});
+        r_.check_keys(root, "", {"server", "clickhouse", "batching", "storage", "admin", "log"});
         if (root["server"]) read_server(root["server"], config->server);
         if (root["clickhouse"]) read_clickhouse(root["clickhouse"], config->clickhouse);
         if (root["batching"]) read_batching(root["batching"], *config);
         if (root["storage"]) read_storage(root["storage"], config->storage);
+        if (root["admin"]) {
+            r_.check_keys(root["admin"], "admin", {"token"});
+            if (auto n = root["admin"]["token"]) config->admin.token = r_.scalar(n, "admin.token");
+        }
         if (root["log"]) read_log(root["log"], config->log);
         return LoadedConfig{std::move(config), std::move(warnings_)};
     }
@@ -264,7 +269,7 @@ class Loader {
         const std::string p = "clickhouse";
         r_.check_keys(node, p,
                       {"url", "database", "user", "password", "timeout", "max_concurrent_inserts",
-                       "probe_interval", "settings"});
+                       "probe_interval", "settings", "error_classes", "retry"});
         if (auto n = node["url"]) {
             c.url = r_.scalar(n, p + ".url");
             if (!c.url.starts_with("http://") && !c.url.starts_with("https://")) {
@@ -299,6 +304,44 @@ class Loader {
             c.probe_interval = r_.duration(n, p + ".probe_interval");
             if (c.probe_interval < 100ms) {
                 r_.fail(n, p + ".probe_interval", "must be at least 100ms");
+            }
+        }
+        if (auto n = node["retry"]) {
+            const auto rp = p + ".retry";
+            r_.check_keys(n, rp, {"initial", "max", "multiplier"});
+            if (auto m = n["initial"]) c.retry_initial = r_.duration(m, rp + ".initial");
+            if (auto m = n["max"]) c.retry_max = r_.duration(m, rp + ".max");
+            if (auto m = n["multiplier"]) {
+                const auto text = r_.scalar(m, rp + ".multiplier");
+                try {
+                    c.retry_multiplier = std::stod(text);
+                } catch (const std::exception&) {
+                    r_.fail(m, rp + ".multiplier", "\"" + text + "\" is not a number");
+                }
+                if (c.retry_multiplier < 1.0 || c.retry_multiplier > 10.0) {
+                    r_.fail(m, rp + ".multiplier", "must be between 1 and 10");
+                }
+            }
+            if (c.retry_initial < 1ms) r_.fail(n, rp + ".initial", "must be at least 1ms");
+            if (c.retry_max < c.retry_initial)
+                r_.fail(n, rp + ".max", "must be at least retry.initial");
+        }
+        if (auto n = node["error_classes"]) {
+            r_.expect_map(n, p + ".error_classes");
+            for (const auto& entry : n) {
+                const auto key = entry.first.as<std::string>();
+                const auto path = p + ".error_classes." + key;
+                int code = 0;
+                auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), code);
+                if (ec != std::errc{} || ptr != key.data() + key.size() || code <= 0) {
+                    r_.fail(entry.first, path,
+                            "is not a ClickHouse error code (a positive number)");
+                }
+                c.error_classes[code] =
+                    r_.choice<ErrorAction>(entry.second, path,
+                                           {{"retry", ErrorAction::retry},
+                                            {"quarantine", ErrorAction::quarantine},
+                                            {"hold", ErrorAction::hold}});
             }
         }
         if (auto n = node["settings"]) {
@@ -369,6 +412,14 @@ class Loader {
         }
         if (auto n = node["target_latency"])
             t.target_latency = r_.duration(n, p + ".target_latency");
+        if (auto n = node["failure_strategy"]) {
+            t.failure_strategy = r_.choice<FailureStrategy>(
+                n, p + ".failure_strategy",
+                {{"RetryWithBackoff", FailureStrategy::retry_with_backoff},
+                 {"SendToDLQ", FailureStrategy::send_to_dlq},
+                 {"LogAndContinue", FailureStrategy::log_and_continue},
+                 {"FailBatch", FailureStrategy::fail_batch}});
+        }
         if (auto n = node["ack"]) {
             t.ack = r_.choice<AckLevel>(n, p + ".ack",
                                         {{"buffered", AckLevel::buffered},
@@ -604,6 +655,32 @@ const char* to_string(FsyncMode f) {
             return "interval";
         case FsyncMode::never:
             return "never";
+    }
+    return "?";
+}
+
+const char* to_string(FailureStrategy f) {
+    switch (f) {
+        case FailureStrategy::retry_with_backoff:
+            return "RetryWithBackoff";
+        case FailureStrategy::send_to_dlq:
+            return "SendToDLQ";
+        case FailureStrategy::log_and_continue:
+            return "LogAndContinue";
+        case FailureStrategy::fail_batch:
+            return "FailBatch";
+    }
+    return "?";
+}
+
+const char* to_string(ErrorAction a) {
+    switch (a) {
+        case ErrorAction::retry:
+            return "retry";
+        case ErrorAction::quarantine:
+            return "quarantine";
+        case ErrorAction::hold:
+            return "hold";
     }
     return "?";
 }

@@ -17,6 +17,7 @@ void emit_table(YAML::Emitter& out, const TableConfig& t) {
     out << YAML::Key << "compression" << YAML::Value << to_string(t.compression);
     out << YAML::Key << "retry_attempts" << YAML::Value << t.retry_attempts;
     out << YAML::Key << "ack" << YAML::Value << to_string(t.ack);
+    out << YAML::Key << "failure_strategy" << YAML::Value << to_string(t.failure_strategy);
     out << YAML::Key << "min_batch_size" << YAML::Value << t.min_batch_size;
     out << YAML::Key << "target_latency" << YAML::Value << format_duration(t.target_latency);
     out << YAML::EndMap;
@@ -48,6 +49,16 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "timeout" << YAML::Value << format_duration(ch.timeout);
     out << YAML::Key << "max_concurrent_inserts" << YAML::Value << ch.max_concurrent_inserts;
     out << YAML::Key << "probe_interval" << YAML::Value << format_duration(ch.probe_interval);
+    out << YAML::Key << "retry" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "initial" << YAML::Value << format_duration(ch.retry_initial);
+    out << YAML::Key << "max" << YAML::Value << format_duration(ch.retry_max);
+    out << YAML::Key << "multiplier" << YAML::Value << ch.retry_multiplier;
+    out << YAML::EndMap;
+    out << YAML::Key << "error_classes" << YAML::Value << YAML::BeginMap;
+    for (const auto& [code, action] : ch.error_classes) {
+        out << YAML::Key << code << YAML::Value << to_string(action);
+    }
+    out << YAML::EndMap;
     out << YAML::Key << "settings" << YAML::Value << YAML::BeginMap;
     for (const auto& [k, v] : ch.settings) {
         out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted << v;
@@ -75,6 +86,11 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "fsync_interval" << YAML::Value
         << format_duration(c.storage.fsync_interval);
     out << YAML::Key << "segment_size" << YAML::Value << format_size(c.storage.segment_size);
+    out << YAML::EndMap;
+
+    out << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "token" << YAML::Value << YAML::DoubleQuoted
+        << (c.admin.token.empty() ? "" : "********");
     out << YAML::EndMap;
 
     out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;

@@ -1,24 +1,30 @@
 #include "flush/Flusher.hpp"
-#include "util/ThreadName.hpp"
 
 #include <random>
 
 #include "batch/TableBuffer.hpp"
 #include "clickhouse/Compressor.hpp"
-#include "clickhouse/ErrorClassifier.hpp"
 #include "clickhouse/HttpClient.hpp"
 #include "clickhouse/InsertRequest.hpp"
 #include "clickhouse/ServerMonitor.hpp"
+#include "flush/Bisector.hpp"
+#include "store/DeadLetters.hpp"
 #include "store/Wal.hpp"
 #include "util/Log.hpp"
+#include "util/ThreadName.hpp"
 
 namespace chgate::flush {
 
 using namespace std::chrono_literals;
+using clickhouse::ErrorClass;
 
 Flusher::Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
-                 clickhouse::ServerMonitor& monitor)
-    : queue_(queue), cfg_(cfg), monitor_(monitor), retry_(500ms, 30s, 2.0) {}
+                 clickhouse::ServerMonitor& monitor, store::DeadLetters* dead_letters)
+    : queue_(queue),
+      cfg_(cfg),
+      monitor_(monitor),
+      dead_letters_(dead_letters),
+      retry_(cfg.retry_initial, cfg.retry_max, cfg.retry_multiplier) {}
 
 Flusher::~Flusher() {
     join();
@@ -30,7 +36,7 @@ void Flusher::start() {
         ++running_;
         threads_.emplace_back([this, i] {
             set_thread_name("chgate-flush-" + std::to_string(i));
-            run();
+            run(i);
         });
     }
 }
@@ -47,81 +53,193 @@ void Flusher::join() {
     threads_.clear();
 }
 
-void Flusher::run() {
+void Flusher::run(int) {
     clickhouse::HttpClient client({cfg_.user, cfg_.password}, cfg_.timeout);
     clickhouse::Compressor compressor;
     std::string scratch;
+    Worker w{client, compressor, scratch};
     while (auto b = queue_.pop())
-        deliver(*b, client, compressor, scratch);
+        deliver(*b, w);
     std::lock_guard lock(mutex_);
     --running_;
     exited_.notify_all();
 }
 
-void Flusher::deliver(batch::Batch& b, clickhouse::HttpClient& client,
-                      clickhouse::Compressor& compressor, std::string& scratch) {
-    auto& buffer = *b.source;
-    auto& table = buffer.table();
-    const auto& tcfg = table.config();
+Flusher::Attempt Flusher::attempt(const batch::Batch& b, std::string_view rows, Worker& w) {
+    const auto& buffer = *b.source;
     const auto server = monitor_.info();
-
     // 18.16 refuses zstd bodies (Code 89); fall back to gzip where the probe says so.
-    auto method = tcfg.compression;
+    auto method = buffer.table().config().compression;
     if (method == config::Compression::zstd && !server->zstd_body) {
         method = config::Compression::gzip;
     }
-    clickhouse::HttpResponse response;
-    const char* encoding = nullptr;
+    Attempt a;
     try {
-        encoding = compressor.compress(method, b.rows, scratch);
-        const std::string_view body = encoding != nullptr ? std::string_view(scratch) : b.rows;
-        response = client.post(
+        const char* encoding = w.compressor.compress(method, rows, w.scratch);
+        const std::string_view body = encoding != nullptr ? std::string_view(w.scratch) : rows;
+        a.sent_bytes = body.size();
+        a.response = w.client.post(
             clickhouse::build_insert_url(cfg_.url, buffer.insert_query(), *server), body, encoding);
     } catch (const std::exception& e) {
         // Only allocation or a library failure lands here; treat it as transient.
-        response = {};
-        response.transport_error = std::string("local error: ") + e.what();
+        a.response = {};
+        a.response.transport_error = std::string("local error: ") + e.what();
     }
-    ++b.attempts;
-    const auto now = batch::Clock::now();
-    const auto outcome = clickhouse::classify(response);
-    const auto sent = encoding != nullptr ? scratch.size() : b.rows.size();
-
-    if (outcome.error_class == clickhouse::ErrorClass::none) {
+    a.outcome = clickhouse::classify(a.response, &cfg_.error_classes);
+    if (a.outcome.error_class == ErrorClass::none) {
         monitor_.report_success();
-        table.on_inserted(b.id, b.row_count, b.rows.size(), sent, response.elapsed, b.attempts,
-                          now);
-        buffer.on_flushed({b.row_count, response.elapsed, b.reason, true});
+    } else if (!a.response.transport_ok) {
+        monitor_.report_unreachable(a.outcome.message);
+    }
+    return a;
+}
+
+void Flusher::deliver(batch::Batch& b, Worker& w) {
+    auto& buffer = *b.source;
+    auto& table = buffer.table();
+    const auto a = attempt(b, b.rows, w);
+    ++b.attempts;
+    if (a.outcome.error_class == ErrorClass::none) {
+        table.on_inserted(b.id, b.row_count, b.rows.size(), a.sent_bytes, a.response.elapsed,
+                          b.attempts, batch::Clock::now());
+        buffer.on_flushed({b.row_count, a.response.elapsed, b.reason, true});
         finish(b, store::DoneOutcome::committed, {});
         return;
     }
-
-    if (!response.transport_ok) monitor_.report_unreachable(outcome.message);
-    buffer.on_flushed({b.row_count, response.elapsed, b.reason, false});
-    const std::string error = outcome.code != 0 ? "Code " + std::to_string(outcome.code) + " (" +
-                                                      clickhouse::to_string(outcome.error_class) +
-                                                      "): " + outcome.message
-                                                : outcome.message;
-    // Bad rows fail the same way every time: retrying cannot help.
-    const bool bad_rows = outcome.error_class == clickhouse::ErrorClass::quarantine;
-    // Durably acknowledged rows are never given up: past retry_attempts they
-    // are retried at the backoff ceiling until ClickHouse takes them.
-    const bool durable = b.last_lsn != 0;
-    if (!bad_rows && (b.attempts <= tcfg.retry_attempts || durable)) {
-        thread_local std::minstd_rand rng{std::random_device{}()};
-        const auto wait = retry_.delay(b.attempts, std::uniform_real_distribution<>(0, 1)(rng));
-        table.on_attempt_failed(b.id, b.row_count, b.attempts, error, wait, true);
-        b.not_before = now + wait;
-        queue_.retry(std::move(b));
+    buffer.on_flushed({b.row_count, a.response.elapsed, b.reason, false});
+    const std::string error = a.outcome.code != 0
+                                  ? "Code " + std::to_string(a.outcome.code) + " (" +
+                                        clickhouse::to_string(a.outcome.error_class) +
+                                        "): " + a.outcome.message
+                                  : a.outcome.message;
+    if (a.outcome.error_class == ErrorClass::quarantine) {
+        table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
+        on_bad_rows(b, a.outcome, w);
         return;
     }
+    on_transient(b, a.outcome, error);
+}
+
+void Flusher::on_transient(batch::Batch& b, const clickhouse::InsertOutcome& failure,
+                           const std::string& error) {
+    auto& table = b.source->table();
+    const auto& tcfg = table.config();
+    if (b.attempts <= tcfg.retry_attempts) return retry_later(b, error);
+    // Out of retries.
+    if (tcfg.failure_strategy == config::FailureStrategy::send_to_dlq && dead_letters_ != nullptr) {
+        std::vector<store::DeadRow> all;
+        for (std::size_t pos = 0; pos < b.rows.size();) {
+            const auto nl = b.rows.find('\n', pos);
+            all.push_back({std::string_view(b.rows).substr(pos, nl - pos), failure.code,
+                           "out of retries: " + failure.message});
+            pos = nl + 1;
+        }
+        table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
+        if (settle_bad_rows(b, all, 0, 0)) {
+            finish(b, store::DoneOutcome::quarantined, {false, false, error});
+        }
+        return;
+    }
+    // Durably acknowledged rows are never given up: they are retried at the
+    // backoff ceiling until ClickHouse takes them.
+    if (b.last_lsn != 0) return retry_later(b, error);
     table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
-    table.on_dropped(
-        b.id, b.row_count, b.rows.size(),
-        bad_rows ? "ClickHouse rejected the rows"
-                 : "no retries left (retry_attempts: " + std::to_string(tcfg.retry_attempts) + ")");
-    batch::CommitOutcome failed{false, bad_rows, error};
-    finish(b, bad_rows ? store::DoneOutcome::quarantined : store::DoneOutcome::dropped, failed);
+    table.on_dropped(b.id, b.row_count,
+                     "no retries left (retry_attempts: " + std::to_string(tcfg.retry_attempts) +
+                         ") and the table's ack is buffered");
+    finish(b, store::DoneOutcome::dropped, {false, false, error});
+}
+
+void Flusher::on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refusal, Worker& w) {
+    auto& table = b.source->table();
+    const auto strategy = table.config().failure_strategy;
+    std::vector<store::DeadRow> bad;
+    BisectResult found;
+    if (strategy == config::FailureStrategy::fail_batch) {
+        // FailBatch: the whole batch is quarantined, good rows with the bad.
+        for (std::size_t pos = 0; pos < b.rows.size();) {
+            const auto nl = b.rows.find('\n', pos);
+            bad.push_back(
+                {std::string_view(b.rows).substr(pos, nl - pos), refusal.code, refusal.message});
+            pos = nl + 1;
+        }
+    } else {
+        found = bisect(
+            b.rows, refusal, [&](std::string_view rows) { return attempt(b, rows, w).outcome; },
+            4 * b.row_count + 16);
+        for (auto& r : found.bad_rows)
+            bad.push_back({r.row, r.code, std::move(r.message)});
+    }
+    if (!settle_bad_rows(b, bad, found.inserted_rows, found.inserts, found.remainder,
+                         found.remainder_rows)) {
+        return;
+    }
+    if (found.interrupted) {
+        // Settled rows left; the rest waits for ClickHouse like any failed batch.
+        const auto settled_bytes = b.rows.size() - found.remainder.size();
+        const auto settled_rows = b.row_count - found.remainder_rows;
+        b.source->table().on_settled(settled_rows, settled_bytes);
+        b.source->table().release(settled_bytes);
+        b.rows = std::move(found.remainder);
+        b.row_count = found.remainder_rows;
+        // The batch's content changed: its waiters hear of the bad rows at the end.
+        b.had_bad_rows = b.had_bad_rows || !bad.empty();
+        retry_later(b, found.interruption.message);
+        return;
+    }
+    const bool rejected = !bad.empty() || b.had_bad_rows;
+    batch::CommitOutcome outcome;
+    if (rejected) {
+        outcome = {false, true,
+                   std::to_string(bad.size()) + " of the batch's rows refused (" +
+                       (bad.empty() ? std::string("earlier") : bad.front().message) + ")"};
+    }
+    finish(b, rejected ? store::DoneOutcome::quarantined : store::DoneOutcome::committed, outcome);
+}
+
+bool Flusher::settle_bad_rows(batch::Batch& b, std::span<const store::DeadRow> bad,
+                              std::uint64_t inserted, std::uint64_t inserts,
+                              std::string_view unresolved, std::uint64_t unresolved_rows) {
+    auto& buffer = *b.source;
+    auto& table = buffer.table();
+    const bool keep =
+        table.config().failure_strategy != config::FailureStrategy::log_and_continue &&
+        dead_letters_ != nullptr;
+    if (keep && !bad.empty()) {
+        std::string error;
+        const store::LogTarget target{table.database(), table.table(), buffer.columns()};
+        if (!dead_letters_->append(target, b.id, bad, error)) {
+            // The rows must not be lost: they stay in the batch and come back here.
+            LOG_ERROR << "table " << table.name() << ": cannot write dead letters: " << error
+                      << "; keeping the batch and retrying";
+            std::string rest;
+            for (const auto& r : bad)
+                rest.append(r.row).push_back('\n');
+            rest.append(unresolved);
+            const auto kept_rows = bad.size() + unresolved_rows;
+            const auto settled = b.rows.size() - rest.size();
+            table.on_settled(b.row_count - kept_rows, settled);
+            table.release(settled);
+            table.on_bad_rows(b.id, inserted, 0, inserts, true, "");
+            b.rows = std::move(rest);
+            b.row_count = kept_rows;
+            retry_later(b, "dead letters unwritable: " + error);
+            return false;
+        }
+    }
+    if (!bad.empty() || inserted > 0) {
+        table.on_bad_rows(b.id, inserted, bad.size(), inserts, keep,
+                          bad.empty() ? std::string() : bad.front().message);
+    }
+    return true;
+}
+
+void Flusher::retry_later(batch::Batch& b, const std::string& error) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    const auto wait = retry_.delay(b.attempts, std::uniform_real_distribution<>(0, 1)(rng));
+    b.source->table().on_attempt_failed(b.id, b.row_count, b.attempts, error, wait, true);
+    b.not_before = batch::Clock::now() + wait;
+    queue_.retry(std::move(b));
 }
 
 void Flusher::finish(batch::Batch& b, store::DoneOutcome outcome,
@@ -134,7 +252,9 @@ void Flusher::finish(batch::Batch& b, store::DoneOutcome outcome,
     }
     for (const auto& w : b.waiters)
         w->batch_finished(for_waiters);
-    buffer.table().release(b.rows.size());
+    auto& table = buffer.table();
+    table.on_settled(b.row_count, b.rows.size());
+    table.release(b.rows.size());
     queue_.finish();
 }
 

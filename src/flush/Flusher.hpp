@@ -3,11 +3,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "batch/Batch.hpp"
+#include "clickhouse/ErrorClassifier.hpp"
 #include "config/Config.hpp"
 #include "flush/FlushQueue.hpp"
 #include "flush/RetryPolicy.hpp"
@@ -18,17 +20,23 @@ class ServerMonitor;
 class HttpClient;
 class Compressor;
 }  // namespace chgate::clickhouse
+namespace chgate::store {
+class DeadLetters;
+struct DeadRow;
+}  // namespace chgate::store
 
 namespace chgate::flush {
 
 /// The pool of clickhouse.max_concurrent_inserts threads that take batches from
 /// the queue and INSERT them, each over its own keep-alive connection. A failed
 /// batch goes back to the queue with a backoff, so one broken table never holds
-/// a worker while others wait.
+/// a worker while others wait. Rows ClickHouse refuses are isolated by
+/// bisection and, per the table's failure_strategy, dead-lettered or dropped.
 class Flusher {
   public:
+    /// `dead_letters` may be null (tests): refused rows are then dropped.
     Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
-            clickhouse::ServerMonitor& monitor);
+            clickhouse::ServerMonitor& monitor, store::DeadLetters* dead_letters = nullptr);
     ~Flusher();
 
     void start();
@@ -41,9 +49,32 @@ class Flusher {
     void join();
 
   private:
-    void run();
-    void deliver(batch::Batch& b, clickhouse::HttpClient& client,
-                 clickhouse::Compressor& compressor, std::string& scratch);
+    /// One worker's connection and buffers.
+    struct Worker {
+        clickhouse::HttpClient& client;
+        clickhouse::Compressor& compressor;
+        std::string& scratch;
+    };
+    struct Attempt {
+        clickhouse::InsertOutcome outcome;
+        clickhouse::HttpResponse response;
+        std::uint64_t sent_bytes = 0;
+    };
+
+    void run(int index);
+    void deliver(batch::Batch& b, Worker& w);
+    Attempt attempt(const batch::Batch& b, std::string_view rows, Worker& w);
+    void on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refusal, Worker& w);
+    void on_transient(batch::Batch& b, const clickhouse::InsertOutcome& failure,
+                      const std::string& error);
+    /// Writes refused rows to the dead letters (or drops them, LogAndContinue).
+    /// False when the dead letters could not be written: then the batch keeps
+    /// the bad rows and `unresolved` (rows a cut-short bisection did not reach)
+    /// and goes back to the queue.
+    bool settle_bad_rows(batch::Batch& b, std::span<const store::DeadRow> bad,
+                         std::uint64_t inserted, std::uint64_t inserts,
+                         std::string_view unresolved = {}, std::uint64_t unresolved_rows = 0);
+    void retry_later(batch::Batch& b, const std::string& error);
     /// Ends a batch's life: its log's done record, its waiters, its memory.
     void finish(batch::Batch& b, store::DoneOutcome outcome,
                 const batch::CommitOutcome& for_waiters);
@@ -51,6 +82,7 @@ class Flusher {
     FlushQueue& queue_;
     const config::ClickHouseConfig cfg_;
     clickhouse::ServerMonitor& monitor_;
+    store::DeadLetters* const dead_letters_;
     const RetryPolicy retry_;
 
     std::mutex mutex_;

@@ -31,6 +31,10 @@ bhttp::status to_http_status(ApiError e) {
             return bhttp::status::bad_gateway;
         case ApiError::not_committed:
             return bhttp::status::gateway_timeout;
+        case ApiError::unauthorized:
+            return bhttp::status::unauthorized;
+        case ApiError::forbidden:
+            return bhttp::status::forbidden;
     }
     return bhttp::status::internal_server_error;
 }

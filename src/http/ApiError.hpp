@@ -24,7 +24,10 @@ enum class ApiError {
     starting,                ///< 503: the write-ahead log is being replayed
     storage_failed,          ///< 503: the write-ahead log could not be written
     rejected_by_clickhouse,  ///< 502: ack committed, and ClickHouse refused the rows
-    not_committed,           ///< 504: ack committed, and no commit in time
+    not_committed,
+    unauthorized,  ///< 401: /admin/ without the token
+    forbidden,     ///< 403: /admin/ with a wrong token           ///< 504: ack committed, and no
+                   ///< commit in time
 };
 
 boost::beast::http::status to_http_status(ApiError e);

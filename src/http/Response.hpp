@@ -13,8 +13,9 @@ struct Response {
     boost::beast::http::status status = boost::beast::http::status::ok;
     std::string body;
     const char* content_type = "application/json";
-    int retry_after_seconds = 0;  ///< sent as Retry-After when > 0
-    const char* allow = nullptr;  ///< sent as Allow with 405
+    int retry_after_seconds = 0;             ///< sent as Retry-After when > 0
+    const char* allow = nullptr;             ///< sent as Allow with 405
+    const char* www_authenticate = nullptr;  ///< sent with 401
 };
 
 }  // namespace chgate::http

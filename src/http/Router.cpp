@@ -1,6 +1,7 @@
 #include "http/Router.hpp"
 
 #include "clickhouse/ServerMonitor.hpp"
+#include "http/AdminHandler.hpp"
 #include "http/ApiError.hpp"
 #include "http/UrlQuery.hpp"
 #include "metrics/MetricsJson.hpp"
@@ -33,14 +34,21 @@ Response method_not_allowed(const char* allow) {
 
 Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
                const metrics::RateWindow& inserted_rate, const clickhouse::ServerMonitor& monitor,
-               const store::Storage* storage, std::uint64_t max_body_size,
-               std::chrono::milliseconds commit_timeout)
+               store::Storage* storage, std::uint64_t max_body_size,
+               std::chrono::milliseconds commit_timeout, std::string admin_token)
     : ingest_(manager, max_body_size, commit_timeout),
       manager_(manager),
       budget_(budget),
       inserted_rate_(inserted_rate),
       monitor_(monitor),
-      storage_(storage) {}
+      storage_(storage),
+      admin_(std::make_unique<AdminHandler>(manager, storage, std::move(admin_token))) {}
+
+Router::~Router() = default;
+
+void Router::stop() {
+    admin_->stop();
+}
 
 std::optional<Response> Router::handle(const Request& req, IngestScratch& scratch,
                                        const Defer& defer) {
@@ -48,6 +56,7 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
     const auto method = req.method();
     const auto path = target.path;
 
+    if (path.starts_with("/admin/")) return admin_->handle(req, path.substr(6), defer);
     if (path.starts_with(kEventsPrefix)) {
         if (method != bhttp::verb::post) return method_not_allowed("POST");
         const IngestInput in{req[bhttp::field::content_encoding], req[bhttp::field::content_type],

@@ -3,7 +3,9 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <memory>
 #include <optional>
+#include <string>
 
 #include "http/IngestHandler.hpp"
 #include "http/Response.hpp"
@@ -23,6 +25,8 @@ class Storage;
 
 namespace chgate::http {
 
+class AdminHandler;
+
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
 /// Maps a method and path to a handler. Runs on io threads: everything it
@@ -31,8 +35,12 @@ class Router {
   public:
     Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
            const metrics::RateWindow& inserted_rate, const clickhouse::ServerMonitor& monitor,
-           const store::Storage* storage, std::uint64_t max_body_size,
-           std::chrono::milliseconds commit_timeout);
+           store::Storage* storage, std::uint64_t max_body_size,
+           std::chrono::milliseconds commit_timeout, std::string admin_token);
+    ~Router();
+
+    /// Ends admin work in progress (dead-letter replays); before the manager goes.
+    void stop();
 
     /// The answer now, or nullopt when the handler will answer through `defer`.
     std::optional<Response> handle(const Request& req, IngestScratch& scratch, const Defer& defer);
@@ -47,6 +55,7 @@ class Router {
     const metrics::RateWindow& inserted_rate_;
     const clickhouse::ServerMonitor& monitor_;
     const store::Storage* storage_;
+    std::unique_ptr<AdminHandler> admin_;
 };
 
 }  // namespace chgate::http

@@ -4,6 +4,7 @@
 
 #include "batch/BatchManager.hpp"
 #include "metrics/RateWindow.hpp"
+#include "store/DeadLetters.hpp"
 #include "store/Storage.hpp"
 
 namespace chgate::metrics {
@@ -23,6 +24,10 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         g.storage_dir = storage->dir().string();
         g.fsync = config::to_string(cfg.fsync);
         g.disk_bytes = storage->disk_bytes();
+        for (const auto& [name, c] : storage->dead_letters().counts()) {
+            g.dead_letter_rows += c.rows;
+            g.dead_letter_bytes += c.bytes;
+        }
         g.syncs = storage->syncs();
         const auto r = manager.replay_totals();
         g.replay_logs = r.logs;
@@ -67,6 +72,8 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         ts.pending_rows = s.pending_rows.load(r);
         ts.pending_bytes = s.pending_bytes.load(r);
         ts.rows_replayed = s.rows_replayed.load(r);
+        ts.rows_retried = s.rows_retried.load(r);
+        ts.rows_dead_lettered = s.rows_dead_lettered.load(r);
         ts.batches_inserted = s.batches_inserted.load(r);
         ts.rows_inserted = s.rows_inserted.load(r);
         ts.bytes_inserted = s.bytes_inserted.load(r);

@@ -36,7 +36,7 @@ struct TableSnapshot {
     std::uint64_t requests_rejected_full = 0;
     std::array<std::uint64_t, batch::kFlushReasonCount> seals{};
     std::uint64_t buffered_rows = 0, buffered_bytes = 0, pending_rows = 0, pending_bytes = 0;
-    std::uint64_t rows_replayed = 0;
+    std::uint64_t rows_replayed = 0, rows_retried = 0, rows_dead_lettered = 0;
     std::uint64_t batches_inserted = 0, rows_inserted = 0, bytes_inserted = 0, bytes_sent = 0;
     std::uint64_t failed_attempts = 0, batches_dropped = 0, rows_dropped = 0;
     std::uint64_t flush_latency_ms_sum = 0, last_flush_latency_ms = 0;
@@ -57,6 +57,7 @@ struct GatewaySnapshot {
     std::uint64_t disk_bytes = 0;
     std::uint64_t syncs = 0;
     bool ready = true;  ///< false while the logs are replayed
+    std::uint64_t dead_letter_rows = 0, dead_letter_bytes = 0;
     std::uint64_t replay_logs = 0, replay_rows = 0, replay_batches = 0, replay_damaged = 0,
                   replay_torn_bytes = 0;
 };

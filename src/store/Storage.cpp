@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "store/DeadLetters.hpp"
+#include "store/Files.hpp"
 #include "store/SegmentScan.hpp"
 #include "util/Log.hpp"
 
@@ -31,27 +33,6 @@ std::uint64_t fnv1a(const std::string& s) {
         h *= 1099511628211ULL;
     }
     return h;
-}
-
-void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
-    const auto tmp = path.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.flush();
-        if (!out) throw std::runtime_error("cannot write " + tmp);
-    }
-    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-    std::filesystem::rename(tmp, path);
-    const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-        ::fsync(dir);
-        ::close(dir);
-    }
 }
 
 }  // namespace
@@ -79,6 +60,7 @@ Storage::Storage(StorageOptions options)
                                  " is in use by another chgate (pid " + std::string(pid) +
                                  "); give each instance its own directory");
     }
+    dead_letters_ = std::make_unique<DeadLetters>(options_.dir / "dead-letter");
     const auto pid = std::to_string(::getpid());
     [[maybe_unused]] auto t = ::ftruncate(lock_fd_, 0);
     [[maybe_unused]] auto w = ::pwrite(lock_fd_, pid.data(), pid.size(), 0);
@@ -89,7 +71,7 @@ Storage::~Storage() {
     if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-std::filesystem::path Storage::log_dir(const LogTarget& t) const {
+std::string target_dir_name(const LogTarget& t) {
     std::string name = t.database + "." + t.table;
     if (!t.columns.empty()) {
         std::string joined;
@@ -100,36 +82,35 @@ std::filesystem::path Storage::log_dir(const LogTarget& t) const {
                       static_cast<unsigned long long>(fnv1a(joined)));
         name += hash;
     }
-    return options_.dir / "wal" / name;
+    return name;
+}
+
+std::filesystem::path Storage::log_dir(const LogTarget& t) const {
+    return options_.dir / "wal" / target_dir_name(t);
 }
 
 std::vector<LogTarget> Storage::existing_logs() const {
     std::vector<LogTarget> out;
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(options_.dir / "wal", ec)) {
-        const auto meta_path = entry.path() / "meta.json";
-        std::ifstream in(meta_path);
-        if (!in) continue;
-        try {
-            const auto j = nlohmann::json::parse(in);
-            LogTarget t{j.at("database").get<std::string>(), j.at("table").get<std::string>(),
-                        j.at("columns").get<std::vector<std::string>>()};
-            if (log_dir(t) != entry.path()) {
-                LOG_WARN << "write-ahead log " << entry.path().string()
-                         << ": meta.json names another table; skipped";
-                continue;
-            }
-            out.push_back(std::move(t));
-        } catch (const std::exception& e) {
-            LOG_ERROR << "write-ahead log " << entry.path().string() << ": unreadable meta.json ("
-                      << e.what() << "); its records are not replayed";
+        if (!entry.is_directory()) continue;
+        auto t = read_target_meta(entry.path());
+        if (!t) {
+            LOG_ERROR << "write-ahead log " << entry.path().string()
+                      << ": no readable meta.json; its records are not replayed";
+            continue;
         }
+        if (log_dir(*t) != entry.path()) {
+            LOG_WARN << "write-ahead log " << entry.path().string()
+                     << ": meta.json names another table; skipped";
+            continue;
+        }
+        out.push_back(std::move(*t));
     }
     return out;
 }
 
-Storage::Opened Storage::open(const LogTarget& target) {
-    const auto dir = log_dir(target);
+void prepare_target_dir(const std::filesystem::path& dir, const LogTarget& target) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
@@ -140,6 +121,24 @@ Storage::Opened Storage::open(const LogTarget& target) {
                                      {"format", 1}};
         write_file_atomically(dir / "meta.json", meta.dump() + "\n");
     }
+}
+
+std::optional<LogTarget> read_target_meta(const std::filesystem::path& dir) {
+    std::ifstream in(dir / "meta.json");
+    if (!in) return std::nullopt;
+    try {
+        const auto j = nlohmann::json::parse(in);
+        return LogTarget{j.at("database").get<std::string>(), j.at("table").get<std::string>(),
+                         j.at("columns").get<std::vector<std::string>>()};
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+Storage::Opened Storage::open(const LogTarget& target) {
+    const auto dir = log_dir(target);
+    std::error_code ec;
+    prepare_target_dir(dir, target);
 
     Opened opened;
     auto segments = list_segments(dir);

@@ -5,11 +5,16 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "store/Wal.hpp"
 #include "store/WalWriter.hpp"
+
+namespace chgate::store {
+class DeadLetters;
+}
 
 namespace chgate::store {
 
@@ -19,6 +24,15 @@ struct LogTarget {
     std::string table;
     std::vector<std::string> columns;
 };
+
+/// The directory name for a target's files: "db.table", or "db.table~hash"
+/// with a column list.
+std::string target_dir_name(const LogTarget& target);
+
+/// Creates `dir` for `target`, with its meta.json; throws std::runtime_error.
+void prepare_target_dir(const std::filesystem::path& dir, const LogTarget& target);
+/// Reads the target back from dir/meta.json.
+std::optional<LogTarget> read_target_meta(const std::filesystem::path& dir);
 
 struct StorageOptions {
     std::filesystem::path dir;
@@ -85,6 +99,8 @@ class Storage {
     std::vector<LogTarget> existing_logs() const;
 
     WalWriter& writer() { return writer_; }
+    DeadLetters& dead_letters() { return *dead_letters_; }
+    const DeadLetters& dead_letters() const { return *dead_letters_; }
     std::uint64_t syncs() const { return writer_.syncs(); }
     std::uint64_t disk_bytes() const;
     const std::filesystem::path& dir() const { return options_.dir; }
@@ -95,6 +111,7 @@ class Storage {
     const StorageOptions options_;
     int lock_fd_ = -1;
     WalWriter writer_;
+    std::unique_ptr<DeadLetters> dead_letters_;
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<Wal>> wals_;  // guarded by mutex_
 };

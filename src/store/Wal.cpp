@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "store/Files.hpp"
 #include "store/WalWriter.hpp"
 #include "util/Log.hpp"
 
@@ -34,33 +35,6 @@ std::vector<SegmentFile> list_segments(const std::filesystem::path& dir) {
               [](const SegmentFile& a, const SegmentFile& b) { return a.first_lsn < b.first_lsn; });
     return out;
 }
-
-namespace {
-
-bool write_all(int fd, const char* p, std::size_t n, std::string& error) {
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            error = std::strerror(errno);
-            return false;
-        }
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-    return true;
-}
-
-// Makes a new directory entry durable, so a crash cannot lose the file itself.
-void sync_dir(const std::filesystem::path& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-}
-
-}  // namespace
 
 Wal::Wal(std::filesystem::path dir, WalOptions options, std::uint64_t next_lsn,
          std::vector<SegmentFile> existing, WalWriter* writer)
@@ -174,7 +148,7 @@ bool Wal::flush(bool sync) {
         if (fd_ < 0) ok = open_segment(first);
         if (ok) {
             std::string error;
-            ok = write_all(fd_, writing_.data(), writing_.size(), error);
+            ok = write_all(fd_, writing_, error);
             if (!ok)
                 last_error_ = "write to " + segments_.back().path.string() + " failed: " + error;
         }

@@ -212,6 +212,8 @@ class Chgate:
                 self.proc.kill()
                 self.proc.wait()
         self._reader.join(timeout=5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
 
 
 def free_port():

@@ -71,3 +71,13 @@ TEST_CASE("transport failures and bare HTTP errors") {
     CHECK(classify(answer(401, "Unauthorized")).error_class == ErrorClass::hold);
     CHECK_THAT(classify(answer(503, "")).message, Catch::Contains("HTTP 503"));
 }
+
+TEST_CASE("clickhouse.error_classes overrides a code's class") {
+    const ErrorOverrides overrides = {{252, chgate::config::ErrorAction::hold},
+                                      {27, chgate::config::ErrorAction::retry}};
+    CHECK(class_of_code(252, &overrides) == ErrorClass::hold);
+    CHECK(class_of_code(27, &overrides) == ErrorClass::retry);
+    CHECK(class_of_code(60, &overrides) == ErrorClass::hold);  // untouched: the default
+    CHECK(classify(answer(500, "Code: 27, e.displayText() = bad"), &overrides).error_class ==
+          ErrorClass::retry);
+}

@@ -242,3 +242,46 @@ batching:
     CHECK_THAT(error_of("batching: {tables: {t: {max_age: 0s}}}"),
                Catch::Contains("at least 1ms, or auto"));
 }
+
+TEST_CASE("failure strategies error classes retry timing and the admin token") {
+    const auto c = load(R"(
+clickhouse:
+  error_classes: {252: hold, 27: retry}
+  retry: {initial: 100ms, max: 5s, multiplier: 3}
+admin: {token: "abc"}
+batching:
+  tables:
+    a: {failure_strategy: SendToDLQ}
+    b: {failure_strategy: LogAndContinue, ack: committed}
+    c: {}
+)")
+                       .config;
+    CHECK(c->clickhouse.error_classes.at(252) == ErrorAction::hold);
+    CHECK(c->clickhouse.error_classes.at(27) == ErrorAction::retry);
+    CHECK(c->clickhouse.retry_initial == 100ms);
+    CHECK(c->clickhouse.retry_max == 5s);
+    CHECK(c->clickhouse.retry_multiplier == 3.0);
+    CHECK(c->admin.token == "abc");
+    CHECK(c->batching.tables.at("a").failure_strategy == FailureStrategy::send_to_dlq);
+    CHECK(c->batching.tables.at("b").failure_strategy == FailureStrategy::log_and_continue);
+    CHECK(c->batching.tables.at("b").ack == AckLevel::committed);
+    CHECK(c->batching.tables.at("c").failure_strategy == FailureStrategy::retry_with_backoff);
+    CHECK(c->batching.tables.at("c").ack == AckLevel::durable);
+    CHECK_THAT(print_effective_config(*c), Catch::Contains("token: \"********\""));
+    using Catch::Contains;
+    CHECK_THAT(error_of("clickhouse: {error_classes: {abc: retry}}"),
+               Contains("is not a ClickHouse error code"));
+    CHECK_THAT(error_of("clickhouse: {error_classes: {27: ignore}}"),
+               Contains("is not one of: retry, quarantine, hold"));
+    CHECK_THAT(error_of("clickhouse: {retry: {initial: 10s, max: 1s}}"),
+               Contains("must be at least retry.initial"));
+    CHECK_THAT(error_of("clickhouse: {retry: {multiplier: 0.5}}"), Contains("between 1 and 10"));
+    CHECK_THAT(error_of("batching: {tables: {t: {failure_strategy: Ignore}}}"),
+               Contains("is not one of: RetryWithBackoff"));
+    CHECK_THAT(error_of("batching: {tables: {t: {ack: eventually}}}"),
+               Contains("is not one of: buffered, durable, committed"));
+    CHECK_THAT(error_of("storage: {fsync: sometimes}"),
+               Contains("is not one of: always, interval, never"));
+    CHECK_THAT(error_of("storage: {dir: \"\"}"), Contains("must not be empty"));
+    CHECK_THAT(error_of("admin: {password: x}"), Contains("admin.password: unknown key"));
+}

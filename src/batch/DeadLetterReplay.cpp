@@ -1,0 +1,97 @@
+#include "batch/DeadLetterReplay.hpp"
+
+#include <future>
+#include <thread>
+
+#include "batch/BatchManager.hpp"
+#include "store/DeadLetters.hpp"
+#include "util/Log.hpp"
+
+namespace chgate::batch {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Appends one chunk of rows, waiting while the table's quota is full.
+bool append_chunk(BatchManager& manager, TableBuffer& buffer, const std::string& body,
+                  const std::vector<ingest::RowSlice>& slices, const CommitWaiterPtr& waiter,
+                  const std::atomic<bool>& stop, std::string& error) {
+    for (;;) {
+        const auto r = manager.append(buffer, body, slices, Clock::now(), waiter);
+        if (r.admission == Admission::ok) return true;
+        if (r.admission == Admission::too_large) {
+            error = "a dead-letter row is larger than the table's max_memory";
+            return false;
+        }
+        if (stop.load()) {
+            error = "chgate is stopping";
+            return false;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
+}  // namespace
+
+DeadLetterReplayResult replay_dead_letters(BatchManager& manager, store::DeadLetters& dead_letters,
+                                           const std::string& database, const std::string& table,
+                                           const std::atomic<bool>& stop) {
+    DeadLetterReplayResult result;
+    constexpr std::size_t kChunkBytes = 1 << 20;
+    for (auto& taken : dead_letters.take(database, table)) {
+        const auto route =
+            manager.route({taken.target.database, taken.target.table}, taken.target.columns);
+        if (!route.buffer) {
+            result.error = "table " + database + "." + table + " cannot take rows";
+            break;
+        }
+        // Every chunk reports to one waiter; the files go once it has heard from all.
+        std::promise<CommitOutcome> done;
+        auto waiter =
+            std::make_shared<CommitWaiter>([&done](const CommitOutcome& o) { done.set_value(o); });
+        std::string body;
+        std::vector<ingest::RowSlice> slices;
+        std::uint64_t rows = 0;
+        bool ok = true;
+        auto flush = [&] {
+            if (slices.empty() || !ok) return;
+            ok = append_chunk(manager, *route.buffer, body, slices, waiter, stop, result.error);
+            body.clear();
+            slices.clear();
+        };
+        for (const auto& file : taken.files) {
+            store::DeadLetters::read_rows(file, [&](std::string_view row) {
+                slices.push_back({static_cast<std::uint32_t>(body.size()),
+                                  static_cast<std::uint32_t>(row.size()), false});
+                body.append(row).push_back('\n');
+                ++rows;
+                if (body.size() >= kChunkBytes) flush();
+            });
+        }
+        flush();
+        waiter->arm();
+        if (!ok)
+            break;  // the files stay aside and come back at the next start
+                    // Rows still in the open buffer go out now rather than at its deadline.
+        manager.seal(*route.buffer, FlushReason::replay);
+        auto future = done.get_future();
+        while (future.wait_for(100ms) != std::future_status::ready) {
+            if (stop.load()) {
+                result.error = "chgate is stopping; the rest comes back at the next start";
+                return result;
+            }
+        }
+        const auto outcome = future.get();
+        result.rows += rows;
+        if (outcome.committed) result.committed += rows;
+        std::error_code ec;
+        std::filesystem::remove_all(taken.dir, ec);
+        LOG_INFO << "dead letters of " << database << "." << table << ": " << rows
+                 << " rows sent again"
+                 << (outcome.committed ? "" : "; some were refused again: " + outcome.error);
+    }
+    return result;
+}
+
+}  // namespace chgate::batch

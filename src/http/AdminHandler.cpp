@@ -1,0 +1,132 @@
+#include "http/AdminHandler.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "batch/BatchManager.hpp"
+#include "batch/DeadLetterReplay.hpp"
+#include "http/ApiError.hpp"
+#include "ingest/TableName.hpp"
+#include "store/DeadLetters.hpp"
+#include "store/Storage.hpp"
+#include "util/ThreadName.hpp"
+
+namespace chgate::http {
+
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view kDeadLetter = "/dead-letter";
+
+// Compares without an early exit, so timing does not reveal how much matched.
+bool same_token(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+    }
+    return diff == 0;
+}
+
+}  // namespace
+
+AdminHandler::AdminHandler(batch::BatchManager& manager, store::Storage* storage, std::string token)
+    : manager_(manager), storage_(storage), token_(std::move(token)) {}
+
+AdminHandler::~AdminHandler() {
+    stop();
+}
+
+void AdminHandler::stop() {
+    stopping_.store(true);
+    std::vector<std::thread> threads;
+    {
+        std::lock_guard lock(mutex_);
+        threads.swap(threads_);
+    }
+    for (auto& t : threads) {
+        if (t.joinable()) t.join();
+    }
+}
+
+std::optional<Response> AdminHandler::refuse_unauthorized(const Request& req) const {
+    if (token_.empty()) return std::nullopt;
+    const auto header = req[bhttp::field::authorization];
+    constexpr std::string_view kBearer = "Bearer ";
+    if (!header.starts_with(kBearer)) {
+        auto r = error_response(ApiError::unauthorized,
+                                "the admin API needs Authorization: Bearer <admin.token>");
+        r.www_authenticate = "Bearer";
+        return r;
+    }
+    if (!same_token(header.substr(kBearer.size()), token_)) {
+        return error_response(ApiError::forbidden, "wrong admin token");
+    }
+    return std::nullopt;
+}
+
+std::optional<Response> AdminHandler::handle(const Request& req, std::string_view path,
+                                             const Defer& defer) {
+    if (auto refused = refuse_unauthorized(req)) return refused;
+    if (storage_ == nullptr) return error_response(ApiError::not_found, "no storage configured");
+    if (path == kDeadLetter) {
+        if (req.method() != bhttp::verb::get) {
+            auto r = error_response(ApiError::method_not_allowed, "use GET");
+            r.allow = "GET";
+            return r;
+        }
+        return dead_letters();
+    }
+    constexpr std::string_view kReplay = "/replay";
+    if (path.starts_with(std::string(kDeadLetter) + "/") && path.ends_with(kReplay)) {
+        if (req.method() != bhttp::verb::post) {
+            auto r = error_response(ApiError::method_not_allowed, "use POST");
+            r.allow = "POST";
+            return r;
+        }
+        const auto table = path.substr(kDeadLetter.size() + 1,
+                                       path.size() - kDeadLetter.size() - 1 - kReplay.size());
+        return replay(table, defer);
+    }
+    return error_response(ApiError::not_found, "no such admin path: /admin" + std::string(path));
+}
+
+Response AdminHandler::dead_letters() const {
+    nlohmann::ordered_json tables = nlohmann::ordered_json::object();
+    for (const auto& [name, c] : storage_->dead_letters().counts()) {
+        tables[name] = {{"rows", c.rows}, {"bytes", c.bytes}};
+    }
+    Response r;
+    r.body = nlohmann::ordered_json{
+        {"dir", storage_->dead_letters().dir().string()},
+        {"tables",
+         tables}}.dump();
+    return r;
+}
+
+std::optional<Response> AdminHandler::replay(std::string_view name, const Defer& defer) {
+    ingest::TableName t;
+    if (!ingest::parse_table_name(name, t)) {
+        return error_response(ApiError::bad_request,
+                              "\"" + std::string(name) + "\" is not a table name");
+    }
+    if (t.database.empty()) t.database = manager_.config().clickhouse.database;
+    // Reading files and waiting for ClickHouse happen on a thread of their own.
+    auto reply = defer(std::chrono::milliseconds{0}, Response{});
+    std::lock_guard lock(mutex_);
+    threads_.emplace_back([this, reply, t] {
+        set_thread_name("chgate-admin");
+        const auto result = batch::replay_dead_letters(manager_, storage_->dead_letters(),
+                                                       t.database, t.table, stopping_);
+        nlohmann::ordered_json body = {{"table", t.database + "." + t.table},
+                                       {"replayed", result.rows},
+                                       {"committed", result.committed}};
+        if (!result.error.empty()) body["error"] = result.error;
+        Response r;
+        r.status = result.error.empty() ? bhttp::status::ok : bhttp::status::service_unavailable;
+        r.body = body.dump();
+        reply->send(std::move(r));
+    });
+    return std::nullopt;
+}
+
+}  // namespace chgate::http

@@ -1,0 +1,191 @@
+#include "store/DeadLetters.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "store/Files.hpp"
+#include "util/Log.hpp"
+#include "util/TimeFormat.hpp"
+
+namespace chgate::store {
+namespace {
+
+constexpr std::string_view kRowField = ",\"row\":";
+constexpr std::string_view kTakenPrefix = ".taken-";
+
+std::string json_string(std::string_view s) {
+    return nlohmann::json(std::string(s)).dump();
+}
+
+std::vector<std::filesystem::path> ndjson_files(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> files;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        if (e.path().extension() == ".ndjson") files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+}  // namespace
+
+DeadLetters::DeadLetters(std::filesystem::path dir) : dir_(std::move(dir)) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) {
+        throw std::runtime_error("cannot create " + dir_.string() + ": " + ec.message());
+    }
+    recover_taken();
+    recount();
+}
+
+// A replay cut short by a crash left its files aside: put them back.
+void DeadLetters::recover_taken() {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+        const auto name = e.path().filename().string();
+        if (!name.starts_with(kTakenPrefix)) continue;
+        const auto meta = read_target_meta(e.path());
+        if (!meta) continue;
+        const auto home = dir_ / target_dir_name(*meta);
+        std::filesystem::create_directories(home, ec);
+        if (!std::filesystem::exists(home / "meta.json")) {
+            std::filesystem::copy_file(e.path() / "meta.json", home / "meta.json", ec);
+        }
+        int n = 0;
+        for (const auto& f : ndjson_files(e.path())) {
+            std::filesystem::rename(
+                f, home / (f.stem().string() + ".recovered-" + std::to_string(n++) + ".ndjson"),
+                ec);
+        }
+        std::filesystem::remove_all(e.path(), ec);
+        LOG_WARN << "dead letters of " << meta->database << "." << meta->table
+                 << ": a replay was interrupted; its rows are back in " << home.string();
+    }
+}
+
+void DeadLetters::recount() {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+        if (!e.is_directory()) continue;
+        const auto name = e.path().filename().string();
+        if (name.starts_with(".")) continue;
+        const auto meta = read_target_meta(e.path());
+        if (!meta) continue;
+        Count c;
+        for (const auto& f : ndjson_files(e.path())) {
+            c.bytes += std::filesystem::file_size(f, ec);
+            std::ifstream in(f);
+            for (std::string line; std::getline(in, line);)
+                ++c.rows;
+        }
+        counts_[name] = c;
+        targets_[name] = *meta;
+    }
+}
+
+bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
+                         std::span<const DeadRow> rows, std::string& error) {
+    if (rows.empty()) return true;
+    const auto name = target_dir_name(target);
+    const auto dir = dir_ / name;
+    const auto now = std::chrono::system_clock::now();
+    const auto stamp = format_utc_seconds(now);
+    std::string text;
+    const auto table = json_string(target.database + "." + target.table);
+    for (const auto& r : rows) {
+        text.append("{\"time\":\"").append(stamp).append("\",\"table\":").append(table);
+        text.append(",\"batch_id\":").append(std::to_string(batch_id));
+        text.append(",\"code\":").append(std::to_string(r.code));
+        text.append(",\"error\":").append(json_string(r.message));
+        text.append(kRowField).append(r.row).append("}\n");
+    }
+    std::lock_guard lock(mutex_);
+    try {
+        prepare_target_dir(dir, target);
+    } catch (const std::exception& e) {
+        error = e.what();
+        return false;
+    }
+    const auto file = dir / (stamp.substr(0, 10) + ".ndjson");
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        error = "cannot open " + file.string() + ": " + std::strerror(errno);
+        return false;
+    }
+    bool ok = write_all(fd, text, error);
+    if (ok && ::fdatasync(fd) != 0) {
+        ok = false;
+        error = std::string("fdatasync failed: ") + std::strerror(errno);
+    }
+    ::close(fd);
+    if (!ok) {
+        error = file.string() + ": " + error;
+        return false;
+    }
+    sync_dir(dir);
+    auto& c = counts_[name];
+    c.rows += rows.size();
+    c.bytes += text.size();
+    targets_[name] = target;
+    return true;
+}
+
+std::map<std::string, DeadLetters::Count> DeadLetters::counts() const {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, Count> out;
+    for (const auto& [name, c] : counts_) {
+        const auto& t = targets_.at(name);
+        auto& sum = out[t.database + "." + t.table];
+        sum.rows += c.rows;
+        sum.bytes += c.bytes;
+    }
+    return out;
+}
+
+std::vector<DeadLetters::Taken> DeadLetters::take(const std::string& database,
+                                                  const std::string& table) {
+    std::lock_guard lock(mutex_);
+    std::vector<Taken> out;
+    for (auto it = targets_.begin(); it != targets_.end();) {
+        const auto& [name, target] = *it;
+        if (target.database != database || target.table != table) {
+            ++it;
+            continue;
+        }
+        const auto aside = dir_ / (std::string(kTakenPrefix) + name + "-" +
+                                   std::to_string(::getpid()) + "-" + std::to_string(++taken_));
+        std::error_code ec;
+        std::filesystem::rename(dir_ / name, aside, ec);
+        if (!ec) {
+            sync_dir(dir_);
+            out.push_back({target, aside, ndjson_files(aside)});
+        }
+        counts_.erase(name);
+        it = targets_.erase(it);
+    }
+    return out;
+}
+
+std::uint64_t DeadLetters::read_rows(const std::filesystem::path& file,
+                                     const std::function<void(std::string_view)>& sink) {
+    std::ifstream in(file);
+    std::uint64_t n = 0;
+    for (std::string line; std::getline(in, line);) {
+        // The event is the last field, after every escaped string: the first
+        // ,"row": is the field itself, and the line ends with its closing brace.
+        const auto at = line.find(kRowField);
+        if (at == std::string::npos || line.empty() || line.back() != '}') continue;
+        const auto begin = at + kRowField.size();
+        sink(std::string_view(line).substr(begin, line.size() - 1 - begin));
+        ++n;
+    }
+    return n;
+}
+
+}  // namespace chgate::store

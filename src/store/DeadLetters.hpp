@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/Storage.hpp"
+
+namespace chgate::store {
+
+/// A row ClickHouse refused, on its way to the dead letters.
+struct DeadRow {
+    std::string_view row;  ///< the event as it was sent, without its newline
+    int code = 0;
+    std::string message;
+};
+
+/// Rows ClickHouse refused, kept under storage.dir/dead-letter/<db.table>/ as
+/// one NDJSON file per day. Each line is
+///   {"time":…,"table":…,"batch_id":…,"code":…,"error":…,"row":<the event>}
+/// with the event last and byte for byte as it was sent. Appends are synced
+/// before the batch is marked finished in its write-ahead log.
+class DeadLetters {
+  public:
+    /// Creates the directory; counts what is already there.
+    explicit DeadLetters(std::filesystem::path dir);
+
+    /// Appends and syncs. False (with `error`) if the disk refused.
+    bool append(const LogTarget& target, std::uint64_t batch_id, std::span<const DeadRow> rows,
+                std::string& error);
+
+    struct Count {
+        std::uint64_t rows = 0;
+        std::uint64_t bytes = 0;
+    };
+    /// Per table, "db.table", summed over column lists.
+    std::map<std::string, Count> counts() const;
+
+    /// A table's dead letters, moved aside for replay: append() starts new files.
+    struct Taken {
+        LogTarget target;
+        std::filesystem::path dir;  ///< delete it once the rows are safely elsewhere
+        std::vector<std::filesystem::path> files;
+    };
+    std::vector<Taken> take(const std::string& database, const std::string& table);
+
+    /// The events in a dead-letter file, in order. Returns how many.
+    static std::uint64_t read_rows(const std::filesystem::path& file,
+                                   const std::function<void(std::string_view row)>& sink);
+
+    const std::filesystem::path& dir() const { return dir_; }
+
+  private:
+    void recount();
+    void recover_taken();
+
+    const std::filesystem::path dir_;
+    mutable std::mutex mutex_;
+    // Guarded by mutex_: per target directory name.
+    std::map<std::string, Count> counts_;
+    std::map<std::string, LogTarget> targets_;
+    std::uint64_t taken_ = 0;
+};
+
+}  // namespace chgate::store

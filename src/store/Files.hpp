@@ -1,0 +1,19 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace chgate::store {
+
+/// write(2) until everything is written; false with `error` set on failure.
+bool write_all(int fd, std::string_view data, std::string& error);
+
+/// fsyncs a directory, so that a new or renamed entry in it survives a crash.
+void sync_dir(const std::filesystem::path& dir);
+
+/// Replaces `path` with `text` so that a crash leaves the old or the new file,
+/// never a torn one: write a temporary file, sync it, rename it, sync the directory.
+void write_file_atomically(const std::filesystem::path& path, const std::string& text);
+
+}  // namespace chgate::store
