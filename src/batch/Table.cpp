@@ -60,7 +60,13 @@ void Table::on_buffered(std::int64_t rows, std::int64_t bytes) {
     stats_.buffered_bytes.fetch_add(static_cast<std::uint64_t>(bytes), kRelaxed);
 }
 
-void Table::on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t bytes) {
+void Table::on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
+                      TimePoint first_append, TimePoint sealed_at) {
+    {
+        std::lock_guard lock(mutex_);
+        pending_sealed_.insert(sealed_at);
+        pending_first_.insert(first_append);
+    }
     stats_.seals[static_cast<int>(reason)].fetch_add(1, kRelaxed);
     stats_.buffered_rows.fetch_sub(rows, kRelaxed);
     stats_.buffered_bytes.fetch_sub(bytes, kRelaxed);
@@ -70,7 +76,13 @@ void Table::on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t byte
               << to_string(reason);
 }
 
-void Table::on_replayed(std::uint64_t rows, std::uint64_t bytes) {
+void Table::on_replayed(std::uint64_t rows, std::uint64_t bytes, TimePoint first_append,
+                        TimePoint sealed_at) {
+    {
+        std::lock_guard lock(mutex_);
+        pending_sealed_.insert(sealed_at);
+        pending_first_.insert(first_append);
+    }
     stats_.seals[static_cast<int>(FlushReason::replay)].fetch_add(1, kRelaxed);
     stats_.rows_replayed.fetch_add(rows, kRelaxed);
     stats_.pending_rows.fetch_add(rows, kRelaxed);
@@ -116,6 +128,61 @@ void Table::on_bad_rows(std::uint64_t batch_id, std::uint64_t inserted, std::uin
 void Table::on_settled(std::uint64_t rows, std::uint64_t bytes) {
     stats_.pending_rows.fetch_sub(rows, kRelaxed);
     stats_.pending_bytes.fetch_sub(bytes, kRelaxed);
+}
+
+void Table::on_batch_finished(TimePoint first_append, TimePoint sealed_at) {
+    std::lock_guard lock(mutex_);
+    if (auto it = pending_sealed_.find(sealed_at); it != pending_sealed_.end()) {
+        pending_sealed_.erase(it);
+    }
+    if (auto it = pending_first_.find(first_append); it != pending_first_.end()) {
+        pending_first_.erase(it);
+    }
+}
+
+TimePoint Table::oldest_sealed() const {
+    std::lock_guard lock(mutex_);
+    return pending_sealed_.empty() ? TimePoint::max() : *pending_sealed_.begin();
+}
+
+TimePoint Table::oldest_pending_event() const {
+    std::lock_guard lock(mutex_);
+    return pending_first_.empty() ? TimePoint::max() : *pending_first_.begin();
+}
+
+void Table::hold(const std::string& reason, TimePoint now) {
+    {
+        std::lock_guard lock(mutex_);
+        hold_reason_ = reason;
+        if (held_.exchange(true)) return;
+        held_since_ = std::chrono::system_clock::now();
+        next_probe_ = now;
+    }
+    stats_.holds.fetch_add(1, kRelaxed);
+    LOG_ERROR << "table " << name_ << " is HELD: " << reason
+              << ". Its rows are kept (memory, then 429 once its max_memory is in use) and one "
+                 "batch tries again periodically; fix the table or access in ClickHouse";
+}
+
+bool Table::release_hold() {
+    if (!held_.exchange(false)) return false;
+    LOG_INFO << "table " << name_ << " is no longer held: ClickHouse takes its rows again";
+    return true;
+}
+
+Table::HoldState Table::hold_state() const {
+    std::lock_guard lock(mutex_);
+    return {held_.load(), hold_reason_, held_since_};
+}
+
+bool Table::claim_probe(TimePoint now, milliseconds interval, TimePoint& next) {
+    std::lock_guard lock(mutex_);
+    if (now < next_probe_) {
+        next = next_probe_;
+        return false;
+    }
+    next_probe_ = now + interval;
+    return true;
 }
 
 void Table::on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,

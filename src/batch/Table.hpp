@@ -1,6 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "batch/Clock.hpp"
@@ -40,8 +43,10 @@ class Table {
     void on_accepted(std::uint64_t rows, std::uint64_t bytes);
     void on_rejected(Admission why, std::uint64_t bytes);
     void on_buffered(std::int64_t rows, std::int64_t bytes);
-    void on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t bytes);
-    void on_replayed(std::uint64_t rows, std::uint64_t bytes);
+    void on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
+                   TimePoint first_append, TimePoint sealed_at);
+    void on_replayed(std::uint64_t rows, std::uint64_t bytes, TimePoint first_append,
+                     TimePoint sealed_at);
     void on_inserted(std::uint64_t batch_id, std::uint64_t rows, std::uint64_t bytes,
                      std::uint64_t sent_bytes, milliseconds latency, int attempt, TimePoint now);
     void on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,
@@ -54,6 +59,29 @@ class Table {
     /// Rows that left the pending state: a finished batch, or the part of a
     /// batch that bisection settled before it was interrupted.
     void on_settled(std::uint64_t rows, std::uint64_t bytes);
+    /// A sealed batch is finished (its times were tracked at sealing).
+    void on_batch_finished(TimePoint first_append, TimePoint sealed_at);
+
+    // Held: ClickHouse cannot take the table's rows (no such table, no access).
+    // The rows are kept; one batch tries again every hold_probe_interval.
+    struct HoldState {
+        bool held = false;
+        std::string reason;
+        std::chrono::system_clock::time_point since{};
+    };
+    void hold(const std::string& reason, TimePoint now);
+    /// Ends a hold; true if the table was held.
+    bool release_hold();
+    HoldState hold_state() const;
+    bool held() const { return held_.load(std::memory_order_relaxed); }
+    /// For a held table: true if a batch may try now (and the next may not for
+    /// `interval`); otherwise `next` says when.
+    bool claim_probe(TimePoint now, milliseconds interval, TimePoint& next);
+
+    /// When the oldest pending (sealed, not finished) batch was sealed, and when
+    /// its first row came; TimePoint::max() when none is pending.
+    TimePoint oldest_sealed() const;
+    TimePoint oldest_pending_event() const;
 
   private:
     const std::string name_;
@@ -64,6 +92,15 @@ class Table {
     MemoryBudget& gateway_;
     metrics::RateWindow& inserted_rate_;
     metrics::TableStats stats_;
+
+    mutable std::mutex mutex_;
+    // Guarded by mutex_: the times of pending batches, and the hold.
+    std::multiset<TimePoint> pending_sealed_;
+    std::multiset<TimePoint> pending_first_;
+    std::string hold_reason_;
+    std::chrono::system_clock::time_point held_since_{};
+    TimePoint next_probe_{};
+    std::atomic<bool> held_{false};
 };
 
 }  // namespace chgate::batch

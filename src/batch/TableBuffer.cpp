@@ -165,7 +165,7 @@ Batch TableBuffer::seal_locked(FlushReason reason, TimePoint now) {
     data_ = std::string();
     rows_ = 0;
     deadline_.store(TimePoint::max().time_since_epoch().count());
-    table_->on_sealed(reason, b.row_count, b.rows.size());
+    table_->on_sealed(reason, b.row_count, b.rows.size(), b.first_append, b.sealed_at);
     return b;
 }
 
@@ -189,13 +189,18 @@ Batch TableBuffer::adopt_replayed(store::ReplayedBatch&& replayed, std::uint64_t
     } else {
         wal_->adopt_batch(b.id, b.first_lsn, b.last_lsn);
     }
-    table_->on_replayed(b.row_count, b.rows.size());
+    table_->on_replayed(b.row_count, b.rows.size(), b.first_append, b.sealed_at);
     return b;
 }
 
 void TableBuffer::update_deadline_locked() {
     const BufferView view{rows_, data_.size(), first_append_};
     deadline_.store(strategy_->deadline(view).time_since_epoch().count());
+}
+
+TimePoint TableBuffer::oldest_open_event() const {
+    std::lock_guard lock(mutex_);
+    return rows_ == 0 ? TimePoint::max() : first_append_;
 }
 
 void TableBuffer::on_flushed(const FlushFeedback& feedback) {

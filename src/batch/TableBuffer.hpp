@@ -64,6 +64,8 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     TimePoint deadline() const { return TimePoint(Clock::duration(deadline_.load())); }
 
     void on_flushed(const FlushFeedback& feedback);
+    /// When the first row of the open buffer came; TimePoint::max() when empty.
+    TimePoint oldest_open_event() const;
     Thresholds thresholds() const;
 
     Table& table() const { return *table_; }

@@ -95,6 +95,7 @@ struct ClickHouseConfig {
     /// Overrides of the default class of ClickHouse error codes.
     std::map<int, ErrorAction> error_classes;
     // Retry backoff: exponential with full jitter.
+    Duration hold_probe_interval = 10s;  ///< a held table tries one batch this often
     Duration retry_initial = 500ms;
     Duration retry_max = 30s;
     double retry_multiplier = 2.0;
@@ -122,6 +123,12 @@ struct StorageConfig {
 
 enum class LogLevel { debug, info, warn, error };
 
+/// When /readyz answers 503 besides an unreachable ClickHouse.
+struct ReadinessConfig {
+    bool held_tables = true;  ///< while any table is held
+    Duration max_lag = 5min;  ///< when a table's oldest unsent event is older; 0: never
+};
+
 struct AdminConfig {
     /// When set, /admin/ needs "Authorization: Bearer <token>".
     std::string token;
@@ -137,6 +144,7 @@ struct Config {
     BatchingConfig batching;
     StorageConfig storage;
     AdminConfig admin;
+    ReadinessConfig readiness;
     LogConfig log;
 };
 

@@ -219,11 +219,18 @@ class Loader {
         if (root.IsNull() || !root.IsDefined()) {
             r_.fail(root, "", "the file is empty; see config/chgate.yaml for a full example");
         }
-        r_.check_keys(root, "", {"server", "clickhouse", "batching", "storage", "admin", "log"});
+        r_.check_keys(root, "",
+                      {"server", "clickhouse", "batching", "storage", "admin", "readiness", "log"});
         if (root["server"]) read_server(root["server"], config->server);
         if (root["clickhouse"]) read_clickhouse(root["clickhouse"], config->clickhouse);
         if (root["batching"]) read_batching(root["batching"], *config);
         if (root["storage"]) read_storage(root["storage"], config->storage);
+        if (auto n = root["readiness"]) {
+            r_.check_keys(n, "readiness", {"held_tables", "max_lag"});
+            auto& rd = config->readiness;
+            if (auto m = n["held_tables"]) rd.held_tables = r_.boolean(m, "readiness.held_tables");
+            if (auto m = n["max_lag"]) rd.max_lag = r_.duration(m, "readiness.max_lag");
+        }
         if (root["admin"]) {
             r_.check_keys(root["admin"], "admin", {"token"});
             if (auto n = root["admin"]["token"]) config->admin.token = r_.scalar(n, "admin.token");
@@ -267,9 +274,10 @@ class Loader {
 
     void read_clickhouse(const YAML::Node& node, ClickHouseConfig& c) {
         const std::string p = "clickhouse";
-        r_.check_keys(node, p,
-                      {"url", "database", "user", "password", "timeout", "max_concurrent_inserts",
-                       "probe_interval", "settings", "error_classes", "retry"});
+        r_.check_keys(
+            node, p,
+            {"url", "database", "user", "password", "timeout", "max_concurrent_inserts",
+             "probe_interval", "settings", "error_classes", "retry", "hold_probe_interval"});
         if (auto n = node["url"]) {
             c.url = r_.scalar(n, p + ".url");
             if (!c.url.starts_with("http://") && !c.url.starts_with("https://")) {
@@ -304,6 +312,12 @@ class Loader {
             c.probe_interval = r_.duration(n, p + ".probe_interval");
             if (c.probe_interval < 100ms) {
                 r_.fail(n, p + ".probe_interval", "must be at least 100ms");
+            }
+        }
+        if (auto n = node["hold_probe_interval"]) {
+            c.hold_probe_interval = r_.duration(n, p + ".hold_probe_interval");
+            if (c.hold_probe_interval < 100ms) {
+                r_.fail(n, p + ".hold_probe_interval", "must be at least 100ms");
             }
         }
         if (auto n = node["retry"]) {

@@ -49,6 +49,8 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "timeout" << YAML::Value << format_duration(ch.timeout);
     out << YAML::Key << "max_concurrent_inserts" << YAML::Value << ch.max_concurrent_inserts;
     out << YAML::Key << "probe_interval" << YAML::Value << format_duration(ch.probe_interval);
+    out << YAML::Key << "hold_probe_interval" << YAML::Value
+        << format_duration(ch.hold_probe_interval);
     out << YAML::Key << "retry" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "initial" << YAML::Value << format_duration(ch.retry_initial);
     out << YAML::Key << "max" << YAML::Value << format_duration(ch.retry_max);
@@ -86,6 +88,11 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "fsync_interval" << YAML::Value
         << format_duration(c.storage.fsync_interval);
     out << YAML::Key << "segment_size" << YAML::Value << format_size(c.storage.segment_size);
+    out << YAML::EndMap;
+
+    out << YAML::Key << "readiness" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "held_tables" << YAML::Value << c.readiness.held_tables;
+    out << YAML::Key << "max_lag" << YAML::Value << format_duration(c.readiness.max_lag);
     out << YAML::EndMap;
 
     out << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "batch/TableBuffer.hpp"
+
 namespace chgate::flush {
 
 void FlushQueue::insert_locked(batch::Batch b) {
@@ -102,6 +104,24 @@ std::vector<batch::Batch> FlushQueue::take_all() {
     ready_.clear();
     delayed_.clear();
     return all;
+}
+
+void FlushQueue::release_delayed(const void* table) {
+    {
+        std::lock_guard lock(mutex_);
+        const auto now = batch::Clock::now();
+        bool changed = false;
+        for (auto& b : delayed_) {
+            if (&b.source->table() == table && b.not_before > now) {
+                b.not_before = now;
+                changed = true;
+            }
+        }
+        if (!changed) return;
+        std::make_heap(delayed_.begin(), delayed_.end(), DelayOrder{});
+        promote_due(now);
+    }
+    cv_.notify_all();
 }
 
 std::size_t FlushQueue::size() const {

@@ -39,6 +39,9 @@ class FlushQueue {
 
     std::size_t size() const;
 
+    /// Makes every waiting batch of `table` ready now (its hold has ended).
+    void release_delayed(const void* table);
+
   private:
     struct ReadyOrder {  // a max-heap: the "largest" batch leaves first
         bool operator()(const batch::Batch& a, const batch::Batch& b) const {

@@ -97,9 +97,30 @@ Flusher::Attempt Flusher::attempt(const batch::Batch& b, std::string_view rows, 
 void Flusher::deliver(batch::Batch& b, Worker& w) {
     auto& buffer = *b.source;
     auto& table = buffer.table();
+    // A held table tries one batch per hold_probe_interval; the others wait.
+    if (table.held()) {
+        batch::TimePoint next;
+        if (!table.claim_probe(batch::Clock::now(), cfg_.hold_probe_interval, next)) {
+            b.not_before = next;
+            queue_.retry(std::move(b));
+            return;
+        }
+    }
     const auto a = attempt(b, b.rows, w);
+    if (a.outcome.error_class == ErrorClass::hold) {
+        // The target is wrong, not the rows: keep them, and do not spend retries.
+        table.hold(a.outcome.code != 0
+                       ? "Code " + std::to_string(a.outcome.code) + ": " + a.outcome.message
+                       : a.outcome.message,
+                   batch::Clock::now());
+        b.not_before = batch::Clock::now() + cfg_.hold_probe_interval;
+        queue_.retry(std::move(b));
+        return;
+    }
     ++b.attempts;
     if (a.outcome.error_class == ErrorClass::none) {
+        // The first success after a hold lets the table's waiting batches go.
+        if (table.release_hold()) queue_.release_delayed(&table);
         table.on_inserted(b.id, b.row_count, b.rows.size(), a.sent_bytes, a.response.elapsed,
                           b.attempts, batch::Clock::now());
         buffer.on_flushed({b.row_count, a.response.elapsed, b.reason, true});
@@ -254,6 +275,7 @@ void Flusher::finish(batch::Batch& b, store::DoneOutcome outcome,
         w->batch_finished(for_waiters);
     auto& table = buffer.table();
     table.on_settled(b.row_count, b.rows.size());
+    table.on_batch_finished(b.first_append, b.sealed_at);
     table.release(b.rows.size());
     queue_.finish();
 }

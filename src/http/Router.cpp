@@ -6,6 +6,7 @@
 #include "http/UrlQuery.hpp"
 #include "metrics/MetricsJson.hpp"
 #include "metrics/RateWindow.hpp"
+#include "util/TimeFormat.hpp"
 
 namespace chgate::http {
 
@@ -102,22 +103,50 @@ Response Router::metrics() const {
 
 Response Router::ready() const {
     const bool reachable = monitor_.reachable();
-    const bool replayed = manager_.ready();
     const auto info = monitor_.info();
+    const auto& readiness = manager_.config().readiness;
+    const auto now = batch::Clock::now();
+    std::vector<std::string> reasons;
+    if (!reachable) {
+        reasons.push_back("ClickHouse does not answer chgate's probe: " + monitor_.last_error());
+    }
+    if (!manager_.ready()) reasons.push_back("replaying the write-ahead log");
+    nlohmann::ordered_json held = nlohmann::ordered_json::object();
+    for (const auto& t : manager_.tables()) {
+        const auto h = t->hold_state();
+        if (h.held) {
+            held[t->name()] = {{"reason", h.reason}, {"since", format_utc_seconds(h.since)}};
+            if (readiness.held_tables)
+                reasons.push_back("table " + t->name() + " is held: " + h.reason);
+        }
+        const auto sealed = t->oldest_sealed();
+        if (readiness.max_lag.count() > 0 && sealed != batch::TimePoint::max() &&
+            now - sealed > readiness.max_lag) {
+            reasons.push_back(
+                "table " + t->name() + ": a batch has waited " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(now - sealed).count()) +
+                " s for ClickHouse (readiness.max_lag " +
+                config::format_duration(readiness.max_lag) + ")");
+        }
+    }
     nlohmann::ordered_json body = {
-        {"ready", reachable && replayed},
+        {"ready", reasons.empty()},
         {"clickhouse",
          {{"reachable", reachable},
           {"version", info->version.empty() ? nlohmann::ordered_json(nullptr)
                                             : nlohmann::ordered_json(info->version)}}},
     };
-    if (!reachable) {
-        body["reason"] = "ClickHouse does not answer chgate's probe: " + monitor_.last_error();
-    } else if (!replayed) {
-        body["reason"] = "replaying the write-ahead log";
+    if (!reasons.empty()) {
+        std::string joined;
+        for (const auto& r : reasons)
+            joined += (joined.empty() ? "" : "; ") + r;
+        body["reason"] = joined;
+        body["reasons"] = reasons;
     }
+    if (!held.empty()) body["held_tables"] = held;
     Response r;
-    r.status = reachable && replayed ? bhttp::status::ok : bhttp::status::service_unavailable;
+    r.status = reasons.empty() ? bhttp::status::ok : bhttp::status::service_unavailable;
     r.body = body.dump();
     return r;
 }

@@ -40,8 +40,12 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
     // A table fed through several column lists has several buffers; show the
     // thresholds of one of them (they share the table's settings).
     std::map<const batch::Table*, batch::Thresholds> thresholds;
+    std::map<const batch::Table*, batch::TimePoint> oldest_open;
     for (const auto& buffer : manager.buffers()) {
         thresholds.try_emplace(&buffer->table(), buffer->thresholds());
+        const auto first = buffer->oldest_open_event();
+        auto [it, fresh] = oldest_open.try_emplace(&buffer->table(), first);
+        if (!fresh) it->second = std::min(it->second, first);
     }
     constexpr auto r = std::memory_order_relaxed;
     for (const auto& t : manager.tables()) {
@@ -74,6 +78,22 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         ts.rows_replayed = s.rows_replayed.load(r);
         ts.rows_retried = s.rows_retried.load(r);
         ts.rows_dead_lettered = s.rows_dead_lettered.load(r);
+        ts.holds = s.holds.load(r);
+        const auto hold = t->hold_state();
+        ts.held = hold.held;
+        ts.held_reason = hold.reason;
+        ts.held_since_unix_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(hold.since.time_since_epoch())
+                .count();
+        auto age = [now](batch::TimePoint since) -> std::int64_t {
+            if (since == batch::TimePoint::max() || since > now) return 0;
+            return std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count();
+        };
+        ts.send_lag_ms = age(t->oldest_sealed());
+        ts.oldest_pending_age_ms = age(t->oldest_pending_event());
+        if (auto it = oldest_open.find(t.get()); it != oldest_open.end()) {
+            ts.oldest_pending_age_ms = std::max(ts.oldest_pending_age_ms, age(it->second));
+        }
         ts.batches_inserted = s.batches_inserted.load(r);
         ts.rows_inserted = s.rows_inserted.load(r);
         ts.bytes_inserted = s.bytes_inserted.load(r);

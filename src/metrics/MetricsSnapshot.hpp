@@ -37,6 +37,12 @@ struct TableSnapshot {
     std::array<std::uint64_t, batch::kFlushReasonCount> seals{};
     std::uint64_t buffered_rows = 0, buffered_bytes = 0, pending_rows = 0, pending_bytes = 0;
     std::uint64_t rows_replayed = 0, rows_retried = 0, rows_dead_lettered = 0;
+    bool held = false;
+    std::string held_reason;
+    std::int64_t held_since_unix_ms = 0;
+    std::uint64_t holds = 0;
+    std::int64_t oldest_pending_age_ms = 0;  ///< the oldest unflushed event, 0 when none
+    std::int64_t send_lag_ms = 0;            ///< the oldest sealed batch's wait, 0 when none
     std::uint64_t batches_inserted = 0, rows_inserted = 0, bytes_inserted = 0, bytes_sent = 0;
     std::uint64_t failed_attempts = 0, batches_dropped = 0, rows_dropped = 0;
     std::uint64_t flush_latency_ms_sum = 0, last_flush_latency_ms = 0;

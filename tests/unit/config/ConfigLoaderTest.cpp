@@ -285,3 +285,13 @@ batching:
     CHECK_THAT(error_of("storage: {dir: \"\"}"), Contains("must not be empty"));
     CHECK_THAT(error_of("admin: {password: x}"), Contains("admin.password: unknown key"));
 }
+
+TEST_CASE("readiness and hold probing") {
+    const auto c = load("clickhouse: {hold_probe_interval: 3s}\nreadiness: {held_tables: false, max_lag: 0}\n").config;
+    CHECK(c->clickhouse.hold_probe_interval == 3s);
+    CHECK_FALSE(c->readiness.held_tables);
+    CHECK(c->readiness.max_lag == 0s);
+    CHECK(load("{}").config->readiness.max_lag == 5min);
+    CHECK_THAT(error_of("readiness: {max_lag: soon}"), Catch::Contains("readiness.max_lag"));
+    CHECK_THAT(error_of("clickhouse: {hold_probe_interval: 1ms}"), Catch::Contains("at least 100ms"));
+}
