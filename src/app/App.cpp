@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "clickhouse/HttpClient.hpp"
+#include "store/Spool.hpp"
 #include "util/Log.hpp"
 #include "util/Version.hpp"
 
@@ -48,6 +49,7 @@ store::StorageOptions storage_options(const config::Config& c) {
                   : c.storage.fsync == config::FsyncMode::interval ? store::FsyncMode::interval
                                                                    : store::FsyncMode::never;
     o.fsync_interval = c.storage.fsync_interval;
+    o.max_disk = c.storage.max_disk;
     return o;
 }
 
@@ -61,7 +63,9 @@ App::App(config::LoadedConfig loaded)
       budget_(config_->batching.max_memory),
       monitor_(config_->clickhouse),
       manager_(config_, queue_, budget_, inserted_rate_, storage_.get()),
-      flusher_(queue_, config_->clickhouse, monitor_, &storage_->dead_letters()),
+      flusher_(queue_, config_->clickhouse, monitor_, storage_.get()),
+      spool_replayer_(storage_->spool(), manager_, queue_, monitor_,
+                      config_->storage.spool_replay_rate),
       router_(manager_, budget_, inserted_rate_, monitor_, storage_.get(),
               config_->server.max_body_size, config_->server.commit_timeout, config_->admin.token),
       server_(config_->server, router_) {}
@@ -96,6 +100,7 @@ void App::start() {
         storage_->writer().start();
         flusher_.start();
         manager_.start();
+        spool_replayer_.start();
         server_.start();
         replay_ = std::thread([this] {
             set_thread_name("chgate-replay");
@@ -110,6 +115,7 @@ void App::start() {
         // Stop what did start, in order, so that no thread outlives App; then report.
         stop_replay_.store(true);
         if (replay_.joinable()) replay_.join();
+        spool_replayer_.stop();
         manager_.stop();
         queue_.close();
         flusher_.join();
@@ -162,6 +168,8 @@ int App::stop() {
     server_.drain(std::min(deadline, started + 10s));
     stop_replay_.store(true);
     if (replay_.joinable()) replay_.join();
+    // No more batches come back from the spool: they stay on disk for the next start.
+    spool_replayer_.stop();
     // 3. Seal what those last requests added: everything accepted is now queued.
     manager_.stop();
     manager_.seal_all(batch::FlushReason::shutdown);
@@ -169,15 +177,33 @@ int App::stop() {
     queue_.close();
     int status = 0;
     if (!flusher_.wait_until_drained(deadline)) {
+        // Out of time: stop the flushers (an attempt in flight may still end
+        // in a retry), then put what is left where the next start finds it.
         queue_.abort();
-        std::uint64_t logged = 0, lost = 0;
-        for (const auto& b : queue_.take_all())
-            (b.last_lsn != 0 ? logged : lost) += b.row_count;
+        flusher_.join();
+        std::uint64_t on_disk = 0, spooled = 0, lost = 0;
+        for (auto& b : queue_.take_all()) {
+            if (b.last_lsn != 0 || !b.spool_path.empty()) {
+                on_disk += b.row_count;  // in a write-ahead log, or already spooled
+                continue;
+            }
+            auto& table = b.source->table();
+            store::SpoolEntry entry;
+            std::string error;
+            if (storage_->disk_has_room(b.rows.size()) &&
+                storage_->spool().put({table.database(), table.table(), b.source->columns()}, b.id,
+                                      b.rows, b.row_count, error, entry)) {
+                spooled += b.row_count;
+            } else {
+                lost += b.row_count;
+            }
+        }
         LOG_ERROR << "shutdown_timeout ("
                   << config::format_duration(config_->server.shutdown_timeout)
-                  << ") reached with rows ClickHouse has not taken: " << logged
-                  << " stay in the write-ahead logs for the next start; " << lost
-                  << " (ack: buffered tables) are abandoned";
+                  << ") reached with rows ClickHouse has not taken: " << on_disk
+                  << " are in write-ahead logs or the spool, " << spooled
+                  << " were spooled now, all for the next start; " << lost << " are lost"
+                  << (lost > 0 ? " (no room under storage.max_disk)" : "");
         if (lost > 0) status = 1;
     }
     flusher_.join();

@@ -11,6 +11,7 @@
 #include "config/ConfigLoader.hpp"
 #include "flush/FlushQueue.hpp"
 #include "flush/Flusher.hpp"
+#include "flush/SpoolReplayer.hpp"
 #include "http/Router.hpp"
 #include "http/Server.hpp"
 #include "metrics/RateWindow.hpp"
@@ -45,6 +46,7 @@ class App {
     clickhouse::ServerMonitor monitor_;
     batch::BatchManager manager_;
     flush::Flusher flusher_;
+    flush::SpoolReplayer spool_replayer_;
     http::Router router_;
     http::Server server_;
     std::thread replay_;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ struct Batch {
     std::uint64_t last_lsn = 0;
     /// Some rows were already refused and settled (bisection was interrupted).
     bool had_bad_rows = false;
+    /// The spool file holding the batch, once spooled (empty otherwise).
+    std::filesystem::path spool_path;
     /// Requests with ack: committed waiting for this batch.
     std::vector<CommitWaiterPtr> waiters;
 };

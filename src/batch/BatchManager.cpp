@@ -136,6 +136,11 @@ Route BatchManager::route_impl(const ingest::TableName& name,
 AppendResult BatchManager::append(TableBuffer& buffer, std::string_view body,
                                   std::span<const ingest::RowSlice> rows, TimePoint now,
                                   const CommitWaiterPtr& waiter) {
+    // A logged table needs room on disk for what it accepts (storage.max_disk).
+    if (buffer.logs_appends() && storage_ != nullptr && !storage_->disk_has_room(body.size())) {
+        buffer.table().on_rejected(Admission::disk_full, body.size());
+        return {Admission::disk_full, 0};
+    }
     // Reused per io thread: sealing allocates nothing here once it has grown.
     thread_local std::vector<Batch> sealed;
     sealed.clear();

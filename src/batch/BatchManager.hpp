@@ -52,6 +52,13 @@ class BatchManager {
     /// The buffer for an INSERT with an optional column list (sorted, unique).
     Route route(const ingest::TableName& name, const std::vector<std::string>& columns);
 
+    /// The buffer for rows accepted earlier (the spool, dead letters): as
+    /// route(), but a table no longer configured is served with the defaults.
+    Route route_for_recovery(const ingest::TableName& name,
+                             const std::vector<std::string>& columns) {
+        return route_impl(name, columns, true);
+    }
+
     /// Appends rows to a buffer; a batch the strategy seals goes to the flush queue.
     AppendResult append(TableBuffer& buffer, std::string_view body,
                         std::span<const ingest::RowSlice> rows, TimePoint now,

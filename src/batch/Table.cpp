@@ -45,12 +45,14 @@ void Table::on_accepted(std::uint64_t rows, std::uint64_t bytes) {
 }
 
 void Table::on_rejected(Admission why, std::uint64_t bytes) {
-    if (why == Admission::table_full || why == Admission::gateway_full) {
+    if (why == Admission::table_full || why == Admission::gateway_full ||
+        why == Admission::disk_full) {
         stats_.requests_rejected_full.fetch_add(1, kRelaxed);
     }
     LOG_DEBUG << "table " << name_ << ": refused a request of " << bytes << " bytes ("
               << (why == Admission::table_full     ? "table memory full"
                   : why == Admission::gateway_full ? "gateway memory full"
+                  : why == Admission::disk_full    ? "storage.max_disk in use"
                                                    : "larger than the table's max_memory")
               << ")";
 }
@@ -123,6 +125,14 @@ void Table::on_bad_rows(std::uint64_t batch_id, std::uint64_t inserted, std::uin
              << (dead_lettered ? "kept in the dead letters" : "dropped (LogAndContinue)") << "; "
              << inserted << " inserted, " << inserts
              << " INSERTs to isolate them. First: " << first_error;
+}
+
+void Table::on_spooled(std::uint64_t batch_id, std::uint64_t rows, int attempts,
+                       const std::string& error) {
+    stats_.rows_spooled.fetch_add(rows, kRelaxed);
+    LOG_WARN << "table " << name_ << ": batch " << batch_id << " (" << rows
+             << " rows) spooled to disk after " << attempts << " attempts (" << error
+             << "); it is sent again when ClickHouse answers";
 }
 
 void Table::on_settled(std::uint64_t rows, std::uint64_t bytes) {

@@ -15,7 +15,7 @@
 namespace chgate::batch {
 
 /// What a reservation against the quotas came to.
-enum class Admission { ok, table_full, gateway_full, too_large };
+enum class Admission { ok, table_full, gateway_full, too_large, disk_full };
 
 /// One ClickHouse table as chgate serves it: its settings, its memory quota and
 /// its counters. Several buffers (one per column list) may feed one table.
@@ -52,6 +52,9 @@ class Table {
     void on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,
                            const std::string& error, milliseconds retry_in, bool will_retry);
     void on_dropped(std::uint64_t batch_id, std::uint64_t rows, const std::string& why);
+    /// A batch out of retries went to the spool on disk.
+    void on_spooled(std::uint64_t batch_id, std::uint64_t rows, int attempts,
+                    const std::string& error);
     /// ClickHouse refused some rows of a batch: `bad` went to the dead letters
     /// (or, with LogAndContinue, were dropped), `inserted` went in.
     void on_bad_rows(std::uint64_t batch_id, std::uint64_t inserted, std::uint64_t bad,

@@ -119,14 +119,20 @@ struct StorageConfig {
     FsyncMode fsync = FsyncMode::always;
     Duration fsync_interval = 1s;  ///< for fsync: interval
     std::uint64_t segment_size = 16 * kMiB;
+    /// Bound on write-ahead logs plus spool. Past it, durable tables answer 503
+    /// and nothing more is spooled. 0: no bound.
+    std::uint64_t max_disk = 10ULL * 1024 * kMiB;
+    /// How fast spooled batches go back to ClickHouse once it answers again.
+    std::uint64_t spool_replay_rate = 16 * kMiB;  ///< bytes per second
 };
 
 enum class LogLevel { debug, info, warn, error };
 
 /// When /readyz answers 503 besides an unreachable ClickHouse.
 struct ReadinessConfig {
-    bool held_tables = true;  ///< while any table is held
-    Duration max_lag = 5min;  ///< when a table's oldest unsent event is older; 0: never
+    bool held_tables = true;            ///< while any table is held
+    Duration max_lag = 5min;            ///< when a table's oldest unsent event is older; 0: never
+    std::uint64_t max_spool_bytes = 0;  ///< when the spool holds more; 0: never
 };
 
 struct AdminConfig {

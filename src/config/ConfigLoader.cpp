@@ -226,10 +226,13 @@ class Loader {
         if (root["batching"]) read_batching(root["batching"], *config);
         if (root["storage"]) read_storage(root["storage"], config->storage);
         if (auto n = root["readiness"]) {
-            r_.check_keys(n, "readiness", {"held_tables", "max_lag"});
+            r_.check_keys(n, "readiness", {"held_tables", "max_lag", "max_spool_bytes"});
             auto& rd = config->readiness;
             if (auto m = n["held_tables"]) rd.held_tables = r_.boolean(m, "readiness.held_tables");
             if (auto m = n["max_lag"]) rd.max_lag = r_.duration(m, "readiness.max_lag");
+            if (auto m = n["max_spool_bytes"]) {
+                rd.max_spool_bytes = r_.size(m, "readiness.max_spool_bytes");
+            }
         }
         if (root["admin"]) {
             r_.check_keys(root["admin"], "admin", {"token"});
@@ -549,7 +552,16 @@ class Loader {
 
     void read_storage(const YAML::Node& node, StorageConfig& s) {
         const std::string p = "storage";
-        r_.check_keys(node, p, {"dir", "fsync", "fsync_interval", "segment_size"});
+        r_.check_keys(
+            node, p,
+            {"dir", "fsync", "fsync_interval", "segment_size", "max_disk", "spool_replay_rate"});
+        if (auto n = node["max_disk"]) s.max_disk = r_.size(n, p + ".max_disk");
+        if (auto n = node["spool_replay_rate"]) {
+            s.spool_replay_rate = r_.size(n, p + ".spool_replay_rate");
+            if (s.spool_replay_rate < 64 * kKiB) {
+                r_.fail(n, p + ".spool_replay_rate", "must be at least 64KiB (per second)");
+            }
+        }
         if (auto n = node["dir"]) {
             s.dir = r_.scalar(n, p + ".dir");
             if (s.dir.empty()) r_.fail(n, p + ".dir", "must not be empty");

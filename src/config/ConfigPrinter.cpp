@@ -88,11 +88,16 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "fsync_interval" << YAML::Value
         << format_duration(c.storage.fsync_interval);
     out << YAML::Key << "segment_size" << YAML::Value << format_size(c.storage.segment_size);
+    out << YAML::Key << "max_disk" << YAML::Value << format_size(c.storage.max_disk);
+    out << YAML::Key << "spool_replay_rate" << YAML::Value
+        << format_size(c.storage.spool_replay_rate);
     out << YAML::EndMap;
 
     out << YAML::Key << "readiness" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "held_tables" << YAML::Value << c.readiness.held_tables;
     out << YAML::Key << "max_lag" << YAML::Value << format_duration(c.readiness.max_lag);
+    out << YAML::Key << "max_spool_bytes" << YAML::Value
+        << format_size(c.readiness.max_spool_bytes);
     out << YAML::EndMap;
 
     out << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;

@@ -75,7 +75,10 @@ std::optional<batch::Batch> FlushQueue::pop() {
         if (delayed_.empty()) {
             cv_.wait(lock);
         } else {
-            cv_.wait_until(lock, delayed_.front().not_before);
+            // A copy: wait_until keeps a reference, and delayed_ may reallocate
+            // while the lock is released.
+            const auto until = delayed_.front().not_before;
+            cv_.wait_until(lock, until);
         }
     }
 }

@@ -9,6 +9,8 @@
 #include "clickhouse/ServerMonitor.hpp"
 #include "flush/Bisector.hpp"
 #include "store/DeadLetters.hpp"
+#include "store/Spool.hpp"
+#include "store/Storage.hpp"
 #include "store/Wal.hpp"
 #include "util/Log.hpp"
 #include "util/ThreadName.hpp"
@@ -19,11 +21,12 @@ using namespace std::chrono_literals;
 using clickhouse::ErrorClass;
 
 Flusher::Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
-                 clickhouse::ServerMonitor& monitor, store::DeadLetters* dead_letters)
+                 clickhouse::ServerMonitor& monitor, store::Storage* storage)
     : queue_(queue),
       cfg_(cfg),
       monitor_(monitor),
-      dead_letters_(dead_letters),
+      storage_(storage),
+      dead_letters_(storage != nullptr ? &storage->dead_letters() : nullptr),
       retry_(cfg.retry_initial, cfg.retry_max, cfg.retry_multiplier) {}
 
 Flusher::~Flusher() {
@@ -161,14 +164,52 @@ void Flusher::on_transient(batch::Batch& b, const clickhouse::InsertOutcome& fai
         }
         return;
     }
-    // Durably acknowledged rows are never given up: they are retried at the
-    // backoff ceiling until ClickHouse takes them.
-    if (b.last_lsn != 0) return retry_later(b, error);
-    table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
-    table.on_dropped(b.id, b.row_count,
-                     "no retries left (retry_attempts: " + std::to_string(tcfg.retry_attempts) +
-                         ") and the table's ack is buffered");
-    finish(b, store::DoneOutcome::dropped, {false, false, error});
+    spool_or_keep(b, error);
+}
+
+void Flusher::spool_or_keep(batch::Batch& b, const std::string& error) {
+    auto& buffer = *b.source;
+    auto& table = buffer.table();
+    // Already on disk: leave memory; the spool replay brings it back later.
+    if (!b.spool_path.empty()) {
+        table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
+        storage_->spool().unload(b.spool_path);
+        return let_go(b);
+    }
+    if (storage_ != nullptr && storage_->disk_has_room(b.rows.size())) {
+        store::SpoolEntry entry;
+        std::string spool_error;
+        const store::LogTarget target{table.database(), table.table(), buffer.columns()};
+        if (storage_->spool().put(target, b.id, b.rows, b.row_count, spool_error, entry)) {
+            table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
+            table.on_spooled(b.id, b.row_count, b.attempts, error);
+            // The spool holds the rows now: the log need not replay them.
+            if (b.last_lsn != 0 && buffer.wal()) {
+                buffer.wal()->append_done(
+                    {b.id, b.first_lsn, b.last_lsn, store::DoneOutcome::spooled});
+            }
+            for (const auto& w : b.waiters) {
+                w->batch_finished(
+                    {false, false,
+                     error + "; the events are spooled on disk and will be delivered"});
+            }
+            storage_->spool().unload(entry.path);
+            return let_go(b);
+        }
+        LOG_ERROR << "table " << table.name() << ": cannot spool batch " << b.id << ": "
+                  << spool_error << "; keeping it in memory";
+    }
+    // No room on disk: the batch stays in memory, retried at the backoff cap;
+    // the table answers 429 once its max_memory is in use. Nothing is dropped.
+    retry_later(b, error);
+}
+
+void Flusher::let_go(batch::Batch& b) {
+    auto& table = b.source->table();
+    table.on_settled(b.row_count, b.rows.size());
+    table.on_batch_finished(b.first_append, b.sealed_at);
+    table.release(b.rows.size());
+    queue_.finish();
 }
 
 void Flusher::on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refusal, Worker& w) {
@@ -273,6 +314,7 @@ void Flusher::finish(batch::Batch& b, store::DoneOutcome outcome,
     }
     for (const auto& w : b.waiters)
         w->batch_finished(for_waiters);
+    if (!b.spool_path.empty()) storage_->spool().remove(b.spool_path);
     auto& table = buffer.table();
     table.on_settled(b.row_count, b.rows.size());
     table.on_batch_finished(b.first_append, b.sealed_at);

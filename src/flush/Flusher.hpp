@@ -22,6 +22,7 @@ class Compressor;
 }  // namespace chgate::clickhouse
 namespace chgate::store {
 class DeadLetters;
+class Storage;
 struct DeadRow;
 }  // namespace chgate::store
 
@@ -34,9 +35,10 @@ namespace chgate::flush {
 /// bisection and, per the table's failure_strategy, dead-lettered or dropped.
 class Flusher {
   public:
-    /// `dead_letters` may be null (tests): refused rows are then dropped.
+    /// `storage` may be null (tests): refused rows are then dropped, and
+    /// batches out of retries stay in memory.
     Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
-            clickhouse::ServerMonitor& monitor, store::DeadLetters* dead_letters = nullptr);
+            clickhouse::ServerMonitor& monitor, store::Storage* storage = nullptr);
     ~Flusher();
 
     void start();
@@ -75,6 +77,10 @@ class Flusher {
                          std::uint64_t inserted, std::uint64_t inserts,
                          std::string_view unresolved = {}, std::uint64_t unresolved_rows = 0);
     void retry_later(batch::Batch& b, const std::string& error);
+    /// Out of retries: to the spool if there is room, else kept in memory.
+    void spool_or_keep(batch::Batch& b, const std::string& error);
+    /// The batch leaves memory (it is on disk) without finishing.
+    void let_go(batch::Batch& b);
     /// Ends a batch's life: its log's done record, its waiters, its memory.
     void finish(batch::Batch& b, store::DoneOutcome outcome,
                 const batch::CommitOutcome& for_waiters);
@@ -82,6 +88,7 @@ class Flusher {
     FlushQueue& queue_;
     const config::ClickHouseConfig cfg_;
     clickhouse::ServerMonitor& monitor_;
+    store::Storage* const storage_;
     store::DeadLetters* const dead_letters_;
     const RetryPolicy retry_;
 

@@ -194,6 +194,11 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
                                      "the gateway has batching.max_memory in use while "
                                      "ClickHouse catches up; retry later");
             break;
+        case batch::Admission::disk_full:
+            refused = error_response(ApiError::gateway_full,
+                                     "storage.max_disk is in use (write-ahead logs and spool) "
+                                     "while ClickHouse catches up; retry later");
+            break;
     }
     if (refused) {
         if (!reply) return refused;

@@ -6,6 +6,8 @@
 #include "http/UrlQuery.hpp"
 #include "metrics/MetricsJson.hpp"
 #include "metrics/RateWindow.hpp"
+#include "store/Spool.hpp"
+#include "store/Storage.hpp"
 #include "util/TimeFormat.hpp"
 
 namespace chgate::http {
@@ -111,6 +113,12 @@ Response Router::ready() const {
         reasons.push_back("ClickHouse does not answer chgate's probe: " + monitor_.last_error());
     }
     if (!manager_.ready()) reasons.push_back("replaying the write-ahead log");
+    if (storage_ != nullptr && readiness.max_spool_bytes > 0 &&
+        storage_->spool().bytes() > readiness.max_spool_bytes) {
+        reasons.push_back("the spool holds " + std::to_string(storage_->spool().bytes()) +
+                          " bytes (readiness.max_spool_bytes " +
+                          config::format_size(readiness.max_spool_bytes) + ")");
+    }
     nlohmann::ordered_json held = nlohmann::ordered_json::object();
     for (const auto& t : manager_.tables()) {
         const auto h = t->hold_state();

@@ -5,6 +5,7 @@
 #include "batch/BatchManager.hpp"
 #include "metrics/RateWindow.hpp"
 #include "store/DeadLetters.hpp"
+#include "store/Spool.hpp"
 #include "store/Storage.hpp"
 
 namespace chgate::metrics {
@@ -24,6 +25,8 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         g.storage_dir = storage->dir().string();
         g.fsync = config::to_string(cfg.fsync);
         g.disk_bytes = storage->disk_bytes();
+        g.spool_bytes = storage->spool().bytes();
+        g.max_disk = storage->max_disk();
         for (const auto& [name, c] : storage->dead_letters().counts()) {
             g.dead_letter_rows += c.rows;
             g.dead_letter_bytes += c.bytes;
@@ -47,6 +50,8 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         auto [it, fresh] = oldest_open.try_emplace(&buffer->table(), first);
         if (!fresh) it->second = std::min(it->second, first);
     }
+    std::map<std::string, store::Spool::Count> spooled;
+    if (storage != nullptr) spooled = storage->spool().counts();
     constexpr auto r = std::memory_order_relaxed;
     for (const auto& t : manager.tables()) {
         const auto& s = t->stats();
@@ -79,6 +84,12 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         ts.rows_retried = s.rows_retried.load(r);
         ts.rows_dead_lettered = s.rows_dead_lettered.load(r);
         ts.holds = s.holds.load(r);
+        ts.rows_spooled = s.rows_spooled.load(r);
+        if (auto it = spooled.find(t->database() + "." + t->table()); it != spooled.end()) {
+            ts.spool_batches = it->second.batches;
+            ts.spool_rows = it->second.rows;
+            ts.spool_bytes = it->second.bytes;
+        }
         const auto hold = t->hold_state();
         ts.held = hold.held;
         ts.held_reason = hold.reason;

@@ -43,6 +43,8 @@ struct TableSnapshot {
     std::uint64_t holds = 0;
     std::int64_t oldest_pending_age_ms = 0;  ///< the oldest unflushed event, 0 when none
     std::int64_t send_lag_ms = 0;            ///< the oldest sealed batch's wait, 0 when none
+    std::uint64_t rows_spooled = 0;          ///< moved to the spool, ever
+    std::uint64_t spool_batches = 0, spool_rows = 0, spool_bytes = 0;  ///< in the spool now
     std::uint64_t batches_inserted = 0, rows_inserted = 0, bytes_inserted = 0, bytes_sent = 0;
     std::uint64_t failed_attempts = 0, batches_dropped = 0, rows_dropped = 0;
     std::uint64_t flush_latency_ms_sum = 0, last_flush_latency_ms = 0;
@@ -64,6 +66,7 @@ struct GatewaySnapshot {
     std::uint64_t syncs = 0;
     bool ready = true;  ///< false while the logs are replayed
     std::uint64_t dead_letter_rows = 0, dead_letter_bytes = 0;
+    std::uint64_t spool_bytes = 0, max_disk = 0;
     std::uint64_t replay_logs = 0, replay_rows = 0, replay_batches = 0, replay_damaged = 0,
                   replay_torn_bytes = 0;
 };

@@ -41,6 +41,7 @@ struct TableStats {
     Counter rows_retried{0};          ///< rows in batches sent again after a failure
     Counter rows_dead_lettered{0};    ///< rows ClickHouse refused, kept in the dead letters
     Counter holds{0};                 ///< times the table was held
+    Counter rows_spooled{0};          ///< rows moved to the spool on disk
     Counter flush_latency_ms_sum{0};  ///< over inserted batches
     Counter last_flush_latency_ms{0};
     std::atomic<std::int64_t> last_flush_unix_ms{0};  ///< 0: never

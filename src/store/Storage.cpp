@@ -12,6 +12,7 @@
 #include "store/DeadLetters.hpp"
 #include "store/Files.hpp"
 #include "store/SegmentScan.hpp"
+#include "store/Spool.hpp"
 #include "util/Log.hpp"
 
 namespace chgate::store {
@@ -61,6 +62,7 @@ Storage::Storage(StorageOptions options)
                                  "); give each instance its own directory");
     }
     dead_letters_ = std::make_unique<DeadLetters>(options_.dir / "dead-letter");
+    spool_ = std::make_unique<Spool>(options_.dir / "spool");
     const auto pid = std::to_string(::getpid());
     [[maybe_unused]] auto t = ::ftruncate(lock_fd_, 0);
     [[maybe_unused]] auto w = ::pwrite(lock_fd_, pid.data(), pid.size(), 0);
@@ -192,10 +194,15 @@ Storage::Opened Storage::open(const LogTarget& target) {
 
 std::uint64_t Storage::disk_bytes() const {
     std::lock_guard lock(mutex_);
-    std::uint64_t total = 0;
+    std::uint64_t total = spool_->bytes();
     for (const auto& w : wals_)
         total += w->disk_bytes();
     return total;
+}
+
+bool Storage::disk_has_room(std::uint64_t more) const {
+    if (options_.max_disk == 0) return true;
+    return disk_bytes() + more <= options_.max_disk;
 }
 
 ReplayStats PendingReplay::run(const std::function<void(ReplayedBatch&&)>& sink,

@@ -14,7 +14,8 @@
 
 namespace chgate::store {
 class DeadLetters;
-}
+class Spool;
+}  // namespace chgate::store
 
 namespace chgate::store {
 
@@ -38,6 +39,7 @@ struct StorageOptions {
     std::filesystem::path dir;
     WalOptions wal;
     std::chrono::milliseconds fsync_interval{1000};
+    std::uint64_t max_disk = 0;  ///< 0: no bound
 };
 
 /// What replay found in one log.
@@ -100,6 +102,11 @@ class Storage {
 
     WalWriter& writer() { return writer_; }
     DeadLetters& dead_letters() { return *dead_letters_; }
+    Spool& spool() { return *spool_; }
+    const Spool& spool() const { return *spool_; }
+    /// Whether `more` bytes fit under storage.max_disk (logs and spool).
+    bool disk_has_room(std::uint64_t more) const;
+    std::uint64_t max_disk() const { return options_.max_disk; }
     const DeadLetters& dead_letters() const { return *dead_letters_; }
     std::uint64_t syncs() const { return writer_.syncs(); }
     std::uint64_t disk_bytes() const;
@@ -112,6 +119,7 @@ class Storage {
     int lock_fd_ = -1;
     WalWriter writer_;
     std::unique_ptr<DeadLetters> dead_letters_;
+    std::unique_ptr<Spool> spool_;
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<Wal>> wals_;  // guarded by mutex_
 };

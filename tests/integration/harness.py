@@ -23,6 +23,8 @@ import uuid
 CHGATE_BIN = os.environ.get("CHGATE_BIN", "")
 CH_DIR = os.environ.get("CHGATE_TEST_CH_DIR", "")
 SOURCE_DIR = os.environ.get("CHGATE_SOURCE_DIR", "")
+# Under AddressSanitizer, memory figures (RSS) mean nothing.
+SANITIZED = os.environ.get("CHGATE_SANITIZED", "0") == "1"
 
 
 def wait_until(predicate, timeout, interval=0.05, message="condition"):
@@ -216,10 +218,89 @@ class Chgate:
             self.proc.stdout.close()
 
 
+class Loader:
+    """Threads posting small batches of uniquely numbered events over keep-alive
+    connections, remembering which ids chgate acknowledged."""
+
+    def __init__(self, port, table, threads=8, per_request=5, pause=0.0):
+        self.port, self.table, self.per_request, self.pause = port, table, per_request, pause
+        self.acked = set()
+        self.statuses = {}     # status -> count
+        self.retry_after = 0   # 429/503 answers that carried Retry-After
+        self.unanswered = set()  # sent, but the answer never came
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(t,), daemon=True)
+                        for t in range(threads)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def join(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=30)
+
+    def run(self, worker):
+        conn = None
+        seq = 0
+        while not self.stop.is_set():
+            ids = [f"w{worker}-{seq + i}" for i in range(self.per_request)]
+            seq += self.per_request
+            body = json.dumps([{"id": i, "n": 1} for i in ids])
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                conn.request("POST", f"/v1/events/{self.table}", body=body)
+                resp = conn.getresponse()
+                resp.read()
+                with self.lock:
+                    self.statuses[resp.status] = self.statuses.get(resp.status, 0) + 1
+                    if resp.status in (429, 503) and resp.getheader("Retry-After"):
+                        self.retry_after += 1
+                    if resp.status == 202:
+                        self.acked.update(ids)
+                if self.pause:
+                    time.sleep(self.pause)
+            except (OSError, http.client.HTTPException):
+                with self.lock:
+                    self.unanswered.update(ids)
+                conn = None
+                time.sleep(0.05)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def restart_clickhouse(down_seconds, while_down=None):
+    """Stops the test ClickHouse, waits (running `while_down`), and starts it
+    again on the same ports with the same data."""
+    script = os.path.join(SOURCE_DIR, "deploy", "clickhouse.sh")
+    with open(os.path.join(CH_DIR, "http_port")) as f:
+        http_port = f.read().strip()
+    with open(os.path.join(CH_DIR, "tcp_port")) as f:
+        tcp_port = f.read().strip()
+    subprocess.run([script, "stop", CH_DIR], check=True, capture_output=True)
+    try:
+        started = time.monotonic()
+        if while_down:
+            while_down()
+        time.sleep(max(0.0, down_seconds - (time.monotonic() - started)))
+    finally:
+        subprocess.run([script, "start", CH_DIR, http_port, tcp_port, "--test"], check=True,
+                       capture_output=True)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 class IntegrationTest(unittest.TestCase):

@@ -10,56 +10,11 @@ import threading
 import time
 import unittest
 
-from harness import Chgate, IntegrationTest, wait_until
+from harness import Chgate, IntegrationTest, Loader, wait_until
 
 COLUMNS = "id String, n UInt32"
 # Nothing flushes on its own for a minute: rows stay in memory (and the log).
 SLOW = {"strategy": "hybrid", "max_batch_size": 100000, "max_batch_time": "1m"}
-
-
-class Loader:
-    """Threads posting small batches of uniquely numbered events over keep-alive
-    connections, remembering which ids chgate acknowledged."""
-
-    def __init__(self, port, table, threads=8, per_request=5):
-        self.port, self.table, self.per_request = port, table, per_request
-        self.acked = set()
-        self.unanswered = set()  # sent, but the answer never came
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.run, args=(t,), daemon=True)
-                        for t in range(threads)]
-
-    def start(self):
-        for t in self.threads:
-            t.start()
-
-    def join(self):
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=30)
-
-    def run(self, worker):
-        conn = None
-        seq = 0
-        while not self.stop.is_set():
-            ids = [f"w{worker}-{seq + i}" for i in range(self.per_request)]
-            seq += self.per_request
-            body = json.dumps([{"id": i, "n": 1} for i in ids])
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                conn.request("POST", f"/v1/events/{self.table}", body=body)
-                resp = conn.getresponse()
-                resp.read()
-                if resp.status == 202:
-                    with self.lock:
-                        self.acked.update(ids)
-            except (OSError, http.client.HTTPException):
-                with self.lock:
-                    self.unanswered.update(ids)
-                conn = None
-                time.sleep(0.05)
 
 
 def record_starts(data):

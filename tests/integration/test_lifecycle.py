@@ -180,35 +180,42 @@ class ClickHouseOutageTest(IntegrationTest):
             self.assertEqual(g.stop(), 0)
         self.assert_no_sanitizer_report(g)
 
-    def test_memory_only_rows_are_dropped_after_their_retries_loudly(self):
-        # ack: buffered promises memory only: past retry_attempts the batch is
-        # dropped, counted and logged, and the exit status says so.
+    def test_rows_out_of_retries_are_spooled_and_survive_a_restart(self):
+        # Even ack: buffered rows are not dropped after retry_attempts: they go to
+        # the spool on disk, which a later run sends.
+        storage = self.storage_dir()
         port = free_port()  # nothing listens there
-        cfg = make_config(self.db, {"t": {"strategy": "immediate", "retry_attempts": 1,
-                                          "ack": "buffered"}},
-                          f"http://127.0.0.1:{port}", self.storage_dir())
+        tables = {"t": {"strategy": "immediate", "retry_attempts": 1, "ack": "buffered"}}
+        cfg = make_config(self.db, tables, f"http://127.0.0.1:{port}", storage,
+                          clickhouse={"retry": {"initial": "50ms", "max": "100ms"}})
         with Chgate(cfg) as g:
-            g.post_events("t", [{"id": 1}])
-            m = wait_until(lambda: (lambda m: m if m["tables"]["t"]["batches_dropped"] else None)(
-                g.metrics()), 10, message="the drop")
-            self.assertEqual(m["tables"]["t"]["failed_batches"], 2)
-            self.assertEqual(m["tables"]["t"]["rows_dropped"], 1)
-            self.assertIn("DROPPED", g.log())
-            self.assertEqual(g.stop(), 1, "a run that dropped rows must not exit 0")
+            self.assertEqual(g.post_events("t", [{"id": 1}, {"id": 2}]).status, 202)
+            m = wait_until(lambda: (lambda m: m if m["tables"]["t"]["rows_spooled"] == 2 else None)(
+                g.metrics()), 10, message="the spool")
+            self.assertEqual(m["tables"]["t"]["rows_dropped"], 0)
+            self.assertEqual(m["tables"]["t"]["spool"]["rows"], 2)
+            self.assertIn("spooled to disk", g.log())
+            self.assertEqual(g.stop(), 0)
         self.assert_no_sanitizer_report(g)
+        # Another run, with ClickHouse, finds the spool and delivers it.
+        g2 = self.start(tables, storage)
+        self.wait_for_count("t", 2, timeout=15)
+        wait_until(lambda: g2.metrics()["storage"]["spool_bytes"] == 0, 10, message="an empty spool")
 
-    def test_durable_rows_are_retried_past_retry_attempts_until_they_land(self):
+    def test_durable_rows_out_of_retries_are_spooled_and_delivered_when_clickhouse_is_back(self):
         proxy = Forwarder(self.ch.port)
         self.addCleanup(proxy.close)
         cfg = make_config(self.db, {"t": {"strategy": "immediate", "retry_attempts": 1}},
-                          f"http://127.0.0.1:{proxy.port}", self.storage_dir())
+                          f"http://127.0.0.1:{proxy.port}", self.storage_dir(),
+                          clickhouse={"retry": {"initial": "50ms", "max": "100ms"},
+                                      "probe_interval": "200ms"})
         with Chgate(cfg) as g:
             self.assertEqual(g.post_events("t", [{"id": 1}, {"id": 2}]).status, 202)
-            wait_until(lambda: g.metrics()["tables"]["t"]["failed_batches"] >= 3, 15,
-                       message="attempts past retry_attempts")
+            wait_until(lambda: g.metrics()["tables"]["t"]["rows_spooled"] >= 2, 15, message="the spool")
             self.assertEqual(g.metrics()["tables"]["t"]["rows_dropped"], 0)
             proxy.open()
             self.wait_for_count("t", 2, timeout=40)
+            wait_until(lambda: g.metrics()["storage"]["spool_bytes"] == 0, 10, message="an empty spool")
             self.assertEqual(g.stop(), 0)
         self.assert_no_sanitizer_report(g)
 

@@ -287,11 +287,27 @@ batching:
 }
 
 TEST_CASE("readiness and hold probing") {
-    const auto c = load("clickhouse: {hold_probe_interval: 3s}\nreadiness: {held_tables: false, max_lag: 0}\n").config;
+    const auto c =
+        load("clickhouse: {hold_probe_interval: 3s}\nreadiness: {held_tables: false, max_lag: 0}\n")
+            .config;
     CHECK(c->clickhouse.hold_probe_interval == 3s);
     CHECK_FALSE(c->readiness.held_tables);
     CHECK(c->readiness.max_lag == 0s);
     CHECK(load("{}").config->readiness.max_lag == 5min);
     CHECK_THAT(error_of("readiness: {max_lag: soon}"), Catch::Contains("readiness.max_lag"));
-    CHECK_THAT(error_of("clickhouse: {hold_probe_interval: 1ms}"), Catch::Contains("at least 100ms"));
+    CHECK_THAT(error_of("clickhouse: {hold_probe_interval: 1ms}"),
+               Catch::Contains("at least 100ms"));
+}
+
+TEST_CASE("the disk quota the spool rate and the spool readiness threshold") {
+    const auto c = load(
+                       "storage: {max_disk: 2GiB, spool_replay_rate: 4MiB}\nreadiness: "
+                       "{max_spool_bytes: 100MiB}\n")
+                       .config;
+    CHECK(c->storage.max_disk == 2ULL * 1024 * kMiB);
+    CHECK(c->storage.spool_replay_rate == 4 * kMiB);
+    CHECK(c->readiness.max_spool_bytes == 100 * kMiB);
+    CHECK(load("{}").config->storage.max_disk == 10ULL * 1024 * kMiB);
+    CHECK(load("storage: {max_disk: 0}").config->storage.max_disk == 0);
+    CHECK_THAT(error_of("storage: {spool_replay_rate: 1KiB}"), Catch::Contains("at least 64KiB"));
 }

@@ -1,0 +1,89 @@
+#include "flush/SpoolReplayer.hpp"
+
+#include "batch/BatchManager.hpp"
+#include "clickhouse/ServerMonitor.hpp"
+#include "flush/FlushQueue.hpp"
+#include "store/Spool.hpp"
+#include "util/Log.hpp"
+#include "util/ThreadName.hpp"
+
+namespace chgate::flush {
+
+using namespace std::chrono_literals;
+
+SpoolReplayer::SpoolReplayer(store::Spool& spool, batch::BatchManager& manager, FlushQueue& queue,
+                             const clickhouse::ServerMonitor& monitor,
+                             std::uint64_t bytes_per_second)
+    : spool_(spool), manager_(manager), queue_(queue), monitor_(monitor), rate_(bytes_per_second) {}
+
+SpoolReplayer::~SpoolReplayer() {
+    stop();
+}
+
+void SpoolReplayer::start() {
+    thread_ = std::thread([this] {
+        set_thread_name("chgate-spool");
+        run();
+    });
+}
+
+void SpoolReplayer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void SpoolReplayer::run() {
+    // A token bucket: rate_ bytes a second, at most one second's worth saved up.
+    constexpr auto kTick = 100ms;
+    std::uint64_t tokens = rate_;
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        if (cv_.wait_for(lock, kTick, [this] { return stopping_; })) break;
+        tokens = std::min(rate_, tokens + rate_ / 10);
+        if (!monitor_.reachable() || tokens == 0) continue;
+        lock.unlock();
+        const auto used = round(tokens);
+        lock.lock();
+        tokens -= std::min(tokens, used);
+    }
+}
+
+std::uint64_t SpoolReplayer::round(std::uint64_t budget) {
+    std::uint64_t used = 0;
+    for (auto& entry : spool_.oldest_per_target()) {
+        if (used >= budget) break;
+        const auto route = manager_.route_for_recovery({entry.target.database, entry.target.table},
+                                                       entry.target.columns);
+        if (!route.buffer) continue;
+        auto& table = route.buffer->table();
+        // A table with its memory in use waits; the others go on.
+        if (table.reserve(entry.bytes) != batch::Admission::ok) continue;
+        std::string rows, error;
+        if (!spool_.load(entry, rows, error)) {
+            table.release(entry.bytes);
+            LOG_ERROR << "spool: " << error;
+            continue;
+        }
+        const auto now = batch::Clock::now();
+        batch::Batch b;
+        b.id = entry.batch_id;  // the same id: a retry is recognisably the same batch
+        b.source = route.buffer;
+        b.rows = std::move(rows);
+        b.row_count = entry.rows;
+        b.first_append = now;
+        b.sealed_at = now;
+        b.reason = batch::FlushReason::replay;
+        b.priority = table.config().priority;
+        b.spool_path = entry.path;
+        table.on_replayed(b.row_count, b.rows.size(), b.first_append, b.sealed_at);
+        used += b.rows.size();
+        queue_.push(std::move(b));
+    }
+    return used;
+}
+
+}  // namespace chgate::flush

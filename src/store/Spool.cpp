@@ -1,0 +1,150 @@
+#include "store/Spool.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "store/Files.hpp"
+#include "util/Log.hpp"
+
+namespace chgate::store {
+
+Spool::Spool(std::filesystem::path dir) : dir_(std::move(dir)) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) throw std::runtime_error("cannot create " + dir_.string() + ": " + ec.message());
+    // Index what a previous run spooled; unfinished writes (.tmp) are dropped:
+    // their batches were still in memory, or in a log, when the run ended.
+    std::uint64_t files = 0;
+    for (const auto& d : std::filesystem::directory_iterator(dir_, ec)) {
+        if (!d.is_directory()) continue;
+        const auto target = read_target_meta(d.path());
+        if (!target) continue;
+        for (const auto& f : std::filesystem::directory_iterator(d.path(), ec)) {
+            if (f.path().extension() == ".tmp") {
+                std::filesystem::remove(f.path(), ec);
+                continue;
+            }
+            if (f.path().extension() != ".batch") continue;
+            std::ifstream in(f.path());
+            std::string header;
+            if (!std::getline(in, header)) continue;
+            try {
+                const auto j = nlohmann::json::parse(header);
+                SpoolEntry e{f.path(), *target, j.at("batch_id").get<std::uint64_t>(),
+                             j.at("rows").get<std::uint64_t>(), j.at("bytes").get<std::uint64_t>()};
+                bytes_.fetch_add(std::filesystem::file_size(f.path(), ec));
+                entries_[d.path().filename().string()][f.path().filename().string()] = e;
+                ++files;
+            } catch (const std::exception& err) {
+                LOG_ERROR << "spool file " << f.path().string() << " is unreadable (" << err.what()
+                          << "); left in place";
+            }
+        }
+    }
+    if (files > 0) {
+        LOG_INFO << "spool: " << files << " batches (" << bytes_.load()
+                 << " bytes) from an earlier run wait for ClickHouse";
+    }
+}
+
+bool Spool::put(const LogTarget& target, std::uint64_t batch_id, std::string_view rows,
+                std::uint64_t row_count, std::string& error, SpoolEntry& entry) {
+    const auto name = target_dir_name(target);
+    const auto dir = dir_ / name;
+    char file[64];
+    {
+        std::lock_guard lock(mutex_);
+        // Names sort by spooling time: oldest first on replay, across restarts.
+        const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        std::snprintf(file, sizeof file, "%020lld-%06llu.batch", static_cast<long long>(micros),
+                      static_cast<unsigned long long>(++sequence_ % 1000000));
+    }
+    const auto path = dir / file;
+    const nlohmann::json header = {{"batch_id", batch_id},
+                                   {"rows", row_count},
+                                   {"bytes", rows.size()},
+                                   {"table", target.database + "." + target.table}};
+    try {
+        prepare_target_dir(dir, target);
+        write_file_atomically(path, header.dump() + "\n" + std::string(rows));
+    } catch (const std::exception& e) {
+        error = e.what();
+        return false;
+    }
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    entry = {path, target, batch_id, row_count, rows.size()};
+    std::lock_guard lock(mutex_);
+    entries_[name][file] = entry;
+    // Written by this run and still in memory until the flusher lets it go.
+    loaded_.insert(path);
+    bytes_.fetch_add(size);
+    return true;
+}
+
+std::vector<SpoolEntry> Spool::oldest_per_target() {
+    std::lock_guard lock(mutex_);
+    std::vector<SpoolEntry> out;
+    for (const auto& [dir, files] : entries_) {
+        for (const auto& [name, e] : files) {
+            if (loaded_.contains(e.path)) continue;
+            out.push_back(e);
+            break;
+        }
+    }
+    return out;
+}
+
+bool Spool::load(const SpoolEntry& entry, std::string& rows, std::string& error) {
+    std::ifstream in(entry.path, std::ios::binary);
+    std::string header;
+    if (!in || !std::getline(in, header)) {
+        error = "cannot read " + entry.path.string();
+        return false;
+    }
+    rows.assign(std::istreambuf_iterator<char>(in), {});
+    std::lock_guard lock(mutex_);
+    loaded_.insert(entry.path);
+    return true;
+}
+
+void Spool::unload(const std::filesystem::path& path) {
+    std::lock_guard lock(mutex_);
+    loaded_.erase(path);
+}
+
+void Spool::remove(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    std::filesystem::remove(path, ec);
+    std::lock_guard lock(mutex_);
+    loaded_.erase(path);
+    auto it = entries_.find(path.parent_path().filename().string());
+    if (it != entries_.end() && it->second.erase(path.filename().string()) > 0) {
+        bytes_.fetch_sub(size);
+    }
+}
+
+std::map<std::string, Spool::Count> Spool::counts() const {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, Count> out;
+    for (const auto& [dir, files] : entries_) {
+        for (const auto& [name, e] : files) {
+            auto& c = out[e.target.database + "." + e.target.table];
+            ++c.batches;
+            c.rows += e.rows;
+            c.bytes += e.bytes;
+        }
+    }
+    return out;
+}
+
+}  // namespace chgate::store

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "store/Storage.hpp"
+
+namespace chgate::store {
+
+/// A batch on disk, waiting for ClickHouse.
+struct SpoolEntry {
+    std::filesystem::path path;
+    LogTarget target;
+    std::uint64_t batch_id = 0;
+    std::uint64_t rows = 0;
+    std::uint64_t bytes = 0;  ///< of rows, as held in memory once loaded
+};
+
+/// Sealed batches that ClickHouse did not take in time, one file each under
+/// storage.dir/spool/<db.table>/: a JSON header line, then the rows. Files are
+/// written whole and synced before they count; they leave once their batch is
+/// inserted (or dead-lettered). Oldest first, per target directory.
+class Spool {
+  public:
+    /// Creates the directory and indexes what a previous run left.
+    explicit Spool(std::filesystem::path dir);
+
+    /// Writes a batch; false (with `error`) if the disk refused.
+    bool put(const LogTarget& target, std::uint64_t batch_id, std::string_view rows,
+             std::uint64_t row_count, std::string& error, SpoolEntry& entry);
+
+    /// The oldest entry of each target that is not loaded, for a round of replay.
+    std::vector<SpoolEntry> oldest_per_target();
+
+    /// Reads an entry's rows; marks it loaded so it is not handed out twice.
+    bool load(const SpoolEntry& entry, std::string& rows, std::string& error);
+    /// The batch left memory again without finishing (ClickHouse failed again):
+    /// its file stays and comes up in a later round.
+    void unload(const std::filesystem::path& path);
+    /// The batch is finished: the file goes.
+    void remove(const std::filesystem::path& path);
+
+    std::uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+    struct Count {
+        std::uint64_t batches = 0, rows = 0, bytes = 0;
+    };
+    /// Per table, "db.table".
+    std::map<std::string, Count> counts() const;
+
+  private:
+    const std::filesystem::path dir_;
+    mutable std::mutex mutex_;
+    // Guarded by mutex_: every entry on disk by target directory, oldest first
+    // (file names sort by time), and which are loaded.
+    std::map<std::string, std::map<std::string, SpoolEntry>> entries_;
+    std::set<std::filesystem::path> loaded_;
+    std::uint64_t sequence_ = 0;
+    std::atomic<std::uint64_t> bytes_{0};
+};
+
+}  // namespace chgate::store
