@@ -1,5 +1,9 @@
 #include "clickhouse/InsertRequest.hpp"
 
+#include <cstdio>
+
+#include "store/Crc32c.hpp"
+
 namespace chgate::clickhouse {
 
 std::string url_encode(std::string_view s) {
@@ -22,8 +26,16 @@ std::string url_encode(std::string_view s) {
     return out;
 }
 
+std::string dedup_token(std::uint64_t batch_id, std::string_view rows) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "chgate-%llu-%08x-%zu",
+                  static_cast<unsigned long long>(batch_id),
+                  store::crc32c(rows.data(), rows.size()), rows.size());
+    return buf;
+}
+
 std::string build_insert_url(const std::string& base_url, const std::string& insert_query,
-                             const ServerInfo& server) {
+                             const ServerInfo& server, std::string_view dedup_token) {
     std::string url = base_url + "/?query=" + url_encode(insert_query);
     for (const auto& [name, value] : server.settings) {
         url.append("&").append(url_encode(name)).append("=").append(url_encode(value));
@@ -34,6 +46,9 @@ std::string build_insert_url(const std::string& base_url, const std::string& ins
     // chgate already batches; a server-side async buffer would only add a second
     // place where acknowledged rows could wait.
     if (server.async_insert && !server.settings.contains("async_insert")) url += "&async_insert=0";
+    if (server.insert_deduplication_token && !dedup_token.empty()) {
+        url.append("&insert_deduplication_token=").append(url_encode(dedup_token));
+    }
     return url;
 }
 

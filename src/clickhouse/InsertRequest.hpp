@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,7 +13,14 @@ std::string url_encode(std::string_view s);
 
 /// {base}/?query=…&{settings}&wait_end_of_query=1… for one INSERT. Pure: the
 /// server's capabilities decide which optional parameters go in.
+/// `dedup_token` goes in as insert_deduplication_token where the server has
+/// that setting, so that a retry of the same rows is not inserted twice (on
+/// tables where ClickHouse deduplicates inserts).
 std::string build_insert_url(const std::string& base_url, const std::string& insert_query,
-                             const ServerInfo& server);
+                             const ServerInfo& server, std::string_view dedup_token = {});
+
+/// A batch's token: its id, and a checksum of its rows, so that the same batch
+/// sent again gets the same token and a changed remainder gets another.
+std::string dedup_token(std::uint64_t batch_id, std::string_view rows);
 
 }  // namespace chgate::clickhouse

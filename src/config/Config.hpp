@@ -78,9 +78,11 @@ struct ServerConfig {
     std::string listen = "0.0.0.0:8080";
     int threads = 0;  ///< 0 means one per core
     std::uint64_t max_body_size = 16 * kMiB;
-    Duration idle_timeout = 60s;      ///< keep-alive connections with no request are closed
-    Duration shutdown_timeout = 30s;  ///< how long a stop waits for in-flight inserts
-    Duration commit_timeout = 30s;    ///< how long an ack: committed request waits (then 504)
+    Duration idle_timeout = 60s;          ///< keep-alive connections with no request are closed
+    Duration shutdown_timeout = 30s;      ///< how long a stop waits for in-flight inserts
+    Duration commit_timeout = 30s;        ///< how long an ack: committed request waits (then 504)
+    Duration idempotency_window = 10min;  ///< how long an Idempotency-Key's answer is kept
+    std::uint64_t idempotency_max_keys = 100000;
 };
 
 struct ClickHouseConfig {

@@ -247,7 +247,7 @@ class Loader {
         const std::string p = "server";
         r_.check_keys(node, p,
                       {"listen", "threads", "max_body_size", "idle_timeout", "shutdown_timeout",
-                       "commit_timeout"});
+                       "commit_timeout", "idempotency_window", "idempotency_max_keys"});
         if (auto n = node["listen"]) {
             s.listen = r_.scalar(n, p + ".listen");
             std::string error;
@@ -264,6 +264,15 @@ class Loader {
         if (auto n = node["idle_timeout"]) {
             s.idle_timeout = r_.duration(n, p + ".idle_timeout");
             if (s.idle_timeout < 1s) r_.fail(n, p + ".idle_timeout", "must be at least 1s");
+        }
+        if (auto n = node["idempotency_window"]) {
+            s.idempotency_window = r_.duration(n, p + ".idempotency_window");
+            if (s.idempotency_window < 1s)
+                r_.fail(n, p + ".idempotency_window", "must be at least 1s");
+        }
+        if (auto n = node["idempotency_max_keys"]) {
+            s.idempotency_max_keys =
+                std::uint64_t(r_.integer(n, p + ".idempotency_max_keys", 1, 100'000'000));
         }
         if (auto n = node["commit_timeout"]) {
             s.commit_timeout = r_.duration(n, p + ".commit_timeout");

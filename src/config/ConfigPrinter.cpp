@@ -34,6 +34,9 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "threads" << YAML::Value << c.server.threads;
     out << YAML::Key << "max_body_size" << YAML::Value << format_size(c.server.max_body_size);
     out << YAML::Key << "idle_timeout" << YAML::Value << format_duration(c.server.idle_timeout);
+    out << YAML::Key << "idempotency_window" << YAML::Value
+        << format_duration(c.server.idempotency_window);
+    out << YAML::Key << "idempotency_max_keys" << YAML::Value << c.server.idempotency_max_keys;
     out << YAML::Key << "commit_timeout" << YAML::Value << format_duration(c.server.commit_timeout);
     out << YAML::Key << "shutdown_timeout" << YAML::Value
         << format_duration(c.server.shutdown_timeout);

@@ -81,8 +81,10 @@ Flusher::Attempt Flusher::attempt(const batch::Batch& b, std::string_view rows, 
         const char* encoding = w.compressor.compress(method, rows, w.scratch);
         const std::string_view body = encoding != nullptr ? std::string_view(w.scratch) : rows;
         a.sent_bytes = body.size();
-        a.response = w.client.post(
-            clickhouse::build_insert_url(cfg_.url, buffer.insert_query(), *server), body, encoding);
+        a.response =
+            w.client.post(clickhouse::build_insert_url(cfg_.url, buffer.insert_query(), *server,
+                                                       clickhouse::dedup_token(b.id, rows)),
+                          body, encoding);
     } catch (const std::exception& e) {
         // Only allocation or a library failure lands here; treat it as transient.
         a.response = {};

@@ -33,6 +33,8 @@ bhttp::status to_http_status(ApiError e) {
             return bhttp::status::gateway_timeout;
         case ApiError::unauthorized:
             return bhttp::status::unauthorized;
+        case ApiError::conflict:
+            return bhttp::status::conflict;
         case ApiError::forbidden:
             return bhttp::status::forbidden;
     }

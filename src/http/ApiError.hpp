@@ -26,6 +26,7 @@ enum class ApiError {
     rejected_by_clickhouse,  ///< 502: ack committed, and ClickHouse refused the rows
     not_committed,
     unauthorized,  ///< 401: /admin/ without the token
+    conflict,      ///< 409: a request with the same Idempotency-Key is in progress
     forbidden,     ///< 403: /admin/ with a wrong token           ///< 504: ack committed, and no
                    ///< commit in time
 };

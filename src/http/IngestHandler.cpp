@@ -1,5 +1,7 @@
 #include "http/IngestHandler.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 
 #include "http/ApiError.hpp"
@@ -73,8 +75,78 @@ void IngestScratch::trim() {
 }
 
 IngestHandler::IngestHandler(batch::BatchManager& manager, std::uint64_t max_body_size,
-                             std::chrono::milliseconds commit_timeout)
-    : manager_(manager), max_body_size_(max_body_size), commit_timeout_(commit_timeout) {}
+                             std::chrono::milliseconds commit_timeout,
+                             std::chrono::milliseconds idempotency_window,
+                             std::size_t idempotency_max_keys)
+    : manager_(manager),
+      max_body_size_(max_body_size),
+      commit_timeout_(commit_timeout),
+      idempotency_(idempotency_window, idempotency_max_keys) {}
+
+namespace {
+
+// A deferred answer under an Idempotency-Key: what is sent is also kept. If it
+// goes away unanswered, the key is forgotten, so that a retry is processed.
+class RecordingReply : public Reply {
+  public:
+    RecordingReply(ReplyPtr inner, IdempotencyCache& cache, std::string key)
+        : inner_(std::move(inner)), cache_(cache), key_(std::move(key)) {}
+    ~RecordingReply() override {
+        if (!sent_) cache_.forget(key_);
+    }
+    void send(Response r) override {
+        if (sent_.exchange(true)) return;
+        cache_.complete(key_, r, IdempotencyCache::Clock::now());
+        inner_->send(std::move(r));
+    }
+
+  private:
+    ReplyPtr inner_;
+    IdempotencyCache& cache_;
+    std::string key_;
+    std::atomic<bool> sent_{false};
+};
+
+bool valid_idempotency_key(std::string_view key) {
+    if (key.empty() || key.size() > 255) return false;
+    return std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+}  // namespace
+
+std::optional<Response> IngestHandler::idempotently(
+    const IngestInput& in,
+    const std::function<std::optional<Response>(const IngestInput&)>& process) {
+    if (in.idempotency_key.empty()) return process(in);
+    if (!valid_idempotency_key(in.idempotency_key)) {
+        return error_response(ApiError::bad_request,
+                              "Idempotency-Key must be 1 to 255 visible ASCII characters");
+    }
+    const auto key = std::string(in.scope) + "\n" + std::string(in.idempotency_key);
+    Response stored;
+    switch (idempotency_.claim(key, IdempotencyCache::Clock::now(), stored)) {
+        case IdempotencyCache::Claim::answered:
+            stored.idempotent_replayed = true;
+            return stored;
+        case IdempotencyCache::Claim::in_progress:
+            return error_response(ApiError::conflict,
+                                  "a request with this Idempotency-Key is still in progress");
+        case IdempotencyCache::Claim::fresh:
+            break;
+    }
+    // Answers given later go through a RecordingReply, so they are kept too.
+    const Defer* outer = in.defer;
+    const Defer recording = [&](std::chrono::milliseconds timeout,
+                                Response on_timeout) -> ReplyPtr {
+        return std::make_shared<RecordingReply>((*outer)(timeout, std::move(on_timeout)),
+                                                idempotency_, key);
+    };
+    IngestInput wrapped = in;
+    wrapped.defer = &recording;
+    auto answer = process(wrapped);
+    if (answer) idempotency_.complete(key, *answer, IdempotencyCache::Clock::now());
+    return answer;
+}
 
 bool IngestHandler::decode_content(const IngestInput& in, IngestScratch& scratch,
                                    std::string_view& body, Response& error) const {
@@ -221,71 +293,77 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
     return ok;
 }
 
-std::optional<Response> IngestHandler::post_events(std::string_view table, const IngestInput& in,
+std::optional<Response> IngestHandler::post_events(std::string_view table, const IngestInput& input,
                                                    IngestScratch& scratch) {
-    std::string_view body;
-    Response error;
-    if (!decode_content(in, scratch, body, error)) return error;
-    const auto format =
-        is_ndjson_type(in.content_type) ? ingest::BodyFormat::ndjson : ingest::BodyFormat::detect;
-    return ingest(manager_.route(table), table, body, format, scratch, in, false);
+    return idempotently(input, [&](const IngestInput& in) -> std::optional<Response> {
+        std::string_view body;
+        Response error;
+        if (!decode_content(in, scratch, body, error)) return error;
+        const auto format = is_ndjson_type(in.content_type) ? ingest::BodyFormat::ndjson
+                                                            : ingest::BodyFormat::detect;
+        return ingest(manager_.route(table), table, body, format, scratch, in, false);
+    });
 }
 
 std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
-                                                   const IngestInput& in, IngestScratch& scratch) {
-    if (auto d = query_param(url_query, "decompress"); d && *d == "1") {
-        return error_response(ApiError::unsupported_encoding,
-                              "ClickHouse's native compression (decompress=1) is not supported; "
-                              "use Content-Encoding: gzip or zstd");
-    }
-    std::string_view body;
-    Response error;
-    if (!decode_content(in, scratch, body, error)) return error;
-
-    // The statement comes in the URL, or, as clickhouse-bulk takes it, at the
-    // start of the body with the rows after it.
-    const auto query = query_param(url_query, "query");
-    ingest::InsertQuery insert;
-    std::string parse_error;
-    std::string_view data;
-    if (query) {
-        if (!ingest::parse_insert_query(*query, insert, parse_error)) {
-            return error_response(ApiError::bad_request, parse_error);
-        }
-        data = body;
-        // ClickHouse joins the query text and the body; rows may start in either.
-        if (!insert.data.empty()) {
-            scratch.joined.assign(insert.data).append("\n").append(body);
-            data = scratch.joined;
-        }
-    } else {
-        if (!ingest::parse_insert_query(body, insert, parse_error)) {
+                                                   const IngestInput& input,
+                                                   IngestScratch& scratch) {
+    return idempotently(input, [&](const IngestInput& in) -> std::optional<Response> {
+        if (auto d = query_param(url_query, "decompress"); d && *d == "1") {
             return error_response(
-                ApiError::bad_request,
-                "no ?query= parameter, and the body does not start with one: " + parse_error);
+                ApiError::unsupported_encoding,
+                "ClickHouse's native compression (decompress=1) is not supported; "
+                "use Content-Encoding: gzip or zstd");
         }
-        data = insert.data;
-    }
-    // ClickHouse answers an INSERT without rows with 200; some clients send them.
-    if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        Response ok;
-        ok.content_type = "text/plain; charset=UTF-8";
-        return ok;
-    }
-    if (insert.table.database.empty()) {
-        if (auto db = query_param(url_query, "database"); db && !db->empty()) {
-            if (!ingest::is_identifier(*db)) {
-                return error_response(ApiError::bad_request,
-                                      "database \"" + *db + "\" is not an identifier");
+        std::string_view body;
+        Response error;
+        if (!decode_content(in, scratch, body, error)) return error;
+
+        // The statement comes in the URL, or, as clickhouse-bulk takes it, at the
+        // start of the body with the rows after it.
+        const auto query = query_param(url_query, "query");
+        ingest::InsertQuery insert;
+        std::string parse_error;
+        std::string_view data;
+        if (query) {
+            if (!ingest::parse_insert_query(*query, insert, parse_error)) {
+                return error_response(ApiError::bad_request, parse_error);
             }
-            insert.table.database = *db;
+            data = body;
+            // ClickHouse joins the query text and the body; rows may start in either.
+            if (!insert.data.empty()) {
+                scratch.joined.assign(insert.data).append("\n").append(body);
+                data = scratch.joined;
+            }
+        } else {
+            if (!ingest::parse_insert_query(body, insert, parse_error)) {
+                return error_response(
+                    ApiError::bad_request,
+                    "no ?query= parameter, and the body does not start with one: " + parse_error);
+            }
+            data = insert.data;
         }
-    }
-    const std::string label = insert.table.database.empty()
-                                  ? insert.table.table
-                                  : insert.table.database + "." + insert.table.table;
-    return ingest(manager_.route(insert.table, insert.columns), label, data,
-                  ingest::BodyFormat::ndjson, scratch, in, true);
+        // ClickHouse answers an INSERT without rows with 200; some clients send them.
+        if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+            Response ok;
+            ok.content_type = "text/plain; charset=UTF-8";
+            return ok;
+        }
+        if (insert.table.database.empty()) {
+            if (auto db = query_param(url_query, "database"); db && !db->empty()) {
+                if (!ingest::is_identifier(*db)) {
+                    return error_response(ApiError::bad_request,
+                                          "database \"" + *db + "\" is not an identifier");
+                }
+                insert.table.database = *db;
+            }
+        }
+        const std::string label = insert.table.database.empty()
+                                      ? insert.table.table
+                                      : insert.table.database + "." + insert.table.table;
+        return ingest(manager_.route(insert.table, insert.columns), label, data,
+                      ingest::BodyFormat::ndjson, scratch, in, true);
+    });
 }
 
 }  // namespace chgate::http

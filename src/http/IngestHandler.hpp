@@ -1,12 +1,14 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "batch/BatchManager.hpp"
+#include "http/IdempotencyCache.hpp"
 #include "http/Response.hpp"
 #include "ingest/BodyDecoder.hpp"
 
@@ -17,8 +19,10 @@ struct IngestInput {
     std::string_view content_encoding;
     std::string_view content_type;
     std::string_view body;
-    std::string_view url_query;    ///< for ?ack=
-    const Defer* defer = nullptr;  ///< how to answer later (ack durable or committed)
+    std::string_view url_query;        ///< for ?ack=
+    const Defer* defer = nullptr;      ///< how to answer later (ack durable or committed)
+    std::string_view idempotency_key;  ///< the Idempotency-Key header
+    std::string_view scope;            ///< the path: a key is unique per path
 };
 
 /// Buffers a connection reuses from request to request, so that decoding
@@ -39,7 +43,9 @@ struct IngestScratch {
 class IngestHandler {
   public:
     IngestHandler(batch::BatchManager& manager, std::uint64_t max_body_size,
-                  std::chrono::milliseconds commit_timeout);
+                  std::chrono::milliseconds commit_timeout,
+                  std::chrono::milliseconds idempotency_window = std::chrono::minutes(10),
+                  std::size_t idempotency_max_keys = 100000);
 
     /// POST /v1/events/{table}: 202 {"accepted": N}; 200 with ack committed.
     /// nullopt: the answer comes through in.defer.
@@ -61,9 +67,15 @@ class IngestHandler {
                                    std::string_view data, ingest::BodyFormat format,
                                    IngestScratch& scratch, const IngestInput& in, bool compat);
 
+    /// Runs `process` once per Idempotency-Key: a repeat gets the first answer.
+    std::optional<Response> idempotently(
+        const IngestInput& in,
+        const std::function<std::optional<Response>(const IngestInput&)>& process);
+
     batch::BatchManager& manager_;
     const std::uint64_t max_body_size_;
     const std::chrono::milliseconds commit_timeout_;
+    IdempotencyCache idempotency_;
 };
 
 }  // namespace chgate::http

@@ -16,6 +16,7 @@ struct Response {
     int retry_after_seconds = 0;             ///< sent as Retry-After when > 0
     const char* allow = nullptr;             ///< sent as Allow with 405
     const char* www_authenticate = nullptr;  ///< sent with 401
+    bool idempotent_replayed = false;        ///< sent as Idempotent-Replayed: true
 };
 
 }  // namespace chgate::http

@@ -39,7 +39,8 @@ Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
                const metrics::RateWindow& inserted_rate, const clickhouse::ServerMonitor& monitor,
                store::Storage* storage, std::uint64_t max_body_size,
                std::chrono::milliseconds commit_timeout, std::string admin_token)
-    : ingest_(manager, max_body_size, commit_timeout),
+    : ingest_(manager, max_body_size, commit_timeout, manager.config().server.idempotency_window,
+              manager.config().server.idempotency_max_keys),
       manager_(manager),
       budget_(budget),
       inserted_rate_(inserted_rate),
@@ -62,14 +63,24 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
     if (path.starts_with("/admin/")) return admin_->handle(req, path.substr(6), defer);
     if (path.starts_with(kEventsPrefix)) {
         if (method != bhttp::verb::post) return method_not_allowed("POST");
-        const IngestInput in{req[bhttp::field::content_encoding], req[bhttp::field::content_type],
-                             req.body(), target.query, &defer};
+        const IngestInput in{req[bhttp::field::content_encoding],
+                             req[bhttp::field::content_type],
+                             req.body(),
+                             target.query,
+                             &defer,
+                             req["Idempotency-Key"],
+                             path};
         return ingest_.post_events(path.substr(kEventsPrefix.size()), in, scratch);
     }
     if (path == "/") {
         if (method == bhttp::verb::post) {
             const IngestInput in{req[bhttp::field::content_encoding],
-                                 req[bhttp::field::content_type], req.body(), target.query, &defer};
+                                 req[bhttp::field::content_type],
+                                 req.body(),
+                                 target.query,
+                                 &defer,
+                                 req["Idempotency-Key"],
+                                 path};
             return ingest_.post_insert(target.query, in, scratch);
         }
         if (method != bhttp::verb::get && method != bhttp::verb::head) {

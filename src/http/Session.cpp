@@ -170,6 +170,7 @@ void Session::respond(Response r) {
         response_.set(bhttp::field::retry_after, std::to_string(r.retry_after_seconds));
     }
     if (r.allow != nullptr) response_.set(bhttp::field::allow, r.allow);
+    if (r.idempotent_replayed) response_.set("Idempotent-Replayed", "true");
     if (r.www_authenticate != nullptr) {
         response_.set(bhttp::field::www_authenticate, r.www_authenticate);
     }

@@ -5,6 +5,7 @@ import gzip
 import json
 import socket
 import subprocess
+import time
 import unittest
 
 import harness
@@ -167,6 +168,19 @@ class IngestTest(IntegrationTest):
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             self.assertIn(b"200 OK", recv_response(s))
         self.wait_for_count("events", 10, where="note = 'expect'")
+
+    def test_an_idempotency_key_repeat_inserts_nothing(self):
+        g = self.gate
+        body = json.dumps([event(70, note="idem"), event(71, note="idem")])
+        first = g.post_events("events", body, {"Idempotency-Key": "order-70"})
+        again = g.post_events("events", body, {"Idempotency-Key": "order-70"})
+        self.assertEqual((first.status, again.status), (202, 202))
+        self.assertNotIn("Idempotent-Replayed", first.headers)
+        self.assertEqual(again.headers.get("Idempotent-Replayed"), "true")
+        self.assertEqual(again.body, first.body)
+        self.wait_for_count("events", 2, where="note = 'idem'")
+        time.sleep(0.5)
+        self.assertEqual(self.count("events", "note = 'idem'"), 2)
 
     def test_health_ready_and_ping(self):
         self.assertEqual(self.gate.request("GET", "/healthz").json(), {"status": "ok"})

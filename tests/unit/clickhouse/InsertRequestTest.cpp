@@ -31,3 +31,17 @@ TEST_CASE("a newer server gets async_insert=0 and the operator's settings win") 
     CHECK(build_insert_url("http://ch:8123", "Q", s) ==
           "http://ch:8123/?query=Q&async_insert=1&wait_end_of_query=1");
 }
+
+TEST_CASE("a server with insert_deduplication_token gets the batch's token") {
+    ServerInfo s;
+    s.insert_deduplication_token = true;
+    const auto token = dedup_token(42, "{\"a\":1}\n");
+    CHECK(token == dedup_token(42, "{\"a\":1}\n"));  // the same batch, the same token
+    CHECK(token != dedup_token(42, "{\"a\":2}\n"));  // a changed remainder, another
+    CHECK(token != dedup_token(43, "{\"a\":1}\n"));
+    CHECK_THAT(token, Catch::StartsWith("chgate-42-"));
+    CHECK(build_insert_url("http://ch", "Q", s, token) ==
+          "http://ch/?query=Q&insert_deduplication_token=" + token);
+    ServerInfo old;  // 18.16: no such setting, so none is sent
+    CHECK(build_insert_url("http://ch", "Q", old, token) == "http://ch/?query=Q");
+}

@@ -311,3 +311,10 @@ TEST_CASE("the disk quota the spool rate and the spool readiness threshold") {
     CHECK(load("storage: {max_disk: 0}").config->storage.max_disk == 0);
     CHECK_THAT(error_of("storage: {spool_replay_rate: 1KiB}"), Catch::Contains("at least 64KiB"));
 }
+
+TEST_CASE("idempotency settings") {
+    const auto c = load("server: {idempotency_window: 1h, idempotency_max_keys: 500}\n").config;
+    CHECK(c->server.idempotency_window == 1h);
+    CHECK(c->server.idempotency_max_keys == 500);
+    CHECK_THAT(error_of("server: {idempotency_max_keys: 0}"), Catch::Contains("between 1 and"));
+}

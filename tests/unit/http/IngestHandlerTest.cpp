@@ -16,6 +16,21 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
+// An ingest request's parts, by name.
+http::IngestInput input(std::string_view body, std::string_view query, const http::Defer& defer,
+                        std::string_view encoding = {}, std::string_view type = {},
+                        std::string_view idempotency_key = {}) {
+    http::IngestInput in;
+    in.content_encoding = encoding;
+    in.content_type = type;
+    in.body = body;
+    in.url_query = query;
+    in.defer = &defer;
+    in.idempotency_key = idempotency_key;
+    in.scope = "/v1/events/t";
+    return in;
+}
+
 // A Defer that keeps what the handler answers later, and its timeout answer.
 struct CapturedReply : http::Reply {
     void send(http::Response r) override {
@@ -51,10 +66,11 @@ struct Fixture {
     http::Response events(std::string_view table, std::string_view body,
                           std::string_view encoding = {}, std::string_view type = {},
                           std::string_view query = {}) {
-        return answer(handler.post_events(table, {encoding, type, body, query, &defer}, scratch));
+        return answer(
+            handler.post_events(table, input(body, query, defer, encoding, type), scratch));
     }
     http::Response insert(std::string_view url_query, std::string_view body) {
-        return answer(handler.post_insert(url_query, {{}, {}, body, url_query, &defer}, scratch));
+        return answer(handler.post_insert(url_query, input(body, url_query, defer), scratch));
     }
     http::Response answer(std::optional<http::Response> now) {
         if (now) return *now;
@@ -243,8 +259,8 @@ TEST_CASE("the ClickHouse-compatible endpoint refuses everything else") {
 
 TEST_CASE("ack committed answers 200 once every batch holding the rows is inserted") {
     Fixture f("batching: {tables: {t: {ack: committed, strategy: size, max_batch_size: 2}}}");
-    auto now = f.handler.post_events("t", {{}, {}, R"([{"a":1},{"a":2},{"a":3}])", {}, &f.defer},
-                                     f.scratch);
+    auto now =
+        f.handler.post_events("t", input(R"([{"a":1},{"a":2},{"a":3}])", {}, f.defer), f.scratch);
     REQUIRE_FALSE(now.has_value());
     REQUIRE(f.replies.size() == 1);
     CHECK(f.replies[0]->timeout == std::chrono::seconds(30));
@@ -266,8 +282,7 @@ TEST_CASE("ack committed answers 200 once every batch holding the rows is insert
 
 TEST_CASE("ack committed answers 502 when ClickHouse rejects the rows") {
     Fixture f("batching: {defaults: {ack: buffered}, tables: {t: {strategy: immediate}}}");
-    auto now =
-        f.handler.post_events("t", {{}, {}, R"({"a":1})", "ack=committed", &f.defer}, f.scratch);
+    auto now = f.handler.post_events("t", input(R"({"a":1})", "ack=committed", f.defer), f.scratch);
     REQUIRE_FALSE(now.has_value());
     auto b = f.queue.pop();
     REQUIRE(b);
@@ -279,8 +294,7 @@ TEST_CASE("ack committed answers 502 when ClickHouse rejects the rows") {
 
 TEST_CASE("a request cannot lower its table's ack level and bad levels are refused") {
     Fixture f("batching: {tables: {t: {ack: committed}}}");
-    auto now =
-        f.handler.post_events("t", {{}, {}, R"({"a":1})", "ack=buffered", &f.defer}, f.scratch);
+    auto now = f.handler.post_events("t", input(R"({"a":1})", "ack=buffered", f.defer), f.scratch);
     CHECK_FALSE(now.has_value());
     CHECK(f.events("t", R"({"a":1})", {}, {}, "ack=eventually").status ==
           bhttp::status::bad_request);
@@ -300,7 +314,7 @@ TEST_CASE("ack durable answers 202 once the write-ahead log is written") {
         store::Storage storage({dir, {}, std::chrono::seconds(1)});
         Fixture f("batching: {tables: {t: {ack: durable}}}", 1 << 20, &storage);
         auto now =
-            f.handler.post_events("t", {{}, {}, R"([{"a":1},{"a":2}])", {}, &f.defer}, f.scratch);
+            f.handler.post_events("t", input(R"([{"a":1},{"a":2}])", {}, f.defer), f.scratch);
         REQUIRE_FALSE(now.has_value());
         CHECK_FALSE(f.replies[0]->answer.has_value());
         const auto buffer = f.manager.route("t").buffer;
@@ -317,8 +331,61 @@ TEST_CASE("ingest answers 503 until the log is replayed") {
     Fixture f(kConfig);
     batch::BatchManager fresh(f.config, f.queue, f.budget, f.rate);
     http::IngestHandler handler(fresh, 1 << 20, std::chrono::seconds(1));
-    auto r = handler.post_events("events", {{}, {}, R"({"a":1})", {}, &f.defer}, f.scratch);
+    auto r = handler.post_events("events", input(R"({"a":1})", {}, f.defer), f.scratch);
     REQUIRE(r);
     CHECK(r->status == bhttp::status::service_unavailable);
     CHECK(r->retry_after_seconds == 1);
+}
+
+TEST_CASE("an Idempotency-Key repeat gets the first answer and inserts nothing") {
+    Fixture f(kConfig);
+    auto first = f.answer(f.handler.post_events(
+        "events", input(R"([{"a":1},{"a":2}])", {}, f.defer, {}, {}, "key-1"), f.scratch));
+    CHECK(first.status == bhttp::status::accepted);
+    CHECK_FALSE(first.idempotent_replayed);
+    auto again = f.answer(f.handler.post_events(
+        "events", input(R"([{"a":1},{"a":2}])", {}, f.defer, {}, {}, "key-1"), f.scratch));
+    CHECK(again.status == bhttp::status::accepted);
+    CHECK(again.body == first.body);
+    CHECK(again.idempotent_replayed);
+    auto other = f.answer(f.handler.post_events(
+        "events", input(R"({"a":3})", {}, f.defer, {}, {}, "key-2"), f.scratch));
+    CHECK_FALSE(other.idempotent_replayed);
+    CHECK(f.flushed()[kInsertEvents] == "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+}
+
+TEST_CASE("a refused request's retry with the same key is processed anew") {
+    Fixture f(kConfig);
+    auto bad = f.answer(
+        f.handler.post_events("events", input("[1]", {}, f.defer, {}, {}, "k"), f.scratch));
+    CHECK(bad.status == bhttp::status::bad_request);
+    auto good = f.answer(
+        f.handler.post_events("events", input(R"({"a":1})", {}, f.defer, {}, {}, "k"), f.scratch));
+    CHECK(good.status == bhttp::status::accepted);
+    CHECK_FALSE(good.idempotent_replayed);
+    CHECK(f.answer(f.handler.post_events("events", input("x", {}, f.defer, {}, {}, "bad key"),
+                                         f.scratch))
+              .status == bhttp::status::bad_request);
+}
+
+TEST_CASE("a repeat while the first waits for its commit gets 409 and then the answer") {
+    Fixture f("batching: {tables: {t: {ack: committed, strategy: immediate}}}");
+    auto pending =
+        f.handler.post_events("t", input(R"({"a":1})", {}, f.defer, {}, {}, "k"), f.scratch);
+    REQUIRE_FALSE(pending.has_value());
+    auto busy =
+        f.handler.post_events("t", input(R"({"a":1})", {}, f.defer, {}, {}, "k"), f.scratch);
+    REQUIRE(busy);
+    CHECK(busy->status == bhttp::status::conflict);
+    auto b = f.queue.pop();
+    REQUIRE(b);
+    b->waiters[0]->batch_finished({});
+    REQUIRE(f.replies[0]->answer);
+    CHECK(f.replies[0]->answer->status == bhttp::status::ok);
+    auto again =
+        f.handler.post_events("t", input(R"({"a":1})", {}, f.defer, {}, {}, "k"), f.scratch);
+    REQUIRE(again);
+    CHECK(again->status == bhttp::status::ok);
+    CHECK(again->idempotent_replayed);
+    CHECK(f.queue.size() == 0);  // nothing inserted twice
 }
