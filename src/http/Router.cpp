@@ -26,6 +26,19 @@ Response text(bhttp::status status, std::string body) {
     return r;
 }
 
+// What the ingest handler reads of a request.
+IngestInput ingest_input(const Request& req, const Target& target, const Defer& defer) {
+    IngestInput in;
+    in.content_encoding = req[bhttp::field::content_encoding];
+    in.content_type = req[bhttp::field::content_type];
+    in.body = req.body();
+    in.url_query = target.query;
+    in.defer = &defer;
+    in.idempotency_key = req["Idempotency-Key"];
+    in.scope = target.path;
+    return in;
+}
+
 Response method_not_allowed(const char* allow) {
     auto r = error_response(ApiError::method_not_allowed,
                             "method not allowed; use " + std::string(allow));
@@ -63,25 +76,12 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
     if (path.starts_with("/admin/")) return admin_->handle(req, path.substr(6), defer);
     if (path.starts_with(kEventsPrefix)) {
         if (method != bhttp::verb::post) return method_not_allowed("POST");
-        const IngestInput in{req[bhttp::field::content_encoding],
-                             req[bhttp::field::content_type],
-                             req.body(),
-                             target.query,
-                             &defer,
-                             req["Idempotency-Key"],
-                             path};
-        return ingest_.post_events(path.substr(kEventsPrefix.size()), in, scratch);
+        return ingest_.post_events(path.substr(kEventsPrefix.size()),
+                                   ingest_input(req, target, defer), scratch);
     }
     if (path == "/") {
         if (method == bhttp::verb::post) {
-            const IngestInput in{req[bhttp::field::content_encoding],
-                                 req[bhttp::field::content_type],
-                                 req.body(),
-                                 target.query,
-                                 &defer,
-                                 req["Idempotency-Key"],
-                                 path};
-            return ingest_.post_insert(target.query, in, scratch);
+            return ingest_.post_insert(target.query, ingest_input(req, target, defer), scratch);
         }
         if (method != bhttp::verb::get && method != bhttp::verb::head) {
             return method_not_allowed("GET, POST");
