@@ -41,6 +41,13 @@ const char* signal_name(int sig) {
 
 namespace {
 
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items)
+        out += (out.empty() ? "" : ", ") + i;
+    return out;
+}
+
 store::StorageOptions storage_options(const config::Config& c) {
     store::StorageOptions o;
     o.dir = std::filesystem::absolute(c.storage.dir);
@@ -61,12 +68,12 @@ App::App(config::LoadedConfig loaded)
       storage_(std::make_unique<store::Storage>(storage_options(*config_))),
       inserted_rate_(batch::Clock::now()),
       budget_(config_->batching.max_memory),
-      monitor_(config_->clickhouse),
+      replicas_(config_->clickhouse),
       manager_(config_, queue_, budget_, inserted_rate_, storage_.get()),
-      flusher_(queue_, config_->clickhouse, monitor_, storage_.get()),
-      spool_replayer_(storage_->spool(), manager_, queue_, monitor_,
+      flusher_(queue_, config_->clickhouse, replicas_, storage_.get()),
+      spool_replayer_(storage_->spool(), manager_, queue_, replicas_,
                       config_->storage.spool_replay_rate),
-      router_(manager_, budget_, inserted_rate_, monitor_, storage_.get(),
+      router_(manager_, budget_, inserted_rate_, replicas_, storage_.get(),
               config_->server.max_body_size, config_->server.commit_timeout, config_->admin.token),
       server_(config_->server, router_) {}
 
@@ -81,7 +88,7 @@ void App::start() {
     log::set_level(config_->log.level);
     LOG_INFO << "chgate " << kVersion << " starting: " << config_->batching.tables.size()
              << " configured tables, batching " << (config_->batching.enabled ? "on" : "OFF")
-             << ", ClickHouse " << config_->clickhouse.url << ", storage "
+             << ", ClickHouse " << join(config_->clickhouse.urls) << ", storage "
              << storage_->dir().string() << " (fsync " << config::to_string(config_->storage.fsync)
              << ")";
     for (const auto& w : warnings_)
@@ -96,7 +103,7 @@ void App::start() {
     // writer and the senders, the timer that feeds them, the door for clients,
     // and the replay of what the logs hold. Ingest answers 503 until replay is done.
     try {
-        monitor_.start();
+        replicas_.start();
         storage_->writer().start();
         flusher_.start();
         manager_.start();
@@ -120,7 +127,7 @@ void App::start() {
         queue_.close();
         flusher_.join();
         storage_->writer().stop();
-        monitor_.stop();
+        replicas_.stop();
         throw;
     }
 }
@@ -209,7 +216,7 @@ int App::stop() {
     flusher_.join();
     // 5. The done records, and anything else still in memory, reach the disk.
     storage_->writer().stop();
-    monitor_.stop();
+    replicas_.stop();
     std::uint64_t inserted = 0, dropped = 0;
     for (const auto& t : manager_.tables()) {
         inserted += t->stats().rows_inserted.load();

@@ -7,7 +7,7 @@
 
 #include "batch/BatchManager.hpp"
 #include "batch/MemoryBudget.hpp"
-#include "clickhouse/ServerMonitor.hpp"
+#include "clickhouse/ReplicaSet.hpp"
 #include "config/ConfigLoader.hpp"
 #include "flush/FlushQueue.hpp"
 #include "flush/Flusher.hpp"
@@ -43,7 +43,7 @@ class App {
     metrics::RateWindow inserted_rate_;
     batch::MemoryBudget budget_;
     flush::FlushQueue queue_;
-    clickhouse::ServerMonitor monitor_;
+    clickhouse::ReplicaSet replicas_;
     batch::BatchManager manager_;
     flush::Flusher flusher_;
     flush::SpoolReplayer spool_replayer_;

@@ -87,6 +87,12 @@ struct ServerConfig {
 
 struct ClickHouseConfig {
     std::string url = "http://127.0.0.1:8123";
+    /// Every replica; from clickhouse.urls, or just url. Never empty once loaded.
+    std::vector<std::string> urls = {"http://127.0.0.1:8123"};
+    // A replica's circuit breaker: open after this many consecutive failures,
+    // half-open after the cool-down.
+    int breaker_failures = 5;
+    Duration breaker_cooldown = 10s;
     std::string database = "default";
     std::string user = "default";
     std::string password;

@@ -284,25 +284,55 @@ class Loader {
         }
     }
 
+    std::string read_url(const YAML::Node& n, const std::string& path) {
+        auto url = r_.scalar(n, path);
+        if (!url.starts_with("http://") && !url.starts_with("https://")) {
+            r_.fail(n, path,
+                    "\"" + url +
+                        "\" must start with http:// or https:// (chgate speaks ClickHouse's HTTP "
+                        "interface, port 8123 by default)");
+        }
+        if (url.find_first_of("?#") != std::string::npos) {
+            r_.fail(n, path, "must not carry a query string; use clickhouse.settings");
+        }
+        while (url.ends_with('/'))
+            url.pop_back();
+        return url;
+    }
+
     void read_clickhouse(const YAML::Node& node, ClickHouseConfig& c) {
         const std::string p = "clickhouse";
-        r_.check_keys(
-            node, p,
-            {"url", "database", "user", "password", "timeout", "max_concurrent_inserts",
-             "probe_interval", "settings", "error_classes", "retry", "hold_probe_interval"});
+        r_.check_keys(node, p,
+                      {"url", "database", "user", "password", "timeout", "max_concurrent_inserts",
+                       "probe_interval", "settings", "error_classes", "retry",
+                       "hold_probe_interval", "urls", "circuit_breaker"});
+        if (node["url"] && node["urls"]) {
+            r_.fail(node["urls"], p + ".urls", "give url or urls, not both");
+        }
         if (auto n = node["url"]) {
-            c.url = r_.scalar(n, p + ".url");
-            if (!c.url.starts_with("http://") && !c.url.starts_with("https://")) {
-                r_.fail(n, p + ".url",
-                        "\"" + c.url +
-                            "\" must start with http:// or https:// (chgate speaks "
-                            "ClickHouse's HTTP interface, port 8123 by default)");
+            c.url = read_url(n, p + ".url");
+            c.urls = {c.url};
+        }
+        if (auto n = node["urls"]) {
+            if (!n.IsSequence() || n.size() == 0) {
+                r_.fail(n, p + ".urls", "must be a list of one or more URLs");
             }
-            if (c.url.find_first_of("?#") != std::string::npos) {
-                r_.fail(n, p + ".url", "must not carry a query string; use clickhouse.settings");
+            c.urls.clear();
+            for (std::size_t i = 0; i < n.size(); ++i) {
+                c.urls.push_back(read_url(n[i], p + ".urls[" + std::to_string(i) + "]"));
             }
-            while (c.url.ends_with('/'))
-                c.url.pop_back();
+            c.url = c.urls.front();
+        }
+        if (auto n = node["circuit_breaker"]) {
+            const auto bp = p + ".circuit_breaker";
+            r_.check_keys(n, bp, {"failures", "cooldown"});
+            if (auto m = n["failures"])
+                c.breaker_failures = int(r_.integer(m, bp + ".failures", 1, 1000));
+            if (auto m = n["cooldown"]) {
+                c.breaker_cooldown = r_.duration(m, bp + ".cooldown");
+                if (c.breaker_cooldown < 100ms)
+                    r_.fail(m, bp + ".cooldown", "must be at least 100ms");
+            }
         }
         if (auto n = node["database"]) {
             c.database = r_.scalar(n, p + ".database");

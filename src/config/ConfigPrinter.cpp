@@ -44,7 +44,18 @@ std::string print_effective_config(const Config& c) {
 
     const auto& ch = c.clickhouse;
     out << YAML::Key << "clickhouse" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << ch.url;
+    if (ch.urls.size() > 1) {
+        out << YAML::Key << "urls" << YAML::Value << YAML::BeginSeq;
+        for (const auto& u : ch.urls)
+            out << YAML::DoubleQuoted << u;
+        out << YAML::EndSeq;
+    } else {
+        out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << ch.url;
+    }
+    out << YAML::Key << "circuit_breaker" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "failures" << YAML::Value << ch.breaker_failures;
+    out << YAML::Key << "cooldown" << YAML::Value << format_duration(ch.breaker_cooldown);
+    out << YAML::EndMap;
     out << YAML::Key << "database" << YAML::Value << ch.database;
     out << YAML::Key << "user" << YAML::Value << ch.user;
     out << YAML::Key << "password" << YAML::Value << YAML::DoubleQuoted

@@ -6,7 +6,7 @@
 #include "clickhouse/Compressor.hpp"
 #include "clickhouse/HttpClient.hpp"
 #include "clickhouse/InsertRequest.hpp"
-#include "clickhouse/ServerMonitor.hpp"
+#include "clickhouse/ReplicaSet.hpp"
 #include "flush/Bisector.hpp"
 #include "store/DeadLetters.hpp"
 #include "store/Spool.hpp"
@@ -21,10 +21,10 @@ using namespace std::chrono_literals;
 using clickhouse::ErrorClass;
 
 Flusher::Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
-                 clickhouse::ServerMonitor& monitor, store::Storage* storage)
+                 clickhouse::ReplicaSet& replicas, store::Storage* storage)
     : queue_(queue),
       cfg_(cfg),
-      monitor_(monitor),
+      replicas_(replicas),
       storage_(storage),
       dead_letters_(storage != nullptr ? &storage->dead_letters() : nullptr),
       retry_(cfg.retry_initial, cfg.retry_max, cfg.retry_multiplier) {}
@@ -70,19 +70,26 @@ void Flusher::run(int) {
 
 Flusher::Attempt Flusher::attempt(const batch::Batch& b, std::string_view rows, Worker& w) {
     const auto& buffer = *b.source;
-    const auto server = monitor_.info();
+    Attempt a;
+    auto* replica = replicas_.pick(clickhouse::CircuitBreaker::Clock::now());
+    if (replica == nullptr) {
+        a.response.transport_error =
+            "no ClickHouse replica can take inserts now (every circuit breaker is open)";
+        a.outcome = clickhouse::classify(a.response, &cfg_.error_classes);
+        return a;
+    }
+    const auto server = replica->monitor.info();
     // 18.16 refuses zstd bodies (Code 89); fall back to gzip where the probe says so.
     auto method = buffer.table().config().compression;
     if (method == config::Compression::zstd && !server->zstd_body) {
         method = config::Compression::gzip;
     }
-    Attempt a;
     try {
         const char* encoding = w.compressor.compress(method, rows, w.scratch);
         const std::string_view body = encoding != nullptr ? std::string_view(w.scratch) : rows;
         a.sent_bytes = body.size();
         a.response =
-            w.client.post(clickhouse::build_insert_url(cfg_.url, buffer.insert_query(), *server,
+            w.client.post(clickhouse::build_insert_url(replica->url, buffer.insert_query(), *server,
                                                        clickhouse::dedup_token(b.id, rows)),
                           body, encoding);
     } catch (const std::exception& e) {
@@ -91,10 +98,12 @@ Flusher::Attempt Flusher::attempt(const batch::Batch& b, std::string_view rows, 
         a.response.transport_error = std::string("local error: ") + e.what();
     }
     a.outcome = clickhouse::classify(a.response, &cfg_.error_classes);
-    if (a.outcome.error_class == ErrorClass::none) {
-        monitor_.report_success();
-    } else if (!a.response.transport_ok) {
-        monitor_.report_unreachable(a.outcome.message);
+    // Only server trouble counts against the replica: bad rows or a missing
+    // table are answers, from a server that works.
+    const bool trouble = a.outcome.error_class == ErrorClass::retry;
+    replicas_.report(*replica, trouble, !a.response.transport_ok, a.outcome.message);
+    if (trouble && replicas_.replicas().size() > 1) {
+        a.outcome.message = replica->url + ": " + a.outcome.message;
     }
     return a;
 }

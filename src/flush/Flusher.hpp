@@ -16,7 +16,7 @@
 #include "store/WalFormat.hpp"
 
 namespace chgate::clickhouse {
-class ServerMonitor;
+class ReplicaSet;
 class HttpClient;
 class Compressor;
 }  // namespace chgate::clickhouse
@@ -38,7 +38,7 @@ class Flusher {
     /// `storage` may be null (tests): refused rows are then dropped, and
     /// batches out of retries stay in memory.
     Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
-            clickhouse::ServerMonitor& monitor, store::Storage* storage = nullptr);
+            clickhouse::ReplicaSet& replicas, store::Storage* storage = nullptr);
     ~Flusher();
 
     void start();
@@ -87,7 +87,7 @@ class Flusher {
 
     FlushQueue& queue_;
     const config::ClickHouseConfig cfg_;
-    clickhouse::ServerMonitor& monitor_;
+    clickhouse::ReplicaSet& replicas_;
     store::Storage* const storage_;
     store::DeadLetters* const dead_letters_;
     const RetryPolicy retry_;

@@ -1,7 +1,7 @@
 #include "flush/SpoolReplayer.hpp"
 
 #include "batch/BatchManager.hpp"
-#include "clickhouse/ServerMonitor.hpp"
+#include "clickhouse/ReplicaSet.hpp"
 #include "flush/FlushQueue.hpp"
 #include "store/Spool.hpp"
 #include "util/Log.hpp"
@@ -12,9 +12,12 @@ namespace chgate::flush {
 using namespace std::chrono_literals;
 
 SpoolReplayer::SpoolReplayer(store::Spool& spool, batch::BatchManager& manager, FlushQueue& queue,
-                             const clickhouse::ServerMonitor& monitor,
-                             std::uint64_t bytes_per_second)
-    : spool_(spool), manager_(manager), queue_(queue), monitor_(monitor), rate_(bytes_per_second) {}
+                             const clickhouse::ReplicaSet& replicas, std::uint64_t bytes_per_second)
+    : spool_(spool),
+      manager_(manager),
+      queue_(queue),
+      replicas_(replicas),
+      rate_(bytes_per_second) {}
 
 SpoolReplayer::~SpoolReplayer() {
     stop();
@@ -44,7 +47,7 @@ void SpoolReplayer::run() {
     while (!stopping_) {
         if (cv_.wait_for(lock, kTick, [this] { return stopping_; })) break;
         tokens = std::min(rate_, tokens + rate_ / 10);
-        if (!monitor_.reachable() || tokens == 0) continue;
+        if (!replicas_.any_reachable() || tokens == 0) continue;
         lock.unlock();
         const auto used = round(tokens);
         lock.lock();

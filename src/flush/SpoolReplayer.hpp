@@ -10,7 +10,7 @@ namespace chgate::batch {
 class BatchManager;
 }
 namespace chgate::clickhouse {
-class ServerMonitor;
+class ReplicaSet;
 }
 namespace chgate::store {
 class Spool;
@@ -27,7 +27,7 @@ class FlushQueue;
 class SpoolReplayer {
   public:
     SpoolReplayer(store::Spool& spool, batch::BatchManager& manager, FlushQueue& queue,
-                  const clickhouse::ServerMonitor& monitor, std::uint64_t bytes_per_second);
+                  const clickhouse::ReplicaSet& replicas, std::uint64_t bytes_per_second);
     ~SpoolReplayer();
 
     void start();
@@ -41,7 +41,7 @@ class SpoolReplayer {
     store::Spool& spool_;
     batch::BatchManager& manager_;
     FlushQueue& queue_;
-    const clickhouse::ServerMonitor& monitor_;
+    const clickhouse::ReplicaSet& replicas_;
     const std::uint64_t rate_;
     std::mutex mutex_;
     std::condition_variable cv_;

@@ -1,6 +1,6 @@
 #include "http/Router.hpp"
 
-#include "clickhouse/ServerMonitor.hpp"
+#include "clickhouse/ReplicaSet.hpp"
 #include "http/AdminHandler.hpp"
 #include "http/ApiError.hpp"
 #include "http/UrlQuery.hpp"
@@ -49,7 +49,7 @@ Response method_not_allowed(const char* allow) {
 }  // namespace
 
 Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
-               const metrics::RateWindow& inserted_rate, const clickhouse::ServerMonitor& monitor,
+               const metrics::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
                store::Storage* storage, std::uint64_t max_body_size,
                std::chrono::milliseconds commit_timeout, std::string admin_token)
     : ingest_(manager, max_body_size, commit_timeout, manager.config().server.idempotency_window,
@@ -57,7 +57,7 @@ Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
       manager_(manager),
       budget_(budget),
       inserted_rate_(inserted_rate),
-      monitor_(monitor),
+      replicas_(replicas),
       storage_(storage),
       admin_(std::make_unique<AdminHandler>(manager, storage, std::move(admin_token))) {}
 
@@ -109,19 +109,47 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
 Response Router::metrics() const {
     const auto snapshot =
         metrics::take_snapshot(manager_, budget_, inserted_rate_, storage_, batch::Clock::now());
+    auto body = metrics::render_metrics_json(snapshot);
+    body["clickhouse"] = clickhouse_state();
     Response r;
-    r.body = metrics::render_metrics_json(snapshot).dump();
+    r.body = body.dump();
     return r;
 }
 
+nlohmann::ordered_json Router::clickhouse_state() const {
+    const auto now = clickhouse::CircuitBreaker::Clock::now();
+    nlohmann::ordered_json replicas = nlohmann::ordered_json::array();
+    std::string version;
+    for (const auto& r : replicas_.replicas()) {
+        const auto info = r->monitor.info();
+        if (version.empty()) version = info->version;
+        replicas.push_back(
+            {{"url", r->url},
+             {"reachable", r->monitor.reachable()},
+             {"version", info->version.empty() ? nlohmann::ordered_json(nullptr)
+                                               : nlohmann::ordered_json(info->version)},
+             {"circuit_breaker", clickhouse::to_string(r->breaker.state(now))},
+             {"consecutive_failures", r->breaker.consecutive_failures()}});
+    }
+    return {{"reachable", replicas_.any_reachable()},
+            {"version",
+             version.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(version)},
+            {"replicas", replicas}};
+}
+
 Response Router::ready() const {
-    const bool reachable = monitor_.reachable();
-    const auto info = monitor_.info();
+    const bool reachable = replicas_.any_reachable();
     const auto& readiness = manager_.config().readiness;
     const auto now = batch::Clock::now();
     std::vector<std::string> reasons;
     if (!reachable) {
-        reasons.push_back("ClickHouse does not answer chgate's probe: " + monitor_.last_error());
+        std::string errors;
+        for (const auto& r : replicas_.replicas()) {
+            errors += (errors.empty() ? "" : "; ") +
+                      (replicas_.replicas().size() > 1 ? r->url + ": " : "") +
+                      r->monitor.last_error();
+        }
+        reasons.push_back("ClickHouse does not answer chgate's probe: " + errors);
     }
     if (!manager_.ready()) reasons.push_back("replaying the write-ahead log");
     if (storage_ != nullptr && readiness.max_spool_bytes > 0 &&
@@ -149,13 +177,7 @@ Response Router::ready() const {
                 config::format_duration(readiness.max_lag) + ")");
         }
     }
-    nlohmann::ordered_json body = {
-        {"ready", reasons.empty()},
-        {"clickhouse",
-         {{"reachable", reachable},
-          {"version", info->version.empty() ? nlohmann::ordered_json(nullptr)
-                                            : nlohmann::ordered_json(info->version)}}},
-    };
+    nlohmann::ordered_json body = {{"ready", reasons.empty()}, {"clickhouse", clickhouse_state()}};
     if (!reasons.empty()) {
         std::string joined;
         for (const auto& r : reasons)

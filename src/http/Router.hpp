@@ -4,6 +4,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -14,7 +15,7 @@ namespace chgate::batch {
 class MemoryBudget;
 }
 namespace chgate::clickhouse {
-class ServerMonitor;
+class ReplicaSet;
 }
 namespace chgate::metrics {
 class RateWindow;
@@ -34,7 +35,7 @@ using Request = boost::beast::http::request<boost::beast::http::string_body>;
 class Router {
   public:
     Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
-           const metrics::RateWindow& inserted_rate, const clickhouse::ServerMonitor& monitor,
+           const metrics::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
            store::Storage* storage, std::uint64_t max_body_size,
            std::chrono::milliseconds commit_timeout, std::string admin_token);
     ~Router();
@@ -48,12 +49,13 @@ class Router {
   private:
     Response metrics() const;
     Response ready() const;
+    nlohmann::ordered_json clickhouse_state() const;
 
     IngestHandler ingest_;
     batch::BatchManager& manager_;
     const batch::MemoryBudget& budget_;
     const metrics::RateWindow& inserted_rate_;
-    const clickhouse::ServerMonitor& monitor_;
+    const clickhouse::ReplicaSet& replicas_;
     const store::Storage* storage_;
     std::unique_ptr<AdminHandler> admin_;
 };

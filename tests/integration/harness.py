@@ -276,6 +276,68 @@ def free_port():
         return s.getsockname()[1]
 
 
+class Forwarder:
+    """A TCP proxy to ClickHouse that the test can open and close, to stage an outage."""
+
+    def __init__(self, target_port):
+        self.port = free_port()
+        self.target = target_port
+        self.server = None
+        self.conns = []
+
+    def open(self):
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
+
+    def close(self):
+        if self.server:
+            # As for connections: shutdown() wakes the accept() in the other
+            # thread; close() alone would leave the port accepting.
+            try:
+                self.server.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.server.close()
+            self.server = None
+        for c in self.conns:
+            # shutdown() first: close() alone leaves a recv() in another thread,
+            # and so the connection, alive.
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                c.close()
+            except OSError:
+                pass
+        self.conns = []
+
+    def _accept(self, server):
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
 def restart_clickhouse(down_seconds, while_down=None):
     """Stops the test ClickHouse, waits (running `while_down`), and starts it
     again on the same ports with the same data."""

@@ -12,7 +12,7 @@ import time
 import unittest
 
 import harness
-from harness import Chgate, IntegrationTest, free_port, make_config, wait_until
+from harness import Chgate, Forwarder, IntegrationTest, free_port, make_config, wait_until
 
 COLUMNS = "id UInt32, note String"
 
@@ -100,56 +100,6 @@ class CommandLineTest(unittest.TestCase):
             r = run_chgate("--config", path)
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"cannot listen on 127.0.0.1:{port}", r.stderr)
-
-
-class Forwarder:
-    """A TCP proxy to ClickHouse that the test can open and close, to stage an outage."""
-
-    def __init__(self, target_port):
-        self.port = free_port()
-        self.target = target_port
-        self.server = None
-        self.conns = []
-
-    def open(self):
-        self.server = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
-
-    def close(self):
-        if self.server:
-            self.server.close()
-            self.server = None
-        for c in self.conns:
-            try:
-                c.close()
-            except OSError:
-                pass
-        self.conns = []
-
-    def _accept(self, server):
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            self.conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src, dst):
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass
 
 
 class ClickHouseOutageTest(IntegrationTest):

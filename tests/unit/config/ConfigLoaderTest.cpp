@@ -318,3 +318,28 @@ TEST_CASE("idempotency settings") {
     CHECK(c->server.idempotency_max_keys == 500);
     CHECK_THAT(error_of("server: {idempotency_max_keys: 0}"), Catch::Contains("between 1 and"));
 }
+
+TEST_CASE("replicas and their circuit breakers") {
+    const auto c = load(
+                       "clickhouse: {urls: [\"http://ch1:8123/\", \"https://ch2:8443\"], "
+                       "circuit_breaker: {failures: 3, cooldown: 5s}}\n")
+                       .config;
+    CHECK(c->clickhouse.urls == std::vector<std::string>{"http://ch1:8123", "https://ch2:8443"});
+    CHECK(c->clickhouse.url == "http://ch1:8123");
+    CHECK(c->clickhouse.breaker_failures == 3);
+    CHECK(c->clickhouse.breaker_cooldown == 5s);
+    CHECK(load("clickhouse: {url: \"http://x:1\"}").config->clickhouse.urls ==
+          std::vector<std::string>{"http://x:1"});
+    CHECK(load("{}").config->clickhouse.urls == std::vector<std::string>{"http://127.0.0.1:8123"});
+    using Catch::Contains;
+    CHECK_THAT(error_of("clickhouse: {url: \"http://a:1\", urls: [\"http://b:1\"]}"),
+               Contains("not both"));
+    CHECK_THAT(error_of("clickhouse: {urls: []}"), Contains("one or more URLs"));
+    CHECK_THAT(error_of("clickhouse: {urls: [\"http://a:1\", \"ftp://b\"]}"),
+               Contains("clickhouse.urls[1]: \"ftp://b\" must start with http://"));
+    CHECK_THAT(error_of("clickhouse: {circuit_breaker: {failures: 0}}"),
+               Contains("between 1 and 1000"));
+    const auto printed = print_effective_config(*c);
+    CHECK_THAT(printed, Contains("urls:"));
+    CHECK(print_effective_config(*load(printed).config) == printed);
+}
