@@ -87,7 +87,8 @@ std::optional<Response> AdminHandler::handle(const Request& req, std::string_vie
                                        path.size() - kDeadLetter.size() - 1 - kReplay.size());
         return replay(table, defer);
     }
-    return error_response(ApiError::not_found, "no such admin path: /admin" + std::string(path));
+    return error_response(ApiError::not_found,
+                          std::string("no such admin path: /admin").append(path));
 }
 
 Response AdminHandler::dead_letters() const {
@@ -107,7 +108,7 @@ std::optional<Response> AdminHandler::replay(std::string_view name, const Defer&
     ingest::TableName t;
     if (!ingest::parse_table_name(name, t)) {
         return error_response(ApiError::bad_request,
-                              "\"" + std::string(name) + "\" is not a table name");
+                              std::string(1, '"').append(name).append("\" is not a table name"));
     }
     if (t.database.empty()) t.database = manager_.config().clickhouse.database;
     // Reading files and waiting for ClickHouse happen on a thread of their own.

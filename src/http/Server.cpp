@@ -77,7 +77,7 @@ void Server::do_accept() {
                     // Accepted just before drain() closed the acceptor: nothing was read,
                     // so closing loses nothing, and the client retries elsewhere.
                     if (draining_.load()) return;
-                    std::make_shared<Session>(std::move(s), router_, worker.sessions,
+                    std::make_shared<Session>(std::move(s), router_, worker.sessions, worker.inbox,
                                               SessionLimits{cfg_.max_body_size, cfg_.idle_timeout})
                         ->run();
                 });

@@ -43,6 +43,7 @@ class Server {
     struct Worker {
         boost::asio::io_context ioc{1};
         SessionSet sessions;  // touched only on this worker's thread
+        ReplyInbox inbox{ioc};
         std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
             guard;
         std::thread thread;

@@ -26,28 +26,30 @@ constexpr std::chrono::seconds kRequestTimeout{60};
 class SessionReply : public Reply {
   public:
     explicit SessionReply(std::shared_ptr<Session> session)
-        : session_(std::move(session)), work_(session_->stream_.get_executor()) {}
+        : session_(std::move(session)),
+          inbox_(session_->inbox_),
+          work_(inbox_.context().get_executor()) {}
     void send(Response r) override {
         if (sent_.exchange(true)) return;
-        auto s = std::move(session_);
-        net::post(s->stream_.get_executor(),
-                  [s, r = std::move(r)]() mutable { s->on_deferred(std::move(r)); });
-        work_.reset();  // the posted answer is work of its own
+        inbox_.deliver(std::move(session_), std::move(r));
+        work_.reset();  // the inbox's handler is work of its own
     }
 
   private:
     std::shared_ptr<Session> session_;  // kept alive until answered
+    ReplyInbox& inbox_;
     // While an answer is owed, the io thread must not run out of work and
     // exit during a drain: the answer would never be written.
-    net::executor_work_guard<beast::tcp_stream::executor_type> work_;
+    net::executor_work_guard<net::io_context::executor_type> work_;
     std::atomic<bool> sent_{false};
 };
 
 Session::Session(net::ip::tcp::socket socket, Router& router, SessionSet& sessions,
-                 SessionLimits limits)
+                 ReplyInbox& inbox, SessionLimits limits)
     : stream_(std::move(socket)),
       router_(router),
       sessions_(sessions),
+      inbox_(inbox),
       limits_(limits),
       reply_timer_(stream_.get_executor()) {
     sessions_.insert(this);

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "http/IngestHandler.hpp"
+#include "http/ReplyInbox.hpp"
 #include "http/Router.hpp"
 
 namespace chgate::http {
@@ -32,7 +33,7 @@ struct SessionLimits {
 class Session : public std::enable_shared_from_this<Session> {
   public:
     Session(boost::asio::ip::tcp::socket socket, Router& router, SessionSet& sessions,
-            SessionLimits limits);
+            ReplyInbox& inbox, SessionLimits limits);
     ~Session();
 
     void run();
@@ -52,6 +53,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ReplyPtr defer(std::chrono::milliseconds timeout, Response on_timeout);
     void on_deferred(Response r);
     friend class SessionReply;
+    friend class ReplyInbox;
     void on_write(bool close, boost::beast::error_code ec, std::size_t);
     void do_close();
 
@@ -62,6 +64,7 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::beast::http::response<boost::beast::http::string_body> response_;
     Router& router_;
     SessionSet& sessions_;
+    ReplyInbox& inbox_;
     const SessionLimits limits_;
     IngestScratch scratch_;
     Defer defer_;                            // bound once to this session

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "http/Response.hpp"
+
+namespace chgate::http {
+
+class Session;
+
+/// Deferred answers bound for the sessions of one io thread. Any thread adds
+/// to it; the first answer into an empty inbox posts one handler, which
+/// delivers all that arrived meanwhile. The answers of one write-ahead log sync
+/// thus cost the io thread one wake-up, not one each.
+class ReplyInbox {
+  public:
+    explicit ReplyInbox(boost::asio::io_context& ioc) : ioc_(ioc) {}
+
+    void deliver(std::shared_ptr<Session> session, Response r);
+    boost::asio::io_context& context() { return ioc_; }
+
+  private:
+    void drain();  // on the io thread
+
+    boost::asio::io_context& ioc_;
+    std::mutex mutex_;
+    // Guarded by mutex_.
+    std::vector<std::pair<std::shared_ptr<Session>, Response>> pending_;
+    bool scheduled_ = false;
+    // The io thread's own: what drain() is delivering.
+    std::vector<std::pair<std::shared_ptr<Session>, Response>> delivering_;
+};
+
+}  // namespace chgate::http
