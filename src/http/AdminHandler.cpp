@@ -38,12 +38,12 @@ AdminHandler::~AdminHandler() {
 
 void AdminHandler::stop() {
     stopping_.store(true);
-    std::vector<std::thread> threads;
+    decltype(threads_) threads;
     {
         std::lock_guard lock(mutex_);
         threads.swap(threads_);
     }
-    for (auto& t : threads) {
+    for (auto& [t, done] : threads) {
         if (t.joinable()) t.join();
     }
 }
@@ -114,7 +114,14 @@ std::optional<Response> AdminHandler::replay(std::string_view name, const Defer&
     // Reading files and waiting for ClickHouse happen on a thread of their own.
     auto reply = defer(std::chrono::milliseconds{0}, Response{});
     std::lock_guard lock(mutex_);
-    threads_.emplace_back([this, reply, t] {
+    // Join the replays that have finished since the last one started.
+    std::erase_if(threads_, [](auto& entry) {
+        if (!entry.second->load()) return false;
+        entry.first.join();
+        return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread worker([this, reply, t, done] {
         set_thread_name("chgate-admin");
         const auto result = batch::replay_dead_letters(manager_, storage_->dead_letters(),
                                                        t.database, t.table, stopping_);
@@ -126,7 +133,9 @@ std::optional<Response> AdminHandler::replay(std::string_view name, const Defer&
         r.status = result.error.empty() ? bhttp::status::ok : bhttp::status::service_unavailable;
         r.body = body.dump();
         reply->send(std::move(r));
+        done->store(true);
     });
+    threads_.emplace_back(std::move(worker), std::move(done));
     return std::nullopt;
 }
 

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "http/Response.hpp"
@@ -44,7 +46,9 @@ class AdminHandler {
     const std::string token_;
     std::atomic<bool> stopping_{false};
     std::mutex mutex_;
-    std::vector<std::thread> threads_;  // guarded by mutex_
+    // Guarded by mutex_: replay threads, each with a flag it sets when done, so
+    // that finished ones are joined as new ones start.
+    std::vector<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> threads_;
 };
 
 }  // namespace chgate::http
