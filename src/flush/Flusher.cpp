@@ -155,6 +155,22 @@ void Flusher::deliver(batch::Batch& b, Worker& w) {
     on_transient(b, a.outcome, error);
 }
 
+namespace {
+
+/// Every row of a batch as a dead letter with the same code and message.
+std::vector<store::DeadRow> every_row(std::string_view rows, int code, const std::string& message) {
+    std::vector<store::DeadRow> out;
+    for (std::size_t pos = 0; pos < rows.size();) {
+        auto nl = rows.find('\n', pos);
+        if (nl == std::string_view::npos) nl = rows.size();  // no newline after the last row
+        out.push_back({rows.substr(pos, nl - pos), code, message});
+        pos = nl + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
 void Flusher::on_transient(batch::Batch& b, const clickhouse::InsertOutcome& failure,
                            const std::string& error) {
     auto& table = b.source->table();
@@ -162,13 +178,7 @@ void Flusher::on_transient(batch::Batch& b, const clickhouse::InsertOutcome& fai
     if (b.attempts <= tcfg.retry_attempts) return retry_later(b, error);
     // Out of retries.
     if (tcfg.failure_strategy == config::FailureStrategy::send_to_dlq && dead_letters_ != nullptr) {
-        std::vector<store::DeadRow> all;
-        for (std::size_t pos = 0; pos < b.rows.size();) {
-            const auto nl = b.rows.find('\n', pos);
-            all.push_back({std::string_view(b.rows).substr(pos, nl - pos), failure.code,
-                           "out of retries: " + failure.message});
-            pos = nl + 1;
-        }
+        const auto all = every_row(b.rows, failure.code, "out of retries: " + failure.message);
         table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
         if (settle_bad_rows(b, all, 0, 0)) {
             finish(b, store::DoneOutcome::quarantined, {false, false, error});
@@ -230,12 +240,7 @@ void Flusher::on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refu
     BisectResult found;
     if (strategy == config::FailureStrategy::fail_batch) {
         // FailBatch: the whole batch is quarantined, good rows with the bad.
-        for (std::size_t pos = 0; pos < b.rows.size();) {
-            const auto nl = b.rows.find('\n', pos);
-            bad.push_back(
-                {std::string_view(b.rows).substr(pos, nl - pos), refusal.code, refusal.message});
-            pos = nl + 1;
-        }
+        bad = every_row(b.rows, refusal.code, refusal.message);
     } else {
         found = bisect(
             b.rows, refusal, [&](std::string_view rows) { return attempt(b, rows, w).outcome; },

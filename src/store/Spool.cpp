@@ -14,7 +14,8 @@
 
 namespace chgate::store {
 
-Spool::Spool(std::filesystem::path dir) : dir_(std::move(dir)) {
+Spool::Spool(std::filesystem::path dir, std::atomic<std::uint64_t>* disk_total)
+    : dir_(std::move(dir)), bytes_(disk_total) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) throw std::runtime_error("cannot create " + dir_.string() + ": " + ec.message());
@@ -38,7 +39,7 @@ Spool::Spool(std::filesystem::path dir) : dir_(std::move(dir)) {
                 const auto j = nlohmann::json::parse(header);
                 SpoolEntry e{f.path(), *target, j.at("batch_id").get<std::uint64_t>(),
                              j.at("rows").get<std::uint64_t>(), j.at("bytes").get<std::uint64_t>()};
-                bytes_.fetch_add(std::filesystem::file_size(f.path(), ec));
+                bytes_.add(std::filesystem::file_size(f.path(), ec));
                 entries_[d.path().filename().string()][f.path().filename().string()] = e;
                 ++files;
             } catch (const std::exception& err) {
@@ -86,7 +87,7 @@ bool Spool::put(const LogTarget& target, std::uint64_t batch_id, std::string_vie
     entries_[name][file] = entry;
     // Written by this run and still in memory until the flusher lets it go.
     loaded_.insert(path);
-    bytes_.fetch_add(size);
+    bytes_.add(size);
     return true;
 }
 
@@ -129,7 +130,7 @@ void Spool::remove(const std::filesystem::path& path) {
     loaded_.erase(path);
     auto it = entries_.find(path.parent_path().filename().string());
     if (it != entries_.end() && it->second.erase(path.filename().string()) > 0) {
-        bytes_.fetch_sub(size);
+        bytes_.sub(size);
     }
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "store/DiskCounter.hpp"
 #include "store/Storage.hpp"
 
 namespace chgate::store {
@@ -29,8 +30,9 @@ struct SpoolEntry {
 /// inserted (or dead-lettered). Oldest first, per target directory.
 class Spool {
   public:
-    /// Creates the directory and indexes what a previous run left.
-    explicit Spool(std::filesystem::path dir);
+    /// Creates the directory and indexes what a previous run left;
+    /// `disk_total` (may be null) sums the bytes of every log and the spool.
+    explicit Spool(std::filesystem::path dir, std::atomic<std::uint64_t>* disk_total = nullptr);
 
     /// Writes a batch; false (with `error`) if the disk refused.
     bool put(const LogTarget& target, std::uint64_t batch_id, std::string_view rows,
@@ -47,7 +49,7 @@ class Spool {
     /// The batch is finished: the file goes.
     void remove(const std::filesystem::path& path);
 
-    std::uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+    std::uint64_t bytes() const { return bytes_.load(); }
     struct Count {
         std::uint64_t batches = 0, rows = 0, bytes = 0;
     };
@@ -62,7 +64,7 @@ class Spool {
     std::map<std::string, std::map<std::string, SpoolEntry>> entries_;
     std::set<std::filesystem::path> loaded_;
     std::uint64_t sequence_ = 0;
-    std::atomic<std::uint64_t> bytes_{0};
+    DiskCounter bytes_;
 };
 
 }  // namespace chgate::store

@@ -62,7 +62,7 @@ Storage::Storage(StorageOptions options)
                                  "); give each instance its own directory");
     }
     dead_letters_ = std::make_unique<DeadLetters>(options_.dir / "dead-letter");
-    spool_ = std::make_unique<Spool>(options_.dir / "spool");
+    spool_ = std::make_unique<Spool>(options_.dir / "spool", &disk_total_);
     const auto pid = std::to_string(::getpid());
     [[maybe_unused]] auto t = ::ftruncate(lock_fd_, 0);
     [[maybe_unused]] auto w = ::pwrite(lock_fd_, pid.data(), pid.size(), 0);
@@ -184,20 +184,10 @@ Storage::Opened Storage::open(const LogTarget& target) {
         replay->segments_ = segments;
         opened.replay = std::move(replay);
     }
-    opened.wal =
-        std::make_shared<Wal>(dir, options_.wal, max_lsn + 1, std::move(segments), &writer_);
+    opened.wal = std::make_shared<Wal>(dir, options_.wal, max_lsn + 1, std::move(segments),
+                                       &writer_, &disk_total_);
     writer_.add(opened.wal);
-    std::lock_guard lock(mutex_);
-    wals_.push_back(opened.wal);
     return opened;
-}
-
-std::uint64_t Storage::disk_bytes() const {
-    std::lock_guard lock(mutex_);
-    std::uint64_t total = spool_->bytes();
-    for (const auto& w : wals_)
-        total += w->disk_bytes();
-    return total;
 }
 
 bool Storage::disk_has_room(std::uint64_t more) const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -109,19 +110,21 @@ class Storage {
     std::uint64_t max_disk() const { return options_.max_disk; }
     const DeadLetters& dead_letters() const { return *dead_letters_; }
     std::uint64_t syncs() const { return writer_.syncs(); }
-    std::uint64_t disk_bytes() const;
+    /// Bytes of every log and the spool: one atomic load.
+    std::uint64_t disk_bytes() const { return disk_total_.load(std::memory_order_relaxed); }
     const std::filesystem::path& dir() const { return options_.dir; }
 
   private:
     std::filesystem::path log_dir(const LogTarget& target) const;
 
     const StorageOptions options_;
+    // Declared first: the logs and the spool add to it. Only the writer thread
+    // and flushers change it, and both stop before Storage goes.
+    std::atomic<std::uint64_t> disk_total_{0};
     int lock_fd_ = -1;
     WalWriter writer_;
     std::unique_ptr<DeadLetters> dead_letters_;
     std::unique_ptr<Spool> spool_;
-    mutable std::mutex mutex_;
-    std::vector<std::shared_ptr<Wal>> wals_;  // guarded by mutex_
 };
 
 }  // namespace chgate::store

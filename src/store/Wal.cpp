@@ -37,18 +37,20 @@ std::vector<SegmentFile> list_segments(const std::filesystem::path& dir) {
 }
 
 Wal::Wal(std::filesystem::path dir, WalOptions options, std::uint64_t next_lsn,
-         std::vector<SegmentFile> existing, WalWriter* writer)
+         std::vector<SegmentFile> existing, WalWriter* writer,
+         std::atomic<std::uint64_t>* disk_total)
     : dir_(std::move(dir)),
       options_(options),
       writer_(writer),
-      next_lsn_(std::max<std::uint64_t>(next_lsn, 1)) {
+      next_lsn_(std::max<std::uint64_t>(next_lsn, 1)),
+      disk_bytes_(disk_total) {
     durable_lsn_.store(next_lsn_ - 1);
     std::uint64_t bytes = 0;
     for (auto& s : existing) {
         bytes += s.bytes;
         segments_.push_back(std::move(s));
     }
-    disk_bytes_.store(bytes);
+    disk_bytes_.add(bytes);
 }
 
 Wal::~Wal() {
@@ -155,7 +157,7 @@ bool Wal::flush(bool sync) {
         if (ok) {
             segment_bytes_ += writing_.size();
             segments_.back().bytes += writing_.size();
-            disk_bytes_.fetch_add(writing_.size());
+            disk_bytes_.add(writing_.size());
             dirty_ = true;
         }
     }
@@ -221,7 +223,7 @@ void Wal::collect_garbage() {
     while (segments_.size() >= 2 && segments_[1].first_lsn <= low) {
         std::error_code ec;
         std::filesystem::remove(segments_.front().path, ec);
-        disk_bytes_.fetch_sub(segments_.front().bytes);
+        disk_bytes_.sub(segments_.front().bytes);
         segments_.pop_front();
     }
     // The newest segment, once closed and wholly finished, can go too.
@@ -230,7 +232,7 @@ void Wal::collect_garbage() {
         if (low == next_lsn_ && tail_.empty()) {
             std::error_code ec;
             std::filesystem::remove(segments_.front().path, ec);
-            disk_bytes_.fetch_sub(segments_.front().bytes);
+            disk_bytes_.sub(segments_.front().bytes);
             segments_.pop_front();
         }
     }

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/DiskCounter.hpp"
 #include "store/WalFormat.hpp"
 
 namespace chgate::store {
@@ -45,9 +46,11 @@ class Wal {
     /// Called with true once the record is durable, false if writing failed.
     using DurableCallback = std::function<void(bool ok)>;
 
-    /// `writer` (may be null in tests) is told whenever records are appended.
+    /// `writer` (may be null in tests) is told whenever records are appended;
+    /// `disk_total` (may be null) sums the bytes of every log and the spool.
     Wal(std::filesystem::path dir, WalOptions options, std::uint64_t next_lsn,
-        std::vector<SegmentFile> existing, WalWriter* writer);
+        std::vector<SegmentFile> existing, WalWriter* writer,
+        std::atomic<std::uint64_t>* disk_total = nullptr);
     ~Wal();
     Wal(const Wal&) = delete;
     Wal& operator=(const Wal&) = delete;
@@ -80,7 +83,7 @@ class Wal {
     void collect_garbage();
 
     bool has_pending() const;
-    std::uint64_t disk_bytes() const { return disk_bytes_.load(std::memory_order_relaxed); }
+    std::uint64_t disk_bytes() const { return disk_bytes_.load(); }
     std::uint64_t durable_lsn() const { return durable_lsn_.load(); }
     const std::filesystem::path& dir() const { return dir_; }
     const std::string& last_error() const { return last_error_; }  ///< writer thread only
@@ -107,7 +110,7 @@ class Wal {
     bool failed_ = false;                                 // a write failed; no more durable acks
 
     std::atomic<std::uint64_t> durable_lsn_{0};
-    std::atomic<std::uint64_t> disk_bytes_{0};
+    DiskCounter disk_bytes_;
 
     // The writer thread's own.
     int fd_ = -1;
