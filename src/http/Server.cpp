@@ -67,7 +67,7 @@ void Server::do_accept() {
     auto& worker = *workers_[next_worker_];
     next_worker_ = (next_worker_ + 1) % workers_.size();
     acceptor_->async_accept(
-        worker.ioc, [this, &worker](boost::beast::error_code ec, tcp::socket socket) {
+        worker.ioc, [this, &worker](boost::beast::error_code ec, Session::Socket socket) {
             if (ec == net::error::operation_aborted) return;  // closed by drain()
             if (ec) {
                 LOG_WARN << "accept failed: " << ec.message();

@@ -3,11 +3,12 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "http/ApiError.hpp"
+#include "http/ResponseWriter.hpp"
 #include "util/Log.hpp"
 
 namespace chgate::http {
@@ -19,6 +20,9 @@ namespace net = boost::asio;
 namespace {
 // A client has this long to send the rest of a request it has started.
 constexpr std::chrono::seconds kRequestTimeout{60};
+// A connection keeps its last body's memory for the next request up to this.
+constexpr std::size_t kKeptBodyCapacity = 1 << 20;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 }  // namespace
 
 // The Reply a session hands out: the first answer is posted to the session's
@@ -44,14 +48,15 @@ class SessionReply : public Reply {
     std::atomic<bool> sent_{false};
 };
 
-Session::Session(net::ip::tcp::socket socket, Router& router, SessionSet& sessions,
-                 ReplyInbox& inbox, SessionLimits limits)
+Session::Session(Socket socket, Router& router, SessionSet& sessions, ReplyInbox& inbox,
+                 SessionLimits limits)
     : stream_(std::move(socket)),
       router_(router),
       sessions_(sessions),
       inbox_(inbox),
       limits_(limits),
-      reply_timer_(stream_.get_executor()) {
+      reply_timer_(stream_.get_executor()),
+      watchdog_(stream_.get_executor(), std::chrono::steady_clock::time_point::max()) {
     sessions_.insert(this);
     defer_ = [this](std::chrono::milliseconds timeout, Response on_timeout) {
         return defer(timeout, std::move(on_timeout));
@@ -64,8 +69,29 @@ Session::~Session() {
 
 void Session::run() {
     beast::error_code ec;
-    stream_.socket().set_option(net::ip::tcp::no_delay(true), ec);
-    do_read_header();
+    stream_.set_option(net::ip::tcp::no_delay(true), ec);
+    do_read_header();  // sets the first deadline and arms the watchdog
+}
+
+void Session::set_deadline(std::chrono::steady_clock::duration d) {
+    deadline_ = std::chrono::steady_clock::now() + d;
+    // Usually later than the watchdog's wake-up; earlier only after waiting
+    // for a deferred answer (no deadline): then wake up in time for this one.
+    if (deadline_ < watchdog_.expiry()) arm_watchdog();
+}
+
+void Session::arm_watchdog() {
+    watchdog_.expires_at(deadline_);
+    // Weak: a session whose I/O has ended must not be kept alive by its timer.
+    watchdog_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+        auto self = weak.lock();
+        if (ec || !self || !self->stream_.is_open()) return;
+        if (std::chrono::steady_clock::now() < self->deadline_) return self->arm_watchdog();
+        // Idle too long between requests, or too slow within one: the pending
+        // operation ends with operation_aborted and the session closes.
+        beast::error_code ignored;
+        self->stream_.close(ignored);
+    });
 }
 
 void Session::stop() {
@@ -73,19 +99,26 @@ void Session::stop() {
     // Idle connections close now; a request in progress is answered first.
     if (waiting_for_request_) {
         beast::error_code ec;
-        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-        stream_.socket().close(ec);
+        stream_.shutdown(net::ip::tcp::socket::shutdown_both, ec);
+        stream_.close(ec);
     }
 }
 
 void Session::do_read_header() {
     if (stopping_) return do_close();
-    // A fresh parser per request; limits are set where the I/O happens.
+    // A fresh parser per request (Beast's parsers are single-use); its body
+    // string is the last one's, emptied, so its capacity is reused.
+    std::string body;
+    if (parser_) body = std::move(parser_->get().body());
     parser_.emplace();
+    if (body.capacity() <= kKeptBodyCapacity) {
+        body.clear();
+        parser_->get().body() = std::move(body);
+    }
     parser_->body_limit(limits_.max_body_size);
     parser_->header_limit(64 * 1024);
     waiting_for_request_ = true;
-    stream_.expires_after(limits_.idle_timeout);
+    set_deadline(limits_.idle_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
@@ -109,13 +142,27 @@ void Session::on_read_header(beast::error_code ec, std::size_t) {
     // curl and others wait for "100 Continue" before sending bodies over 1 KiB.
     const auto& req = parser_->get();
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) return do_continue();
+    if (parse_buffered(ec)) return handle_request();
+    if (ec) return on_body_error(ec);
     do_read_body();
 }
 
+bool Session::parse_buffered(beast::error_code& ec) {
+    while (!parser_->is_done() && buffer_.size() > 0) {
+        const auto used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec == bhttp::error::need_more) {
+            ec = {};
+            break;
+        }
+        if (ec || used == 0) break;
+    }
+    return !ec && parser_->is_done();
+}
+
 void Session::do_continue() {
-    continue_ = {bhttp::status::continue_, parser_->get().version()};
-    bhttp::async_write(stream_, continue_,
-                       beast::bind_front_handler(&Session::on_continue, shared_from_this()));
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     beast::bind_front_handler(&Session::on_continue, shared_from_this()));
 }
 
 void Session::on_continue(beast::error_code ec, std::size_t) {
@@ -124,22 +171,35 @@ void Session::on_continue(beast::error_code ec, std::size_t) {
 }
 
 void Session::do_read_body() {
-    stream_.expires_after(kRequestTimeout);
+    set_deadline(kRequestTimeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
 }
 
 void Session::on_read_body(beast::error_code ec, std::size_t) {
+    if (ec) return on_body_error(ec);
+    handle_request();
+}
+
+void Session::on_body_error(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
         return respond(error_response(ApiError::body_too_large,
                                       "the body is larger than server.max_body_size (" +
                                           std::to_string(limits_.max_body_size) + " bytes)"));
     }
-    if (ec) return do_close();  // the client went away or stalled; nothing was accepted
+    do_close();  // the client went away, stalled or sent garbage; nothing was accepted
+}
+
+void Session::handle_request() {
     auto answer = router_.handle(parser_->get(), scratch_, defer_);
     scratch_.trim();
-    // No answer yet: a deferred one will come through on_deferred().
-    if (answer) respond(std::move(*answer));
+    // No answer yet: a deferred one will come through on_deferred(), within
+    // its own timeout; the connection waits for it however long that is.
+    if (!answer) {
+        deadline_ = std::chrono::steady_clock::time_point::max();
+        return;
+    }
+    respond(std::move(*answer));
 }
 
 ReplyPtr Session::defer(std::chrono::milliseconds timeout, Response on_timeout) {
@@ -163,26 +223,11 @@ void Session::respond(Response r) {
     // After an error mid-read the rest of the body is unread: close afterwards.
     const bool complete = parser_->is_done();
     const bool keep_alive = complete && req.keep_alive() && !stopping_;
-    response_ = {};
-    response_.result(r.status);
-    response_.version(req.version() == 10 ? 10 : 11);
-    response_.set(bhttp::field::server, "chgate");
-    response_.set(bhttp::field::content_type, r.content_type);
-    if (r.retry_after_seconds > 0) {
-        response_.set(bhttp::field::retry_after, std::to_string(r.retry_after_seconds));
-    }
-    if (r.allow != nullptr) response_.set(bhttp::field::allow, r.allow);
-    if (r.idempotent_replayed) response_.set("Idempotent-Replayed", "true");
-    if (r.www_authenticate != nullptr) {
-        response_.set(bhttp::field::www_authenticate, r.www_authenticate);
-    }
-    response_.body() = std::move(r.body);
-    response_.keep_alive(keep_alive);
-    response_.prepare_payload();
-    if (req.method() == bhttp::verb::head) response_.body().clear();
-    stream_.expires_after(kRequestTimeout);
-    bhttp::async_write(
-        stream_, response_,
+    write_response(
+        r, {req.version() == 10 ? 10U : 11U, keep_alive, req.method() == bhttp::verb::head}, out_);
+    set_deadline(kRequestTimeout);
+    net::async_write(
+        stream_, net::buffer(out_),
         beast::bind_front_handler(&Session::on_write, shared_from_this(), !keep_alive));
 }
 
@@ -194,8 +239,9 @@ void Session::on_write(bool close, beast::error_code ec, std::size_t) {
 
 void Session::do_close() {
     beast::error_code ec;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    stream_.shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    stream_.close(ec);
+    watchdog_.cancel();
 }
 
 }  // namespace chgate::http

@@ -1,10 +1,9 @@
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
@@ -32,8 +31,13 @@ struct SessionLimits {
 /// One keep-alive client connection: read a request, answer it, repeat.
 class Session : public std::enable_shared_from_this<Session> {
   public:
-    Session(boost::asio::ip::tcp::socket socket, Router& router, SessionSet& sessions,
-            ReplyInbox& inbox, SessionLimits limits);
+    /// Bound to its io_context's own executor type: no type-erased executor
+    /// on every operation.
+    using Executor = boost::asio::io_context::executor_type;
+    using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
+
+    Session(Socket socket, Router& router, SessionSet& sessions, ReplyInbox& inbox,
+            SessionLimits limits);
     ~Session();
 
     void run();
@@ -48,6 +52,11 @@ class Session : public std::enable_shared_from_this<Session> {
     void on_continue(boost::beast::error_code ec, std::size_t);
     void do_read_body();
     void on_read_body(boost::beast::error_code ec, std::size_t);
+    /// Parses body bytes that came with the header, without another read.
+    /// True once the request is complete; `ec` set on a parse error.
+    bool parse_buffered(boost::beast::error_code& ec);
+    void on_body_error(boost::beast::error_code ec);
+    void handle_request();
     void respond(Response r);
     /// A handler's Defer: the answer comes later through the returned Reply.
     ReplyPtr defer(std::chrono::milliseconds timeout, Response on_timeout);
@@ -56,20 +65,31 @@ class Session : public std::enable_shared_from_this<Session> {
     friend class ReplyInbox;
     void on_write(bool close, boost::beast::error_code ec, std::size_t);
     void do_close();
+    /// The connection must show progress by `deadline_`, or it is closed.
+    void set_deadline(std::chrono::steady_clock::duration d);
+    void arm_watchdog();
 
-    boost::beast::tcp_stream stream_;
+    Socket stream_;
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-    boost::beast::http::response<boost::beast::http::empty_body> continue_;
-    boost::beast::http::response<boost::beast::http::string_body> response_;
+    std::string out_;  // the answer's bytes, reused
     Router& router_;
     SessionSet& sessions_;
     ReplyInbox& inbox_;
     const SessionLimits limits_;
     IngestScratch scratch_;
-    Defer defer_;                            // bound once to this session
-    boost::asio::steady_timer reply_timer_;  // a deferred answer's timeout
-    bool waiting_for_request_ = false;       // idle between requests: safe to close at once
+    Defer defer_;  // bound once to this session
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                      boost::asio::wait_traits<std::chrono::steady_clock>, Executor>
+        reply_timer_;  // a deferred answer's timeout
+    // One timer per connection for the idle and request timeouts: each I/O
+    // only moves deadline_; the timer, when it fires, checks it and sleeps
+    // again until the newest deadline.
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                      boost::asio::wait_traits<std::chrono::steady_clock>, Executor>
+        watchdog_;
+    std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+    bool waiting_for_request_ = false;  // idle between requests: safe to close at once
     bool stopping_ = false;
 };
 

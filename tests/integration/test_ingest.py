@@ -169,6 +169,40 @@ class IngestTest(IntegrationTest):
             self.assertIn(b"200 OK", recv_response(s))
         self.wait_for_count("events", 10, where="note = 'expect'")
 
+    def test_pipelined_split_idle_and_busy_connections(self):
+        g = self.start({"events": FAST, "other": FAST}, server={"idle_timeout": "1s"})
+
+        def post(i):
+            body = json.dumps(event(i, note="conn")).encode()
+            return (b"POST /v1/events/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+        # Two requests in one write: both answered, in order.
+        with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
+            s.sendall(post(200) + post(201))
+            f = s.makefile("rb")
+            for _ in range(2):
+                self.assertIn(b"202 Accepted", read_response(f))
+        # A body that trickles in over several reads, longer than the idle
+        # timeout in all: the request timeout applies, not the idle one.
+        with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
+            req = post(202)
+            for k in range(0, len(req), len(req) // 5 + 1):
+                s.sendall(req[k:k + len(req) // 5 + 1])
+                time.sleep(0.4)
+            self.assertIn(b"202 Accepted", read_response(s.makefile("rb")))
+        # A busy connection outlives the idle timeout; an idle one does not.
+        busy = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+        idle = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+        with busy, idle:
+            f = busy.makefile("rb")
+            for i in range(203, 208):
+                busy.sendall(post(i))
+                self.assertIn(b"202 Accepted", read_response(f))
+                time.sleep(0.5)
+            self.assertEqual(idle.recv(100), b"", "the idle connection was not closed")
+        self.wait_for_count("events", 8, where="note = 'conn'")
+
     def test_an_idempotency_key_repeat_inserts_nothing(self):
         g = self.gate
         body = json.dumps([event(70, note="idem"), event(71, note="idem")])
@@ -189,6 +223,21 @@ class IngestTest(IntegrationTest):
         self.assertEqual(ready.json()["clickhouse"]["version"].split(".")[0], "18")
         self.assertEqual(self.gate.request("GET", "/ping").body, "Ok.\n")
         self.assertEqual(self.gate.request("GET", "/").body, "Ok.\n")
+
+
+def read_response(f):
+    """One response from a buffered reader, leaving what follows it unread."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = f.readline()
+        if not line:
+            raise AssertionError(f"connection closed after {head!r}")
+        head += line
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return head + f.read(length)
 
 
 def recv_response(sock):
