@@ -87,3 +87,35 @@ TEST_CASE("every fault has a description") {
         CHECK(std::string(describe(static_cast<JsonFault>(f))).size() > 3);
     }
 }
+
+TEST_CASE("a byte that needs a look is found wherever it sits in a long string") {
+    // Strings longer than 16 bytes are skimmed 16 bytes at a time: put each kind
+    // of special byte at every position of the first chunks.
+    for (std::size_t at = 0; at < 40; ++at) {
+        const std::string before(at, 'a');
+        const std::string after(40 - at, 'b');
+        CAPTURE(at);
+        const std::string control = "\"" + before + '\x01' + after + "\"";
+        auto r = scan(control);
+        CHECK(r.fault == JsonFault::control_char);
+        CHECK(r.fault_offset == at + 1);
+
+        const std::string bad_utf8 = "\"" + before + "\xC3\x28" + after + "\"";
+        r = scan(bad_utf8);
+        CHECK(r.fault == JsonFault::bad_utf8);
+        CHECK(r.fault_offset == at + 1);
+
+        const std::string good_utf8 = "\"" + before + "\xC3\xA9" + after + "\"";
+        CHECK(scan(good_utf8).ok());
+        const std::string escaped = "\"" + before + "\\\"" + after + "\"";
+        CHECK(scan(escaped).ok());
+        CHECK(scan(escaped).end == escaped.size());
+        const std::string bad_escape = "\"" + before + "\\x" + after + "\"";
+        CHECK(scan(bad_escape).fault == JsonFault::bad_escape);
+        const std::string early_end = "\"" + before + "\"" + after;
+        CHECK(scan(early_end).end == at + 2);
+        const std::string del = "\"" + before + '\x7f' + after + "\"";  // DEL is allowed
+        CHECK(scan(del).ok());
+    }
+    CHECK(scan("\"" + std::string(100, 'x')).fault == JsonFault::unexpected_end);
+}
