@@ -114,9 +114,8 @@ bool valid_idempotency_key(std::string_view key) {
 
 }  // namespace
 
-std::optional<Response> IngestHandler::idempotently(
-    const IngestInput& in,
-    const std::function<std::optional<Response>(const IngestInput&)>& process) {
+template <typename Process>
+std::optional<Response> IngestHandler::idempotently(const IngestInput& in, Process&& process) {
     if (in.idempotency_key.empty()) return process(in);
     if (!valid_idempotency_key(in.idempotency_key)) {
         return error_response(ApiError::bad_request,

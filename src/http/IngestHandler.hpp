@@ -67,10 +67,11 @@ class IngestHandler {
                                    std::string_view data, ingest::BodyFormat format,
                                    IngestScratch& scratch, const IngestInput& in, bool compat);
 
-    /// Runs `process` once per Idempotency-Key: a repeat gets the first answer.
-    std::optional<Response> idempotently(
-        const IngestInput& in,
-        const std::function<std::optional<Response>(const IngestInput&)>& process);
+    /// Runs `process(const IngestInput&)` once per Idempotency-Key: a repeat
+    /// gets the first answer. A template, so that the request path does not
+    /// allocate a std::function for it.
+    template <typename Process>
+    std::optional<Response> idempotently(const IngestInput& in, Process&& process);
 
     batch::BatchManager& manager_;
     const std::uint64_t max_body_size_;
