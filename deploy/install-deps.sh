@@ -12,7 +12,7 @@ packages=(
     python3 curl jq zstd
 )
 if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(wrk nginx-light libbenchmark-dev valgrind)
+    packages+=(wrk nginx-light libbenchmark-dev libsimdjson-dev valgrind)
 fi
 
 missing=()

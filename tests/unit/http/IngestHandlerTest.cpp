@@ -195,6 +195,21 @@ TEST_CASE("a full table answers 429 a full gateway 503 both with Retry-After") {
     CHECK(r.status == bhttp::status::payload_too_large);
 }
 
+TEST_CASE("a connection that switches tables sends each request to its own table") {
+    Fixture f(kConfig);  // one scratch: one connection, with its cached route
+    CHECK(f.events("events", R"({"a":1})").status == bhttp::status::accepted);
+    CHECK(f.events("payments", R"({"p":1})").status == bhttp::status::accepted);
+    CHECK(f.events("nope", R"({"a":9})").status == bhttp::status::not_found);
+    CHECK(f.events("events", R"({"a":2})").status == bhttp::status::accepted);
+    CHECK(f.insert("query=INSERT%20INTO%20payments%20FORMAT%20JSONEachRow", R"({"p":2})").status ==
+          bhttp::status::ok);
+    CHECK(f.events("events", R"({"a":3})").status == bhttp::status::accepted);
+    const auto flushed = f.flushed();
+    CHECK(flushed.at(kInsertEvents) == "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+    CHECK(flushed.at("INSERT INTO `default`.`payments` FORMAT JSONEachRow") ==
+          "{\"p\":1}\n{\"p\":2}\n");
+}
+
 TEST_CASE("the ClickHouse-compatible endpoint takes the query in the URL or the body") {
     Fixture f(kConfig);
     auto r =

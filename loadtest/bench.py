@@ -1,0 +1,651 @@
+"""chgate against its baselines, in one run on one machine (issue 4).
+
+    loadtest/bench.sh [--seconds S] [--only NAME[,NAME...]] [--no-micro] [--output FILE]
+
+Starts a private ClickHouse and nginx, then drives each system with wrk (one
+thread, keep-alive connections, one fixed body per scenario):
+
+  baselines   nginx answering 200 with no work; ClickHouse single-row INSERTs;
+              ClickHouse's Buffer table; ClickHouse 1000-row INSERTs over 8
+              connections
+  chgate      (a) 1 event per POST, 64 connections; (b) 100 events per POST;
+              (c) 1000-event NDJSON POSTs over 8 connections; (d) the
+              ClickHouse-compatible endpoint, 1 event per POST; each at ack
+              buffered and at ack durable
+  adaptive    one table, adaptive strategy, load ramped from 100 to 50,000
+              events/s (chgate-load --rate): INSERTs per second and INSERT
+              latency per step
+  growth      CPU seconds per million events at 1k, 10k and as many events/s
+              as chgate takes
+  micro       the Google Benchmark suite (chgate-microbench)
+
+An event counts as landed once ClickHouse holds it: after each run the rows
+are counted in ClickHouse. Writes a Markdown report (default
+loadtest/results/DATE-bench.md) and prints it.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build-release")
+CHGATE = os.path.join(BUILD, "chgate")
+LOAD = os.path.join(BUILD, "loadtest", "chgate-load")
+MICRO = os.path.join(BUILD, "loadtest", "chgate-microbench")
+BEAST = os.path.join(BUILD, "loadtest", "beast-noop")
+WRK_SCRIPT = os.path.join(ROOT, "loadtest", "wrk", "post.lua")
+NGINX_CONF = os.path.join(ROOT, "loadtest", "wrk", "nginx-noop.conf.in")
+DB = "bench"
+BUFFER_MEMORY = "256MiB"  # batching.max_memory of every chgate run
+BUFFER_MEMORY_MIB = 256
+
+# ClickHouse's Buffer table in front of events: 16 layers, flushed after 10 to
+# 100 s, 10k to 1M rows or 10 to 100 MB, as ClickHouse's documentation shows.
+BUFFER_TABLE = (f"CREATE TABLE IF NOT EXISTS {DB}.events_buffer AS {DB}.events "
+                f"ENGINE = Buffer({DB}, events, 16, 10, 100, 10000, 1000000, 10000000, 100000000)")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, text=True, **kw)
+
+
+def event(i, run):
+    """One seed 002 event, about 260 bytes."""
+    types = ["page_view", "add_to_cart", "purchase", "search", "click"]
+    devices = ["desktop", "mobile", "tablet"]
+    countries = ["US", "DE", "GB", "FR", "IN", "BR", "JP"]
+    return json.dumps({
+        "event_id": f"{run}-{i:08d}", "user_id": 10000 + i * 7919 % 90000,
+        "session_id": f"s-{i * 2654435761 % 2**32:08x}", "event_type": types[i % 5],
+        "event_timestamp": "2026-11-22 10:30:15", "page_url": "https://shop.example.com/products/42",
+        "device_type": devices[i % 3], "browser": "Firefox", "country": countries[i % 7],
+        "revenue": round(i % 500 + 0.99, 2), "duration_seconds": i % 3600,
+    }, separators=(",", ":"))
+
+
+def write_body(workdir, name, events, form):
+    """form: object (one event), array (JSON array) or ndjson."""
+    rows = [event(i, name) for i in range(events)]
+    if form == "object":
+        body = rows[0]
+    elif form == "array":
+        body = "[" + ",".join(rows) + "]"
+    else:
+        body = "\n".join(rows) + "\n"
+    path = os.path.join(workdir, f"body-{name}")
+    with open(path, "w") as f:
+        f.write(body)
+    return path, len(body)
+
+
+class ClickHouse:
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "clickhouse")
+        sh(os.path.join(ROOT, "deploy", "clickhouse.sh"), "start", self.dir, capture_output=True)
+        with open(os.path.join(self.dir, "http_port")) as f:
+            self.port = int(f.read().strip())
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.version = self.query("SELECT version()").strip()
+
+    def query(self, sql):
+        req = urllib.request.Request(self.url + "/", data=sql.encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.read().decode()
+
+    def count(self, table="events"):
+        return int(self.query(f"SELECT count() FROM {DB}.{table}").strip())
+
+    def reset(self):
+        """Empties the tables between runs, so merges of one run do not slow the next."""
+        self.query(f"DROP TABLE IF EXISTS {DB}.events_buffer")
+        for t in ("events", "events_adaptive"):
+            self.query(f"TRUNCATE TABLE IF EXISTS {DB}.{t}")
+
+    def stop(self):
+        sh(os.path.join(ROOT, "deploy", "clickhouse.sh"), "stop", self.dir, capture_output=True)
+
+
+class Nginx:
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "nginx")
+        os.makedirs(self.dir)
+        self.port = free_port()
+        with open(NGINX_CONF) as f:
+            conf = f.read().replace("@DIR@", self.dir).replace("@PORT@", str(self.port))
+        path = os.path.join(self.dir, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        self.proc = subprocess.Popen(["nginx", "-c", path, "-p", self.dir])
+        wait_http(f"http://127.0.0.1:{self.port}/", 10)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        self.proc.wait(timeout=30)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout, method="GET"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            req = urllib.request.Request(url, data=b"{}" if method == "POST" else None, method=method)
+            with urllib.request.urlopen(req, timeout=1) as r:
+                if 200 <= r.status < 300:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer 2xx within {timeout} s")
+
+
+def wrk(url, body, content_type, connections, seconds):
+    env = dict(os.environ, WRK_BODY_FILE=body, WRK_CONTENT_TYPE=content_type)
+    out = sh("wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+             "-s", WRK_SCRIPT, url, env=env, capture_output=True).stdout
+    summary = json.loads(out.strip().splitlines()[-1])
+    summary["accepted"] = summary["requests"] - summary["status_errors"]
+    summary["seconds"] = summary["duration_us"] / 1e6
+    summary["socket_errors"] = (summary["connect_errors"] + summary["read_errors"] +
+                                summary["write_errors"] + summary["timeouts"])
+    return summary
+
+
+def proc_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_hwm_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_landed(ch, table, at_least, start, settle=3.0, timeout=120):
+    """Polls ClickHouse until `table` holds at least `at_least` rows and the
+    count stops moving. Returns (rows, seconds from `start` to the last change)."""
+    deadline = time.monotonic() + timeout
+    last, last_change = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        n = ch.count(table)
+        now = time.monotonic()
+        if n != last:
+            last, last_change = n, now
+        if n >= at_least and now - last_change >= settle:
+            break
+        if n < at_least and now - last_change >= 30:
+            break  # nothing moved for 30 s: report what landed
+        time.sleep(0.1)
+    return last, last_change - start
+
+
+class Chgate:
+    def __init__(self, workdir, name, ch, tables, threads, fsync="always"):
+        self.storage = os.path.join(workdir, f"storage-{name}")
+        self.port = free_port()
+        config = os.path.join(workdir, f"chgate-{name}.yaml")
+        with open(config, "w") as f:
+            json.dump({
+                "server": {"listen": f"127.0.0.1:{self.port}", "threads": threads},
+                "clickhouse": {"url": ch.url, "database": DB},
+                "storage": {"dir": self.storage, "fsync": fsync},
+                "batching": {"max_memory": BUFFER_MEMORY, "tables": tables},
+                "log": {"level": "warn"},
+            }, f)
+        self.proc = subprocess.Popen([CHGATE, "--config", config], stderr=subprocess.PIPE, text=True)
+        self.log_tail = []
+        threading.Thread(target=self._drain_log, daemon=True).start()
+        try:
+            wait_http(f"http://127.0.0.1:{self.port}/readyz", 30)
+        except RuntimeError:
+            self.proc.kill()
+            raise RuntimeError("chgate did not become ready: " + "\n".join(self.log_tail))
+
+    def _drain_log(self):
+        for line in self.proc.stderr:
+            self.log_tail = (self.log_tail + [line.rstrip()])[-20:]
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def metrics(self):
+        with urllib.request.urlopen(self.url("/metrics"), timeout=10) as r:
+            return json.load(r)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        shutil.rmtree(self.storage, ignore_errors=True)
+
+
+def table_config(ack, strategy="hybrid", **extra):
+    cfg = {"strategy": strategy, "max_batch_size": 50000, "max_batch_time": "500ms",
+           "max_memory": "128MiB", "ack": ack, "compression": "none"}
+    cfg.update(extra)
+    return cfg
+
+
+# --- scenarios -------------------------------------------------------------
+
+CHGATE_SCENARIOS = [
+    # name, what, events per request, body form, connections, endpoint
+    ("a", "1 event per POST", 1, "object", 64, "events"),
+    ("b", "100 events per POST", 100, "array", 64, "events"),
+    ("c", "1000-event NDJSON POSTs", 1000, "ndjson", 8, "events"),
+    ("d", "ClickHouse-compatible endpoint, 1 event per POST", 1, "ndjson", 64, "clickhouse"),
+]
+
+INSERT_QUERY = "/?query=" + urllib.parse.quote("INSERT INTO events FORMAT JSONEachRow")
+
+
+def run_baseline(name, what, url, body, ctype, conns, seconds, ch, table, events_per_request):
+    log(f"baseline {name}: {what}")
+    ch.reset()
+    if table == "events_buffer":
+        ch.query(BUFFER_TABLE)
+    start = time.monotonic()
+    w = wrk(url, body, ctype, conns, seconds)
+    row = {"name": name, "what": what, "connections": conns, "events_per_request": events_per_request,
+           "accepted_per_s": w["accepted"] * events_per_request / w["seconds"],
+           "requests_per_s": w["accepted"] / w["seconds"], "rejected": w["status_errors"],
+           "socket_errors": w["socket_errors"], "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000}
+    if table is None:
+        row["landed_per_s"] = None
+    else:
+        if table == "events_buffer":
+            ch.query(f"OPTIMIZE TABLE {DB}.events_buffer")  # flushes the buffer
+        landed, t = wait_landed(ch, "events", w["accepted"] * events_per_request, start)
+        row["landed"] = landed
+        row["landed_per_s"] = landed / max(t, w["seconds"])
+    log(f"  {row['requests_per_s']:.0f} req/s, landed/s {row['landed_per_s'] or 0:.0f}")
+    return row
+
+
+def run_chgate(scn, ack, workdir, ch, seconds, threads):
+    key, what, events, form, conns, endpoint = scn
+    name = f"{key}-{ack}-{threads}"
+    log(f"chgate ({key}) {what}, ack {ack}, io threads {threads or 'one per core'}")
+    ch.reset()
+    body, _ = write_body(workdir, name, events, form)
+    ctype = "application/x-ndjson" if form == "ndjson" else "application/json"
+    g = Chgate(workdir, name, ch, {"events": table_config(ack)}, threads)
+    try:
+        path = "/v1/events/events" if endpoint == "events" else INSERT_QUERY
+        cpu0 = proc_cpu(g.proc.pid)
+        start = time.monotonic()
+        w = wrk(g.url(path), body, ctype, conns, seconds)
+        landed, t = wait_landed(ch, "events", w["accepted"] * events, start)
+        cpu = proc_cpu(g.proc.pid) - cpu0
+        m = g.metrics()["tables"]["events"]
+        row = {"name": f"({key}) {ack}", "what": what, "threads": threads, "connections": conns,
+               "events_per_request": events, "accepted": w["accepted"] * events,
+               "accepted_per_s": w["accepted"] * events / w["seconds"],
+               "requests_per_s": w["accepted"] / w["seconds"], "landed": landed,
+               "landed_per_s": landed / max(t, w["seconds"]), "rejected": w["status_errors"],
+               "socket_errors": w["socket_errors"], "p50_ms": w["p50_us"] / 1000,
+               "p99_ms": w["p99_us"] / 1000, "rss_mib": proc_hwm_kib(g.proc.pid) / 1024,
+               "cpu_s_per_m": cpu * 1e6 / max(1, landed), "inserts": m["batches_inserted"],
+               "lost": max(0, w["accepted"] * events - landed)}
+    finally:
+        g.stop()
+    log(f"  accepted/s {row['accepted_per_s']:.0f}, landed/s {row['landed_per_s']:.0f}, "
+        f"p99 {row['p99_ms']:.1f} ms, RSS {row['rss_mib']:.1f} MiB, lost {row['lost']}")
+    return row
+
+
+def run_adaptive(workdir, ch, step_seconds, threads):
+    """Ramps one adaptive table from 100 to 50,000 events/s."""
+    log("adaptive ramp")
+    ch.reset()
+    tcfg = table_config("buffered", strategy="adaptive", min_batch_size=1000,
+                        max_batch_size=100000, max_batch_time="1s", target_latency="500ms")
+    g = Chgate(workdir, "adaptive", ch, {"events_adaptive": tcfg}, threads)
+    steps = []
+    try:
+        for rate in (100, 1000, 5000, 10000, 25000, 50000):
+            before = g.metrics()["tables"]["events_adaptive"]
+            t0 = time.monotonic()
+            r = load_at(g.port, rate, step_seconds, "events_adaptive")
+            after = g.metrics()["tables"]["events_adaptive"]
+            dt = time.monotonic() - t0
+            batches = after["batches_inserted"] - before["batches_inserted"]
+            lat_sum = (after["avg_flush_latency_ms"] * after["batches_inserted"] -
+                       before["avg_flush_latency_ms"] * before["batches_inserted"])
+            steps.append({"rate": rate, "achieved": r["events_per_second"],
+                          "inserts_per_s": batches / dt,
+                          "avg_insert_ms": lat_sum / batches if batches else 0.0,
+                          "batch_size": after["thresholds"]["current_batch_size"],
+                          "rejected": r["rejected"]})
+            s = steps[-1]
+            log(f"  {rate}/s: {s['achieved']:.0f} ev/s, {s['inserts_per_s']:.2f} INSERTs/s, "
+                f"avg INSERT {s['avg_insert_ms']:.0f} ms, size {s['batch_size']}")
+    finally:
+        g.stop()
+    return {"steps": steps, "target_latency_ms": 500}
+
+
+def load_at(port, rate, seconds, table="events"):
+    """chgate-load, 64 connections, single events, at `rate` requests/s (None: flat out)."""
+    args = [LOAD, "--url", f"127.0.0.1:{port}", "--table", table, "--connections", "64",
+            "--events", "1", "--duration", str(seconds), "--json"]
+    if rate:
+        args += ["--rate", str(rate)]
+    return json.loads(sh(*args, capture_output=True).stdout)
+
+
+def run_growth(workdir, ch, seconds, threads):
+    """CPU seconds per million events as the offered load grows: chgate at
+    both ack levels, and nginx doing nothing as the floor for the same client."""
+    log("growth")
+    rows = []
+    for who in ("buffered", "durable", "nginx"):
+        for rate in (1000, 10000, None):
+            ch.reset()
+            if who == "nginx":
+                n = Nginx(workdir + f"/growth-{rate}")
+                try:
+                    workers = [int(p) for p in sh("pgrep", "-P", str(n.proc.pid),
+                                                   capture_output=True).stdout.split()]
+                    cpu0 = sum(proc_cpu(p) for p in workers)
+                    r = load_at(n.port, rate, seconds)
+                    cpu = sum(proc_cpu(p) for p in workers) - cpu0
+                    count = r["accepted_events"]
+                finally:
+                    n.stop()
+            else:
+                g = Chgate(workdir, f"growth-{who}-{rate}", ch, {"events": table_config(who)},
+                           threads)
+                try:
+                    cpu0 = proc_cpu(g.proc.pid)
+                    start = time.monotonic()
+                    r = load_at(g.port, rate, seconds)
+                    count, _ = wait_landed(ch, "events", r["accepted_events"], start)
+                    cpu = proc_cpu(g.proc.pid) - cpu0
+                finally:
+                    g.stop()
+            rows.append({"who": who, "rate": rate or "max", "events_per_s": r["events_per_second"],
+                         "cpu_s_per_m": cpu * 1e6 / max(1, count)})
+            log(f"  {who} {rows[-1]['rate']}: {r['events_per_second']:.0f} ev/s, "
+                f"{rows[-1]['cpu_s_per_m']:.2f} CPU s per million")
+    return rows
+
+
+def run_micro():
+    log("micro-benchmarks")
+    out = sh(MICRO, "--benchmark_format=json", "--benchmark_min_time=0.2",
+             capture_output=True).stdout
+    return json.loads(out)["benchmarks"]
+
+
+# --- report ----------------------------------------------------------------
+
+def fmt(x, digits=0):
+    if x is None:
+        return "–"
+    return f"{x:,.{digits}f}"
+
+
+def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
+    today = datetime.date.today().isoformat()
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.machine()
+    with open("/proc/meminfo") as f:
+        mem_gib = int(f.readline().split()[1]) / 1024 / 1024
+    b = {r["name"]: r for r in baselines}
+    L = [f"# chgate benchmark ({today})", "",
+         f"- Machine: {os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, "
+         f"{platform.system()} {platform.release()}; ClickHouse {ch.version} on the same machine.",
+         f"- Command: `loadtest/bench.sh --seconds {args.seconds} --threads {args.threads}`",
+         "- Client: wrk, one thread, keep-alive connections, one fixed body per scenario "
+         "(seed 002 events of about 260 bytes). Landed = rows counted in ClickHouse after the "
+         "run; landed/s = those rows over the time from the first request to the last row "
+         "landing.",
+         f"- chgate: Release build, table `events` hybrid (50,000 rows / 500 ms, max_memory 128 MiB), "
+         f"compression none (loopback), server.threads {args.threads}, batching.max_memory "
+         f"{BUFFER_MEMORY}, storage.fsync always.", "",
+         "## Baselines", "",
+         "| baseline | connections | events/request | requests/s | landed events/s | rejected | p50 ms | p99 ms |",
+         "|---|---|---|---|---|---|---|---|"]
+    for r in baselines:
+        L.append(f"| {r['what']} | {r['connections']} | {r['events_per_request']} | "
+                 f"{fmt(r['requests_per_s'])} | {fmt(r['landed_per_s'])} | {r['rejected']} | "
+                 f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+    L += ["", "## chgate", "",
+          "| scenario | ack | io threads | conns | events/req | accepted events/s | landed events/s | lost | "
+          "rejected | p50 ms | p99 ms | peak RSS MiB | CPU s / M events | INSERTs |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in chgate_rows:
+        threads = r["threads"] or f"{os.cpu_count()} (one per core)"
+        L.append(f"| {r['name'].split()[0]} {r['what']} | {r['name'].split()[1]} | {threads} | {r['connections']} | "
+                 f"{r['events_per_request']} | {fmt(r['accepted_per_s'])} | {fmt(r['landed_per_s'])} | "
+                 f"{r['lost']} | {r['rejected']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                 f"{r['rss_mib']:.1f} | {r['cpu_s_per_m']:.2f} | {r['inserts']} |")
+    # Ratios: every chgate row against every baseline, landed events/s over the
+    # baseline's landed events/s (nginx: its requests/s).
+    names = [r["name"] for r in baselines]
+    L += ["", "## Ratios (chgate landed events/s ÷ baseline)", "",
+          "| scenario | " + " | ".join(b[n]["what"] for n in names) + " |",
+          "|---|" + "---|" * len(names)]
+    for r in chgate_rows:
+        cells = []
+        for n in names:
+            base = b[n]["landed_per_s"] if b[n]["landed_per_s"] is not None else b[n]["requests_per_s"]
+            cells.append(f"{r['landed_per_s'] / base:.2f}" if base else "–")
+        label = r["name"] + ("" if r["threads"] else ", one io thread per core")
+        L.append(f"| {label} | " + " | ".join(cells) + " |")
+
+    def find(key):
+        return [r for r in chgate_rows if r["name"].startswith(f"({key})")]
+
+    L += ["", "## Targets", ""]
+    if "nginx" in b and find("a"):
+        for r in find("a"):
+            ratio = r["landed_per_s"] / b["nginx"]["requests_per_s"]
+            label = r["name"] + ("" if r["threads"] else ", one io thread per core")
+            L.append(f"- {label}: landed {fmt(r['landed_per_s'])}/s ÷ nginx "
+                     f"{fmt(b['nginx']['requests_per_s'])}/s = **{ratio:.2f}** (target ≥ 0.75: "
+                     f"{'met' if ratio >= 0.75 else 'missed'}); lost {r['lost']}, rejected {r['rejected']}.")
+    if "beast" in b and find("a"):
+        r = find("a")[0]
+        ratio = r["landed_per_s"] / b["beast"]["requests_per_s"]
+        L.append(f"- {r['name']} against the bare Beast server: landed "
+                 f"{fmt(r['landed_per_s'])}/s ÷ {fmt(b['beast']['requests_per_s'])} requests/s = "
+                 f"**{ratio:.2f}** (target: at least as fast, ≥ 1.0: "
+                 f"{'met' if ratio >= 1.0 else 'missed'}).")
+    if "ch_bulk" in b and find("c"):
+        for r in find("c"):
+            ratio = r["landed_per_s"] / b["ch_bulk"]["landed_per_s"]
+            L.append(f"- {r['name']}: landed {fmt(r['landed_per_s'])} rows/s ÷ ClickHouse "
+                     f"direct {fmt(b['ch_bulk']['landed_per_s'])} rows/s = **{ratio:.2f}** "
+                     f"(target ≥ 1.0: {'met' if ratio >= 1.0 else 'missed'}).")
+    pairs = []
+    for key in "abcd":
+        acks = {r["name"].split()[1]: r for r in find(key) if r["threads"]}
+        if "buffered" in acks and "durable" in acks:
+            pairs.append(f"({key}) {acks['durable']['landed_per_s'] / acks['buffered']['landed_per_s']:.2f}")
+    if pairs:
+        L.append("- (e) durable ÷ buffered, landed events/s: " + ", ".join(pairs) +
+                 " (issue 3's target for single events: ≥ 0.8).")
+    if chgate_rows:
+        peak = max(r["rss_mib"] for r in chgate_rows)
+        limit = 64 + BUFFER_MEMORY_MIB
+        L.append(f"- Memory: peak RSS {peak:.1f} MiB over all scenarios; limit 64 MiB + "
+                 f"{BUFFER_MEMORY_MIB} MiB configured = {limit} MiB "
+                 f"({'met' if peak <= limit else 'missed'}).")
+    if adaptive:
+        steps = adaptive["steps"]
+        worst_ins = max(s["inserts_per_s"] for s in steps)
+        worst_lat = max(s["avg_insert_ms"] for s in steps)
+        ok = worst_ins <= 2.0 and worst_lat <= adaptive["target_latency_ms"]
+        L.append(f"- Adaptive: at most {worst_ins:.2f} INSERTs/s and {worst_lat:.0f} ms average "
+                 f"INSERT time per step (targets ≤ 2/s and ≤ target_latency "
+                 f"{adaptive['target_latency_ms']} ms: {'met' if ok else 'missed'}).")
+    if growth:
+        for who in ("buffered", "durable", "nginx"):
+            g = [x for x in growth if x["who"] == who]
+            L.append(f"- Growth ({who}): CPU seconds per million events: " + ", ".join(
+                f"{x['cpu_s_per_m']:.2f} at {fmt(x['events_per_s'])}/s" for x in g) + ".")
+    if adaptive:
+        L += ["", "## Adaptive ramp (one table, ack buffered, min_batch_size 1000, target_latency 500 ms, "
+              "max_batch_time 1 s)", "",
+              "| offered events/s | achieved events/s | INSERTs/s | avg INSERT ms | size trigger at end | rejected |",
+              "|---|---|---|---|---|---|"]
+        for s in adaptive["steps"]:
+            L.append(f"| {fmt(s['rate'])} | {fmt(s['achieved'])} | {s['inserts_per_s']:.2f} | "
+                     f"{s['avg_insert_ms']:.0f} | {fmt(s['batch_size'])} | {s['rejected']} |")
+    if growth:
+        L += ["", "## Growth (chgate-load, 64 connections, 1 event per POST; nginx answering "
+              "200 with no work as the floor for the same client)", "",
+              "| system | offered | events/s | CPU s / M events |", "|---|---|---|---|"]
+        for g in growth:
+            offered = g["rate"] if g["rate"] == "max" else fmt(g["rate"])
+            who = "nginx" if g["who"] == "nginx" else f"chgate, ack {g['who']}"
+            L.append(f"| {who} | {offered} | {fmt(g['events_per_s'])} | {g['cpu_s_per_m']:.2f} |")
+    if micro:
+        L += ["", "## Micro-benchmarks (chgate-microbench)", "",
+              "| benchmark | ns per iteration | throughput |", "|---|---|---|"]
+        for m in micro:
+            tp = ""
+            if "bytes_per_second" in m:
+                tp = f"{m['bytes_per_second'] / 1e6:,.0f} MB/s"
+            elif "items_per_second" in m:
+                tp = f"{m['items_per_second'] / 1e6:,.2f} M items/s"
+            L.append(f"| {m['name']} | {m['real_time']:,.0f} | {tp} |")
+    return "\n".join(L) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=int, default=10, help="per wrk run (default 10)")
+    ap.add_argument("--only", default="baselines,chgate,adaptive,growth,micro",
+                    help="comma-separated parts to run (default: all)")
+    ap.add_argument("--scenarios", default="a,b,c,d", help="chgate scenarios (default a,b,c,d)")
+    ap.add_argument("--acks", default="buffered,durable")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="chgate's server.threads (default 1: wrk takes the other core; "
+                         "(a) also runs with 0, one per core, for comparison)")
+    ap.add_argument("--output", default=None,
+                    help="report file (default loadtest/results/DATE-bench.md)")
+    args = ap.parse_args()
+    parts = set(args.only.split(","))
+    # Stopped from outside: still stop ClickHouse, nginx and chgate.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    workdir = tempfile.mkdtemp(prefix="chgate-bench-")
+    ch = nginx = None
+    baselines, chgate_rows, adaptive, growth, micro = [], [], None, [], []
+    try:
+        if "micro" in parts:
+            micro = run_micro()  # first: nothing else runs yet
+        ch = ClickHouse(workdir)
+        ch.query(f"CREATE DATABASE IF NOT EXISTS {DB}")
+        sh(os.path.join(ROOT, "deploy", "apply-sql.sh"), ch.url,
+           os.path.join(ROOT, "deploy", "sql", "chgate.sql"), DB, capture_output=True)
+        ch.query(f"CREATE TABLE IF NOT EXISTS {DB}.events_adaptive AS {DB}.events")
+        one, _ = write_body(workdir, "one", 1, "object")
+        one_nd, _ = write_body(workdir, "one-nd", 1, "ndjson")
+        bulk, _ = write_body(workdir, "bulk", 1000, "ndjson")
+        s = args.seconds
+        def run_nginx():
+            nonlocal nginx
+            nginx = Nginx(workdir + f"/nginx-{time.monotonic_ns()}")
+            row = run_baseline("nginx", "nginx, 200 with no work",
+                               f"http://127.0.0.1:{nginx.port}/v1/events/events",
+                               one, "application/json", 64, s, ch, None, 1)
+            nginx.stop()
+            nginx = None
+            return row
+
+        if "baselines" in parts:
+            baselines.append(run_nginx())
+            beast_threads = args.threads or os.cpu_count()
+            port = free_port()
+            beast = subprocess.Popen([BEAST, str(port), str(beast_threads)])
+            try:
+                wait_http(f"http://127.0.0.1:{port}/", 10, method="POST")
+                baselines.append(run_baseline(
+                    "beast", f"bare Beast server, 202 with no work ({beast_threads} thread"
+                    f"{'s' if beast_threads > 1 else ''})", f"http://127.0.0.1:{port}/v1/events/events",
+                    one, "application/json", 64, s, ch, None, 1))
+            finally:
+                beast.terminate()
+                beast.wait()
+            q = lambda table: ch.url + "/?query=" + urllib.parse.quote(  # noqa: E731
+                f"INSERT INTO {DB}.{table} FORMAT JSONEachRow")
+            baselines.append(run_baseline("ch_bulk", "ClickHouse, 1000-row INSERTs", q("events"),
+                                          bulk, "application/x-ndjson", 8, s, ch, "events", 1000))
+            baselines.append(run_baseline("ch_buffer", "ClickHouse Buffer table, 1 row per INSERT",
+                                          q("events_buffer"), one_nd, "application/x-ndjson", 64, s,
+                                          ch, "events_buffer", 1))
+            baselines.append(run_baseline("ch_single", "ClickHouse, 1-row INSERTs", q("events"),
+                                          one_nd, "application/x-ndjson", 64, s, ch, "events", 1))
+        if "chgate" in parts:
+            for scn in CHGATE_SCENARIOS:
+                if scn[0] not in args.scenarios.split(","):
+                    continue
+                for ack in args.acks.split(","):
+                    chgate_rows.append(run_chgate(scn, ack, workdir, ch, s, args.threads))
+            if "a" in args.scenarios.split(",") and args.threads != 0:
+                # The default, one io thread per core, for comparison.
+                chgate_rows.append(run_chgate(CHGATE_SCENARIOS[0], "buffered", workdir, ch, s, 0))
+        if "baselines" in parts and "chgate" in parts:
+            # nginx again after chgate's runs: the ratio is taken against the
+            # better of the two, so a slow moment of the machine cannot flatter chgate.
+            again = run_nginx()
+            first = baselines[0]
+            best = max(first, again, key=lambda r: r["requests_per_s"])
+            best = dict(best, what=f"nginx, 200 with no work (best of {fmt(first['requests_per_s'])} "
+                                   f"before and {fmt(again['requests_per_s'])} after chgate's runs)")
+            baselines[0] = best
+        if "adaptive" in parts:
+            adaptive = run_adaptive(workdir, ch, max(5, s), args.threads)
+        if "growth" in parts:
+            growth = run_growth(workdir, ch, s, args.threads)
+        text = report(args, ch, baselines, chgate_rows, adaptive, growth, micro)
+    finally:
+        if nginx:
+            nginx.stop()
+        if ch:
+            ch.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(text)
+    today = datetime.date.today().isoformat()
+    out = args.output or os.path.join(ROOT, "loadtest", "results", f"{today}-bench.md")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        f.write(text)
+    log(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()

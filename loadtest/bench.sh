@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The benchmark command (issue 4): builds Release, then measures chgate
+# against nginx, ClickHouse single-row INSERTs, ClickHouse's Buffer table and
+# ClickHouse's own bulk INSERT rate in one run, plus the adaptive ramp, the
+# cost per event as load grows, and the micro-benchmarks. Writes
+# loadtest/results/<date>-bench.md. Not part of the test command.
+#   loadtest/bench.sh [--seconds S] [--only baselines,chgate,adaptive,growth,micro]
+#                     [--scenarios a,b,c,d] [--acks buffered,durable] [--output FILE]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/deploy/install-deps.sh" --bench
+cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DCHGATE_TESTS=OFF \
+    -DCHGATE_BENCH=ON >/dev/null
+cmake --build "$root/build-release" -j"$(nproc)" --target chgate chgate-load chgate-microbench beast-noop \
+    >/dev/null
+exec python3 "$root/loadtest/bench.py" "$@"
