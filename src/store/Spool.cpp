@@ -14,6 +14,17 @@
 
 namespace chgate::store {
 
+namespace {
+
+// 0 when the size cannot be read: an error must not count as 2^64 bytes.
+std::uint64_t file_size_or_zero(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    return ec ? 0 : static_cast<std::uint64_t>(size);
+}
+
+}  // namespace
+
 Spool::Spool(std::filesystem::path dir, std::atomic<std::uint64_t>* disk_total)
     : dir_(std::move(dir)), bytes_(disk_total) {
     std::error_code ec;
@@ -39,7 +50,8 @@ Spool::Spool(std::filesystem::path dir, std::atomic<std::uint64_t>* disk_total)
                 const auto j = nlohmann::json::parse(header);
                 SpoolEntry e{f.path(), *target, j.at("batch_id").get<std::uint64_t>(),
                              j.at("rows").get<std::uint64_t>(), j.at("bytes").get<std::uint64_t>()};
-                bytes_.add(std::filesystem::file_size(f.path(), ec));
+                e.file_bytes = file_size_or_zero(f.path());
+                bytes_.add(e.file_bytes);
                 entries_[d.path().filename().string()][f.path().filename().string()] = e;
                 ++files;
             } catch (const std::exception& err) {
@@ -80,14 +92,12 @@ bool Spool::put(const LogTarget& target, std::uint64_t batch_id, std::string_vie
         error = e.what();
         return false;
     }
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    entry = {path, target, batch_id, row_count, rows.size()};
+    entry = {path, target, batch_id, row_count, rows.size(), file_size_or_zero(path)};
     std::lock_guard lock(mutex_);
     entries_[name][file] = entry;
     // Written by this run and still in memory until the flusher lets it go.
     loaded_.insert(path);
-    bytes_.add(size);
+    bytes_.add(entry.file_bytes);
     return true;
 }
 
@@ -124,14 +134,16 @@ void Spool::unload(const std::filesystem::path& path) {
 
 void Spool::remove(const std::filesystem::path& path) {
     std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
     std::filesystem::remove(path, ec);
     std::lock_guard lock(mutex_);
     loaded_.erase(path);
+    // The size counted when the file was indexed: the same number goes back.
     auto it = entries_.find(path.parent_path().filename().string());
-    if (it != entries_.end() && it->second.erase(path.filename().string()) > 0) {
-        bytes_.sub(size);
-    }
+    if (it == entries_.end()) return;
+    auto entry = it->second.find(path.filename().string());
+    if (entry == it->second.end()) return;
+    bytes_.sub(entry->second.file_bytes);
+    it->second.erase(entry);
 }
 
 std::map<std::string, Spool::Count> Spool::counts() const {

@@ -21,7 +21,8 @@ struct SpoolEntry {
     LogTarget target;
     std::uint64_t batch_id = 0;
     std::uint64_t rows = 0;
-    std::uint64_t bytes = 0;  ///< of rows, as held in memory once loaded
+    std::uint64_t bytes = 0;       ///< of rows, as held in memory once loaded
+    std::uint64_t file_bytes = 0;  ///< on disk, counted against storage.max_disk
 };
 
 /// Sealed batches that ClickHouse did not take in time, one file each under
