@@ -13,7 +13,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libboost1.81-dev nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev \
-      zlib1g-dev libdeflate-dev libzstd-dev \
+      zlib1g-dev libdeflate-dev libzstd-dev prometheus-cpp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -25,7 +25,8 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCHGATE_TESTS=OFF \
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libyaml-cpp0.7 libcurl4 zlib1g libdeflate0 libzstd1 ca-certificates curl \
+      libyaml-cpp0.7 libcurl4 zlib1g libdeflate0 libzstd1 libprometheus-cpp-core1.0 \
+      ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/chgate --shell /usr/sbin/nologin chgate \
  && mkdir -p /var/lib/chgate /etc/chgate \

@@ -21,7 +21,7 @@ Options:
 Endpoints:
   POST /v1/events/{table}   a JSON object, an array of objects, or NDJSON
   POST /?query=INSERT INTO t FORMAT JSONEachRow   ClickHouse-compatible
-  GET  /metrics  /healthz  /readyz
+  GET  /metrics  /metrics/prometheus  /healthz  /readyz
 
 Signals:
   SIGTERM, SIGINT  stop accepting, seal every buffer, finish the inserts, exit.

@@ -5,6 +5,7 @@
 #include "http/ApiError.hpp"
 #include "http/UrlQuery.hpp"
 #include "metrics/MetricsJson.hpp"
+#include "metrics/MetricsPrometheus.hpp"
 #include "metrics/RateWindow.hpp"
 #include "store/Spool.hpp"
 #include "store/Storage.hpp"
@@ -94,12 +95,18 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
         return text(bhttp::status::ok, "Ok.\n");  // what ClickHouse answers, for health checks
     }
     if (method != bhttp::verb::get && method != bhttp::verb::head) {
-        if (path == "/metrics" || path == "/healthz" || path == "/readyz" || path == "/ping") {
+        if (path == "/metrics" || path == "/metrics/prometheus" || path == "/healthz" ||
+            path == "/readyz" || path == "/ping") {
             return method_not_allowed("GET");
         }
         return error_response(ApiError::not_found, "no such path: " + std::string(path));
     }
-    if (path == "/metrics") return metrics();
+    if (path == "/metrics/prometheus") return metrics_prometheus();
+    if (path == "/metrics") {
+        return metrics::accept_wants_prometheus_text(req[bhttp::field::accept])
+                   ? metrics_prometheus()
+                   : metrics();
+    }
     if (path == "/healthz") return Response{bhttp::status::ok, "{\"status\":\"ok\"}"};
     if (path == "/readyz") return ready();
     if (path == "/ping") return text(bhttp::status::ok, "Ok.\n");
@@ -113,6 +120,21 @@ Response Router::metrics() const {
     body["clickhouse"] = clickhouse_state();
     Response r;
     r.body = body.dump();
+    return r;
+}
+
+Response Router::metrics_prometheus() const {
+    const auto snapshot =
+        metrics::take_snapshot(manager_, budget_, inserted_rate_, storage_, batch::Clock::now());
+    metrics::ClickHouseUp up;
+    up.reachable = replicas_.any_reachable();
+    for (const auto& r : replicas_.replicas()) {
+        ++up.replicas;
+        if (r->monitor.reachable()) ++up.replicas_reachable;
+    }
+    Response r;
+    r.content_type = metrics::kPrometheusContentType;
+    r.body = metrics::render_metrics_prometheus(snapshot, up);
     return r;
 }
 

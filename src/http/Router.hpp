@@ -48,6 +48,7 @@ class Router {
 
   private:
     Response metrics() const;
+    Response metrics_prometheus() const;
     Response ready() const;
     nlohmann::ordered_json clickhouse_state() const;
 

@@ -216,6 +216,22 @@ class IngestTest(IntegrationTest):
         time.sleep(0.5)
         self.assertEqual(self.count("events", "note = 'idem'"), 2)
 
+    def test_prometheus_text_beside_the_json(self):
+        self.assertEqual(self.gate.post_events("events", [event(i, note="prom") for i in range(3)]).status, 202)
+        self.wait_for_count("events", 3, where="note = 'prom'")
+        r = self.gate.request("GET", "/metrics/prometheus")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers)
+        self.assertIn('# TYPE chgate_rows_accepted_total counter', r.body)
+        self.assertIn('chgate_rows_accepted_total{table="events"} 3', r.body)
+        self.assertIn("chgate_clickhouse_reachable 1", r.body)
+        # /metrics: JSON for curl, text for Prometheus' Accept header.
+        self.assertEqual(self.gate.request("GET", "/metrics").json()["tables"]["events"]["rows_accepted"], 3)
+        scrape = self.gate.request("GET", "/metrics", headers={
+            "Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"})
+        self.assertIn('chgate_rows_inserted_total{table="events"} 3', scrape.body)
+        self.assertEqual(self.gate.request("POST", "/metrics/prometheus", body="x").status, 405)
+
     def test_health_ready_and_ping(self):
         self.assertEqual(self.gate.request("GET", "/healthz").json(), {"status": "ok"})
         ready = self.gate.request("GET", "/readyz")

@@ -1,0 +1,174 @@
+#include "metrics/MetricsPrometheus.hpp"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <cctype>
+#include <functional>
+
+namespace chgate::metrics {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+    MetricFamily f;
+    f.name = "chgate_" + std::move(name);
+    f.help = std::move(help);
+    f.type = type;
+    return f;
+}
+
+void add(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels = {}) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    if (f.type == MetricType::Counter) {
+        m.counter.value = value;
+    } else {
+        m.gauge.value = value;
+    }
+    f.metric.push_back(std::move(m));
+}
+
+double seconds(std::int64_t ms) {
+    return static_cast<double>(ms) / 1000.0;
+}
+
+// One per-table family: the value read from each table's snapshot.
+struct TableMetric {
+    const char* name;
+    const char* help;
+    MetricType type;
+    std::function<double(const TableSnapshot&)> value;
+};
+
+const std::vector<TableMetric>& table_metrics() {
+    using T = TableSnapshot;
+    static const std::vector<TableMetric> all = {
+        {"requests_accepted_total", "Requests accepted into the table's buffer.",
+         MetricType::Counter, [](const T& t) { return double(t.requests_accepted); }},
+        {"rows_accepted_total", "Events accepted.", MetricType::Counter,
+         [](const T& t) { return double(t.rows_accepted); }},
+        {"bytes_accepted_total", "Bytes of events accepted.", MetricType::Counter,
+         [](const T& t) { return double(t.bytes_accepted); }},
+        {"requests_rejected_full_total", "Requests refused with 429 or 503 for lack of room.",
+         MetricType::Counter, [](const T& t) { return double(t.requests_rejected_full); }},
+        {"rows_inserted_total", "Rows ClickHouse committed.", MetricType::Counter,
+         [](const T& t) { return double(t.rows_inserted); }},
+        {"batches_inserted_total", "INSERTs ClickHouse committed.", MetricType::Counter,
+         [](const T& t) { return double(t.batches_inserted); }},
+        {"bytes_sent_total", "Bytes sent to ClickHouse, after compression.", MetricType::Counter,
+         [](const T& t) { return double(t.bytes_sent); }},
+        {"failed_batches_total", "INSERT attempts that failed.", MetricType::Counter,
+         [](const T& t) { return double(t.failed_attempts); }},
+        {"rows_retried_total", "Rows of failed INSERTs that were tried again.", MetricType::Counter,
+         [](const T& t) { return double(t.rows_retried); }},
+        {"rows_spooled_total", "Rows moved to the spool on disk.", MetricType::Counter,
+         [](const T& t) { return double(t.rows_spooled); }},
+        {"rows_dead_lettered_total", "Rows ClickHouse refused, kept as dead letters.",
+         MetricType::Counter, [](const T& t) { return double(t.rows_dead_lettered); }},
+        {"rows_dropped_total", "Rows dropped (LogAndContinue, or abandoned at a stop).",
+         MetricType::Counter, [](const T& t) { return double(t.rows_dropped); }},
+        {"rows_replayed_total", "Rows replayed from the write-ahead log at start.",
+         MetricType::Counter, [](const T& t) { return double(t.rows_replayed); }},
+        {"holds_total", "Times the table was held (unknown table, authentication).",
+         MetricType::Counter, [](const T& t) { return double(t.holds); }},
+        {"buffered_rows", "Rows in the open buffer.", MetricType::Gauge,
+         [](const T& t) { return double(t.buffered_rows); }},
+        {"pending_rows", "Rows in sealed batches not yet finished.", MetricType::Gauge,
+         [](const T& t) { return double(t.pending_rows); }},
+        {"memory_bytes", "Bytes of rows the table holds in memory.", MetricType::Gauge,
+         [](const T& t) { return double(t.memory_bytes); }},
+        {"max_memory_bytes", "The table's max_memory.", MetricType::Gauge,
+         [](const T& t) { return double(t.max_memory); }},
+        {"spool_rows", "Rows in the spool now.", MetricType::Gauge,
+         [](const T& t) { return double(t.spool_rows); }},
+        {"spool_bytes", "Bytes of the table's spool files.", MetricType::Gauge,
+         [](const T& t) { return double(t.spool_bytes); }},
+        {"held", "1 while the table is held.", MetricType::Gauge,
+         [](const T& t) { return t.held ? 1.0 : 0.0; }},
+        {"oldest_pending_age_seconds", "Age of the oldest event not yet in ClickHouse.",
+         MetricType::Gauge, [](const T& t) { return seconds(t.oldest_pending_age_ms); }},
+        {"send_lag_seconds", "How long the oldest sealed batch has waited.", MetricType::Gauge,
+         [](const T& t) { return seconds(t.send_lag_ms); }},
+        {"flush_latency_seconds_sum", "Total time of committed INSERTs.", MetricType::Counter,
+         [](const T& t) { return seconds(static_cast<std::int64_t>(t.flush_latency_ms_sum)); }},
+        {"current_batch_size", "The size trigger now (adaptive moves it).", MetricType::Gauge,
+         [](const T& t) { return double(t.thresholds.current_batch_size); }},
+    };
+    return all;
+}
+
+}  // namespace
+
+bool accept_wants_prometheus_text(std::string_view accept) {
+    const auto has = [&](std::string_view what) {
+        // Media types are case-insensitive; these are short, so compare by hand.
+        if (accept.size() < what.size()) return false;
+        for (std::size_t i = 0; i + what.size() <= accept.size(); ++i) {
+            std::size_t k = 0;
+            while (k < what.size() &&
+                   std::tolower(static_cast<unsigned char>(accept[i + k])) == what[k])
+                ++k;
+            if (k == what.size()) return true;
+        }
+        return false;
+    };
+    if (has("application/openmetrics-text")) return true;
+    return has("text/plain") && !has("application/json");
+}
+
+std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouseUp& clickhouse) {
+    std::vector<MetricFamily> out;
+    for (const auto& m : table_metrics()) {
+        auto f = family(m.name, m.help, m.type);
+        for (const auto& t : g.tables)
+            add(f, m.value(t), {{"table", t.name}});
+        out.push_back(std::move(f));
+    }
+    // The ack level as an info-style gauge: 1 for the table's level.
+    auto ack = family("table_ack_level", "The table's ack level (1 for the one in use).",
+                      MetricType::Gauge);
+    for (const auto& t : g.tables)
+        add(ack, 1, {{"table", t.name}, {"ack", t.ack}});
+    out.push_back(std::move(ack));
+
+    auto gauge = [&](const char* name, const char* help, double v) {
+        auto f = family(name, help, MetricType::Gauge);
+        add(f, v);
+        out.push_back(std::move(f));
+    };
+    auto counter = [&](const char* name, const char* help, double v) {
+        auto f = family(name, help, MetricType::Counter);
+        add(f, v);
+        out.push_back(std::move(f));
+    };
+    gauge("memory_bytes", "Bytes of rows held in memory by every table.", double(g.memory_bytes));
+    gauge("max_memory_bytes", "batching.max_memory.", double(g.max_memory));
+    gauge("events_per_second", "Rows committed per second, over the last minute.",
+          g.events_per_second);
+    gauge("ready", "1 once the write-ahead logs are replayed.", g.ready ? 1 : 0);
+    gauge("clickhouse_reachable", "1 while some ClickHouse replica answers its probe.",
+          clickhouse.reachable ? 1 : 0);
+    gauge("clickhouse_replicas", "ClickHouse replicas configured.", clickhouse.replicas);
+    gauge("clickhouse_replicas_reachable", "ClickHouse replicas answering their probe.",
+          clickhouse.replicas_reachable);
+    if (g.has_storage) {
+        gauge("disk_bytes", "Bytes of write-ahead logs and spool on disk.", double(g.disk_bytes));
+        gauge("max_disk_bytes", "storage.max_disk (0: no bound).", double(g.max_disk));
+        gauge("spool_bytes", "Bytes in the spool.", double(g.spool_bytes));
+        counter("wal_syncs_total", "fdatasync calls on the write-ahead logs.", double(g.syncs));
+        gauge("dead_letter_rows", "Rows in dead-letter files.", double(g.dead_letter_rows));
+        gauge("dead_letter_bytes", "Bytes of dead-letter files.", double(g.dead_letter_bytes));
+        counter("replay_damaged_records_total", "Damaged log records skipped at start.",
+                double(g.replay_damaged));
+        counter("replay_torn_bytes_total", "Bytes cut from torn log tails at start.",
+                double(g.replay_torn_bytes));
+    }
+    return prometheus::TextSerializer().Serialize(out);
+}
+
+}  // namespace chgate::metrics

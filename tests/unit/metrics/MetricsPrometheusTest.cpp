@@ -1,0 +1,71 @@
+#include <catch2/catch.hpp>
+
+#include "metrics/MetricsPrometheus.hpp"
+
+using namespace chgate::metrics;
+
+namespace {
+
+GatewaySnapshot snapshot() {
+    GatewaySnapshot g;
+    g.memory_bytes = 2048;
+    g.max_memory = 1 << 20;
+    g.has_storage = true;
+    g.syncs = 7;
+    TableSnapshot t;
+    t.name = "events";
+    t.ack = "durable";
+    t.rows_accepted = 1000;
+    t.rows_inserted = 990;
+    t.held = true;
+    t.oldest_pending_age_ms = 1500;
+    g.tables.push_back(t);
+    t.name = "db2.other\"x";  // quotes are escaped in label values
+    t.ack = "buffered";
+    t.rows_accepted = 5;
+    t.held = false;
+    g.tables.push_back(t);
+    return g;
+}
+
+}  // namespace
+
+TEST_CASE("the Prometheus text has typed families with a table label") {
+    const auto text = render_metrics_prometheus(snapshot(), {true, 2, 1});
+    CHECK(text.find("# TYPE chgate_rows_accepted_total counter\n") != std::string::npos);
+    CHECK(text.find("chgate_rows_accepted_total{table=\"events\"} 1000\n") != std::string::npos);
+    CHECK(text.find("chgate_rows_accepted_total{table=\"db2.other\\\"x\"} 5\n") !=
+          std::string::npos);
+    CHECK(text.find("chgate_rows_inserted_total{table=\"events\"} 990\n") != std::string::npos);
+    CHECK(text.find("# TYPE chgate_held gauge\n") != std::string::npos);
+    CHECK(text.find("chgate_held{table=\"events\"} 1\n") != std::string::npos);
+    CHECK(text.find("chgate_oldest_pending_age_seconds{table=\"events\"} 1.5\n") !=
+          std::string::npos);
+    CHECK(text.find("chgate_table_ack_level{table=\"events\",ack=\"durable\"} 1\n") !=
+          std::string::npos);
+    CHECK(text.find("chgate_memory_bytes 2048\n") != std::string::npos);
+    CHECK(text.find("chgate_wal_syncs_total 7\n") != std::string::npos);
+    CHECK(text.find("chgate_clickhouse_replicas_reachable 1\n") != std::string::npos);
+}
+
+TEST_CASE("storage metrics appear only with storage") {
+    auto g = snapshot();
+    g.has_storage = false;
+    const auto text = render_metrics_prometheus(g, {});
+    CHECK(text.find("chgate_wal_syncs_total") == std::string::npos);
+    CHECK(text.find("chgate_clickhouse_reachable 0\n") != std::string::npos);
+}
+
+TEST_CASE("Prometheus gets text and curl and browsers get JSON") {
+    CHECK(accept_wants_prometheus_text(
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+        "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
+    CHECK(accept_wants_prometheus_text("text/plain"));
+    CHECK(accept_wants_prometheus_text("Text/Plain; version=0.0.4"));
+    CHECK_FALSE(accept_wants_prometheus_text(""));
+    CHECK_FALSE(accept_wants_prometheus_text("*/*"));
+    CHECK_FALSE(accept_wants_prometheus_text("application/json"));
+    CHECK_FALSE(accept_wants_prometheus_text("application/json, text/plain, */*"));
+    CHECK_FALSE(accept_wants_prometheus_text(
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
+}
