@@ -284,6 +284,23 @@ void BatchManager::seal_all(FlushReason reason) {
     }
 }
 
+std::pair<std::uint64_t, std::uint64_t> BatchManager::seal_table(std::string_view database,
+                                                                 std::string_view table,
+                                                                 FlushReason reason) {
+    const auto now = Clock::now();
+    std::uint64_t batches = 0, rows = 0;
+    for (const auto& buffer : buffers()) {
+        const auto& t = buffer->table();
+        if (!table.empty() && (t.database() != database || t.table() != table)) continue;
+        if (auto b = buffer->seal_now(reason, now)) {
+            ++batches;
+            rows += b->row_count;
+            queue_.push(std::move(*b));
+        }
+    }
+    return {batches, rows};
+}
+
 void BatchManager::seal(TableBuffer& buffer, FlushReason reason) {
     if (auto b = buffer.seal_now(reason, Clock::now())) queue_.push(std::move(*b));
 }

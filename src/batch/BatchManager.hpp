@@ -86,6 +86,10 @@ class BatchManager {
     void seal_all(FlushReason reason);
     /// Seals one buffer into the flush queue, if it holds rows.
     void seal(TableBuffer& buffer, FlushReason reason);
+    /// Seals the open buffers of `database`.`table` (every table when both are
+    /// empty) and queues the batches. Returns {batches, rows} sealed.
+    std::pair<std::uint64_t, std::uint64_t> seal_table(std::string_view database,
+                                                       std::string_view table, FlushReason reason);
 
     std::vector<std::shared_ptr<Table>> tables() const;
     std::vector<std::shared_ptr<TableBuffer>> buffers() const;

@@ -11,8 +11,9 @@ using TimePoint = Clock::time_point;
 using std::chrono::milliseconds;
 
 /// Why a buffer became a batch. Shown per table in /metrics.
-enum class FlushReason { immediate, size, time, memory, age, shutdown, replay };
-inline constexpr int kFlushReasonCount = 7;
+/// Why a buffer was sealed. `admin`: POST /admin/flush.
+enum class FlushReason { immediate, size, time, memory, age, shutdown, replay, admin };
+inline constexpr int kFlushReasonCount = 8;
 
 const char* to_string(FlushReason r);
 

@@ -27,6 +27,8 @@ const char* to_string(FlushReason r) {
             return "shutdown";
         case FlushReason::replay:
             return "replay";
+        case FlushReason::admin:
+            return "admin";
     }
     return "?";
 }

@@ -67,6 +67,15 @@ std::optional<Response> AdminHandler::refuse_unauthorized(const Request& req) co
 std::optional<Response> AdminHandler::handle(const Request& req, std::string_view path,
                                              const Defer& defer) {
     if (auto refused = refuse_unauthorized(req)) return refused;
+    constexpr std::string_view kFlush = "/flush";
+    if (path == kFlush || path.starts_with(std::string(kFlush) + "/")) {
+        if (req.method() != bhttp::verb::post) {
+            auto r = error_response(ApiError::method_not_allowed, "use POST");
+            r.allow = "POST";
+            return r;
+        }
+        return flush(path == kFlush ? std::string_view() : path.substr(kFlush.size() + 1));
+    }
     if (storage_ == nullptr) return error_response(ApiError::not_found, "no storage configured");
     if (path == kDeadLetter) {
         if (req.method() != bhttp::verb::get) {
@@ -89,6 +98,28 @@ std::optional<Response> AdminHandler::handle(const Request& req, std::string_vie
     }
     return error_response(ApiError::not_found,
                           std::string("no such admin path: /admin").append(path));
+}
+
+Response AdminHandler::flush(std::string_view name) {
+    ingest::TableName t;
+    if (!name.empty()) {
+        if (!ingest::parse_table_name(name, t)) {
+            return error_response(ApiError::bad_request, std::string(1, '"').append(name).append(
+                                                             "\" is not a table name"));
+        }
+        if (t.database.empty()) t.database = manager_.config().clickhouse.database;
+    }
+    const auto [batches, rows] =
+        manager_.seal_table(t.database, t.table, batch::FlushReason::admin);
+    Response r;
+    r.status = bhttp::status::accepted;
+    r.body = nlohmann::ordered_json{
+        {"table", name.empty() ? nlohmann::ordered_json(nullptr)
+                               : nlohmann::ordered_json(t.database + "." + t.table)},
+        {"batches", batches},
+        {"rows",
+         rows}}.dump();
+    return r;
 }
 
 Response AdminHandler::dead_letters() const {

@@ -39,6 +39,8 @@ class AdminHandler {
   private:
     std::optional<Response> refuse_unauthorized(const Request& req) const;
     Response dead_letters() const;
+    /// POST /admin/flush[/{table}]: seals open buffers now; 202 once queued.
+    Response flush(std::string_view table);
     std::optional<Response> replay(std::string_view table, const Defer& defer);
 
     batch::BatchManager& manager_;

@@ -43,6 +43,29 @@ class BatchingTest(IntegrationTest):
         self.assertEqual(self.ch.insert_queries(self.db, "tw"), 1)
         self.assertEqual(g.metrics()["tables"]["tw"]["seals"]["time"], 1)
 
+    def test_admin_flush_seals_now(self):
+        slow = {"strategy": "time", "max_batch_time": "10m", "max_batch_size": 100000}
+        g = self.start({"tw": slow, "sz": slow}, admin={"token": "s3cret"})
+        self.assertEqual(g.post_events("tw", rows(0, 7)).status, 202)
+        self.assertEqual(g.post_events("sz", rows(0, 5)).status, 202)
+        auth = {"Authorization": "Bearer s3cret"}
+        self.assertEqual(g.request("POST", "/admin/flush/tw").status, 401)
+        self.assertEqual(g.request("GET", "/admin/flush/tw", headers=auth).status, 405)
+        self.assertEqual(g.request("POST", "/admin/flush/no%20table", headers=auth).status, 400)
+        # One table: only its rows go.
+        r = g.request("POST", "/admin/flush/tw", headers=auth)
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(r.json(), {"table": f"{self.db}.tw", "batches": 1, "rows": 7})
+        self.wait_for_count("tw", 7, timeout=5)
+        time.sleep(0.5)
+        self.assertEqual(self.count("sz"), 0)
+        # Every table; nothing left is nothing sealed.
+        r = g.request("POST", "/admin/flush", headers=auth)
+        self.assertEqual(r.json(), {"table": None, "batches": 1, "rows": 5})
+        self.wait_for_count("sz", 5, timeout=5)
+        self.assertEqual(g.request("POST", "/admin/flush", headers=auth).json()["batches"], 0)
+        self.assertEqual(g.metrics()["tables"]["tw"]["seals"]["admin"], 1)
+
     def test_size_flushes_at_max_batch_size(self):
         g = self.start({"sz": {"strategy": "size", "max_batch_size": 100, "max_age": "1m"}})
         g.post_events("sz", rows(0, 99))
