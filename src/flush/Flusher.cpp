@@ -331,11 +331,7 @@ void Flusher::finish(batch::Batch& b, store::DoneOutcome outcome,
     for (const auto& w : b.waiters)
         w->batch_finished(for_waiters);
     if (!b.spool_path.empty()) storage_->spool().remove(b.spool_path);
-    auto& table = buffer.table();
-    table.on_settled(b.row_count, b.rows.size());
-    table.on_batch_finished(b.first_append, b.sealed_at);
-    table.release(b.rows.size());
-    queue_.finish();
+    let_go(b);
 }
 
 }  // namespace chgate::flush

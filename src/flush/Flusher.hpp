@@ -79,7 +79,8 @@ class Flusher {
     void retry_later(batch::Batch& b, const std::string& error);
     /// Out of retries: to the spool if there is room, else kept in memory.
     void spool_or_keep(batch::Batch& b, const std::string& error);
-    /// The batch leaves memory (it is on disk) without finishing.
+    /// The batch leaves memory and the queue: its counters, its quota. On its
+    /// own when the batch is on disk and not finished; the end of finish().
     void let_go(batch::Batch& b);
     /// Ends a batch's life: its log's done record, its waiters, its memory.
     void finish(batch::Batch& b, store::DoneOutcome outcome,

@@ -86,7 +86,7 @@ const std::vector<TableMetric>& table_metrics() {
          [](const T& t) { return double(t.max_memory); }},
         {"spool_rows", "Rows in the spool now.", MetricType::Gauge,
          [](const T& t) { return double(t.spool_rows); }},
-        {"spool_bytes", "Bytes of the table's spool files.", MetricType::Gauge,
+        {"spool_bytes", "Bytes of the table's rows in the spool.", MetricType::Gauge,
          [](const T& t) { return double(t.spool_bytes); }},
         {"held", "1 while the table is held.", MetricType::Gauge,
          [](const T& t) { return t.held ? 1.0 : 0.0; }},
@@ -150,7 +150,8 @@ std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouse
     gauge("max_memory_bytes", "batching.max_memory.", double(g.max_memory));
     gauge("events_per_second", "Rows committed per second, over the last minute.",
           g.events_per_second);
-    gauge("ready", "1 once the write-ahead logs are replayed.", g.ready ? 1 : 0);
+    gauge("wal_replayed", "1 once the write-ahead logs are replayed (see /readyz for readiness).",
+          g.ready ? 1 : 0);
     gauge("clickhouse_reachable", "1 while some ClickHouse replica answers its probe.",
           clickhouse.reachable ? 1 : 0);
     gauge("clickhouse_replicas", "ClickHouse replicas configured.", clickhouse.replicas);
