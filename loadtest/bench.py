@@ -287,14 +287,14 @@ def run_baseline(name, what, url, body, ctype, conns, seconds, ch, table, events
     return row
 
 
-def run_chgate(scn, ack, workdir, ch, seconds, threads):
+def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always"):
     key, what, events, form, conns, endpoint = scn
     name = f"{key}-{ack}-{threads}"
     log(f"chgate ({key}) {what}, ack {ack}, io threads {threads or 'one per core'}")
     ch.reset()
     body, _ = write_body(workdir, name, events, form)
     ctype = "application/x-ndjson" if form == "ndjson" else "application/json"
-    g = Chgate(workdir, name, ch, {"events": table_config(ack)}, threads)
+    g = Chgate(workdir, name, ch, {"events": table_config(ack)}, threads, fsync)
     try:
         path = "/v1/events/events" if endpoint == "events" else INSERT_QUERY
         cpu0 = proc_cpu(g.proc.pid)
@@ -425,14 +425,15 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
     L = [f"# chgate benchmark ({today})", "",
          f"- Machine: {os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, "
          f"{platform.system()} {platform.release()}; ClickHouse {ch.version} on the same machine.",
-         f"- Command: `loadtest/bench.sh --seconds {args.seconds} --threads {args.threads}`",
+         f"- Command: `loadtest/bench.sh --seconds {args.seconds} --threads {args.threads}"
+         f"{'' if args.fsync == 'always' else ' --fsync ' + args.fsync}`",
          "- Client: wrk, one thread, keep-alive connections, one fixed body per scenario "
          "(seed 002 events of about 260 bytes). Landed = rows counted in ClickHouse after the "
          "run; landed/s = those rows over the time from the first request to the last row "
          "landing.",
          f"- chgate: Release build, table `events` hybrid (50,000 rows / 500 ms, max_memory 128 MiB), "
          f"compression none (loopback), server.threads {args.threads}, batching.max_memory "
-         f"{BUFFER_MEMORY}, storage.fsync always.", "",
+         f"{BUFFER_MEMORY}, storage.fsync {args.fsync}.", "",
          "## Baselines", "",
          "| baseline | connections | events/request | requests/s | landed events/s | rejected | p50 ms | p99 ms |",
          "|---|---|---|---|---|---|---|---|"]
@@ -555,6 +556,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1,
                     help="chgate's server.threads (default 1: wrk takes the other core; "
                          "(a) also runs with 0, one per core, for comparison)")
+    ap.add_argument("--fsync", default="always", choices=["always", "interval", "never"],
+                    help="chgate's storage.fsync (default always)")
     ap.add_argument("--output", default=None,
                     help="report file (default loadtest/results/DATE-bench.md)")
     args = ap.parse_args()
@@ -614,7 +617,7 @@ def main():
                 if scn[0] not in args.scenarios.split(","):
                     continue
                 for ack in args.acks.split(","):
-                    chgate_rows.append(run_chgate(scn, ack, workdir, ch, s, args.threads))
+                    chgate_rows.append(run_chgate(scn, ack, workdir, ch, s, args.threads, args.fsync))
             if "a" in args.scenarios.split(",") and args.threads != 0:
                 # The default, one io thread per core, for comparison.
                 chgate_rows.append(run_chgate(CHGATE_SCENARIOS[0], "buffered", workdir, ch, s, 0))

@@ -52,6 +52,7 @@ store::StorageOptions storage_options(const config::Config& c) {
     store::StorageOptions o;
     o.dir = std::filesystem::absolute(c.storage.dir);
     o.wal.segment_size = c.storage.segment_size;
+    o.wal.preallocate = c.storage.preallocate;
     o.wal.fsync = c.storage.fsync == config::FsyncMode::always     ? store::FsyncMode::always
                   : c.storage.fsync == config::FsyncMode::interval ? store::FsyncMode::interval
                                                                    : store::FsyncMode::never;

@@ -127,6 +127,10 @@ struct StorageConfig {
     FsyncMode fsync = FsyncMode::always;
     Duration fsync_interval = 1s;  ///< for fsync: interval
     std::uint64_t segment_size = 16 * kMiB;
+    /// Zeros written ahead of the records in each table's open log segment, so
+    /// that a sync writes data only (not the file's size and block map too).
+    /// Not counted in max_disk. 0: off.
+    std::uint64_t preallocate = kMiB;
     /// Bound on write-ahead logs plus spool. Past it, durable tables answer 503
     /// and nothing more is spooled. 0: no bound.
     std::uint64_t max_disk = 10ULL * 1024 * kMiB;

@@ -591,9 +591,9 @@ class Loader {
 
     void read_storage(const YAML::Node& node, StorageConfig& s) {
         const std::string p = "storage";
-        r_.check_keys(
-            node, p,
-            {"dir", "fsync", "fsync_interval", "segment_size", "max_disk", "spool_replay_rate"});
+        r_.check_keys(node, p,
+                      {"dir", "fsync", "fsync_interval", "segment_size", "preallocate", "max_disk",
+                       "spool_replay_rate"});
         if (auto n = node["max_disk"]) s.max_disk = r_.size(n, p + ".max_disk");
         if (auto n = node["spool_replay_rate"]) {
             s.spool_replay_rate = r_.size(n, p + ".spool_replay_rate");
@@ -618,6 +618,14 @@ class Loader {
         if (auto n = node["segment_size"]) {
             s.segment_size = r_.size(n, p + ".segment_size");
             if (s.segment_size < kMiB) r_.fail(n, p + ".segment_size", "must be at least 1MiB");
+        }
+        if (auto n = node["preallocate"]) {
+            s.preallocate = r_.size(n, p + ".preallocate");
+            if (s.preallocate > s.segment_size) {
+                r_.fail(n, p + ".preallocate",
+                        "must not be more than storage.segment_size (" +
+                            format_size(s.segment_size) + ")");
+            }
         }
     }
 

@@ -102,6 +102,7 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "fsync_interval" << YAML::Value
         << format_duration(c.storage.fsync_interval);
     out << YAML::Key << "segment_size" << YAML::Value << format_size(c.storage.segment_size);
+    out << YAML::Key << "preallocate" << YAML::Value << format_size(c.storage.preallocate);
     out << YAML::Key << "max_disk" << YAML::Value << format_size(c.storage.max_disk);
     out << YAML::Key << "spool_replay_rate" << YAML::Value
         << format_size(c.storage.spool_replay_rate);

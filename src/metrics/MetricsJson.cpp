@@ -120,6 +120,7 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
             {"max_disk", g.max_disk},
             {"spool_bytes", g.spool_bytes},
             {"syncs", g.syncs},
+            {"sync_seconds", round_to(g.sync_seconds, 6)},
             {"dead_letters", {{"rows", g.dead_letter_rows}, {"bytes", g.dead_letter_bytes}}},
             {"ready", g.ready},
             {"replay",

@@ -162,6 +162,7 @@ std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouse
         gauge("max_disk_bytes", "storage.max_disk (0: no bound).", double(g.max_disk));
         gauge("spool_bytes", "Bytes in the spool.", double(g.spool_bytes));
         counter("wal_syncs_total", "fdatasync calls on the write-ahead logs.", double(g.syncs));
+        counter("wal_sync_seconds_total", "Time spent in those fdatasync calls.", g.sync_seconds);
         gauge("dead_letter_rows", "Rows in dead-letter files.", double(g.dead_letter_rows));
         gauge("dead_letter_bytes", "Bytes of dead-letter files.", double(g.dead_letter_bytes));
         counter("replay_damaged_records_total", "Damaged log records skipped at start.",

@@ -32,6 +32,7 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
             g.dead_letter_bytes += c.bytes;
         }
         g.syncs = storage->syncs();
+        g.sync_seconds = std::chrono::duration<double>(storage->sync_time()).count();
         const auto r = manager.replay_totals();
         g.replay_logs = r.logs;
         g.replay_rows = r.rows;

@@ -10,20 +10,36 @@
 
 namespace chgate::store {
 
-bool write_all(int fd, std::string_view data, std::string& error) {
-    const char* p = data.data();
-    std::size_t n = data.size();
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
+namespace {
+
+// Calls `write(p, n, done)` until all of `data` is written; EINTR is retried.
+template <class Write>
+bool write_fully(std::string_view data, std::string& error, Write write) {
+    std::uint64_t done = 0;
+    while (done < data.size()) {
+        const ssize_t w = write(data.data() + done, data.size() - done, done);
         if (w < 0) {
             if (errno == EINTR) continue;
             error = std::strerror(errno);
             return false;
         }
-        p += w;
-        n -= static_cast<std::size_t>(w);
+        done += static_cast<std::uint64_t>(w);
     }
     return true;
+}
+
+}  // namespace
+
+bool write_all(int fd, std::string_view data, std::string& error) {
+    return write_fully(data, error, [fd](const char* p, std::size_t n, std::uint64_t) {
+        return ::write(fd, p, n);
+    });
+}
+
+bool pwrite_all(int fd, std::string_view data, std::uint64_t offset, std::string& error) {
+    return write_fully(data, error, [fd, offset](const char* p, std::size_t n, std::uint64_t done) {
+        return ::pwrite(fd, p, n, static_cast<off_t>(offset + done));
+    });
 }
 
 void sync_dir(const std::filesystem::path& dir) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -8,6 +9,8 @@ namespace chgate::store {
 
 /// write(2) until everything is written; false with `error` set on failure.
 bool write_all(int fd, std::string_view data, std::string& error);
+/// pwrite(2) at `offset` until everything is written; as write_all.
+bool pwrite_all(int fd, std::string_view data, std::uint64_t offset, std::string& error);
 
 /// fsyncs a directory, so that a new or renamed entry in it survives a crash.
 void sync_dir(const std::filesystem::path& dir);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -25,6 +26,10 @@ std::size_t find_next_valid(std::string_view bytes, std::size_t from) {
     return std::string_view::npos;
 }
 
+bool all_zero(std::string_view bytes) {
+    return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
 }  // namespace
 
 ScanResult scan_bytes(std::string_view bytes, const std::function<void(const Record&)>& visit) {
@@ -42,10 +47,18 @@ ScanResult scan_bytes(std::string_view bytes, const std::function<void(const Rec
             result.good_end = pos;
             continue;
         }
-        // Not a record here: skip to the next valid one, if there is one.
+        // Not a record here. Zeros to the end: preallocated space, the clean end.
+        if (bytes[pos] == 0 && all_zero(bytes.substr(pos))) {
+            result.zero_tail = bytes.size() - pos;
+            break;
+        }
+        // Otherwise skip to the next valid record, if there is one.
         const auto next = find_next_valid(bytes, pos + 1);
         if (next == std::string_view::npos) {
             result.torn_tail = true;
+            // The zeros after a record cut short were preallocated, not torn.
+            const auto last = bytes.find_last_not_of('\0');
+            result.zero_tail = bytes.size() - (last + 1);
             break;
         }
         ++result.damaged;

@@ -170,13 +170,23 @@ Storage::Opened Storage::open(const LogTarget& target) {
             }
             if (scan.torn_tail) {
                 // A write cut short by a crash: keep what is whole.
-                replay->stats_.torn_bytes += scan.file_size - scan.good_end;
-                std::filesystem::resize_file(seg.path, scan.good_end, ec);
+                replay->stats_.torn_bytes += scan.torn_bytes();
                 LOG_WARN << "write-ahead log " << seg.path.string() << ": cut a torn tail of "
-                         << scan.file_size - scan.good_end << " bytes at offset " << scan.good_end;
+                         << scan.torn_bytes() << " bytes at offset " << scan.good_end;
+            }
+            if (scan.good_end < scan.file_size && (scan.torn_tail || scan.zero_tail > 0)) {
+                // Also the zeros preallocated past the records of a log left open.
+                std::filesystem::resize_file(seg.path, scan.good_end, ec);
                 seg.bytes = scan.good_end;
             }
         }
+        // A segment left with no records (created just before a crash) goes:
+        // the log's next segment may take its name.
+        std::erase_if(segments, [&](const SegmentFile& seg) {
+            if (seg.bytes != 0) return false;
+            std::filesystem::remove(seg.path, ec);
+            return true;
+        });
         for (const auto& [first, last] : replay->done_) {
             replay->sealed_.erase(first);
             replay->seal_ids_.erase(first);

@@ -110,6 +110,7 @@ class Storage {
     std::uint64_t max_disk() const { return options_.max_disk; }
     const DeadLetters& dead_letters() const { return *dead_letters_; }
     std::uint64_t syncs() const { return writer_.syncs(); }
+    std::chrono::nanoseconds sync_time() const { return writer_.sync_time(); }
     /// Bytes of every log and the spool: one atomic load.
     std::uint64_t disk_bytes() const { return disk_total_.load(std::memory_order_relaxed); }
     const std::filesystem::path& dir() const { return options_.dir; }

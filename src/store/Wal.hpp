@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -27,6 +28,11 @@ enum class FsyncMode {
 struct WalOptions {
     std::uint64_t segment_size = 16ull << 20;
     FsyncMode fsync = FsyncMode::always;
+    /// Zeros written ahead of the records in the open segment (at most
+    /// segment_size). Records then overwrite blocks the file already has, so a
+    /// sync writes data only, not the file's size and block map as well: the
+    /// durable path's syncs take about half as long. 0 turns it off.
+    std::uint64_t preallocate = 1ull << 20;
 };
 
 /// A segment already on disk when the log is opened.
@@ -91,7 +97,13 @@ class Wal {
   private:
     std::uint64_t append_locked(RecordType type, std::string_view payload);  // needs mutex_
     bool open_segment(std::uint64_t first_lsn);
+    /// Cuts the zeros preallocated past the records, then closes the file.
     void close_segment();
+    /// Writes zeros ahead of the records once fewer than half of
+    /// options_.preallocate are left; they reach the disk with the next sync.
+    void extend_preallocation();
+    /// fdatasync, timed and counted for the metrics; errno set when false.
+    bool sync_file();
     std::uint64_t low_water_mark() const;  // needs mutex_
 
     const std::filesystem::path dir_;
@@ -114,7 +126,8 @@ class Wal {
 
     // The writer thread's own.
     int fd_ = -1;
-    std::uint64_t segment_bytes_ = 0;
+    std::uint64_t segment_bytes_ = 0;  // records in the open segment
+    std::uint64_t allocated_end_ = 0;  // the open segment's file size: records, then zeros
     bool dirty_ = false;
     std::deque<SegmentFile> segments_;  // oldest first; the last one is open while fd_ >= 0
     std::string writing_;

@@ -61,13 +61,12 @@ void WalWriter::run() {
             wals = wals_;
         }
         for (const auto& wal : wals) {
-            if (wal->flush(sync_each) && sync_each) syncs_.fetch_add(1, std::memory_order_relaxed);
+            wal->flush(sync_each);
         }
         const auto now = std::chrono::steady_clock::now();
         if (mode_ == FsyncMode::interval && now - last_sync >= fsync_interval_) {
             for (const auto& wal : wals)
                 wal->sync_if_dirty();
-            syncs_.fetch_add(1, std::memory_order_relaxed);
             last_sync = now;
         }
         if (now - last_gc >= 1s || stopping) {

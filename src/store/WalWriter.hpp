@@ -27,7 +27,16 @@ class WalWriter {
     /// Writes and syncs everything left, then stops.
     void stop();
 
+    /// fdatasync calls on the logs, and the time spent in them.
     std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+    std::chrono::nanoseconds sync_time() const {
+        return std::chrono::nanoseconds(sync_ns_.load(std::memory_order_relaxed));
+    }
+    /// Called by the logs for each fdatasync.
+    void count_sync(std::chrono::nanoseconds took) {
+        syncs_.fetch_add(1, std::memory_order_relaxed);
+        sync_ns_.fetch_add(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
+    }
 
   private:
     void run();
@@ -40,6 +49,7 @@ class WalWriter {
     bool stopping_ = false;                   // guarded by mutex_
     std::atomic<bool> pending_{false};
     std::atomic<std::uint64_t> syncs_{0};
+    std::atomic<std::uint64_t> sync_ns_{0};
     std::thread thread_;
 };
 

@@ -18,13 +18,14 @@ SLOW = {"strategy": "hybrid", "max_batch_size": 100000, "max_batch_time": "1m"}
 
 
 def record_starts(data):
-    """Offsets of the write-ahead log records in a segment: a 24-byte header
-    (magic, length, crc, type, lsn), then `length` bytes of payload."""
+    """Offsets of the write-ahead log records in a segment, and where they end:
+    each is a 24-byte header (magic, length, crc, type, lsn), then `length`
+    bytes of payload; zeros (space preallocated ahead of the records) follow."""
     starts, pos = [], 0
-    while pos + 24 <= len(data):
+    while pos + 24 <= len(data) and data[pos:pos + 4] == b"CHGW":
         starts.append(pos)
         pos += 24 + int.from_bytes(data[pos + 4:pos + 8], "little")
-    return starts
+    return starts, pos
 
 
 class DeliveryTest(IntegrationTest):
@@ -134,12 +135,16 @@ class DeliveryTest(IntegrationTest):
         self.assertEqual(len(segments), 1)
         with open(segments[0], "rb") as f:
             data = bytearray(f.read())
-        starts = record_starts(data)
+        starts, end = record_starts(data)
         self.assertEqual(len(starts), 50)  # one data record per request
+        # The open segment has zeros preallocated past its records.
+        self.assertGreater(len(data), end)
+        self.assertEqual(data[end:], bytes(len(data) - end))
         data[starts[25] + 24 + 3] ^= 0x20  # a flipped byte in the 26th record's payload
-        last_record = len(data) - starts[49]
+        last_record = end - starts[49]
+        data[end - 7:end] = bytes(7)  # and a torn tail: the last record's end never written
         with open(segments[0], "wb") as f:
-            f.write(data[:-7])  # and a torn tail: the last record cut short
+            f.write(data)
 
         g2 = self.start({"t": dict(SLOW, ack="durable")}, storage)
         self.wait_for_count("t", 48, timeout=20)

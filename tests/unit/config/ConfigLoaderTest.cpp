@@ -312,6 +312,16 @@ TEST_CASE("the disk quota the spool rate and the spool readiness threshold") {
     CHECK_THAT(error_of("storage: {spool_replay_rate: 1KiB}"), Catch::Contains("at least 64KiB"));
 }
 
+TEST_CASE("log preallocation is on by default and at most a segment") {
+    CHECK(load("{}").config->storage.preallocate == kMiB);
+    CHECK(load("storage: {preallocate: 0}").config->storage.preallocate == 0);
+    CHECK(load("storage: {preallocate: 4MiB}").config->storage.preallocate == 4 * kMiB);
+    CHECK_THAT(error_of("storage: {preallocate: 32MiB}"),
+               Catch::Contains("storage.preallocate") && Catch::Contains("16MiB"));
+    CHECK(load("storage: {preallocate: 32MiB, segment_size: 64MiB}").config->storage.preallocate ==
+          32 * kMiB);
+}
+
 TEST_CASE("idempotency settings") {
     const auto c = load("server: {idempotency_window: 1h, idempotency_max_keys: 500}\n").config;
     CHECK(c->server.idempotency_window == 1h);

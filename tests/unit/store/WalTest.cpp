@@ -101,6 +101,58 @@ TEST_CASE("a torn tail is found and the rest kept") {
     }
 }
 
+TEST_CASE("zeros after the records are preallocated space: a clean end") {
+    std::string bytes;
+    encode_record(bytes, RecordType::data, 1, "row one\n");
+    encode_record(bytes, RecordType::seal, 2, encode_range({7, 1, 1}, RecordType::seal));
+    const auto whole = bytes.size();
+    ScanResult result;
+    const auto records = scan_all(bytes + std::string(5000, '\0'), result);
+    CHECK(records.size() == 2);
+    CHECK_FALSE(result.torn_tail);
+    CHECK(result.damaged == 0);
+    CHECK(result.good_end == whole);
+    CHECK(result.zero_tail == 5000);
+    CHECK(result.torn_bytes() == 0);
+}
+
+TEST_CASE("a record cut short before preallocated zeros is a torn tail") {
+    std::string bytes;
+    encode_record(bytes, RecordType::data, 1, "row one\n");
+    const auto whole = bytes.size();
+    std::string last;
+    encode_record(last, RecordType::data, 2, "row two\n");
+    for (std::size_t cut = 1; cut < last.size(); ++cut) {
+        INFO(cut);
+        ScanResult result;
+        const auto records =
+            scan_all(bytes + last.substr(0, cut) + std::string(4096, '\0'), result);
+        CHECK(records.size() == 1);
+        CHECK(result.torn_tail);
+        CHECK(result.good_end == whole);
+        // What was written of the record; zeros in its header count as never written.
+        CHECK(result.torn_bytes() > 0);
+        CHECK(result.torn_bytes() <= cut);
+        CHECK(result.good_end + result.torn_bytes() + result.zero_tail == result.file_size);
+    }
+}
+
+TEST_CASE("zeros between records are a damaged stretch; the records after it are kept") {
+    std::string bytes;
+    encode_record(bytes, RecordType::data, 1, "row one\n");
+    bytes.append(4096, '\0');  // a page written after the next one, lost in a crash
+    encode_record(bytes, RecordType::data, 3, "row three\n");
+    bytes.append(100, '\0');
+    ScanResult result;
+    const auto records = scan_all(bytes, result);
+    REQUIRE(records.size() == 2);
+    CHECK(records[1].lsn == 3);
+    CHECK(result.damaged == 1);
+    CHECK(result.damaged_bytes == 4096);
+    CHECK_FALSE(result.torn_tail);
+    CHECK(result.zero_tail == 100);
+}
+
 TEST_CASE("a flipped byte costs one record; the records after it survive") {
     std::string bytes;
     for (std::uint64_t i = 1; i <= 5; ++i) {
@@ -216,4 +268,103 @@ TEST_CASE("replay cuts a torn tail and skips a damaged record on disk") {
         rows += b.row_count;
     CHECK(rows == 8);  // 10 written, one damaged, one torn
     CHECK(std::filesystem::file_size(seg) == bytes.size() - (record - 5));
+}
+
+namespace {
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+}  // namespace
+
+TEST_CASE("the open segment has zeros preallocated ahead of its records") {
+    TempDir dir;
+    const auto logdir = dir.path / "wal" / "default.events";
+    std::string left_open;
+    std::uint64_t records_end = 0;
+    {
+        Storage storage(options(dir.path));
+        auto wal = storage.open(kTarget).wal;
+        for (int i = 0; i < 10; ++i)
+            wal->append_data("{\"n\":" + std::to_string(i) + "}\n");
+        wal->flush(true);
+        records_end = wal->disk_bytes();
+        const auto seg = list_segments(logdir).at(0).path;
+        // What a crash would leave: the records, then zeros up to the preallocation.
+        left_open = read_file(seg);
+        CHECK(left_open.size() >= std::min<std::uint64_t>(WalOptions{}.preallocate, 1 << 20));
+        CHECK(left_open.size() % 4096 == 0);
+        CHECK(left_open.find_first_not_of('\0', records_end) == std::string::npos);
+    }
+    const auto seg = list_segments(logdir).at(0).path;
+    // A clean close gives the zeros back.
+    CHECK(std::filesystem::file_size(seg) == records_end);
+    {
+        std::ofstream out(seg, std::ios::binary | std::ios::trunc);
+        out << left_open;
+    }
+    Storage storage(options(dir.path));
+    ReplayStats stats;
+    const auto batches = replay(storage, kTarget, &stats);
+    CHECK(stats.torn_bytes == 0);
+    CHECK(stats.damaged == 0);
+    std::uint64_t rows = 0;
+    for (const auto& b : batches)
+        rows += b.row_count;
+    CHECK(rows == 10);
+    // Replay cut the zeros: the file holds its records only.
+    CHECK(std::filesystem::file_size(seg) == records_end);
+}
+
+TEST_CASE("a full segment is closed at the size of its records") {
+    TempDir dir;
+    Storage storage(options(dir.path));  // 1 MiB segments
+    auto wal = storage.open(kTarget).wal;
+    const std::string rows(300 * 1024, 'x');
+    for (int i = 0; i < 5; ++i) {
+        wal->append_data(rows + "\n");
+        wal->flush(true);
+    }
+    const auto segments = list_segments(dir.path / "wal" / "default.events");
+    REQUIRE(segments.size() == 2);
+    CHECK(segments[0].bytes == 4 * (rows.size() + 1 + kHeaderSize));
+    CHECK(wal->disk_bytes() == 5 * (rows.size() + 1 + kHeaderSize));
+}
+
+TEST_CASE("a segment that never got a record is removed at replay") {
+    TempDir dir;
+    const auto logdir = dir.path / "wal" / "default.events";
+    {
+        Storage storage(options(dir.path));
+        auto wal = storage.open(kTarget).wal;
+        wal->append_data("{\"n\":1}\n");
+        wal->flush(true);
+    }
+    // A crash right after the next segment was created and preallocated.
+    const auto empty = logdir / segment_name(2);
+    {
+        std::ofstream out(empty, std::ios::binary);
+        out << std::string(8192, '\0');
+    }
+    Storage storage(options(dir.path));
+    const auto opened = storage.open(kTarget);
+    CHECK_FALSE(std::filesystem::exists(empty));
+    REQUIRE(opened.replay);
+    // The log goes on at LSN 2, in a segment of that name.
+    const auto lsn = opened.wal->append_data("{\"n\":2}\n");
+    CHECK(lsn == 2);
+    opened.wal->flush(true);
+    CHECK(std::filesystem::exists(empty));
+}
+
+TEST_CASE("with preallocation off the open segment holds its records only") {
+    TempDir dir;
+    auto o = options(dir.path);
+    o.wal.preallocate = 0;
+    Storage storage(o);
+    auto wal = storage.open(kTarget).wal;
+    wal->append_data("{\"n\":1}\n");
+    wal->flush(true);
+    const auto seg = list_segments(dir.path / "wal" / "default.events").at(0);
+    CHECK(seg.bytes == wal->disk_bytes());
 }
