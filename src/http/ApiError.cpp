@@ -37,6 +37,8 @@ bhttp::status to_http_status(ApiError e) {
             return bhttp::status::conflict;
         case ApiError::forbidden:
             return bhttp::status::forbidden;
+        case ApiError::internal:
+            return bhttp::status::internal_server_error;
     }
     return bhttp::status::internal_server_error;
 }

@@ -24,11 +24,11 @@ enum class ApiError {
     starting,                ///< 503: the write-ahead log is being replayed
     storage_failed,          ///< 503: the write-ahead log could not be written
     rejected_by_clickhouse,  ///< 502: ack committed, and ClickHouse refused the rows
-    not_committed,
-    unauthorized,  ///< 401: /admin/ without the token
-    conflict,      ///< 409: a request with the same Idempotency-Key is in progress
-    forbidden,     ///< 403: /admin/ with a wrong token           ///< 504: ack committed, and no
-                   ///< commit in time
+    not_committed,           ///< 504: ack committed, and no commit in time
+    unauthorized,            ///< 401: /admin/ without the token
+    conflict,                ///< 409: a request with the same Idempotency-Key is in progress
+    forbidden,               ///< 403: /admin/ with a wrong token
+    internal,                ///< 500: a request's answer was lost inside chgate (a bug)
 };
 
 boost::beast::http::status to_http_status(ApiError e);

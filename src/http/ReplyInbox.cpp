@@ -7,25 +7,38 @@
 namespace chgate::http {
 
 void ReplyInbox::deliver(std::shared_ptr<Session> session, Response r) {
-    bool post = false;
-    {
-        std::lock_guard lock(mutex_);
-        pending_.emplace_back(std::move(session), std::move(r));
-        post = !scheduled_;
-        scheduled_ = true;
-    }
-    if (post) boost::asio::post(ioc_, [this] { drain(); });
+    std::unique_lock lock(mutex_);
+    pending_.emplace_back(std::move(session), std::move(r));
+    schedule_locked(lock);
+}
+
+void ReplyInbox::deliver_written(std::shared_ptr<Session> session,
+                                 std::shared_ptr<DirectReply> direct, std::size_t written) {
+    std::unique_lock lock(mutex_);
+    pending_written_.push_back({std::move(session), std::move(direct), written});
+    schedule_locked(lock);
+}
+
+void ReplyInbox::schedule_locked(std::unique_lock<std::mutex>& lock) {
+    if (scheduled_) return;
+    scheduled_ = true;
+    lock.unlock();
+    boost::asio::post(ioc_, [this] { drain(); });
 }
 
 void ReplyInbox::drain() {
     {
         std::lock_guard lock(mutex_);
         delivering_.swap(pending_);
+        delivering_written_.swap(pending_written_);
         scheduled_ = false;
     }
     for (auto& [session, response] : delivering_)
         session->on_deferred(std::move(response));
     delivering_.clear();
+    for (auto& w : delivering_written_)
+        w.session->on_direct_written(w.direct, w.written);
+    delivering_written_.clear();
 }
 
 }  // namespace chgate::http

@@ -11,6 +11,7 @@
 namespace chgate::http {
 
 class Session;
+struct DirectReply;
 
 /// Deferred answers bound for the sessions of one io thread. Any thread adds
 /// to it; the first answer into an empty inbox posts one handler, which
@@ -21,6 +22,10 @@ class ReplyInbox {
     explicit ReplyInbox(boost::asio::io_context& ioc) : ioc_(ioc) {}
 
     void deliver(std::shared_ptr<Session> session, Response r);
+    /// For an answer written straight to the socket (Session's DirectReply):
+    /// the session has to go on with it, having `written` bytes of it out.
+    void deliver_written(std::shared_ptr<Session> session, std::shared_ptr<DirectReply> direct,
+                         std::size_t written);
     boost::asio::io_context& context() { return ioc_; }
 
   private:
@@ -28,11 +33,20 @@ class ReplyInbox {
 
     boost::asio::io_context& ioc_;
     std::mutex mutex_;
+    void schedule_locked(std::unique_lock<std::mutex>& lock);
+
     // Guarded by mutex_.
     std::vector<std::pair<std::shared_ptr<Session>, Response>> pending_;
+    struct Written {
+        std::shared_ptr<Session> session;
+        std::shared_ptr<DirectReply> direct;
+        std::size_t written;
+    };
+    std::vector<Written> pending_written_;
     bool scheduled_ = false;
     // The io thread's own: what drain() is delivering.
     std::vector<std::pair<std::shared_ptr<Session>, Response>> delivering_;
+    std::vector<Written> delivering_written_;
 };
 
 }  // namespace chgate::http

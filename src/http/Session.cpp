@@ -11,6 +11,11 @@
 #include "http/ResponseWriter.hpp"
 #include "util/Log.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <mutex>
+
 namespace chgate::http {
 
 namespace beast = boost::beast;
@@ -25,22 +30,87 @@ constexpr std::size_t kKeptBodyCapacity = 1 << 20;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 }  // namespace
 
+// What a session and its SessionReply share about an answer written straight
+// to the socket.
+struct DirectReply {
+    // Set before it is shared.
+    int fd = -1;
+    Framing framing;
+    std::string out;  // the answer's bytes: the writer's, then the session's
+
+    std::mutex mutex;
+    // Guarded by mutex.
+    bool pending = true;        // not wholly written yet: the socket must stay open
+    bool parked = false;        // the session holds its next request until it is
+    bool close_wanted = false;  // the session wants to close once it is
+    bool abandoned = false;     // the handler answered at once after all: write nothing
+};
+
 // The Reply a session hands out: the first answer is posted to the session's
-// own thread; later ones are dropped.
+// own thread, or written straight to the socket (DirectReply); later ones are
+// dropped.
 class SessionReply : public Reply {
   public:
-    explicit SessionReply(std::shared_ptr<Session> session)
+    SessionReply(std::shared_ptr<Session> session, std::shared_ptr<DirectReply> direct)
         : session_(std::move(session)),
+          direct_(std::move(direct)),
           inbox_(session_->inbox_),
           work_(inbox_.context().get_executor()) {}
+    ~SessionReply() override {
+        // Dropped unanswered (a bug in a handler): a direct answer's session
+        // would wait for ever, holding a parked request back. Answer for it.
+        if (direct_ && !sent_.exchange(true)) {
+            write_direct(error_response(ApiError::internal,
+                                        "chgate lost this request's answer; whether its events "
+                                        "were stored is unknown"));
+        }
+    }
     void send(Response r) override {
         if (sent_.exchange(true)) return;
-        inbox_.deliver(std::move(session_), std::move(r));
+        if (direct_) {
+            write_direct(r);
+        } else {
+            inbox_.deliver(std::move(session_), std::move(r));
+        }
+        session_.reset();
         work_.reset();  // the inbox's handler is work of its own
     }
 
   private:
+    // Writes what the socket takes now, without blocking; the session's
+    // thread hears of it only if it must write the rest, resume a parked
+    // request, or close.
+    void write_direct(const Response& r) {
+        auto& d = *direct_;
+        write_response(r, d.framing, d.out);
+        std::size_t written = 0;
+        bool notify = false;
+        {
+            std::lock_guard lock(d.mutex);
+            if (d.abandoned) return;
+            while (written < d.out.size()) {
+                const auto n = ::send(d.fd, d.out.data() + written, d.out.size() - written,
+                                      MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n > 0) {
+                    written += static_cast<std::size_t>(n);
+                } else if (n < 0 && errno == EINTR) {
+                    continue;
+                } else {
+                    // EAGAIN: the session writes the rest. Anything else: the
+                    // peer is gone; its read fails too, and the session closes.
+                    if (errno != EAGAIN && errno != EWOULDBLOCK) written = d.out.size();
+                    break;
+                }
+            }
+            const bool whole = written == d.out.size();
+            if (whole) d.pending = false;
+            notify = !whole || d.parked || d.close_wanted;
+        }
+        if (notify) inbox_.deliver_written(std::move(session_), direct_, written);
+    }
+
     std::shared_ptr<Session> session_;  // kept alive until answered
+    std::shared_ptr<DirectReply> direct_;
     ReplyInbox& inbox_;
     // While an answer is owed, the io thread must not run out of work and
     // exit during a drain: the answer would never be written.
@@ -87,6 +157,12 @@ void Session::arm_watchdog() {
         auto self = weak.lock();
         if (ec || !self || !self->stream_.is_open()) return;
         if (std::chrono::steady_clock::now() < self->deadline_) return self->arm_watchdog();
+        // Reading ahead while an answer is owed: the client waits for that
+        // answer, it is not idle.
+        if (self->direct_owed(false)) {
+            self->deadline_ = std::chrono::steady_clock::now() + self->limits_.idle_timeout;
+            return self->arm_watchdog();
+        }
         // Idle too long between requests, or too slow within one: the pending
         // operation ends with operation_aborted and the session closes.
         beast::error_code ignored;
@@ -97,7 +173,7 @@ void Session::arm_watchdog() {
 void Session::stop() {
     stopping_ = true;
     // Idle connections close now; a request in progress is answered first.
-    if (waiting_for_request_) {
+    if (waiting_for_request_ && !direct_owed(true)) {
         beast::error_code ec;
         stream_.shutdown(net::ip::tcp::socket::shutdown_both, ec);
         stream_.close(ec);
@@ -126,6 +202,16 @@ void Session::do_read_header() {
 
 void Session::on_read_header(beast::error_code ec, std::size_t) {
     waiting_for_request_ = false;
+    if (direct_) {
+        // Read ahead: nothing more goes out until the answer before is written.
+        std::lock_guard lock(direct_->mutex);
+        if (direct_->pending) {
+            direct_->parked = true;
+            parked_ec_ = ec;
+            return;
+        }
+    }
+    direct_.reset();
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted) return do_close();
     if (ec == bhttp::error::body_limit) {
         return respond(error_response(ApiError::body_too_large,
@@ -196,14 +282,33 @@ void Session::handle_request() {
     // No answer yet: a deferred one will come through on_deferred(), within
     // its own timeout; the connection waits for it however long that is.
     if (!answer) {
+        // A direct answer needs no help from this thread: read the next request.
+        if (direct_) return do_read_header();
         deadline_ = std::chrono::steady_clock::time_point::max();
         return;
     }
+    if (direct_) {
+        // Deferred, then answered at once after all: the answer given wins.
+        std::lock_guard lock(direct_->mutex);
+        direct_->abandoned = true;
+        direct_->pending = false;
+    }
+    direct_.reset();
     respond(std::move(*answer));
 }
 
 ReplyPtr Session::defer(std::chrono::milliseconds timeout, Response on_timeout) {
-    auto reply = std::make_shared<SessionReply>(shared_from_this());
+    const auto& req = parser_->get();
+    std::shared_ptr<DirectReply> direct;
+    // Answers with a timeout (ack committed) come back here: the timer is here.
+    if (timeout.count() == 0 && parser_->is_done() && req.keep_alive() && !stopping_) {
+        direct = std::make_shared<DirectReply>();
+        direct->fd = stream_.native_handle();
+        direct->framing = {req.version() == 10 ? 10U : 11U, true,
+                           req.method() == bhttp::verb::head};
+        direct_ = direct;
+    }
+    auto reply = std::make_shared<SessionReply>(shared_from_this(), std::move(direct));
     if (timeout.count() > 0) {
         reply_timer_.expires_after(timeout);
         reply_timer_.async_wait([reply, r = std::move(on_timeout)](beast::error_code ec) mutable {
@@ -237,7 +342,46 @@ void Session::on_write(bool close, beast::error_code ec, std::size_t) {
     do_read_header();
 }
 
+void Session::on_direct_written(const std::shared_ptr<DirectReply>& d, std::size_t written) {
+    if (d != direct_) return;  // an answer the session has already gone past
+    if (written < d->out.size()) {
+        // The socket took part of it: write the rest from here.
+        net::async_write(stream_, net::buffer(d->out.data() + written, d->out.size() - written),
+                         [self = shared_from_this(), d](beast::error_code ec, std::size_t) {
+                             {
+                                 std::lock_guard lock(d->mutex);
+                                 d->pending = false;
+                             }
+                             if (ec) return self->do_close();
+                             self->after_direct();
+                         });
+        return;
+    }
+    after_direct();
+}
+
+void Session::after_direct() {
+    bool parked = false, close = false;
+    {
+        std::lock_guard lock(direct_->mutex);
+        parked = direct_->parked;
+        close = direct_->close_wanted;
+    }
+    direct_.reset();
+    if (parked) return on_read_header(parked_ec_, 0);
+    if (close) do_close();
+}
+
+bool Session::direct_owed(bool close_after) {
+    if (!direct_) return false;
+    std::lock_guard lock(direct_->mutex);
+    if (!direct_->pending) return false;
+    if (close_after) direct_->close_wanted = true;
+    return true;
+}
+
 void Session::do_close() {
+    if (direct_owed(true)) return;
     beast::error_code ec;
     stream_.shutdown(net::ip::tcp::socket::shutdown_send, ec);
     stream_.close(ec);

@@ -18,6 +18,7 @@
 namespace chgate::http {
 
 class Session;
+struct DirectReply;
 
 /// The sessions of one io_context. Touched only from that context's single
 /// thread, so it needs no lock.
@@ -61,6 +62,13 @@ class Session : public std::enable_shared_from_this<Session> {
     /// A handler's Defer: the answer comes later through the returned Reply.
     ReplyPtr defer(std::chrono::milliseconds timeout, Response on_timeout);
     void on_deferred(Response r);
+    /// A direct answer (see direct_) is out up to `written` bytes (or failed):
+    /// write the rest, then go on with a request parked meanwhile, or close.
+    void on_direct_written(const std::shared_ptr<DirectReply>& d, std::size_t written);
+    void after_direct();
+    /// True while a direct answer is owed: the socket must stay open. With
+    /// `close_after`, the session closes once it is written.
+    bool direct_owed(bool close_after);
     friend class SessionReply;
     friend class ReplyInbox;
     void on_write(bool close, boost::beast::error_code ec, std::size_t);
@@ -91,6 +99,13 @@ class Session : public std::enable_shared_from_this<Session> {
     std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
     bool waiting_for_request_ = false;  // idle between requests: safe to close at once
     bool stopping_ = false;
+    // A deferred answer with no timeout (a durable ack) is written to the
+    // socket by the thread that produces it (the write-ahead log's writer),
+    // not posted back here, while this session already reads the next
+    // request; that request waits, parked, until the answer is out. Shared
+    // with the SessionReply; its own mutex guards what both sides touch.
+    std::shared_ptr<DirectReply> direct_;
+    boost::beast::error_code parked_ec_;  // how the parked request's read ended
 };
 
 }  // namespace chgate::http

@@ -203,6 +203,38 @@ class IngestTest(IntegrationTest):
             self.assertEqual(idle.recv(100), b"", "the idle connection was not closed")
         self.wait_for_count("events", 8, where="note = 'conn'")
 
+    def test_answers_keep_their_order_while_durable_acks_are_written_by_the_log_writer(self):
+        # Durable acks are written to the socket by the log's writer thread
+        # while the session reads on; whatever comes next waits its turn.
+        g = self.start({"events": dict(FAST, ack="durable"), "other": dict(FAST, ack="buffered")})
+
+        def post(table, body):
+            return (b"POST /v1/events/" + table + b" HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
+                    + b"\r\n\r\n" + body)
+
+        def ev(i):
+            return json.dumps(event(i, note="order")).encode()
+
+        for _ in range(20):
+            with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
+                s.sendall(post(b"events", ev(300)) + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                          + post(b"events", ev(301)) + post(b"other", ev(302))
+                          + post(b"events", b"{not json") + post(b"events", ev(303)))
+                f = s.makefile("rb")
+                answers = [read_response(f) for _ in range(6)]
+            statuses = [a.split(b" ", 2)[1] for a in answers]
+            self.assertEqual(statuses, [b"202", b"200", b"202", b"202", b"400", b"202"], answers)
+        # A client that sends its request and shuts its side gets the answer, then EOF.
+        with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
+            s.sendall(post(b"events", ev(304)))
+            s.shutdown(socket.SHUT_WR)
+            f = s.makefile("rb")
+            self.assertIn(b"202 Accepted", read_response(f))
+            self.assertEqual(f.read(), b"")
+        self.wait_for_count("events", 61, where="note = 'order'")
+        self.wait_for_count("other", 20, where="note = 'order'")
+
     def test_an_idempotency_key_repeat_inserts_nothing(self):
         g = self.gate
         body = json.dumps([event(70, note="idem"), event(71, note="idem")])
