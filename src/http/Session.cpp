@@ -28,6 +28,14 @@ constexpr std::chrono::seconds kRequestTimeout{60};
 // A connection keeps its last body's memory for the next request up to this.
 constexpr std::size_t kKeptBodyCapacity = 1 << 20;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// For a deferred answer that never came (a handler's bug), so that the
+// connection goes on.
+Response lost_answer() {
+    return error_response(ApiError::internal,
+                          "chgate lost this request's answer; whether its events were stored "
+                          "is unknown");
+}
 }  // namespace
 
 // What a session and its SessionReply share about an answer written straight
@@ -44,6 +52,8 @@ struct DirectReply {
     bool parked = false;        // the session holds its next request until it is
     bool close_wanted = false;  // the session wants to close once it is
     bool abandoned = false;     // the handler answered at once after all: write nothing
+    bool armed = false;         // the handler is done, the session reads ahead
+    bool dropped = false;       // the Reply went away unanswered before that
 };
 
 // The Reply a session hands out: the first answer is posted to the session's
@@ -58,12 +68,16 @@ class SessionReply : public Reply {
           work_(inbox_.context().get_executor()) {}
     ~SessionReply() override {
         // Dropped unanswered (a bug in a handler): a direct answer's session
-        // would wait for ever, holding a parked request back. Answer for it.
-        if (direct_ && !sent_.exchange(true)) {
-            write_direct(error_response(ApiError::internal,
-                                        "chgate lost this request's answer; whether its events "
-                                        "were stored is unknown"));
+        // would wait for ever, holding a parked request back. Answer for it,
+        // or, while the handler still runs, let the session answer.
+        if (!direct_ || sent_.exchange(true)) return;
+        bool armed = false;
+        {
+            std::lock_guard lock(direct_->mutex);
+            armed = direct_->armed;
+            direct_->dropped = !armed;
         }
+        if (armed) write_direct(lost_answer());
     }
     void send(Response r) override {
         if (sent_.exchange(true)) return;
@@ -283,7 +297,17 @@ void Session::handle_request() {
     // its own timeout; the connection waits for it however long that is.
     if (!answer) {
         // A direct answer needs no help from this thread: read the next request.
-        if (direct_) return do_read_header();
+        if (direct_) {
+            bool dropped = false;
+            {
+                std::lock_guard lock(direct_->mutex);
+                dropped = direct_->dropped;
+                direct_->armed = !dropped;
+            }
+            if (!dropped) return do_read_header();
+            direct_.reset();
+            return respond(lost_answer());
+        }
         deadline_ = std::chrono::steady_clock::time_point::max();
         return;
     }
