@@ -98,29 +98,44 @@ class SessionReply : public Reply {
         auto& d = *direct_;
         write_response(r, d.framing, d.out);
         std::size_t written = 0;
-        bool notify = false;
+        // Set when the session's thread must hear of this answer; it then also
+        // gets this reply's hold on the session.
+        std::shared_ptr<Session> tell;
         {
             std::lock_guard lock(d.mutex);
-            if (d.abandoned) return;
-            while (written < d.out.size()) {
-                const auto n = ::send(d.fd, d.out.data() + written, d.out.size() - written,
-                                      MSG_DONTWAIT | MSG_NOSIGNAL);
-                if (n > 0) {
-                    written += static_cast<std::size_t>(n);
-                } else if (n < 0 && errno == EINTR) {
-                    continue;
+            if (d.abandoned) {
+                // Released on the session's thread: the session must never
+                // end on this one (its SessionSet is that thread's own).
+                tell = std::move(session_);
+            } else {
+                while (written < d.out.size()) {
+                    const auto n = ::send(d.fd, d.out.data() + written, d.out.size() - written,
+                                          MSG_DONTWAIT | MSG_NOSIGNAL);
+                    if (n > 0) {
+                        written += static_cast<std::size_t>(n);
+                    } else if (n < 0 && errno == EINTR) {
+                        continue;
+                    } else {
+                        // EAGAIN: the session writes the rest. Anything else: the
+                        // peer is gone; its read fails too, and the session closes.
+                        if (errno != EAGAIN && errno != EWOULDBLOCK) written = d.out.size();
+                        break;
+                    }
+                }
+                const bool whole = written == d.out.size();
+                if (whole) d.pending = false;
+                if (!whole || d.parked || d.close_wanted) {
+                    tell = std::move(session_);
                 } else {
-                    // EAGAIN: the session writes the rest. Anything else: the
-                    // peer is gone; its read fails too, and the session closes.
-                    if (errno != EAGAIN && errno != EWOULDBLOCK) written = d.out.size();
-                    break;
+                    // Not parked: the session's read of its next request still
+                    // holds it, and cannot end before this lock is released.
+                    // So this is never the last hold, and the session does not
+                    // end on this thread.
+                    session_.reset();
                 }
             }
-            const bool whole = written == d.out.size();
-            if (whole) d.pending = false;
-            notify = !whole || d.parked || d.close_wanted;
         }
-        if (notify) inbox_.deliver_written(std::move(session_), direct_, written);
+        if (tell) inbox_.deliver_written(std::move(tell), direct_, written);
     }
 
     std::shared_ptr<Session> session_;  // kept alive until answered
