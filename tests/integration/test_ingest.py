@@ -5,6 +5,7 @@ import gzip
 import json
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -234,6 +235,32 @@ class IngestTest(IntegrationTest):
             self.assertEqual(f.read(), b"")
         self.wait_for_count("events", 61, where="note = 'order'")
         self.wait_for_count("other", 20, where="note = 'order'")
+
+    def test_a_client_slow_to_read_gets_every_durable_answer(self):
+        # The client reads nothing for a while: the log writer's sends fill the
+        # socket, the io thread writes the rest once the client reads again.
+        # fsync never: each answer waits only for its write, and the client's
+        # requests (one a time: the next waits for the answer before it) pass
+        # quickly enough to fill the server's socket buffer (up to 4 MiB).
+        g = self.start({"events": dict(FAST, ack="durable"), "other": FAST},
+                       storage={"fsync": "never"})
+        body = json.dumps(event(400, note="slow reader")).encode()
+        req = (b"POST /v1/events/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        n = 40000
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", g.port))
+        with s:
+            writer = threading.Thread(target=lambda: s.sendall(req * n))
+            writer.start()
+            time.sleep(4)
+            f = s.makefile("rb")
+            statuses = [read_response(f).split(b" ", 2)[1] for _ in range(n)]
+            writer.join()
+        self.assertEqual(statuses, [b"202"] * n)
+        self.wait_for_count("events", n, where="note = 'slow reader'")
 
     def test_an_idempotency_key_repeat_inserts_nothing(self):
         g = self.gate
