@@ -239,9 +239,9 @@ class IngestTest(IntegrationTest):
     def test_a_client_slow_to_read_gets_every_durable_answer(self):
         # The client reads nothing for a while: the log writer's sends fill the
         # socket, the io thread writes the rest once the client reads again.
-        # fsync never: each answer waits only for its write, and the client's
-        # requests (one a time: the next waits for the answer before it) pass
-        # quickly enough to fill the server's socket buffer (up to 4 MiB).
+        # 40,000 answers of ~107 bytes outgrow the 4 MiB a socket's send buffer
+        # grows to by default. fsync never: the requests go one at a time (each
+        # waits for the answer before it), so each should wait for a write only.
         g = self.start({"events": dict(FAST, ack="durable"), "other": FAST},
                        storage={"fsync": "never"})
         body = json.dumps(event(400, note="slow reader")).encode()
