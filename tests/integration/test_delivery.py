@@ -62,6 +62,24 @@ class DeliveryTest(IntegrationTest):
         self.assertGreater(m["storage"]["replay"]["rows"], 0)
         self.assertEqual(g2.stop(), 0)
 
+    def test_a_stop_under_durable_load_answers_or_refuses_and_loses_nothing(self):
+        # Durable answers are written by the log writer while sessions read on;
+        # SIGTERM in the middle must still end cleanly, with every 202 landed.
+        tables = {"t": {"strategy": "hybrid", "max_batch_size": 500, "max_batch_time": "300ms",
+                        "ack": "durable"}}
+        g = self.start(tables)
+        load = Loader(g.port, "t", threads=16, per_request=1)
+        load.start()
+        wait_until(lambda: len(load.acked) >= 2000, 30, message="load")
+        self.assertEqual(g.stop(), 0, g.log())
+        load.join()
+        acked = set(load.acked)
+        landed = self.ids_in("t")
+        self.assertTrue(acked <= set(landed), f"{len(acked - set(landed))} acknowledged events lost")
+        self.assertEqual(len(landed), len(set(landed)), "duplicates after a clean stop")
+        self.assertTrue(set(landed) <= acked | load.unanswered, "rows nobody sent")
+        self.assertEqual(set(load.statuses) - {202, 503}, set(), load.statuses)
+
     def test_durable_rows_are_replayed_after_kill(self):
         storage = self.storage_dir()
         g = self.start({"t": dict(SLOW, ack="durable")}, storage)
