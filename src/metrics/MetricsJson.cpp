@@ -13,6 +13,13 @@ double round_to(double v, int digits) {
     return std::round(v * scale) / scale;
 }
 
+nlohmann::ordered_json failed_logs_json(const GatewaySnapshot& g) {
+    auto out = nlohmann::ordered_json::array();
+    for (const auto& [table, why] : g.failed_logs)
+        out.push_back({{"table", table}, {"error", why}});
+    return out;
+}
+
 double ratio(std::uint64_t num, std::uint64_t den) {
     return den == 0 ? 0.0 : static_cast<double>(num) / static_cast<double>(den);
 }
@@ -121,6 +128,7 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
             {"spool_bytes", g.spool_bytes},
             {"syncs", g.syncs},
             {"sync_seconds", round_to(g.sync_seconds, 6)},
+            {"failed_logs", failed_logs_json(g)},
             {"dead_letters", {{"rows", g.dead_letter_rows}, {"bytes", g.dead_letter_bytes}}},
             {"ready", g.ready},
             {"replay",

@@ -163,6 +163,10 @@ std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouse
         gauge("spool_bytes", "Bytes in the spool.", double(g.spool_bytes));
         counter("wal_syncs_total", "fdatasync calls on the write-ahead logs.", double(g.syncs));
         counter("wal_sync_seconds_total", "Time spent in those fdatasync calls.", g.sync_seconds);
+        gauge("wal_failed_logs",
+              "Write-ahead logs that failed a write or sync (durable acks answer 503 until "
+              "restart).",
+              double(g.failed_logs.size()));
         gauge("dead_letter_rows", "Rows in dead-letter files.", double(g.dead_letter_rows));
         gauge("dead_letter_bytes", "Bytes of dead-letter files.", double(g.dead_letter_bytes));
         counter("replay_damaged_records_total", "Damaged log records skipped at start.",

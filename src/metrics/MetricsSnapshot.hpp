@@ -67,6 +67,8 @@ struct GatewaySnapshot {
     double sync_seconds = 0;  ///< spent in those syncs
     bool ready = true;        ///< false while the logs are replayed
     std::uint64_t dead_letter_rows = 0, dead_letter_bytes = 0;
+    /// Logs that failed a write or sync: the table, and why.
+    std::vector<std::pair<std::string, std::string>> failed_logs;
     std::uint64_t spool_bytes = 0, max_disk = 0;
     std::uint64_t replay_logs = 0, replay_rows = 0, replay_batches = 0, replay_damaged = 0,
                   replay_torn_bytes = 0;

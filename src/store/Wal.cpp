@@ -118,6 +118,11 @@ bool Wal::has_pending() const {
     return !tail_.empty();
 }
 
+std::string Wal::failure() const {
+    std::lock_guard lock(mutex_);
+    return failure_;
+}
+
 bool Wal::open_segment(std::uint64_t first_lsn) {
     const auto path = dir_ / segment_name(first_lsn);
     // Never over another segment: its name is the first LSN, which only grows.
@@ -209,6 +214,7 @@ bool Wal::flush(bool sync) {
         std::lock_guard lock(mutex_);
         if (!ok) {
             // The records cannot be made durable: nobody waiting gets a durable ack.
+            if (!failed_) failure_ = last_error_;
             failed_ = true;
             done.swap(waiters_);
         } else if (!writing_.empty()) {

@@ -89,6 +89,9 @@ class Wal {
     void collect_garbage();
 
     bool has_pending() const;
+    /// Empty while the log works; once a write or sync failed, why. Durable
+    /// acks then fail (503) until chgate restarts.
+    std::string failure() const;
     std::uint64_t disk_bytes() const { return disk_bytes_.load(); }
     std::uint64_t durable_lsn() const { return durable_lsn_.load(); }
     const std::filesystem::path& dir() const { return dir_; }
@@ -120,6 +123,7 @@ class Wal {
     std::map<std::uint64_t, std::uint64_t> outstanding_;  // sealed batches: first_lsn -> last_lsn
     std::uint64_t unsealed_first_ = 0;                    // first data LSN not in a batch; 0: none
     bool failed_ = false;                                 // a write failed; no more durable acks
+    std::string failure_;                                 // why, for /readyz and /metrics
 
     std::atomic<std::uint64_t> durable_lsn_{0};
     DiskCounter disk_bytes_;

@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -127,7 +128,7 @@ class Chgate:
 
     LISTEN_RE = re.compile(r"listening on [0-9.]+:(\d+)")
 
-    def __init__(self, config_text, env=None, start_timeout=20):
+    def __init__(self, config_text, env=None, start_timeout=20, max_file_size=None):
         self.dir = tempfile.mkdtemp(prefix="chgate-it-")
         self.config_path = os.path.join(self.dir, "chgate.yaml")
         with open(self.config_path, "w") as f:
@@ -137,9 +138,16 @@ class Chgate:
         self.port = None
         full_env = dict(os.environ)
         full_env.update(env or {})
+        def limit_file_size():
+            # Writes past the limit fail with EFBIG, like a full disk, instead
+            # of killing chgate with SIGXFSZ.
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_size, max_file_size))
+
         self.proc = subprocess.Popen([CHGATE_BIN, "--config", self.config_path],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     env=full_env)
+                                     env=full_env,
+                                     preexec_fn=limit_file_size if max_file_size else None)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         try:
@@ -392,8 +400,9 @@ class IntegrationTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, d, True)
         return d
 
-    def start(self, tables, storage_dir=None, **sections):
-        gate = Chgate(self.config(tables, storage_dir or self.storage_dir(), **sections))
+    def start(self, tables, storage_dir=None, max_file_size=None, **sections):
+        gate = Chgate(self.config(tables, storage_dir or self.storage_dir(), **sections),
+                      max_file_size=max_file_size)
         # Cleanups run last-in first-out: stop the process, then read its log.
         self.addCleanup(self.assert_no_sanitizer_report, gate)
         self.addCleanup(gate.__exit__)

@@ -175,6 +175,38 @@ class DeliveryTest(IntegrationTest):
         self.assertEqual(missing, {"r25", "r49"})
         self.assertEqual(g2.stop(), 0)
 
+    def test_a_failed_log_write_answers_503_and_shows_in_readyz_and_metrics(self):
+        # A file size limit on chgate makes the log's writes fail as a full disk
+        # would (EFBIG instead of ENOSPC).
+        g = self.start({"t": dict(SLOW, ack="durable"), "b": dict(SLOW, ack="buffered")},
+                       max_file_size=256 * 1024, storage={"preallocate": 0})
+        acked, refused = [], None
+        for i in range(20):
+            ids = [f"f{i}-{k}-" + "x" * 1000 for k in range(50)]
+            r = g.post_events("t", [{"id": x, "n": i} for x in ids])
+            if r.status == 202:
+                acked += ids
+                continue
+            refused = r
+            break
+        self.assertIsNotNone(refused, "the log never failed")
+        self.assertEqual(refused.status, 503, refused)
+        self.assertIn("write-ahead log", refused.json()["error"])
+        self.assertGreater(len(acked), 0)
+        ready = g.request("GET", "/readyz")
+        self.assertEqual(ready.status, 503, ready)
+        self.assertIn("write-ahead log failed", ready.json()["reason"])
+        self.assertIn("File too large", ready.json()["reason"])
+        failed = g.metrics()["storage"]["failed_logs"]
+        self.assertEqual([f["table"] for f in failed], ["t"], failed)
+        # Later durable requests are refused too; a buffered table goes on.
+        self.assertEqual(g.post_events("t", {"id": "late", "n": 1}).status, 503)
+        self.assertEqual(g.post_events("b", {"id": "b1", "n": 1}).status, 202)
+        # What was acknowledged before the failure is still delivered.
+        self.assertEqual(g.stop(), 0, g.log())
+        self.assertTrue(set(acked) <= set(self.ids_in("t")))
+        self.assertEqual(self.count("b"), 1)
+
     def test_a_second_instance_cannot_share_the_storage_directory(self):
         storage = self.storage_dir()
         self.start({"t": SLOW}, storage)
