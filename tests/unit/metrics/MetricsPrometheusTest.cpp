@@ -13,6 +13,7 @@ GatewaySnapshot snapshot() {
     g.has_storage = true;
     g.syncs = 7;
     g.sync_seconds = 0.25;
+    g.failed_logs = {{"t", "write failed: File too large"}};
     TableSnapshot t;
     t.name = "events";
     t.ack = "durable";
@@ -47,6 +48,7 @@ TEST_CASE("the Prometheus text has typed families with a table label") {
     CHECK(text.find("chgate_memory_bytes 2048\n") != std::string::npos);
     CHECK(text.find("chgate_wal_syncs_total 7\n") != std::string::npos);
     CHECK(text.find("chgate_wal_sync_seconds_total 0.25\n") != std::string::npos);
+    CHECK(text.find("chgate_wal_failed_logs 1\n") != std::string::npos);
     CHECK(text.find("chgate_clickhouse_replicas_reachable 1\n") != std::string::npos);
 }
 
