@@ -178,7 +178,7 @@ Response Router::ready() const {
         if (!b->wal()) continue;
         if (const auto why = b->wal()->failure(); !why.empty()) {
             reasons.push_back("table " + b->table().name() + ": its write-ahead log failed (" +
-                              why + "); durable requests answer 503 until chgate restarts");
+                              why + "); durable requests answer 503 until a write succeeds again");
         }
     }
     if (storage_ != nullptr && readiness.max_spool_bytes > 0 &&

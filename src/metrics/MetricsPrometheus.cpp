@@ -164,8 +164,8 @@ std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouse
         counter("wal_syncs_total", "fdatasync calls on the write-ahead logs.", double(g.syncs));
         counter("wal_sync_seconds_total", "Time spent in those fdatasync calls.", g.sync_seconds);
         gauge("wal_failed_logs",
-              "Write-ahead logs that failed a write or sync (durable acks answer 503 until "
-              "restart).",
+              "Write-ahead logs whose last write or sync failed (their durable requests "
+              "answer 503 until one succeeds).",
               double(g.failed_logs.size()));
         gauge("dead_letter_rows", "Rows in dead-letter files.", double(g.dead_letter_rows));
         gauge("dead_letter_bytes", "Bytes of dead-letter files.", double(g.dead_letter_bytes));

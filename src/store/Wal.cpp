@@ -101,7 +101,8 @@ void Wal::when_durable(std::uint64_t lsn, DurableCallback callback) {
     bool ok = true;
     {
         std::lock_guard lock(mutex_);
-        if (failed_) {
+        if (failed_ || lsn <= dropped_upto_) {
+            // The log is down, or was when this record would have been written.
             now = true;
             ok = false;
         } else if (durable_lsn_.load() >= lsn) {
@@ -183,6 +184,17 @@ bool Wal::flush(bool sync) {
         first = tail_first_lsn_;
         last = tail_last_lsn_;
     }
+    if (down_ && std::chrono::steady_clock::now() < retry_at_) {
+        // The log failed and is not tried again yet: these records are not
+        // written, and nobody gets a durable ack for them (their requests
+        // were answered 503 already: the log is marked failed).
+        if (!writing_.empty()) {
+            std::lock_guard lock(mutex_);
+            dropped_upto_ = std::max(dropped_upto_, last);
+        }
+        writing_.clear();
+        return true;
+    }
     bool ok = true;
     if (!writing_.empty()) {
         if (fd_ < 0) ok = open_segment(first);
@@ -210,14 +222,21 @@ bool Wal::flush(bool sync) {
         }
     }
     std::vector<std::pair<std::uint64_t, DurableCallback>> done;
+    bool recovered = false;
     {
         std::lock_guard lock(mutex_);
         if (!ok) {
             // The records cannot be made durable: nobody waiting gets a durable ack.
             if (!failed_) failure_ = last_error_;
             failed_ = true;
+            dropped_upto_ = std::max(dropped_upto_, last);
             done.swap(waiters_);
         } else if (!writing_.empty()) {
+            if (failed_) {
+                recovered = true;
+                failed_ = false;
+                failure_.clear();
+            }
             durable_lsn_.store(last);
             auto split = std::partition(waiters_.begin(), waiters_.end(),
                                         [last](const auto& w) { return w.first > last; });
@@ -227,7 +246,25 @@ bool Wal::flush(bool sync) {
         }
     }
     writing_.clear();
-    if (!ok) LOG_ERROR << "write-ahead log " << dir_.string() << ": " << last_error_;
+    if (!ok) {
+        // Try again later, in a new segment: what this one holds past its last
+        // good sync is in doubt (replay cuts a torn end). Not at once, and less
+        // often while it keeps failing, so that a dead disk does not fill the
+        // directory with segments.
+        retry_delay_ = down_ ? std::min(retry_delay_ * 2, kMaxRetryDelay) : kFirstRetryDelay;
+        retry_at_ = std::chrono::steady_clock::now() + retry_delay_;
+        down_ = true;
+        dirty_ = false;
+        close_segment();
+        LOG_ERROR << "write-ahead log " << dir_.string() << ": " << last_error_
+                  << "; durable requests answer 503 until a write succeeds (next try in "
+                  << std::chrono::duration_cast<std::chrono::milliseconds>(retry_delay_).count()
+                  << " ms)";
+    } else if (recovered) {
+        down_ = false;
+        LOG_WARN << "write-ahead log " << dir_.string()
+                 << ": writing and syncing again; durable requests are accepted again";
+    }
     for (auto& [lsn, callback] : done)
         callback(ok);
     // Start a new segment once this one is full; the old one is synced first.

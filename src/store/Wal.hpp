@@ -89,8 +89,9 @@ class Wal {
     void collect_garbage();
 
     bool has_pending() const;
-    /// Empty while the log works; once a write or sync failed, why. Durable
-    /// acks then fail (503) until chgate restarts.
+    /// Empty while the log works; after a write or sync failed, why. Durable
+    /// acks fail (503) until a later write and sync succeed (tried after 1 s,
+    /// then less often, up to every 30 s, in a new segment).
     std::string failure() const;
     std::uint64_t disk_bytes() const { return disk_bytes_.load(); }
     std::uint64_t durable_lsn() const { return durable_lsn_.load(); }
@@ -122,8 +123,9 @@ class Wal {
     std::vector<std::pair<std::uint64_t, DurableCallback>> waiters_;
     std::map<std::uint64_t, std::uint64_t> outstanding_;  // sealed batches: first_lsn -> last_lsn
     std::uint64_t unsealed_first_ = 0;                    // first data LSN not in a batch; 0: none
-    bool failed_ = false;                                 // a write failed; no more durable acks
-    std::string failure_;                                 // why, for /readyz and /metrics
+    bool failed_ = false;             // the last write or sync failed: no durable acks meanwhile
+    std::string failure_;             // why, for /readyz and /metrics
+    std::uint64_t dropped_upto_ = 0;  // records up to here may be missing: never durable
 
     std::atomic<std::uint64_t> durable_lsn_{0};
     DiskCounter disk_bytes_;
@@ -136,6 +138,12 @@ class Wal {
     std::deque<SegmentFile> segments_;  // oldest first; the last one is open while fd_ >= 0
     std::string writing_;
     std::string last_error_;
+    // After a failed write or sync: not tried again before retry_at_.
+    static constexpr std::chrono::milliseconds kFirstRetryDelay{1000};
+    static constexpr std::chrono::milliseconds kMaxRetryDelay{30000};
+    bool down_ = false;
+    std::chrono::milliseconds retry_delay_{0};
+    std::chrono::steady_clock::time_point retry_at_;
 };
 
 /// The name of the segment starting at `lsn`.

@@ -1,4 +1,9 @@
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <optional>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -367,4 +372,71 @@ TEST_CASE("with preallocation off the open segment holds its records only") {
     wal->flush(true);
     const auto seg = list_segments(dir.path / "wal" / "default.events").at(0);
     CHECK(seg.bytes == wal->disk_bytes());
+}
+
+namespace {
+// Makes writes past `bytes` fail with EFBIG, as a full disk would, until destroyed.
+struct FileSizeLimit {
+    explicit FileSizeLimit(rlim_t bytes) {
+        old_handler = std::signal(SIGXFSZ, SIG_IGN);
+        ::getrlimit(RLIMIT_FSIZE, &old);
+        rlimit now = old;
+        now.rlim_cur = bytes;
+        ::setrlimit(RLIMIT_FSIZE, &now);
+    }
+    ~FileSizeLimit() {
+        ::setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, old_handler);
+    }
+    rlimit old{};
+    void (*old_handler)(int) = nullptr;
+};
+}  // namespace
+
+TEST_CASE("a failed write fails its waiters; the log recovers in a new segment") {
+    TempDir dir;
+    auto o = options(dir.path);
+    o.wal.preallocate = 0;
+    const std::string row(3000, 'x');
+    auto durable = [](Wal& wal, std::uint64_t lsn) {
+        std::optional<bool> result;
+        wal.when_durable(lsn, [&](bool ok) { result = ok; });
+        return result;
+    };
+    {
+        Storage storage(o);
+        auto wal = storage.open(kTarget).wal;
+        const auto l1 = wal->append_data(row + "\n");
+        wal->flush(true);
+        CHECK(durable(*wal, l1) == std::optional<bool>(true));
+        std::uint64_t l2 = 0, l3 = 0;
+        {
+            FileSizeLimit limit(4096);
+            l2 = wal->append_data(row + "\n");
+            std::optional<bool> r2;
+            wal->when_durable(l2, [&](bool ok) { r2 = ok; });
+            wal->flush(true);
+            CHECK(r2 == std::optional<bool>(false));  // the write failed
+            CHECK_THAT(wal->failure(), Catch::Contains("File too large"));
+            l3 = wal->append_data("{\"n\":3}\n");
+            CHECK(durable(*wal, l3) == std::optional<bool>(false));  // failed at once
+            wal->flush(true);  // too soon to try again: l3 is not written
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+        const auto l4 = wal->append_data("{\"n\":4}\n");
+        wal->flush(true);  // tried again, in a new segment: it works
+        CHECK(wal->failure().empty());
+        CHECK(durable(*wal, l4) == std::optional<bool>(true));
+        // l3 was never written: no durable ack for it, even now.
+        CHECK(durable(*wal, l3) == std::optional<bool>(false));
+        CHECK(list_segments(dir.path / "wal" / "default.events").size() == 2);
+    }
+    Storage storage(o);
+    ReplayStats stats;
+    const auto batches = replay(storage, kTarget, &stats);
+    std::string rows;
+    for (const auto& b : batches)
+        rows += b.rows;
+    // l1 and l4: the failed write (l2) left at most a torn end, l3 was dropped.
+    CHECK(rows == row + "\n{\"n\":4}\n");
 }
