@@ -323,4 +323,14 @@ std::vector<std::shared_ptr<TableBuffer>> BatchManager::buffers() const {
     return out;
 }
 
+std::vector<std::pair<std::string, std::string>> BatchManager::failed_logs() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& b : buffers()) {
+        if (!b->wal()) continue;
+        if (auto why = b->wal()->failure(); !why.empty())
+            out.emplace_back(b->table().name(), std::move(why));
+    }
+    return out;
+}
+
 }  // namespace chgate::batch

@@ -93,6 +93,8 @@ class BatchManager {
 
     std::vector<std::shared_ptr<Table>> tables() const;
     std::vector<std::shared_ptr<TableBuffer>> buffers() const;
+    /// The tables whose write-ahead log failed its last write or sync, and why.
+    std::vector<std::pair<std::string, std::string>> failed_logs() const;
     const config::Config& config() const { return *config_; }
 
   private:

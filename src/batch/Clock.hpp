@@ -10,8 +10,7 @@ using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 using std::chrono::milliseconds;
 
-/// Why a buffer became a batch. Shown per table in /metrics.
-/// Why a buffer was sealed. `admin`: POST /admin/flush.
+/// Why a buffer became a batch (`admin`: POST /admin/flush). Shown per table in /metrics.
 enum class FlushReason { immediate, size, time, memory, age, shutdown, replay, admin };
 inline constexpr int kFlushReasonCount = 8;
 

@@ -174,12 +174,9 @@ Response Router::ready() const {
         reasons.push_back("ClickHouse does not answer chgate's probe: " + errors);
     }
     if (!manager_.ready()) reasons.push_back("replaying the write-ahead log");
-    for (const auto& b : manager_.buffers()) {
-        if (!b->wal()) continue;
-        if (const auto why = b->wal()->failure(); !why.empty()) {
-            reasons.push_back("table " + b->table().name() + ": its write-ahead log failed (" +
-                              why + "); durable requests answer 503 until a write succeeds again");
-        }
+    for (const auto& [table, why] : manager_.failed_logs()) {
+        reasons.push_back("table " + table + ": its write-ahead log failed (" + why +
+                          "); durable requests answer 503 until a write succeeds again");
     }
     if (storage_ != nullptr && readiness.max_spool_bytes > 0 &&
         storage_->spool().bytes() > readiness.max_spool_bytes) {

@@ -148,7 +148,7 @@ std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouse
     };
     gauge("memory_bytes", "Bytes of rows held in memory by every table.", double(g.memory_bytes));
     gauge("max_memory_bytes", "batching.max_memory.", double(g.max_memory));
-    gauge("events_per_second", "Rows committed per second, over the last minute.",
+    gauge("events_per_second", "Rows committed per second, over about the last 10 s.",
           g.events_per_second);
     gauge("wal_replayed", "1 once the write-ahead logs are replayed (see /readyz for readiness).",
           g.ready ? 1 : 0);

@@ -32,11 +32,7 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
             g.dead_letter_bytes += c.bytes;
         }
         g.syncs = storage->syncs();
-        for (const auto& b : manager.buffers()) {
-            if (!b->wal()) continue;
-            if (auto why = b->wal()->failure(); !why.empty())
-                g.failed_logs.emplace_back(b->table().name(), std::move(why));
-        }
+        g.failed_logs = manager.failed_logs();
         g.sync_seconds = std::chrono::duration<double>(storage->sync_time()).count();
         const auto r = manager.replay_totals();
         g.replay_logs = r.logs;

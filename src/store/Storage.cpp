@@ -174,7 +174,7 @@ Storage::Opened Storage::open(const LogTarget& target) {
                 LOG_WARN << "write-ahead log " << seg.path.string() << ": cut a torn tail of "
                          << scan.torn_bytes() << " bytes at offset " << scan.good_end;
             }
-            if (scan.good_end < scan.file_size && (scan.torn_tail || scan.zero_tail > 0)) {
+            if (scan.torn_tail || scan.zero_tail > 0) {
                 // Also the zeros preallocated past the records of a log left open.
                 std::filesystem::resize_file(seg.path, scan.good_end, ec);
                 seg.bytes = scan.good_end;

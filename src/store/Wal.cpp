@@ -222,7 +222,6 @@ bool Wal::flush(bool sync) {
         }
     }
     std::vector<std::pair<std::uint64_t, DurableCallback>> done;
-    bool recovered = false;
     {
         std::lock_guard lock(mutex_);
         if (!ok) {
@@ -232,11 +231,8 @@ bool Wal::flush(bool sync) {
             dropped_upto_ = std::max(dropped_upto_, last);
             done.swap(waiters_);
         } else if (!writing_.empty()) {
-            if (failed_) {
-                recovered = true;
-                failed_ = false;
-                failure_.clear();
-            }
+            failed_ = false;  // written and synced: the log works (again)
+            failure_.clear();
             durable_lsn_.store(last);
             auto split = std::partition(waiters_.begin(), waiters_.end(),
                                         [last](const auto& w) { return w.first > last; });
@@ -260,7 +256,7 @@ bool Wal::flush(bool sync) {
                   << "; durable requests answer 503 until a write succeeds (next try in "
                   << std::chrono::duration_cast<std::chrono::milliseconds>(retry_delay_).count()
                   << " ms)";
-    } else if (recovered) {
+    } else if (down_) {  // only a write (not an idle sync) gets here while down
         down_ = false;
         LOG_WARN << "write-ahead log " << dir_.string()
                  << ": writing and syncing again; durable requests are accepted again";
