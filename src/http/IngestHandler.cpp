@@ -225,6 +225,15 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
     if (ack == config::AckLevel::durable && !route.buffer->logs_appends()) {
         ack = config::AckLevel::committed;
     }
+    if (ack == config::AckLevel::durable && route.buffer->wal()->failed()) {
+        // Refused before buffering, so that the retry the 503 asks for cannot
+        // store the events twice.
+        return error_response(ApiError::storage_failed,
+                              "table " + route.buffer->table().name() +
+                                  "'s write-ahead log failed (" + route.buffer->wal()->failure() +
+                                  "); durable requests are refused until it can be written "
+                                  "again; nothing was stored");
+    }
     const auto accepted = scratch.rows.size();
     const Response ok = success(compat, ack, accepted);
 
@@ -284,8 +293,12 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
         reply = (*in.defer)(std::chrono::milliseconds{0}, Response{});
         route.buffer->wal()->when_durable(result.last_lsn, [reply, ok](bool written) {
             if (written) return reply->send(ok);
+            // The log failed after the events were buffered: they may still
+            // reach ClickHouse, so a retry may store them twice.
             reply->send(error_response(ApiError::storage_failed,
-                                       "the events could not be written to the write-ahead log"));
+                                       "the events could not be made durable: the write-ahead "
+                                       "log failed; they stay buffered and may still be "
+                                       "delivered"));
         });
         return std::nullopt;
     }

@@ -219,8 +219,13 @@ ReplayStats PendingReplay::run(const std::function<void(ReplayedBatch&&)>& sink,
     };
     // Pass 2: rows not yet committed, rebuilt into their original batches
     // where a seal says how; runs of unsealed records become new batches.
+    std::uint64_t seen = 0;
     for (const auto& seg : segments_) {
         const auto scan = scan_segment(seg.path, [&](const Record& r) {
+            // Records of a write whose sync failed are written again in the
+            // next segment: the second copy is a repeat.
+            if (r.lsn <= seen) return;
+            seen = r.lsn;
             if (r.type != RecordType::data) return;
             if (find_range(done_, r.lsn) != done_.end()) {
                 ++stats_.skipped_done;

@@ -67,12 +67,22 @@ std::uint64_t Wal::append_locked(RecordType type, std::string_view payload) {
 
 std::uint64_t Wal::append_data(std::string_view rows) {
     std::uint64_t lsn = 0;
+    bool kept = true;
     {
         std::lock_guard lock(mutex_);
-        lsn = append_locked(RecordType::data, rows);
+        if (failed_.load()) {
+            // Not kept while the log is down: nobody gets a durable ack for it,
+            // and keeping the rows would grow with the outage. They are still
+            // in the buffer, on their way to ClickHouse.
+            lsn = next_lsn_++;
+            dropped_upto_ = lsn;
+            kept = false;
+        } else {
+            lsn = append_locked(RecordType::data, rows);
+        }
         if (unsealed_first_ == 0) unsealed_first_ = lsn;
     }
-    if (writer_ != nullptr) writer_->notify();
+    if (kept && writer_ != nullptr) writer_->notify();
     return lsn;
 }
 
@@ -176,63 +186,69 @@ void Wal::extend_preallocation() {
 }
 
 bool Wal::flush(bool sync) {
-    std::uint64_t first = 0, last = 0;
+    if (down_ && std::chrono::steady_clock::now() < retry_at_) {
+        bound_tail_while_down();
+        return false;
+    }
+    std::uint64_t first = 0, last = 0, next = 0;
     {
         std::lock_guard lock(mutex_);
-        if (tail_.empty() && !(sync && dirty_)) return false;
+        if (tail_.empty() && !(sync && dirty_) && !down_) return false;
         writing_.swap(tail_);
         first = tail_first_lsn_;
         last = tail_last_lsn_;
+        next = next_lsn_;
     }
-    if (down_ && std::chrono::steady_clock::now() < retry_at_) {
-        // The log failed and is not tried again yet: these records are not
-        // written, and nobody gets a durable ack for them (their requests
-        // were answered 503 already: the log is marked failed).
-        if (!writing_.empty()) {
-            std::lock_guard lock(mutex_);
-            dropped_upto_ = std::max(dropped_upto_, last);
-        }
-        writing_.clear();
-        return true;
-    }
+    const bool records = !writing_.empty();
+    // A log that is down is tried again with or without records to write, so
+    // that it comes back (and durable requests are taken again) by itself.
+    const bool probing = down_ && !records;
     bool ok = true;
-    if (!writing_.empty()) {
-        if (fd_ < 0) ok = open_segment(first);
-        if (ok) {
-            std::string error;
-            ok = pwrite_all(fd_, writing_, segment_bytes_, error);
-            if (!ok)
-                last_error_ = "write to " + segments_.back().path.string() + " failed: " + error;
-        }
+    if (fd_ < 0 && (records || probing)) ok = open_segment(records ? first : next);
+    if (ok && probing) ok = write_probe();
+    if (ok && records) {
+        std::string error;
+        ok = pwrite_all(fd_, writing_, segment_bytes_, error);
         if (ok) {
             segment_bytes_ += writing_.size();
             allocated_end_ = std::max(allocated_end_, segment_bytes_);
             segments_.back().bytes += writing_.size();
             disk_bytes_.add(writing_.size());
             dirty_ = true;
+        } else {
+            last_error_ = "write to " + segments_.back().path.string() + " failed: " + error;
         }
     }
-    if (ok && sync && dirty_) {
-        if (!sync_file()) {
+    const bool sync_now = sync || (probing && options_.fsync != FsyncMode::never);
+    if (ok && sync_now && dirty_) {
+        if (sync_file()) {
+            dirty_ = false;
+        } else {
             ok = false;
             last_error_ = "fdatasync of " + segments_.back().path.string() +
                           " failed: " + std::strerror(errno);
-        } else {
-            dirty_ = false;
         }
     }
-    std::vector<std::pair<std::uint64_t, DurableCallback>> done;
-    {
+    Waiters done;
+    if (!ok) {
+        if (records) {
+            // Kept, to go out first in the next segment: its seal and done
+            // records spare the next start from sending batches again. Its
+            // data records may be written twice then (replay skips repeats).
+            std::lock_guard lock(mutex_);
+            if (tail_.empty()) tail_last_lsn_ = last;
+            tail_.insert(0, writing_);
+            tail_first_lsn_ = first;
+        }
+        // A segment opened for these records (or for the probe) holds nothing
+        // that is not written again, and the next one needs its name.
+        const bool opened_now = fd_ >= 0 && segments_.back().first_lsn == (records ? first : next);
+        done = go_down(opened_now);
+    } else if (records || probing) {
         std::lock_guard lock(mutex_);
-        if (!ok) {
-            // The records cannot be made durable: nobody waiting gets a durable ack.
-            if (!failed_) failure_ = last_error_;
-            failed_ = true;
-            dropped_upto_ = std::max(dropped_upto_, last);
-            done.swap(waiters_);
-        } else if (!writing_.empty()) {
-            failed_ = false;  // written and synced: the log works (again)
-            failure_.clear();
+        failed_ = false;  // written and synced: the log works (again)
+        failure_.clear();
+        if (records) {
             durable_lsn_.store(last);
             auto split = std::partition(waiters_.begin(), waiters_.end(),
                                         [last](const auto& w) { return w.first > last; });
@@ -242,21 +258,7 @@ bool Wal::flush(bool sync) {
         }
     }
     writing_.clear();
-    if (!ok) {
-        // Try again later, in a new segment: what this one holds past its last
-        // good sync is in doubt (replay cuts a torn end). Not at once, and less
-        // often while it keeps failing, so that a dead disk does not fill the
-        // directory with segments.
-        retry_delay_ = down_ ? std::min(retry_delay_ * 2, kMaxRetryDelay) : kFirstRetryDelay;
-        retry_at_ = std::chrono::steady_clock::now() + retry_delay_;
-        down_ = true;
-        dirty_ = false;
-        close_segment();
-        LOG_ERROR << "write-ahead log " << dir_.string() << ": " << last_error_
-                  << "; durable requests answer 503 until a write succeeds (next try in "
-                  << std::chrono::duration_cast<std::chrono::milliseconds>(retry_delay_).count()
-                  << " ms)";
-    } else if (down_) {  // only a write (not an idle sync) gets here while down
+    if (ok && down_) {
         down_ = false;
         LOG_WARN << "write-ahead log " << dir_.string()
                  << ": writing and syncing again; durable requests are accepted again";
@@ -265,26 +267,108 @@ bool Wal::flush(bool sync) {
         callback(ok);
     // Start a new segment once this one is full; the old one is synced first.
     if (ok && fd_ >= 0 && segment_bytes_ >= options_.segment_size) {
-        if (dirty_ && options_.fsync != FsyncMode::never) sync_file();
-        dirty_ = false;
-        close_segment();
+        if (dirty_ && options_.fsync != FsyncMode::never && !sync_file()) {
+            last_error_ = "fdatasync of " + segments_.back().path.string() +
+                          " failed: " + std::strerror(errno);
+            for (auto& [lsn, callback] : go_down(false))
+                callback(false);
+        } else {
+            dirty_ = false;
+            close_segment();
+        }
     } else if (ok) {
         extend_preallocation();  // after the answers: not on their path
     }
     return true;
 }
 
-void Wal::sync_if_dirty() {
-    if (fd_ >= 0 && dirty_) {
-        sync_file();
-        dirty_ = false;
+bool Wal::write_probe() {
+    static const std::string page(4096, '\0');
+    std::string error;
+    if (!pwrite_all(fd_, page, segment_bytes_, error)) {
+        last_error_ = "write to " + segments_.back().path.string() + " failed: " + error;
+        return false;
     }
+    allocated_end_ = std::max<std::uint64_t>(allocated_end_, segment_bytes_ + page.size());
+    dirty_ = true;
+    return true;
+}
+
+Wal::Waiters Wal::go_down(bool discard_segment) {
+    Waiters failed;
+    {
+        std::lock_guard lock(mutex_);
+        if (!failed_) failure_ = last_error_;
+        failed_ = true;
+        // Whatever was appended so far gets no durable ack, even once written.
+        dropped_upto_ = next_lsn_ - 1;
+        failed.swap(waiters_);
+    }
+    // Try again later, in a new segment: what this one holds past its last
+    // good sync is in doubt (replay cuts a torn end; after a failed fdatasync
+    // the kernel may have dropped the pages, and a second one would not say
+    // so). Not at once, and less often while it keeps failing, so that a dead
+    // disk does not fill the directory with segments.
+    retry_delay_ = down_ ? std::min(retry_delay_ * 2, kMaxRetryDelay) : kFirstRetryDelay;
+    retry_at_ = std::chrono::steady_clock::now() + retry_delay_;
+    down_ = true;
+    dirty_ = false;
+    if (discard_segment) {
+        ::close(fd_);
+        fd_ = -1;
+        std::error_code ec;
+        std::filesystem::remove(segments_.back().path, ec);
+        if (ec) {
+            LOG_ERROR << "write-ahead log " << dir_.string() << ": cannot remove "
+                      << segments_.back().path.string() << ": " << ec.message();
+        }
+        disk_bytes_.sub(segments_.back().bytes);
+        segments_.pop_back();
+    } else {
+        close_segment();
+    }
+    LOG_ERROR << "write-ahead log " << dir_.string() << ": " << last_error_
+              << (options_.fsync == FsyncMode::always
+                      ? ""
+                      : "; records written since the last good sync may be lost in a crash")
+              << "; durable requests answer 503 until a write succeeds (next try in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(retry_delay_).count()
+              << " ms)";
+    return failed;
+}
+
+void Wal::bound_tail_while_down() {
+    std::size_t dropped = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (tail_.size() <= options_.segment_size) return;
+        dropped = tail_.size();
+        dropped_upto_ = std::max(dropped_upto_, tail_last_lsn_);
+        std::string().swap(tail_);
+    }
+    LOG_ERROR << "write-ahead log " << dir_.string() << ": down for long; dropped the " << dropped
+              << " bytes of records kept for it (batch seals and commits): the next start may "
+                 "send batches again that ClickHouse already has";
+}
+
+void Wal::sync_if_dirty() {
+    if (fd_ < 0 || !dirty_) return;
+    if (sync_file()) {
+        dirty_ = false;
+        return;
+    }
+    last_error_ =
+        "fdatasync of " + segments_.back().path.string() + " failed: " + std::strerror(errno);
+    for (auto& [lsn, callback] : go_down(false))
+        callback(false);
 }
 
 bool Wal::sync_file() {
     const auto start = std::chrono::steady_clock::now();
     const bool ok = ::fdatasync(fd_) == 0;
+    const int error = errno;
     if (writer_ != nullptr) writer_->count_sync(std::chrono::steady_clock::now() - start);
+    errno = error;
     return ok;
 }
 

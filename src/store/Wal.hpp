@@ -89,9 +89,13 @@ class Wal {
     void collect_garbage();
 
     bool has_pending() const;
-    /// Empty while the log works; after a write or sync failed, why. Durable
-    /// acks fail (503) until a later write and sync succeed (tried after 1 s,
-    /// then less often, up to every 30 s, in a new segment).
+    /// True from a failed write or sync until a later write and sync succeed
+    /// (tried after 1 s, then less often, up to every 30 s, in a new segment).
+    /// Meanwhile durable acks fail, and data records are not kept (their rows
+    /// are still in the buffer); seal and done records are kept for the next
+    /// segment, up to segment_size.
+    bool failed() const { return failed_.load(std::memory_order_relaxed); }
+    /// Empty while the log works; after a write or sync failed, why.
     std::string failure() const;
     std::uint64_t disk_bytes() const { return disk_bytes_.load(); }
     std::uint64_t durable_lsn() const { return durable_lsn_.load(); }
@@ -99,8 +103,19 @@ class Wal {
     const std::string& last_error() const { return last_error_; }  ///< writer thread only
 
   private:
+    using Waiters = std::vector<std::pair<std::uint64_t, DurableCallback>>;
+
     std::uint64_t append_locked(RecordType type, std::string_view payload);  // needs mutex_
     bool open_segment(std::uint64_t first_lsn);
+    /// Writes a page of zeros to the segment just opened: does the disk take writes?
+    bool write_probe();
+    /// After a failed write or sync (last_error_ says why): marks the log
+    /// failed and schedules the next try. Returns the waiters, to be failed.
+    /// `discard_segment`: the open segment holds nothing that is not going to
+    /// be written again, so it is removed (its name is needed again).
+    Waiters go_down(bool discard_segment);
+    /// While the log is down: drops the records kept for it past segment_size.
+    void bound_tail_while_down();
     /// Cuts the zeros preallocated past the records, then closes the file.
     void close_segment();
     /// Writes zeros ahead of the records once fewer than half of
@@ -120,11 +135,11 @@ class Wal {
     std::uint64_t tail_first_lsn_ = 0;
     std::uint64_t tail_last_lsn_ = 0;
     std::uint64_t next_lsn_;
-    std::vector<std::pair<std::uint64_t, DurableCallback>> waiters_;
+    Waiters waiters_;
     std::map<std::uint64_t, std::uint64_t> outstanding_;  // sealed batches: first_lsn -> last_lsn
     std::uint64_t unsealed_first_ = 0;                    // first data LSN not in a batch; 0: none
-    bool failed_ = false;             // the last write or sync failed: no durable acks meanwhile
-    std::string failure_;             // why, for /readyz and /metrics
+    std::atomic<bool> failed_{false};                     // written under mutex_; see failed()
+    std::string failure_;                                 // why, for /readyz and /metrics
     std::uint64_t dropped_upto_ = 0;  // records up to here may be missing: never durable
 
     std::atomic<std::uint64_t> durable_lsn_{0};

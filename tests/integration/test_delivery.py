@@ -201,10 +201,13 @@ class DeliveryTest(IntegrationTest):
         self.assertIn("File too large", ready.json()["reason"])
         failed = g.metrics()["storage"]["failed_logs"]
         self.assertEqual([f["table"] for f in failed], ["t"], failed)
-        # Durable requests are refused until the log is tried again (after 1 s,
-        # in a new segment, which the limit lets grow again); a buffered table
-        # goes on meanwhile.
-        self.assertEqual(g.post_events("t", {"id": "late", "n": 1}).status, 503)
+        # Durable requests are refused, before their events are buffered, until
+        # the log is tried again (after 1 s, in a new segment, which the limit
+        # lets grow again); a buffered table goes on meanwhile.
+        late = g.post_events("t", {"id": "late", "n": 1})
+        self.assertEqual(late.status, 503, late)
+        self.assertIn("nothing was stored", late.json()["error"])
+        self.assertEqual(late.headers.get("Retry-After"), "1")
         self.assertEqual(g.post_events("b", {"id": "b1", "n": 1}).status, 202)
         n = [0]
 
@@ -230,6 +233,8 @@ class DeliveryTest(IntegrationTest):
         self.assertEqual(g2.stop(), 0, g2.log())
         self.assertTrue(set(acked) <= set(self.ids_in("t")),
                         f"{len(set(acked) - set(self.ids_in('t')))} acknowledged events lost")
+        # Refused means not stored: the client's retry cannot make a duplicate.
+        self.assertNotIn("late", self.ids_in("t"))
 
     def test_a_second_instance_cannot_share_the_storage_directory(self):
         storage = self.storage_dir()

@@ -35,10 +35,11 @@ std::vector<Record> scan_all(std::string_view bytes, ScanResult& result) {
     return out;
 }
 
-StorageOptions options(const std::filesystem::path& dir) {
+StorageOptions options(const std::filesystem::path& dir, std::uint64_t preallocate = 1 << 20) {
     StorageOptions o;
     o.dir = dir;
     o.wal.segment_size = 1 << 20;
+    o.wal.preallocate = preallocate;
     return o;
 }
 
@@ -364,8 +365,7 @@ TEST_CASE("a segment that never got a record is removed at replay") {
 
 TEST_CASE("with preallocation off the open segment holds its records only") {
     TempDir dir;
-    auto o = options(dir.path);
-    o.wal.preallocate = 0;
+    auto o = options(dir.path, 0);
     Storage storage(o);
     auto wal = storage.open(kTarget).wal;
     wal->append_data("{\"n\":1}\n");
@@ -393,50 +393,167 @@ struct FileSizeLimit {
 };
 }  // namespace
 
+namespace {
+std::optional<bool> durable(Wal& wal, std::uint64_t lsn) {
+    std::optional<bool> result;
+    wal.when_durable(lsn, [&](bool ok) { result = ok; });
+    return result;
+}
+
+std::string all_rows(const std::vector<ReplayedBatch>& batches) {
+    std::string rows;
+    for (const auto& b : batches)
+        rows += b.rows;
+    return rows;
+}
+}  // namespace
+
 TEST_CASE("a failed write fails its waiters; the log recovers in a new segment") {
     TempDir dir;
-    auto o = options(dir.path);
-    o.wal.preallocate = 0;
+    auto o = options(dir.path, 0);
     const std::string row(3000, 'x');
-    auto durable = [](Wal& wal, std::uint64_t lsn) {
-        std::optional<bool> result;
-        wal.when_durable(lsn, [&](bool ok) { result = ok; });
-        return result;
-    };
     {
         Storage storage(o);
         auto wal = storage.open(kTarget).wal;
         const auto l1 = wal->append_data(row + "\n");
         wal->flush(true);
         CHECK(durable(*wal, l1) == std::optional<bool>(true));
-        std::uint64_t l2 = 0, l3 = 0;
+        std::uint64_t l3 = 0;
         {
             FileSizeLimit limit(4096);
-            l2 = wal->append_data(row + "\n");
+            const auto l2 = wal->append_data(row + "\n");
             std::optional<bool> r2;
             wal->when_durable(l2, [&](bool ok) { r2 = ok; });
             wal->flush(true);
             CHECK(r2 == std::optional<bool>(false));  // the write failed
+            CHECK(wal->failed());
             CHECK_THAT(wal->failure(), Catch::Contains("File too large"));
-            l3 = wal->append_data("{\"n\":3}\n");
+            l3 = wal->append_data("{\"n\":3}\n");  // not kept while the log is down
             CHECK(durable(*wal, l3) == std::optional<bool>(false));  // failed at once
-            wal->flush(true);  // too soon to try again: l3 is not written
+            wal->flush(true);                                        // too soon to try again
+            CHECK(wal->failed());
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-        const auto l4 = wal->append_data("{\"n\":4}\n");
-        wal->flush(true);  // tried again, in a new segment: it works
+        // Tried again in a new segment, with the failed write's records first.
+        wal->flush(true);
+        CHECK_FALSE(wal->failed());
         CHECK(wal->failure().empty());
+        const auto l4 = wal->append_data("{\"n\":4}\n");
+        wal->flush(true);
         CHECK(durable(*wal, l4) == std::optional<bool>(true));
         // l3 was never written: no durable ack for it, even now.
         CHECK(durable(*wal, l3) == std::optional<bool>(false));
         CHECK(list_segments(dir.path / "wal" / "default.events").size() == 2);
     }
     Storage storage(o);
-    ReplayStats stats;
-    const auto batches = replay(storage, kTarget, &stats);
-    std::string rows;
-    for (const auto& b : batches)
-        rows += b.rows;
-    // l1 and l4: the failed write (l2) left at most a torn end, l3 was dropped.
-    CHECK(rows == row + "\n{\"n\":4}\n");
+    // l1; l2 (its requester heard 503, but its rows were buffered and are on
+    // their way, so the log keeps them); l4. Not l3.
+    CHECK(all_rows(replay(storage, kTarget)) == row + "\n" + row + "\n{\"n\":4}\n");
+}
+
+TEST_CASE("a segment opened for a write that failed is removed; the retry takes its name") {
+    TempDir dir;
+    auto o = options(dir.path, 0);
+    const auto log_dir = dir.path / "wal" / "default.events";
+    Storage storage(o);
+    auto wal = storage.open(kTarget).wal;
+    {
+        FileSizeLimit limit(1024);
+        wal->append_data(std::string(3000, 'x') + "\n");
+        wal->flush(true);
+        REQUIRE(wal->failed());
+    }
+    CHECK(list_segments(log_dir).empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    wal->flush(true);
+    CHECK_FALSE(wal->failed());
+    const auto segments = list_segments(log_dir);
+    REQUIRE(segments.size() == 1);
+    CHECK(segments[0].first_lsn == 1);
+}
+
+TEST_CASE("seals and commits recorded while the log is down are written once it is back") {
+    TempDir dir;
+    auto o = options(dir.path, 0);
+    const std::string row(3000, 'x');
+    {
+        Storage storage(o);
+        auto wal = storage.open(kTarget).wal;
+        const auto a = wal->append_data("{\"a\":1}\n");
+        wal->append_seal(7, a, a);
+        const auto b = wal->append_data("{\"b\":1}\n");
+        wal->append_seal(8, b, b);
+        wal->flush(true);
+        {
+            FileSizeLimit limit(1024);
+            wal->append_data(row + "\n");
+            wal->flush(true);
+            REQUIRE(wal->failed());
+            // Batch 7 is committed while the log is down.
+            wal->append_done({7, a, a, DoneOutcome::committed});
+            wal->flush(true);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+        wal->flush(true);
+        REQUIRE_FALSE(wal->failed());
+    }
+    Storage storage(o);
+    // Batch 7 is not sent again; batch 8 and the buffered row are.
+    const auto batches = replay(storage, kTarget);
+    REQUIRE(batches.size() == 2);
+    CHECK(batches[0].id == 8);
+    CHECK(batches[1].rows == row + "\n");
+}
+
+TEST_CASE("what a log keeps while it is down is bounded by the segment size") {
+    TempDir dir;
+    auto o = options(dir.path, 0);
+    o.wal.segment_size = 4096;
+    {
+        Storage storage(o);
+        auto wal = storage.open(kTarget).wal;
+        const auto a = wal->append_data("{\"a\":1}\n");
+        wal->append_seal(7, a, a);
+        wal->flush(true);
+        {
+            FileSizeLimit limit(256);
+            wal->append_data(std::string(3000, 'x') + "\n");
+            wal->flush(true);
+            REQUIRE(wal->failed());
+        }
+        wal->append_done({7, a, a, DoneOutcome::committed});
+        for (int i = 0; i < 200; ++i)  // more than 4096 bytes of records
+            wal->append_done({1000 + static_cast<std::uint64_t>(i), 1, 1, DoneOutcome::committed});
+        wal->flush(true);  // down, too soon to try again: the kept records are dropped
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+        // Nothing left to write: the log tries a page of zeros in a new segment.
+        wal->flush(true);
+        CHECK_FALSE(wal->failed());
+        CHECK(list_segments(dir.path / "wal" / "default.events").size() == 2);
+    }
+    Storage storage(o);
+    // Batch 7's done record was dropped: it is sent again (a duplicate
+    // unless the server deduplicates), as the log said it would be.
+    const auto batches = replay(storage, kTarget);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].id == 7);
+}
+
+TEST_CASE("records written again after a failed sync are replayed once") {
+    TempDir dir;
+    const auto log_dir = dir.path / "wal" / "default.events";
+    {
+        Storage storage(options(dir.path));
+        storage.open(kTarget);  // creates the directory and meta.json
+    }
+    auto write_segment = [&](std::uint64_t first, std::uint64_t last) {
+        std::string bytes;
+        for (auto lsn = first; lsn <= last; ++lsn)
+            encode_record(bytes, RecordType::data, lsn, "{\"n\":" + std::to_string(lsn) + "}\n");
+        std::ofstream(log_dir / segment_name(first), std::ios::binary) << bytes;
+    };
+    write_segment(1, 3);  // 2 and 3 written, their sync failed...
+    write_segment(2, 4);  // ...and written again in the next segment
+    Storage storage(options(dir.path));
+    CHECK(all_rows(replay(storage, kTarget)) == "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n{\"n\":4}\n");
 }
