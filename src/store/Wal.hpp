@@ -85,6 +85,9 @@ class Wal {
     bool flush(bool sync);
     /// fdatasync if written since the last sync (for FsyncMode::interval).
     void sync_if_dirty();
+    /// A log that is down is tried again at the next flush, without waiting
+    /// (at a stop: the records kept for it are written if the disk lets them).
+    void retry_now() { retry_at_ = {}; }
     /// Deletes segments that hold only finished batches.
     void collect_garbage();
 

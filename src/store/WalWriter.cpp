@@ -77,6 +77,7 @@ void WalWriter::run() {
         if (stopping && !pending_.load()) {
             // A clean stop leaves everything synced, whatever the mode.
             for (const auto& wal : wals) {
+                wal->retry_now();
                 wal->flush(mode_ != FsyncMode::never);
                 wal->collect_garbage();
             }

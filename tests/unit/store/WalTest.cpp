@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -503,6 +504,38 @@ TEST_CASE("seals and commits recorded while the log is down are written once it 
     REQUIRE(batches.size() == 2);
     CHECK(batches[0].id == 8);
     CHECK(batches[1].rows == row + "\n");
+}
+
+TEST_CASE("a stop tries a failed log again at once") {
+    TempDir dir;
+    auto o = options(dir.path, 0);
+    {
+        Storage storage(o);
+        auto wal = storage.open(kTarget).wal;
+        storage.writer().start();
+        auto wait_durable = [&](std::uint64_t lsn) {
+            std::promise<bool> p;
+            auto f = p.get_future();
+            wal->when_durable(lsn, [&p](bool ok) { p.set_value(ok); });
+            return f.get();
+        };
+        const auto a = wal->append_data("{\"a\":1}\n");
+        wal->append_seal(7, a, a);
+        REQUIRE(wait_durable(a));
+        {
+            FileSizeLimit limit(256);
+            REQUIRE_FALSE(wait_durable(wal->append_data(std::string(3000, 'x') + "\n")));
+        }
+        REQUIRE(wal->failed());
+        wal->append_done({7, a, a, DoneOutcome::committed});
+        storage.writer().stop();  // well before the next try would be due
+        CHECK_FALSE(wal->failed());
+    }
+    Storage storage(o);
+    // Batch 7's done record is on disk: only the buffered row comes back.
+    const auto batches = replay(storage, kTarget);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].new_id);
 }
 
 TEST_CASE("what a log keeps while it is down is bounded by the segment size") {
