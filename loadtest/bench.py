@@ -441,6 +441,8 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
          "## Baselines", "",
          "| baseline | connections | events/request | requests/s | landed events/s | rejected | p50 ms | p99 ms |",
          "|---|---|---|---|---|---|---|---|"]
+    if not baselines:
+        L.append("| not run (see --only) | | | | | | | |")
     for r in baselines:
         L.append(f"| {r['what']} | {r['connections']} | {r['events_per_request']} | "
                  f"{fmt(r['requests_per_s'])} | {fmt(r['landed_per_s'])} | {r['rejected']} | "
@@ -458,10 +460,11 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
     # Ratios: every chgate row against every baseline, landed events/s over the
     # baseline's landed events/s (nginx: its requests/s).
     names = [r["name"] for r in baselines]
-    L += ["", "## Ratios (chgate landed events/s ÷ baseline)", "",
-          "| scenario | " + " | ".join(b[n]["what"] for n in names) + " |",
-          "|---|" + "---|" * len(names)]
-    for r in chgate_rows:
+    if names:
+        L += ["", "## Ratios (chgate landed events/s ÷ baseline)", "",
+              "| scenario | " + " | ".join(b[n]["what"] for n in names) + " |",
+              "|---|" + "---|" * len(names)]
+    for r in chgate_rows if names else []:
         cells = []
         for n in names:
             base = b[n]["landed_per_s"] if b[n]["landed_per_s"] is not None else b[n]["requests_per_s"]
