@@ -181,13 +181,16 @@ void BatchManager::replay(const std::atomic<bool>& stop) {
             replay_totals_.batches += stats.batches;
             replay_totals_.damaged += stats.damaged;
             replay_totals_.torn_bytes += stats.torn_bytes;
+            replay_totals_.unreadable_segments += stats.unreadable_segments;
         }
-        if (stats.rows > 0 || stats.damaged > 0 || stats.torn_bytes > 0) {
+        if (stats.rows > 0 || stats.damaged > 0 || stats.torn_bytes > 0 ||
+            stats.unreadable_segments > 0) {
             LOG_INFO << "table " << table.name() << ": replaying " << stats.rows << " rows in "
                      << stats.batches << " batches from the write-ahead log (" << stats.skipped_done
                      << " records already committed, " << stats.damaged
                      << " damaged records skipped, " << stats.torn_bytes
-                     << " bytes cut from a torn tail)";
+                     << " bytes cut from a torn tail, " << stats.unreadable_segments
+                     << " unreadable segments set aside)";
         }
     }
 }

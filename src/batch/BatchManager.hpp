@@ -75,7 +75,8 @@ class BatchManager {
 
     /// What replay found, summed over every log.
     struct ReplayTotals {
-        std::uint64_t logs = 0, records = 0, rows = 0, batches = 0, damaged = 0, torn_bytes = 0;
+        std::uint64_t logs = 0, records = 0, rows = 0, batches = 0, damaged = 0, torn_bytes = 0,
+                      unreadable_segments = 0;
     };
     ReplayTotals replay_totals() const;
 

@@ -136,7 +136,8 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
               {"rows", g.replay_rows},
               {"batches", g.replay_batches},
               {"damaged_records", g.replay_damaged},
-              {"torn_bytes", g.replay_torn_bytes}}},
+              {"torn_bytes", g.replay_torn_bytes},
+              {"unreadable_segments", g.replay_unreadable_segments}}},
         };
     }
     return out;

@@ -173,6 +173,9 @@ std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouse
                 double(g.replay_damaged));
         counter("replay_torn_bytes_total", "Bytes cut from torn log tails at start.",
                 double(g.replay_torn_bytes));
+        counter("replay_unreadable_segments_total",
+                "Log segments that could not be read at start (set aside, not replayed).",
+                double(g.replay_unreadable_segments));
     }
     return prometheus::TextSerializer().Serialize(out);
 }

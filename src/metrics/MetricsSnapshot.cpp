@@ -40,6 +40,7 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         g.replay_batches = r.batches;
         g.replay_damaged = r.damaged;
         g.replay_torn_bytes = r.torn_bytes;
+        g.replay_unreadable_segments = r.unreadable_segments;
     }
 
     // A table fed through several column lists has several buffers; show the

@@ -148,6 +148,7 @@ Storage::Opened Storage::open(const LogTarget& target) {
     if (!segments.empty()) {
         // Pass 1: which batches were sealed, which finished, and where the log ends.
         auto replay = std::make_unique<PendingReplay>();
+        std::vector<std::filesystem::path> unreadable;
         for (auto& seg : segments) {
             const auto scan = scan_segment(seg.path, [&](const Record& r) {
                 max_lsn = std::max(max_lsn, r.lsn);
@@ -160,7 +161,19 @@ Storage::Opened Storage::open(const LogTarget& target) {
                     replay->done_[range.first_lsn] = range.last_lsn;
                 }
             });
-            if (!scan.opened) throw std::runtime_error(scan.error);
+            if (!scan.opened) {
+                // Unreadable (an I/O error, or not a file at all): set aside,
+                // never deleted, and the start goes on without it.
+                ++replay->stats_.unreadable_segments;
+                max_lsn = std::max(max_lsn, seg.first_lsn);
+                const auto aside = seg.path.string() + ".unreadable";
+                std::filesystem::rename(seg.path, aside, ec);
+                LOG_ERROR << "write-ahead log " << seg.path.string() << ": " << scan.error
+                          << "; its records are not replayed (the file is "
+                          << (ec ? "left where it is" : "now " + aside) << ", for inspection)";
+                unreadable.push_back(seg.path);
+                continue;
+            }
             replay->stats_.damaged += scan.damaged;
             replay->stats_.damaged_bytes += scan.damaged_bytes;
             if (scan.damaged > 0) {
@@ -182,6 +195,9 @@ Storage::Opened Storage::open(const LogTarget& target) {
         }
         // A segment left with no records (created just before a crash) goes:
         // the log's next segment may take its name.
+        std::erase_if(segments, [&](const SegmentFile& seg) {
+            return std::find(unreadable.begin(), unreadable.end(), seg.path) != unreadable.end();
+        });
         std::erase_if(segments, [&](const SegmentFile& seg) {
             if (seg.bytes != 0) return false;
             std::filesystem::remove(seg.path, ec);

@@ -51,7 +51,8 @@ struct ReplayStats {
     std::uint64_t torn_bytes = 0;  ///< cut from the end of a segment
     std::uint64_t batches = 0;     ///< batches rebuilt
     std::uint64_t rows = 0;
-    std::uint64_t skipped_done = 0;  ///< data records already committed
+    std::uint64_t skipped_done = 0;         ///< data records already committed
+    std::uint64_t unreadable_segments = 0;  ///< set aside as NAME.wal.unreadable
 };
 
 /// A batch rebuilt from the log, to be sent again.

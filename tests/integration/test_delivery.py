@@ -105,6 +105,29 @@ class DeliveryTest(IntegrationTest):
         self.assertEqual(g3.metrics()["storage"]["replay"]["rows"], 0)
         self.assertEqual(self.count("t"), 100)
 
+    def test_an_unreadable_segment_is_set_aside_and_the_start_goes_on(self):
+        storage = self.storage_dir()
+        g = self.start({"t": dict(SLOW, ack="durable")}, storage)
+        for i in range(10):
+            self.assertEqual(g.post_events("t", {"id": f"u{i}", "n": i}).status, 202)
+        g.proc.send_signal(signal.SIGKILL)
+        g.proc.wait()
+        # A segment that cannot be read (as after an I/O error): a directory
+        # where the log expects a file, named before the real one.
+        log_dir = os.path.dirname(glob.glob(os.path.join(storage, "wal", "*", "*.wal"))[0])
+        bad = os.path.join(log_dir, "0" * 20 + ".wal")
+        os.mkdir(bad)
+        with open(os.path.join(bad, "x"), "w") as f:
+            f.write("x")
+
+        g2 = self.start({"t": dict(SLOW, ack="durable")}, storage)
+        self.wait_for_count("t", 10, timeout=20)
+        self.assertEqual(g2.metrics()["storage"]["replay"]["unreadable_segments"], 1)
+        self.assertIn("its records are not replayed", g2.log())
+        self.assertTrue(os.path.isdir(bad + ".unreadable"))
+        self.assertEqual(g2.post_events("t", {"id": "after", "n": 1}).status, 202)
+        self.assertEqual(g2.stop(), 0)
+
     def test_buffered_rows_are_lost_on_kill_as_documented(self):
         storage = self.storage_dir()
         g = self.start({"b": dict(SLOW, ack="buffered")}, storage)

@@ -590,3 +590,31 @@ TEST_CASE("records written again after a failed sync are replayed once") {
     Storage storage(options(dir.path));
     CHECK(all_rows(replay(storage, kTarget)) == "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n{\"n\":4}\n");
 }
+
+TEST_CASE("an unreadable segment is set aside; the start goes on with the rest") {
+    TempDir dir;
+    const auto log_dir = dir.path / "wal" / "default.events";
+    {
+        Storage storage(options(dir.path));
+        storage.open(kTarget);  // creates the directory and meta.json
+    }
+    // Not a file at all: opening works, reading does not.
+    std::filesystem::create_directory(log_dir / segment_name(1));
+    std::ofstream(log_dir / segment_name(1) / "x") << "x";
+    std::string bytes;
+    encode_record(bytes, RecordType::data, 5, "{\"n\":5}\n");
+    encode_record(bytes, RecordType::data, 6, "{\"n\":6}\n");
+    std::ofstream(log_dir / segment_name(5), std::ios::binary) << bytes;
+
+    Storage storage(options(dir.path));
+    auto opened = storage.open(kTarget);
+    REQUIRE(opened.replay);
+    std::string rows;
+    const auto stats =
+        opened.replay->run([&](ReplayedBatch&& b) { rows += b.rows; }, std::uint64_t{1} << 20);
+    CHECK(rows == "{\"n\":5}\n{\"n\":6}\n");
+    CHECK(stats.unreadable_segments == 1);
+    CHECK(std::filesystem::is_directory(log_dir / (segment_name(1) + ".unreadable")));
+    // New records come after everything the log held.
+    CHECK(opened.wal->append_data("{\"n\":7}\n") == 7);
+}
