@@ -500,7 +500,8 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
                      f"(target ≥ 1.0: {'met' if ratio >= 1.0 else 'missed'}).")
     pairs = []
     for key in "abcd":
-        acks = {r["name"].split()[1]: r for r in find(key) if r["threads"]}
+        # The pair at --threads (not the extra one-per-core buffered row).
+        acks = {r["name"].split()[1]: r for r in find(key) if r["threads"] == args.threads}
         if "buffered" in acks and "durable" in acks:
             pairs.append(f"({key}) {acks['durable']['landed_per_s'] / acks['buffered']['landed_per_s']:.2f}")
     if pairs:
