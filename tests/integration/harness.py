@@ -236,6 +236,7 @@ class Loader:
         self.statuses = {}     # status -> count
         self.retry_after = 0   # 429/503 answers that carried Retry-After
         self.unanswered = set()  # sent, but the answer never came
+        self.errors = {}  # id -> the error of a non-2xx answer
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self.run, args=(t,), daemon=True)
@@ -262,9 +263,12 @@ class Loader:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
                 conn.request("POST", f"/v1/events/{self.table}", body=body)
                 resp = conn.getresponse()
-                resp.read()
+                answer = resp.read()
                 with self.lock:
                     self.statuses[resp.status] = self.statuses.get(resp.status, 0) + 1
+                    if resp.status >= 300:
+                        error = json.loads(answer).get("error", "")
+                        self.errors.update((i, error) for i in ids)
                     if resp.status in (429, 503) and resp.getheader("Retry-After"):
                         self.retry_after += 1
                     if resp.status == 202:

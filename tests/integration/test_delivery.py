@@ -259,6 +259,39 @@ class DeliveryTest(IntegrationTest):
         # Refused means not stored: the client's retry cannot make a duplicate.
         self.assertNotIn("late", self.ids_in("t"))
 
+    def test_a_log_failing_under_load_refuses_cleanly_and_loses_no_ack(self):
+        # The log's segments fail at 128 KiB (a file size limit), again and
+        # again under load: each time the log goes down, comes back in a new
+        # segment, and fails again, while batches commit and a crash follows.
+        storage = self.storage_dir()
+        tables = {"t": {"strategy": "hybrid", "max_batch_size": 500, "max_batch_time": "300ms",
+                        "ack": "durable"}}
+        g = self.start(tables, storage, max_file_size=128 * 1024, storage={"preallocate": 0})
+        load = Loader(g.port, "t", threads=8, per_request=5)
+        load.start()
+        wait_until(lambda: g.log().count("writing and syncing again") >= 2, 30,
+                   message="the log failing and coming back twice")
+        g.proc.send_signal(signal.SIGKILL)
+        g.proc.wait()
+        load.join()
+        acked = set(load.acked)
+        refused = {i for i, e in load.errors.items() if "nothing was stored" in e}
+        maybe = {i for i, e in load.errors.items() if "may still be delivered" in e}
+        self.assertGreater(len(acked), 1000)
+        self.assertGreater(len(refused), 0, load.statuses)
+        self.assertEqual(set(load.statuses) - {202, 503}, set(), load.statuses)
+
+        g2 = self.start(tables, storage)
+        wait_until(lambda: g2.request("GET", "/readyz").status == 200, 30, message="replay")
+        wait_until(lambda: acked <= set(self.ids_in("t")), 30, message="every acknowledged event")
+        landed = self.ids_in("t")
+        self.assertEqual(set(landed) & refused, set(), "a refused request was stored")
+        self.assertTrue(set(landed) <= acked | maybe | load.unanswered, "rows nobody sent")
+        print(f"\nfailing log under load: {len(acked)} acknowledged, all in ClickHouse; "
+              f"{len(refused)} refused, none stored; {len(maybe & set(landed))} of {len(maybe)} "
+              f"answered 503 after buffering landed; {len(landed) - len(set(landed))} duplicates")
+        self.assertEqual(g2.stop(), 0)
+
     def test_a_second_instance_cannot_share_the_storage_directory(self):
         storage = self.storage_dir()
         self.start({"t": SLOW}, storage)
