@@ -81,7 +81,9 @@ class Wal {
 
     // --- The writer thread only.
 
-    /// Writes the tail out; syncs when `sync`. Returns whether anything was written.
+    /// Writes the tail out; syncs when `sync`. Returns whether anything was
+    /// written. While the log is down, waits for the next try: then writes
+    /// the tail (or, with none, a page of zeros) to a new segment, and syncs.
     bool flush(bool sync);
     /// fdatasync if written since the last sync (for FsyncMode::interval).
     void sync_if_dirty();

@@ -267,7 +267,10 @@ class Loader:
                 with self.lock:
                     self.statuses[resp.status] = self.statuses.get(resp.status, 0) + 1
                     if resp.status >= 300:
-                        error = json.loads(answer).get("error", "")
+                        try:
+                            error = json.loads(answer).get("error", "")
+                        except ValueError:
+                            error = answer.decode(errors="replace")
                         self.errors.update((i, error) for i in ids)
                     if resp.status in (429, 503) and resp.getheader("Retry-After"):
                         self.retry_after += 1
