@@ -231,6 +231,22 @@ class DeliveryTest(IntegrationTest):
         self.assertEqual(late.status, 503, late)
         self.assertIn("nothing was stored", late.json()["error"])
         self.assertEqual(late.headers.get("Retry-After"), "1")
+        # ack=committed does not wait for the log: it is taken meanwhile, and
+        # answered once ClickHouse has the rows (flushed at once here).
+        committed = {}
+
+        def post_committed():
+            committed["r"] = g.request("POST", "/v1/events/t?ack=committed",
+                                       json.dumps({"id": "committed", "n": 1}))
+        poster = threading.Thread(target=post_committed)
+        poster.start()
+        wait_until(lambda: g.metrics()["tables"]["t"]["rows_accepted"] > len(acked) + 50, 5,
+                   message="the committed request buffered")
+        self.assertEqual(g.request("GET", "/readyz").status, 503, "the log is still down")
+        self.assertEqual(g.request("POST", "/admin/flush/t").status, 202)
+        poster.join()
+        self.assertEqual(committed["r"].status, 200, committed["r"])
+        acked.append("committed")
         self.assertEqual(g.post_events("b", {"id": "b1", "n": 1}).status, 202)
         n = [0]
 
