@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     // Before any thread exists, so that every thread inherits the mask.
     chgate::app::App::block_signals();
     try {
-        chgate::app::App app(std::move(loaded));
+        chgate::app::App app(std::move(loaded), options.config_path);
         return app.run();
     } catch (const std::exception& e) {
         std::cerr << "chgate: " << e.what() << "\n";

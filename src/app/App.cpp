@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "clickhouse/HttpClient.hpp"
+#include "config/ConfigDiff.hpp"
+#include "http/AdminHandler.hpp"
 #include "store/Spool.hpp"
 #include "util/Log.hpp"
 #include "util/Version.hpp"
@@ -63,9 +65,11 @@ store::StorageOptions storage_options(const config::Config& c) {
 
 }  // namespace
 
-App::App(config::LoadedConfig loaded)
+App::App(config::LoadedConfig loaded, std::string config_path)
     : config_(loaded.config),
       warnings_(std::move(loaded.warnings)),
+      config_path_(std::move(config_path)),
+      live_(config_),
       storage_(std::make_unique<store::Storage>(storage_options(*config_))),
       inserted_rate_(batch::Clock::now()),
       budget_(config_->batching.max_memory),
@@ -109,6 +113,7 @@ void App::start() {
         flusher_.start();
         manager_.start();
         spool_replayer_.start();
+        router_.admin().set_reload([this] { return reload(); });
         server_.start();
         replay_ = std::thread([this] {
             set_thread_name("chgate-replay");
@@ -133,6 +138,41 @@ void App::start() {
     }
 }
 
+config::ReloadReport App::reload() {
+    std::lock_guard lock(reload_mutex_);
+    config::ReloadReport report;
+    config::LoadedConfig loaded;
+    try {
+        loaded = config::load_config_file(config_path_);
+    } catch (const config::ConfigError& e) {
+        report.error = e.what();
+        LOG_ERROR << "reload: " << config_path_ << " is invalid, nothing changed: " << e.what();
+        return report;
+    }
+    const auto changes = config::diff_configs(*live_, *loaded.config);
+    auto next =
+        std::make_shared<const config::Config>(config::apply_reloadable(*live_, *loaded.config));
+    const auto retuned = manager_.retune(next, batch::Clock::now());
+    log::set_level(next->log.level);
+    live_ = next;
+
+    report.ok = true;
+    report.retuned = retuned.retuned;
+    report.retired = retuned.retired;
+    report.restart_needed = changes.restart;
+    report.restart_needed.insert(report.restart_needed.end(), retuned.restart_needed.begin(),
+                                 retuned.restart_needed.end());
+    report.warnings = std::move(loaded.warnings);
+    LOG_INFO << "reload: " << changes.live.size() << " changes applied"
+             << (retuned.retuned.empty() ? "" : "; tables retuned: " + join(retuned.retuned))
+             << (retuned.retired.empty() ? "" : "; tables removed: " + join(retuned.retired));
+    for (const auto& r : report.restart_needed)
+        LOG_WARN << "reload: " << r << " changed; it applies at the next start";
+    for (const auto& w : report.warnings)
+        LOG_WARN << "config: " << w;
+    return report;
+}
+
 int App::run() {
     start();
     const auto set = handled_signals();
@@ -140,8 +180,8 @@ int App::run() {
     for (;;) {
         sigwait(&set, &sig);
         if (sig != SIGHUP) break;
-        LOG_WARN << "SIGHUP: configuration reload is not supported yet; restart chgate to apply "
-                    "changes";
+        LOG_INFO << "SIGHUP: reloading " << config_path_;
+        reload();
     }
     LOG_INFO << signal_name(sig) << ": stopping (stop accepting, seal buffers, finish inserts)";
     // A second Ctrl-C means "now". Repeated SIGTERMs (some supervisors send

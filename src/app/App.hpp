@@ -2,12 +2,14 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "batch/BatchManager.hpp"
 #include "batch/MemoryBudget.hpp"
 #include "clickhouse/ReplicaSet.hpp"
+#include "config/ConfigDiff.hpp"
 #include "config/ConfigLoader.hpp"
 #include "flush/FlushQueue.hpp"
 #include "flush/Flusher.hpp"
@@ -24,7 +26,8 @@ namespace chgate::app {
 /// the buffers, finish the inserts).
 class App {
   public:
-    explicit App(config::LoadedConfig loaded);
+    /// `config_path` is read again by reload().
+    App(config::LoadedConfig loaded, std::string config_path);
 
     /// Blocks SIGINT, SIGTERM and SIGHUP in every thread (call before any
     /// thread starts), so only run() receives them.
@@ -33,12 +36,22 @@ class App {
     /// Runs until SIGTERM or SIGINT; returns the process exit status.
     int run();
 
+    /// Reads the configuration file again and applies what can change while
+    /// chgate runs: the tables' settings (batching.tables, batching.defaults),
+    /// batching.max_memory and log.level. Other changes are listed as needing
+    /// a restart, and an invalid file changes nothing. For SIGHUP and POST
+    /// /admin/reload; any thread.
+    config::ReloadReport reload();
+
   private:
     void start();
     int stop();
 
     const config::ConfigPtr config_;
     const std::vector<std::string> warnings_;
+    const std::string config_path_;
+    std::mutex reload_mutex_;
+    config::ConfigPtr live_;  // guarded by reload_mutex_: what is in force after reloads
     std::unique_ptr<store::Storage> storage_;  // first: the buffers log into it
     metrics::RateWindow inserted_rate_;
     batch::MemoryBudget budget_;

@@ -26,6 +26,10 @@ Endpoints:
 Signals:
   SIGTERM, SIGINT  stop accepting, seal every buffer, finish the inserts, exit.
                    A second SIGINT (Ctrl-C) exits at once; more SIGTERMs do not.
+  SIGHUP           read the config file again: the tables' settings,
+                   batching.max_memory and log.level change at once, keeping
+                   every buffered row; other changes wait for a restart (logged);
+                   an invalid file changes nothing. Also POST /admin/reload.
 
 Exit status: 0 after a clean stop; 1 if the gateway failed or had to abandon
 rows at shutdown; 2 for a bad command line or configuration.

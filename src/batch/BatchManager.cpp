@@ -12,6 +12,7 @@ using namespace std::chrono_literals;
 BatchManager::BatchManager(config::ConfigPtr config, flush::FlushQueue& queue, MemoryBudget& budget,
                            metrics::RateWindow& inserted_rate, store::Storage* storage)
     : config_(std::move(config)),
+      live_(config_),
       queue_(queue),
       budget_(budget),
       inserted_rate_(inserted_rate),
@@ -31,6 +32,28 @@ BatchManager::~BatchManager() {
     stop();
 }
 
+namespace {
+// The entry for database.table in `c`'s batching.tables (by its plain name in
+// the default database, or qualified), or null.
+const std::pair<const std::string, config::TableConfig>* configured_table(
+    const config::Config& c, const std::string& database, const std::string& table) {
+    const auto& tables = c.batching.tables;
+    auto it = tables.end();
+    if (database == c.clickhouse.database) it = tables.find(table);
+    if (it == tables.end()) it = tables.find(database + "." + table);
+    return it == tables.end() ? nullptr : &*it;
+}
+
+// batching.enabled: false is seed 000's fallback: every request goes out at once.
+config::TableConfig apply_enabled(config::TableConfig cfg, const config::BatchingConfig& b) {
+    if (!b.enabled) {
+        cfg.strategy = config::StrategyKind::immediate;
+        cfg.strategy_name = "immediate";
+    }
+    return cfg;
+}
+}  // namespace
+
 std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& database,
                                                           const std::string& table,
                                                           RouteError& error, bool force) {
@@ -38,14 +61,11 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
     const auto qualified = database + "." + table;
     if (auto it = tables_.find(qualified); it != tables_.end()) return it->second;
 
-    const auto& batching = config_->batching;
-    const bool in_default_db = database == config_->clickhouse.database;
-    auto configured = batching.tables.end();
-    if (in_default_db) configured = batching.tables.find(table);
-    if (configured == batching.tables.end()) configured = batching.tables.find(qualified);
-    std::string display = in_default_db ? table : qualified;
+    const auto& batching = live_->batching;
+    const auto* configured = configured_table(*live_, database, table);
+    std::string display = database == config_->clickhouse.database ? table : qualified;
     config::TableConfig cfg;
-    if (configured != batching.tables.end()) {
+    if (configured != nullptr) {
         cfg = configured->second;
         display = configured->first;
     } else if (force) {
@@ -68,12 +88,8 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
         LOG_INFO << "table " << display << " is not configured; serving it with the defaults ("
                  << cfg.strategy_name << ")";
     }
-    // batching.enabled: false is seed 000's fallback: every request goes out at once.
-    if (!batching.enabled) {
-        cfg.strategy = config::StrategyKind::immediate;
-        cfg.strategy_name = "immediate";
-    }
-    auto t = std::make_shared<Table>(display, database, table, cfg, budget_, inserted_rate_);
+    auto t = std::make_shared<Table>(display, database, table, apply_enabled(cfg, batching),
+                                     budget_, inserted_rate_);
     tables_.emplace(qualified, t);
     return t;
 }
@@ -81,7 +97,10 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
 Route BatchManager::route(std::string_view name) {
     {
         std::shared_lock lock(mutex_);
-        if (auto it = by_name_.find(name); it != by_name_.end()) return {it->second};
+        if (auto it = by_name_.find(name); it != by_name_.end()) {
+            if (it->second->table().retired()) return {nullptr, RouteError::unknown_table};
+            return {it->second};
+        }
     }
     ingest::TableName parsed;
     if (!ingest::parse_table_name(name, parsed)) return {nullptr, RouteError::bad_name};
@@ -94,7 +113,57 @@ Route BatchManager::route(std::string_view name) {
 }
 
 Route BatchManager::route(const ingest::TableName& name, const std::vector<std::string>& columns) {
-    return route_impl(name, columns, false);
+    auto r = route_impl(name, columns, false);
+    if (r.buffer && r.buffer->table().retired()) return {nullptr, RouteError::unknown_table};
+    return r;
+}
+
+BatchManager::RetuneResult BatchManager::retune(const config::ConfigPtr& next, TimePoint now) {
+    RetuneResult result;
+    std::vector<Batch> sealed;
+    {
+        std::unique_lock lock(mutex_);
+        live_ = next;
+        const auto& batching = next->batching;
+        for (const auto& [qualified, table] : tables_) {
+            const auto old = table->config();
+            const auto* configured = configured_table(*next, table->database(), table->table());
+            config::TableConfig cfg;
+            if (configured != nullptr) {
+                cfg = configured->second;
+            } else if (batching.unknown_tables == config::UnknownTables::defaults) {
+                cfg = config::resolve_max_age(batching.defaults);
+            } else {
+                // As a start with this file would: refused. What it holds is delivered.
+                if (!table->retired()) result.retired.push_back(table->name());
+                table->set_retired(true);
+                continue;
+            }
+            table->set_retired(false);
+            cfg = apply_enabled(cfg, batching);
+            if ((old->ack == config::AckLevel::buffered) !=
+                (cfg.ack == config::AckLevel::buffered)) {
+                result.restart_needed.push_back(
+                    "batching.tables." + table->name() + ".ack: " + config::to_string(old->ack) +
+                    " to " + config::to_string(cfg.ack) +
+                    " (a table's write-ahead log is opened or not at start)");
+                cfg.ack = old->ack;
+            }
+            if (cfg == *old) continue;
+            table->retune(cfg);
+            result.retuned.push_back(table->name());
+            for (const auto& [key, buffer] : buffers_) {
+                if (buffer->table_ptr() != table) continue;
+                if (auto b = buffer->retune(make_strategy(cfg), now))
+                    sealed.push_back(std::move(*b));
+            }
+        }
+    }
+    budget_.set_limit(next->batching.max_memory);
+    for (auto& b : sealed)
+        queue_.push(std::move(b));
+    wake_timer_if_earlier(now);  // deadlines may have moved earlier
+    return result;
 }
 
 Route BatchManager::route_impl(const ingest::TableName& name,
@@ -118,7 +187,7 @@ Route BatchManager::route_impl(const ingest::TableName& name,
     if (!table) return {nullptr, error};
     // Tables with ack durable or committed log every append. A forced route
     // (replay) opens the log even of a table now configured as buffered.
-    const bool log_appends = table->config().ack != config::AckLevel::buffered;
+    const bool log_appends = table->config()->ack != config::AckLevel::buffered;
     std::shared_ptr<store::Wal> wal;
     std::unique_ptr<store::PendingReplay> replay;
     if (storage_ != nullptr && (log_appends || force)) {
@@ -126,8 +195,8 @@ Route BatchManager::route_impl(const ingest::TableName& name,
         wal = std::move(opened.wal);
         replay = std::move(opened.replay);
     }
-    auto buffer = std::make_shared<TableBuffer>(table, columns, make_strategy(table->config()), wal,
-                                                log_appends);
+    auto buffer = std::make_shared<TableBuffer>(table, columns, make_strategy(*table->config()),
+                                                wal, log_appends);
     if (replay) pending_replays_.emplace_back(buffer, std::move(replay));
     buffers_.emplace(key, buffer);
     return {buffer};
@@ -172,7 +241,7 @@ void BatchManager::replay(const std::atomic<bool>& stop) {
         const auto& table = buffer->table();
         const auto stats = plan->run(
             [&](store::ReplayedBatch&& b) { enqueue_replayed(*buffer, std::move(b), stop); },
-            std::max<std::uint64_t>(table.config().max_memory / 2, 1));
+            std::max<std::uint64_t>(table.config()->max_memory / 2, 1));
         {
             std::unique_lock lock(mutex_);
             ++replay_totals_.logs;
@@ -199,7 +268,7 @@ void BatchManager::enqueue_replayed(TableBuffer& buffer, store::ReplayedBatch&& 
                                     const std::atomic<bool>& stop) {
     auto& table = buffer.table();
     const auto bytes = replayed.rows.size();
-    if (bytes > table.config().max_memory) {
+    if (bytes > table.config()->max_memory) {
         table.force_reserve(bytes);  // the quota shrank since these rows were accepted
     } else {
         bool told = false;

@@ -96,7 +96,21 @@ class BatchManager {
     std::vector<std::shared_ptr<TableBuffer>> buffers() const;
     /// The tables whose write-ahead log failed its last write or sync, and why.
     std::vector<std::pair<std::string, std::string>> failed_logs() const;
+    /// The configuration chgate started with (server, storage, ClickHouse...).
     const config::Config& config() const { return *config_; }
+
+    /// What a configuration reload did to the tables.
+    struct RetuneResult {
+        std::vector<std::string> retuned;         ///< tables whose settings changed
+        std::vector<std::string> retired;         ///< no longer configured: new requests refused
+        std::vector<std::string> restart_needed;  ///< what applies only at a restart, and why
+    };
+    /// A configuration reload: the tables, their defaults and batching.max_memory
+    /// come from `next` from now on. Every table is retuned in place, keeping
+    /// its rows; a table whose new limits its open rows already reach is
+    /// sealed. Switching a table between ack buffered and a logged level needs
+    /// a restart (the log is opened with the buffer): reported, not applied.
+    RetuneResult retune(const config::ConfigPtr& next, TimePoint now);
 
   private:
     struct StringHash {
@@ -119,6 +133,7 @@ class BatchManager {
     void wake_timer_if_earlier(TimePoint deadline);
 
     const config::ConfigPtr config_;
+    config::ConfigPtr live_;  // guarded by mutex_: the tables' settings, as last reloaded
     flush::FlushQueue& queue_;
     MemoryBudget& budget_;
     metrics::RateWindow& inserted_rate_;

@@ -16,7 +16,7 @@ class MemoryBudget {
     bool try_reserve(std::uint64_t bytes) {
         auto held = held_.load(std::memory_order_relaxed);
         do {
-            if (held + bytes > limit_) return false;
+            if (held + bytes > limit_.load(std::memory_order_relaxed)) return false;
         } while (!held_.compare_exchange_weak(held, held + bytes, std::memory_order_relaxed));
         return true;
     }
@@ -27,10 +27,13 @@ class MemoryBudget {
     void release(std::uint64_t bytes) { held_.fetch_sub(bytes, std::memory_order_relaxed); }
 
     std::uint64_t held() const { return held_.load(std::memory_order_relaxed); }
-    std::uint64_t limit() const { return limit_; }
+    std::uint64_t limit() const { return limit_.load(std::memory_order_relaxed); }
+    /// A new limit (a config reload): bytes held past it stay held, and
+    /// reservations fail until enough are released.
+    void set_limit(std::uint64_t limit) { limit_.store(limit, std::memory_order_relaxed); }
 
   private:
-    const std::uint64_t limit_;
+    std::atomic<std::uint64_t> limit_;
     std::atomic<std::uint64_t> held_{0};
 };
 

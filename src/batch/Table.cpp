@@ -13,10 +13,15 @@ Table::Table(std::string name, std::string database, std::string table, config::
     : name_(std::move(name)),
       database_(std::move(database)),
       table_(std::move(table)),
-      cfg_(std::move(cfg)),
-      quota_(cfg_.max_memory),
+      cfg_(std::make_shared<const config::TableConfig>(std::move(cfg))),
+      quota_(cfg_.load()->max_memory),
       gateway_(gateway),
       inserted_rate_(inserted_rate) {}
+
+void Table::retune(config::TableConfig cfg) {
+    quota_.set_limit(cfg.max_memory);
+    cfg_.store(std::make_shared<const config::TableConfig>(std::move(cfg)));
+}
 
 Admission Table::reserve(std::uint64_t bytes) {
     if (bytes > quota_.limit()) return Admission::too_large;

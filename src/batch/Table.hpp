@@ -28,7 +28,11 @@ class Table {
     const std::string& name() const { return name_; }  ///< as clients write it
     const std::string& database() const { return database_; }
     const std::string& table() const { return table_; }
-    const config::TableConfig& config() const { return cfg_; }
+    /// The table's settings as they are now; a reload may replace them, so
+    /// keep the pointer, not a reference into it, while using them.
+    std::shared_ptr<const config::TableConfig> config() const { return cfg_.load(); }
+    /// A config reload: new settings, and the quota follows max_memory.
+    void retune(config::TableConfig cfg);
     const metrics::TableStats& stats() const { return stats_; }
     std::uint64_t held_bytes() const { return quota_.held(); }
 
@@ -77,6 +81,11 @@ class Table {
     bool release_hold();
     HoldState hold_state() const;
     bool held() const { return held_.load(std::memory_order_relaxed); }
+
+    /// Removed from the configuration by a reload (with unknown_tables:
+    /// reject): new requests are refused; what it holds is still delivered.
+    bool retired() const { return retired_.load(std::memory_order_relaxed); }
+    void set_retired(bool retired) { retired_.store(retired, std::memory_order_relaxed); }
     /// For a held table: true if a batch may try now (and the next may not for
     /// `interval`); otherwise `next` says when.
     bool claim_probe(TimePoint now, milliseconds interval, TimePoint& next);
@@ -90,7 +99,8 @@ class Table {
     const std::string name_;
     const std::string database_;
     const std::string table_;
-    const config::TableConfig cfg_;
+    std::atomic<bool> retired_{false};
+    std::atomic<std::shared_ptr<const config::TableConfig>> cfg_;
     MemoryBudget quota_;
     MemoryBudget& gateway_;
     metrics::RateWindow& inserted_rate_;

@@ -151,7 +151,7 @@ Batch TableBuffer::seal_locked(FlushReason reason, TimePoint now) {
     b.first_append = first_append_;
     b.sealed_at = now;
     b.reason = reason;
-    b.priority = table_->config().priority;
+    b.priority = table_->config()->priority;
     b.waiters = std::move(open_waiters_);
     open_waiters_.clear();
     if (open_first_lsn_ != 0) {
@@ -178,7 +178,7 @@ Batch TableBuffer::adopt_replayed(store::ReplayedBatch&& replayed, std::uint64_t
     b.first_append = now;
     b.sealed_at = now;
     b.reason = FlushReason::replay;
-    b.priority = table_->config().priority;
+    b.priority = table_->config()->priority;
     b.first_lsn = replayed.first_lsn;
     b.last_lsn = replayed.last_lsn;
     b.rows = std::move(replayed.rows);
@@ -201,6 +201,17 @@ void TableBuffer::update_deadline_locked() {
 TimePoint TableBuffer::oldest_open_event() const {
     std::lock_guard lock(mutex_);
     return rows_ == 0 ? TimePoint::max() : first_append_;
+}
+
+std::optional<Batch> TableBuffer::retune(std::unique_ptr<Strategy> strategy, TimePoint now) {
+    std::lock_guard lock(mutex_);
+    strategy_ = std::move(strategy);
+    if (rows_ > 0) {
+        const BufferView view{rows_, data_.size(), first_append_};
+        if (auto reason = strategy_->should_seal(view, now)) return seal_locked(*reason, now);
+    }
+    update_deadline_locked();
+    return std::nullopt;
 }
 
 void TableBuffer::on_flushed(const FlushFeedback& feedback) {

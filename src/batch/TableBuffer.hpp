@@ -63,6 +63,11 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     /// Lock-free, for the timer.
     TimePoint deadline() const { return TimePoint(Clock::duration(deadline_.load())); }
 
+    /// A config reload: the table's new strategy takes over the open rows (an
+    /// adaptive strategy starts learning again). Returns the batch it seals
+    /// at once, if the rows already reach its limits.
+    std::optional<Batch> retune(std::unique_ptr<Strategy> strategy, TimePoint now);
+
     void on_flushed(const FlushFeedback& feedback);
     /// When the first row of the open buffer came; TimePoint::max() when empty.
     TimePoint oldest_open_event() const;

@@ -66,6 +66,8 @@ struct TableConfig {
     FailureStrategy failure_strategy = FailureStrategy::retry_with_backoff;
     std::uint64_t min_batch_size = 10;  ///< adaptive only
     Duration target_latency = 100ms;    ///< adaptive only: the INSERT round trip to aim for
+
+    bool operator==(const TableConfig&) const = default;
 };
 
 /// Fills in max_age: "auto" (0) becomes the larger of kDefaultMaxAge and max_batch_time.

@@ -80,7 +80,7 @@ Flusher::Attempt Flusher::attempt(const batch::Batch& b, std::string_view rows, 
     }
     const auto server = replica->monitor.info();
     // 18.16 refuses zstd bodies (Code 89); fall back to gzip where the probe says so.
-    auto method = buffer.table().config().compression;
+    auto method = buffer.table().config()->compression;
     if (method == config::Compression::zstd && !server->zstd_body) {
         method = config::Compression::gzip;
     }
@@ -174,7 +174,8 @@ std::vector<store::DeadRow> every_row(std::string_view rows, int code, const std
 void Flusher::on_transient(batch::Batch& b, const clickhouse::InsertOutcome& failure,
                            const std::string& error) {
     auto& table = b.source->table();
-    const auto& tcfg = table.config();
+    const auto tcfg_ptr = table.config();
+    const auto& tcfg = *tcfg_ptr;
     if (b.attempts <= tcfg.retry_attempts) return retry_later(b, error);
     // Out of retries.
     if (tcfg.failure_strategy == config::FailureStrategy::send_to_dlq && dead_letters_ != nullptr) {
@@ -235,7 +236,7 @@ void Flusher::let_go(batch::Batch& b) {
 
 void Flusher::on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refusal, Worker& w) {
     auto& table = b.source->table();
-    const auto strategy = table.config().failure_strategy;
+    const auto strategy = table.config()->failure_strategy;
     std::vector<store::DeadRow> bad;
     BisectResult found;
     if (strategy == config::FailureStrategy::fail_batch) {
@@ -281,7 +282,7 @@ bool Flusher::settle_bad_rows(batch::Batch& b, std::span<const store::DeadRow> b
     auto& buffer = *b.source;
     auto& table = buffer.table();
     const bool keep =
-        table.config().failure_strategy != config::FailureStrategy::log_and_continue &&
+        table.config()->failure_strategy != config::FailureStrategy::log_and_continue &&
         dead_letters_ != nullptr;
     if (keep && !bad.empty()) {
         std::string error;

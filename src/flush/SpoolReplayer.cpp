@@ -80,7 +80,7 @@ std::uint64_t SpoolReplayer::round(std::uint64_t budget) {
         b.first_append = now;
         b.sealed_at = now;
         b.reason = batch::FlushReason::replay;
-        b.priority = table.config().priority;
+        b.priority = table.config()->priority;
         b.spool_path = entry.path;
         table.on_replayed(b.row_count, b.rows.size(), b.first_append, b.sealed_at);
         used += b.rows.size();

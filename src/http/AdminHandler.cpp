@@ -67,6 +67,14 @@ std::optional<Response> AdminHandler::refuse_unauthorized(const Request& req) co
 std::optional<Response> AdminHandler::handle(const Request& req, std::string_view path,
                                              const Defer& defer) {
     if (auto refused = refuse_unauthorized(req)) return refused;
+    if (path == "/reload" && reload_) {
+        if (req.method() != bhttp::verb::post) {
+            auto r = error_response(ApiError::method_not_allowed, "use POST");
+            r.allow = "POST";
+            return r;
+        }
+        return reload();
+    }
     constexpr std::string_view kFlush = "/flush";
     if (path == kFlush || path.starts_with(std::string(kFlush) + "/")) {
         if (req.method() != bhttp::verb::post) {
@@ -119,6 +127,22 @@ Response AdminHandler::flush(std::string_view name) {
         {"batches", batches},
         {"rows",
          rows}}.dump();
+    return r;
+}
+
+Response AdminHandler::reload() {
+    const auto report = reload_();
+    if (!report.ok) {
+        return error_response(ApiError::bad_request,
+                              "the configuration was not reloaded: " + report.error);
+    }
+    Response r;
+    r.body = nlohmann::ordered_json{{"reloaded", true},
+                                    {"retuned", report.retuned},
+                                    {"retired", report.retired},
+                                    {"restart_needed", report.restart_needed},
+                                    {"warnings", report.warnings}}
+                 .dump();
     return r;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/ConfigDiff.hpp"
 #include "http/Response.hpp"
 #include "http/Router.hpp"
 
@@ -32,6 +34,9 @@ class AdminHandler {
     /// `path` is below /admin. nullopt: answered later through `defer`.
     std::optional<Response> handle(const Request& req, std::string_view path, const Defer& defer);
 
+    /// What POST /admin/reload runs (the App's reload); unset: 404.
+    void set_reload(std::function<config::ReloadReport()> reload) { reload_ = std::move(reload); }
+
     /// Ends replays in progress (their files come back at the next start) and
     /// joins their threads. Before the batch manager goes.
     void stop();
@@ -42,10 +47,13 @@ class AdminHandler {
     /// POST /admin/flush[/{table}]: seals open buffers now; 202 once queued.
     Response flush(std::string_view table);
     std::optional<Response> replay(std::string_view table, const Defer& defer);
+    /// POST /admin/reload: 200 with what changed, 400 for a file that does not load.
+    Response reload();
 
     batch::BatchManager& manager_;
     store::Storage* const storage_;
     const std::string token_;
+    std::function<config::ReloadReport()> reload_;  // set before the server starts
     std::atomic<bool> stopping_{false};
     std::mutex mutex_;
     // Guarded by mutex_: replay threads, each with a flag it sets when done, so

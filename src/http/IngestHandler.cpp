@@ -211,7 +211,7 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
                                   ",\"offset\":" + std::to_string(decode_error.offset));
     }
     const auto requested = query_param(in.url_query, "ack");
-    auto ack = route.buffer->table().config().ack;
+    auto ack = route.buffer->table().config()->ack;
     if (requested) {
         const auto level = parse_ack(*requested);
         if (!level) {
@@ -260,7 +260,7 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
         case batch::Admission::too_large:
             refused = error_response(ApiError::body_too_large,
                                      "the events are larger than table " + table.name() +
-                                         "'s max_memory (" + size_text(table.config().max_memory) +
+                                         "'s max_memory (" + size_text(table.config()->max_memory) +
                                          "); send smaller requests");
             break;
         case batch::Admission::table_full:

@@ -42,6 +42,8 @@ class Router {
 
     /// Ends admin work in progress (dead-letter replays); before the manager goes.
     void stop();
+    /// For wiring (App sets the reload hook); not while requests are served.
+    AdminHandler& admin() { return *admin_; }
 
     /// The answer now, or nullopt when the handler will answer through `defer`.
     std::optional<Response> handle(const Request& req, IngestScratch& scratch, const Defer& defer);

@@ -58,7 +58,8 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
     constexpr auto r = std::memory_order_relaxed;
     for (const auto& t : manager.tables()) {
         const auto& s = t->stats();
-        const auto& c = t->config();
+        const auto cfg = t->config();
+        const auto& c = *cfg;
         TableSnapshot ts;
         ts.name = t->name();
         ts.strategy = c.strategy_name;

@@ -4,6 +4,7 @@ readiness, ClickHouse outages and rejected rows."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -184,3 +185,55 @@ class ClickHouseOutageTest(IntegrationTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ReloadTest(IntegrationTest):
+    SCHEMA = {"t": COLUMNS}
+
+    def rewrite(self, g, text):
+        with open(g.config_path, "w") as f:
+            f.write(text)
+
+    def test_sighup_retunes_tables_without_losing_rows(self):
+        storage = self.storage_dir()
+        slow = {"t": {"strategy": "size", "max_batch_size": 1000, "ack": "durable"}}
+        g = self.start(slow, storage)
+        for i in range(5):
+            self.assertEqual(g.post_events("t", {"id": i, "note": "before"}).status, 202)
+        time.sleep(0.3)
+        self.assertEqual(self.count("t"), 0)
+        # Batches of 3 from now on: the 5 open rows already reach it.
+        self.rewrite(g, self.config({"t": dict(slow["t"], max_batch_size=3)}, storage))
+        g.proc.send_signal(signal.SIGHUP)
+        self.wait_for_count("t", 5)
+        wait_until(lambda: "tables retuned: t" in g.log(), 5, message="the reload logged")
+        self.assertEqual(g.metrics()["tables"]["t"]["thresholds"]["max_batch_size"], 3)
+        for i in range(5, 8):
+            self.assertEqual(g.post_events("t", {"id": i, "note": "after"}).status, 202)
+        self.wait_for_count("t", 8)
+
+        # A file that does not load changes nothing.
+        self.rewrite(g, "batching: {tables: {t: {strategy: nope}}}\n")
+        g.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "is invalid, nothing changed" in g.log(), 5, message="the refusal")
+        self.assertEqual(g.metrics()["tables"]["t"]["thresholds"]["max_batch_size"], 3)
+        r = g.request("POST", "/admin/reload")
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("not reloaded", r.json()["error"])
+
+        # POST /admin/reload says what applies now and what at the next start.
+        text = self.config({"t": dict(slow["t"], max_batch_size=2, ack="buffered"),
+                            "u": {"strategy": "size", "max_batch_size": 1}}, storage,
+                           server={"max_body_size": "1MiB"})
+        self.rewrite(g, text)
+        r = g.request("POST", "/admin/reload")
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual(body["retuned"], ["t"])
+        self.assertIn("server.max_body_size", body["restart_needed"])
+        self.assertTrue(any("batching.tables.t.ack" in x for x in body["restart_needed"]), body)
+        self.assertEqual(g.metrics()["tables"]["t"]["ack"], "durable")
+        self.assertEqual(g.post_events("u", {"id": 100, "note": "new table"}).status, 202)
+        self.assertEqual(g.request("GET", "/admin/reload").status, 405)
+        self.assertEqual(g.stop(), 0)
+        self.assertEqual(self.count("t"), 8)

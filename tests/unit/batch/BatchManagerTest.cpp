@@ -66,7 +66,7 @@ TEST_CASE("unknown_tables: defaults serves new tables up to max_tables") {
     Fixture f("batching: {unknown_tables: defaults, max_tables: 2, defaults: {strategy: size}}");
     const auto a = f.manager.route("a");
     REQUIRE(a.buffer);
-    CHECK(a.buffer->table().config().strategy == config::StrategyKind::size);
+    CHECK(a.buffer->table().config()->strategy == config::StrategyKind::size);
     CHECK(f.manager.route("b").buffer);
     CHECK(f.manager.route("c").error == RouteError::too_many_tables);
     CHECK(f.manager.route("a").buffer == a.buffer);
@@ -84,7 +84,7 @@ TEST_CASE("sealed batches go to the flush queue and seal_all takes the rest") {
 
 TEST_CASE("batching disabled sends every request at once") {
     Fixture f("batching: {enabled: false, tables: {t: {strategy: hybrid, max_batch_size: 1000}}}");
-    CHECK(f.manager.route("t").buffer->table().config().strategy ==
+    CHECK(f.manager.route("t").buffer->table().config()->strategy ==
           config::StrategyKind::immediate);
     CHECK(f.post(f.manager.route("t"), R"({"a":1})") == Admission::ok);
     CHECK(f.post(f.manager.route("t"), R"({"a":1})") == Admission::ok);
@@ -106,4 +106,55 @@ TEST_CASE("the timer seals buffers when their time is up") {
     REQUIRE(b);
     CHECK(b->reason == FlushReason::time);
     CHECK(Clock::now() - started >= std::chrono::milliseconds(25));
+}
+
+TEST_CASE("a reload retunes a table in place and keeps its open rows") {
+    Fixture f("batching: {tables: {t: {strategy: size, max_batch_size: 100, max_memory: 1MiB}}}");
+    const auto t = f.manager.route("t");
+    CHECK(f.post(t, R"([{"a":1},{"a":2},{"a":3}])") == Admission::ok);
+    CHECK(f.queue.size() == 0);
+    const auto r = f.manager.retune(
+        config_from("batching: {tables: {t: {strategy: size, max_batch_size: 2, max_memory: "
+                    "2MiB, priority: 1}}}"),
+        Clock::now());
+    CHECK(r.retuned == std::vector<std::string>{"t"});
+    CHECK(r.restart_needed.empty());
+    // The open rows reach the new limit: sealed at once, none lost.
+    REQUIRE(f.queue.size() == 1);
+    auto b = f.queue.pop();
+    REQUIRE(b);
+    CHECK(b->row_count == 3);
+    CHECK(b->priority == 1);
+    CHECK(t.buffer->table().config()->max_batch_size == 2);
+    CHECK(t.buffer->thresholds().max_batch_size == 2);
+    CHECK(t.buffer->table().held_bytes() > 0);  // still held until the batch is done
+    // The same buffer goes on with the new settings.
+    CHECK(f.manager.route("t").buffer == t.buffer);
+    CHECK(f.post(t, R"([{"a":4},{"a":5}])") == Admission::ok);
+    CHECK(f.queue.size() == 1);
+    // An unchanged file retunes nothing.
+    CHECK(f.manager
+              .retune(config_from("batching: {tables: {t: {strategy: size, max_batch_size: 2, "
+                                  "max_memory: 2MiB, priority: 1}}}"),
+                      Clock::now())
+              .retuned.empty());
+}
+
+TEST_CASE("a reload refuses removed tables, serves added ones and keeps the log choice") {
+    Fixture f("batching: {tables: {t: {ack: buffered}, u: {}}}");
+    REQUIRE(f.manager.route("t").buffer);
+    REQUIRE(f.manager.route("u").buffer);
+    const auto r = f.manager.retune(
+        config_from("batching: {max_memory: 64MiB, tables: {t: {ack: durable}, v: {}}}"),
+        Clock::now());
+    CHECK(r.retired == std::vector<std::string>{"u"});
+    REQUIRE(r.restart_needed.size() == 1);
+    CHECK_THAT(r.restart_needed[0], Catch::Contains("batching.tables.t.ack: buffered to durable"));
+    CHECK(f.manager.route("t").buffer->table().config()->ack == config::AckLevel::buffered);
+    CHECK(f.manager.route("u").error == RouteError::unknown_table);
+    CHECK(f.manager.route("v").buffer);
+    CHECK(f.budget.limit() == 64ull << 20);
+    // Configured again: served again.
+    f.manager.retune(config_from("batching: {tables: {t: {ack: buffered}, u: {}}}"), Clock::now());
+    CHECK(f.manager.route("u").buffer);
 }

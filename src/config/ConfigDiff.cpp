@@ -1,0 +1,76 @@
+#include "config/ConfigDiff.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+#include "config/ConfigPrinter.hpp"
+
+namespace chgate::config {
+
+namespace {
+
+bool reloadable(const std::string& path) {
+    return path.starts_with("batching.tables.") || path == "batching.defaults" ||
+           path == "batching.max_memory" || path == "log.level";
+}
+
+std::set<std::string> keys(const YAML::Node& a, const YAML::Node& b) {
+    std::set<std::string> out;
+    for (const auto* n : {&a, &b}) {
+        if (!n->IsMap()) continue;
+        for (const auto& kv : *n)
+            out.insert(kv.first.as<std::string>());
+    }
+    return out;
+}
+
+// Compares the maps `a` and `b` (found at `path`) key by key: a key's
+// path is listed when its values differ, or for keys in `deeper`, the paths
+// below it that differ.
+void compare(const YAML::Node& a, const YAML::Node& b, const std::string& path,
+             const std::set<std::string>& deeper, std::vector<std::string>& changed) {
+    for (const auto& k : keys(a, b)) {
+        const auto sub = path.empty() ? k : path + "." + k;
+        const auto na = a.IsMap() ? a[k] : YAML::Node();
+        const auto nb = b.IsMap() ? b[k] : YAML::Node();
+        if (deeper.contains(sub)) {
+            compare(na, nb, sub, deeper, changed);
+        } else if (YAML::Dump(na) != YAML::Dump(nb)) {
+            changed.push_back(sub);
+        }
+    }
+}
+
+}  // namespace
+
+ConfigChanges diff_configs(const Config& before, const Config& after) {
+    // The printer writes every field with its defaults filled in, so equal
+    // text is equal settings, section by section.
+    const auto a = YAML::Load(print_effective_config(before));
+    const auto b = YAML::Load(print_effective_config(after));
+    std::vector<std::string> changed;
+    std::set<std::string> deeper;
+    for (const auto& k : keys(a, b))
+        deeper.insert(k);
+    deeper.insert("batching.tables");
+    compare(a, b, "", deeper, changed);
+    // The printer masks the password.
+    if (before.clickhouse.password != after.clickhouse.password)
+        changed.push_back("clickhouse.password");
+    ConfigChanges out;
+    for (auto& path : changed)
+        (reloadable(path) ? out.live : out.restart).push_back(std::move(path));
+    return out;
+}
+
+Config apply_reloadable(const Config& before, const Config& after) {
+    Config c = before;
+    c.batching.tables = after.batching.tables;
+    c.batching.defaults = after.batching.defaults;
+    c.batching.max_memory = after.batching.max_memory;
+    c.log.level = after.log.level;
+    return c;
+}
+
+}  // namespace chgate::config
