@@ -47,7 +47,8 @@ class AdminHandler {
     /// POST /admin/flush[/{table}]: seals open buffers now; 202 once queued.
     Response flush(std::string_view table);
     std::optional<Response> replay(std::string_view table, const Defer& defer);
-    /// POST /admin/reload: 200 with what changed, 400 for a file that does not load.
+    /// POST /admin/reload: 200 with what changed, 400 for a file that does not
+    /// load. Reads the config file on the io thread: a small file, rarely.
     Response reload();
 
     batch::BatchManager& manager_;
