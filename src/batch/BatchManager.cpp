@@ -90,6 +90,10 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
     }
     auto t = std::make_shared<Table>(display, database, table, apply_enabled(cfg, batching),
                                      budget_, inserted_rate_);
+    // Only there to deliver what was accepted earlier: clients are refused
+    // as for any table the configuration does not serve.
+    if (configured == nullptr && batching.unknown_tables == config::UnknownTables::reject)
+        t->set_retired(true);
     tables_.emplace(qualified, t);
     return t;
 }

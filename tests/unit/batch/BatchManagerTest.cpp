@@ -158,3 +158,16 @@ TEST_CASE("a reload refuses removed tables, serves added ones and keeps the log 
     f.manager.retune(config_from("batching: {tables: {t: {ack: buffered}, u: {}}}"), Clock::now());
     CHECK(f.manager.route("u").buffer);
 }
+
+TEST_CASE("a table opened only to deliver earlier rows refuses new requests") {
+    Fixture f("batching: {tables: {t: {}}}");
+    // As replay, the spool or dead-letter replay open it.
+    const auto r = f.manager.route_for_recovery({"", "gone"}, {});
+    REQUIRE(r.buffer);
+    CHECK(f.post(r, R"({"a":1})") == Admission::ok);
+    CHECK(f.manager.route("gone").error == RouteError::unknown_table);
+    CHECK(f.manager.route_for_recovery({"", "gone"}, {}).buffer == r.buffer);
+    // Configured by a reload: served.
+    f.manager.retune(config_from("batching: {tables: {t: {}, gone: {}}}"), Clock::now());
+    CHECK(f.manager.route("gone").buffer == r.buffer);
+}
