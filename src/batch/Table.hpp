@@ -82,8 +82,9 @@ class Table {
     HoldState hold_state() const;
     bool held() const { return held_.load(std::memory_order_relaxed); }
 
-    /// Removed from the configuration by a reload (with unknown_tables:
-    /// reject): new requests are refused; what it holds is still delivered.
+    /// Not in the configuration (removed by a reload, or opened only to
+    /// deliver rows accepted earlier) while unknown_tables is reject: new
+    /// requests are refused; what it holds is still delivered.
     bool retired() const { return retired_.load(std::memory_order_relaxed); }
     void set_retired(bool retired) { retired_.store(retired, std::memory_order_relaxed); }
     /// For a held table: true if a batch may try now (and the next may not for

@@ -64,42 +64,37 @@ std::optional<Response> AdminHandler::refuse_unauthorized(const Request& req) co
     return std::nullopt;
 }
 
+namespace {
+// 405 with Allow unless the request uses `allowed` (GET or POST).
+std::optional<Response> wrong_method(const Request& req, bhttp::verb allowed) {
+    if (req.method() == allowed) return std::nullopt;
+    const char* name = allowed == bhttp::verb::get ? "GET" : "POST";
+    auto r = error_response(ApiError::method_not_allowed, std::string("use ") + name);
+    r.allow = name;
+    return r;
+}
+}  // namespace
+
 std::optional<Response> AdminHandler::handle(const Request& req, std::string_view path,
                                              const Defer& defer) {
     if (auto refused = refuse_unauthorized(req)) return refused;
     if (path == "/reload" && reload_) {
-        if (req.method() != bhttp::verb::post) {
-            auto r = error_response(ApiError::method_not_allowed, "use POST");
-            r.allow = "POST";
-            return r;
-        }
+        if (auto wrong = wrong_method(req, bhttp::verb::post)) return wrong;
         return reload();
     }
     constexpr std::string_view kFlush = "/flush";
     if (path == kFlush || path.starts_with(std::string(kFlush) + "/")) {
-        if (req.method() != bhttp::verb::post) {
-            auto r = error_response(ApiError::method_not_allowed, "use POST");
-            r.allow = "POST";
-            return r;
-        }
+        if (auto wrong = wrong_method(req, bhttp::verb::post)) return wrong;
         return flush(path == kFlush ? std::string_view() : path.substr(kFlush.size() + 1));
     }
     if (storage_ == nullptr) return error_response(ApiError::not_found, "no storage configured");
     if (path == kDeadLetter) {
-        if (req.method() != bhttp::verb::get) {
-            auto r = error_response(ApiError::method_not_allowed, "use GET");
-            r.allow = "GET";
-            return r;
-        }
+        if (auto wrong = wrong_method(req, bhttp::verb::get)) return wrong;
         return dead_letters();
     }
     constexpr std::string_view kReplay = "/replay";
     if (path.starts_with(std::string(kDeadLetter) + "/") && path.ends_with(kReplay)) {
-        if (req.method() != bhttp::verb::post) {
-            auto r = error_response(ApiError::method_not_allowed, "use POST");
-            r.allow = "POST";
-            return r;
-        }
+        if (auto wrong = wrong_method(req, bhttp::verb::post)) return wrong;
         const auto table = path.substr(kDeadLetter.size() + 1,
                                        path.size() - kDeadLetter.size() - 1 - kReplay.size());
         return replay(table, defer);
