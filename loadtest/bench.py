@@ -22,6 +22,13 @@ thread, keep-alive connections, one fixed body per scenario):
 An event counts as landed once ClickHouse holds it: after each run the rows
 are counted in ClickHouse. Writes a Markdown report (default
 loadtest/results/DATE-bench.md) and prints it.
+
+    loadtest/bench.sh --ab BIN_A,BIN_B [--rounds N] [--scenarios a] [--acks durable]
+
+compares chgate binaries (a change against main, say) instead: each round runs
+every binary once per scenario and ack, alternating, so that the machine's
+drift falls on all of them alike; the report (loadtest/results/DATE-ab.md) has
+the medians and each binary's ratio to the first.
 """
 
 import argparse
@@ -32,6 +39,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -207,7 +215,7 @@ def wait_landed(ch, table, at_least, start, settle=3.0, timeout=120):
 
 
 class Chgate:
-    def __init__(self, workdir, name, ch, tables, threads, fsync="always"):
+    def __init__(self, workdir, name, ch, tables, threads, fsync="always", binary=CHGATE):
         self.storage = os.path.join(workdir, f"storage-{name}")
         self.port = free_port()
         config = os.path.join(workdir, f"chgate-{name}.yaml")
@@ -219,7 +227,7 @@ class Chgate:
                 "batching": {"max_memory": BUFFER_MEMORY, "tables": tables},
                 "log": {"level": "warn"},
             }, f)
-        self.proc = subprocess.Popen([CHGATE, "--config", config], stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen([binary, "--config", config], stderr=subprocess.PIPE, text=True)
         self.log_tail = []
         threading.Thread(target=self._drain_log, daemon=True).start()
         try:
@@ -288,14 +296,15 @@ def run_baseline(name, what, url, body, ctype, conns, seconds, ch, table, events
     return row
 
 
-def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always"):
+def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=CHGATE):
     key, what, events, form, conns, endpoint = scn
     name = f"{key}-{ack}-{threads}"
-    log(f"chgate ({key}) {what}, ack {ack}, io threads {threads or 'one per core'}")
+    log(f"chgate ({key}) {what}, ack {ack}, io threads {threads or 'one per core'}"
+        + ("" if binary == CHGATE else f", {binary}"))
     ch.reset()
     body, _ = write_body(workdir, name, events, form)
     ctype = "application/x-ndjson" if form == "ndjson" else "application/json"
-    g = Chgate(workdir, name, ch, {"events": table_config(ack)}, threads, fsync)
+    g = Chgate(workdir, name, ch, {"events": table_config(ack)}, threads, fsync, binary)
     try:
         path = "/v1/events/events" if endpoint == "events" else INSERT_QUERY
         cpu0 = proc_cpu(g.proc.pid)
@@ -412,9 +421,8 @@ def fmt(x, digits=0):
     return f"{x:,.{digits}f}"
 
 
-def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
-    today = datetime.date.today().isoformat()
-    cpu = ""
+def machine(ch):
+    """The report's machine line."""
     try:
         with open("/proc/cpuinfo") as f:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
@@ -422,10 +430,15 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
         cpu = platform.machine()
     with open("/proc/meminfo") as f:
         mem_gib = int(f.readline().split()[1]) / 1024 / 1024
+    return (f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, {platform.system()} "
+            f"{platform.release()}; ClickHouse {ch.version} on the same machine.")
+
+
+def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
+    today = datetime.date.today().isoformat()
     b = {r["name"]: r for r in baselines}
     L = [f"# chgate benchmark ({today})", "",
-         f"- Machine: {os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, "
-         f"{platform.system()} {platform.release()}; ClickHouse {ch.version} on the same machine.",
+         f"- Machine: {machine(ch)}",
          f"- Command: `loadtest/bench.sh --seconds {args.seconds} --threads {args.threads}"
          f"{'' if args.fsync == 'always' else ' --fsync ' + args.fsync}"
          f"{'' if args.only == ALL_PARTS else ' --only ' + args.only}"
@@ -555,6 +568,42 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
     return "\n".join(L) + "\n"
 
 
+def run_ab(args, workdir, ch):
+    """--ab A,B: the chgate binaries alternated, round after round, on the
+    chosen scenarios and acks; medians per binary, and each against the first."""
+    binaries = args.ab.split(",")
+    for b in binaries:
+        if not os.access(b, os.X_OK):
+            raise SystemExit(f"--ab: {b} is not an executable")
+    runs = {}  # (scenario key, ack, binary) -> [row, ...]
+    args.scenarios = args.scenarios if args.scenarios != "a,b,c,d" else "a"
+    for r in range(args.rounds):
+        log(f"round {r + 1} of {args.rounds}")
+        for scn in CHGATE_SCENARIOS:
+            if scn[0] not in args.scenarios.split(","):
+                continue
+            for ack in args.acks.split(","):
+                for b in binaries:
+                    row = run_chgate(scn, ack, workdir, ch, args.seconds, args.threads, args.fsync,
+                                     binary=b)
+                    runs.setdefault((scn[0], ack, b), []).append(row)
+    L = [f"# chgate A/B ({datetime.date.today().isoformat()})", "",
+         f"- Machine: {machine(ch)}",
+         f"- Command: `loadtest/bench.sh --ab {args.ab} --rounds {args.rounds} --seconds "
+         f"{args.seconds} --threads {args.threads} --fsync {args.fsync} --scenarios "
+         f"{args.scenarios} --acks {args.acks}`",
+         "- Each round runs every binary once per scenario and ack, in turn; medians over the rounds.",
+         "", "| scenario | ack | binary | requests/s (median) | landed events/s (median) | "
+         "÷ first binary | requests/s per round |", "|---|---|---|---|---|---|---|"]
+    for (key, ack, b), rows in runs.items():
+        med = statistics.median(r["requests_per_s"] for r in rows)
+        landed = statistics.median(r["landed_per_s"] for r in rows)
+        first = statistics.median(r["requests_per_s"] for r in runs[(key, ack, binaries[0])])
+        L.append(f"| ({key}) | {ack} | `{b}` | {fmt(med)} | {fmt(landed)} | {med / first:.3f} | "
+                 + ", ".join(fmt(r["requests_per_s"]) for r in rows) + " |")
+    return "\n".join(L) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -568,6 +617,10 @@ def main():
                          "(a) also runs with 0, one per core, for comparison)")
     ap.add_argument("--fsync", default="always", choices=["always", "interval", "never"],
                     help="chgate's storage.fsync (default always)")
+    ap.add_argument("--ab", default=None, metavar="BIN_A,BIN_B[,...]",
+                    help="compare chgate binaries instead: alternated for --rounds rounds on "
+                         "--scenarios (default a) and --acks; report in loadtest/results/DATE-ab.md")
+    ap.add_argument("--rounds", type=int, default=5, help="--ab rounds (default 5)")
     ap.add_argument("--output", default=None,
                     help="report file (default loadtest/results/DATE-bench.md)")
     args = ap.parse_args()
@@ -578,7 +631,7 @@ def main():
     ch = nginx = None
     baselines, chgate_rows, adaptive, growth, micro = [], [], None, [], []
     try:
-        if "micro" in parts:
+        if "micro" in parts and not args.ab:
             micro = run_micro()  # first: nothing else runs yet
         ch = ClickHouse(workdir)
         ch.query(f"CREATE DATABASE IF NOT EXISTS {DB}")
@@ -589,6 +642,9 @@ def main():
         one_nd, _ = write_body(workdir, "one-nd", 1, "ndjson")
         bulk, _ = write_body(workdir, "bulk", 1000, "ndjson")
         s = args.seconds
+        if args.ab:
+            parts = set()
+            text = run_ab(args, workdir, ch)
         def run_nginx():
             nonlocal nginx
             nginx = Nginx(workdir + f"/nginx-{time.monotonic_ns()}")
@@ -644,7 +700,8 @@ def main():
             adaptive = run_adaptive(workdir, ch, max(5, s), args.threads)
         if "growth" in parts:
             growth = run_growth(workdir, ch, s, args.threads)
-        text = report(args, ch, baselines, chgate_rows, adaptive, growth, micro)
+        if not args.ab:
+            text = report(args, ch, baselines, chgate_rows, adaptive, growth, micro)
     finally:
         if nginx:
             nginx.stop()
@@ -653,7 +710,8 @@ def main():
         shutil.rmtree(workdir, ignore_errors=True)
     print(text)
     today = datetime.date.today().isoformat()
-    out = args.output or os.path.join(ROOT, "loadtest", "results", f"{today}-bench.md")
+    out = args.output or os.path.join(ROOT, "loadtest", "results",
+                                      f"{today}-{'ab' if args.ab else 'bench'}.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         f.write(text)

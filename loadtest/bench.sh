@@ -6,6 +6,8 @@
 # loadtest/results/<date>-bench.md. Not part of the test command.
 #   loadtest/bench.sh [--seconds S] [--only baselines,chgate,adaptive,growth,micro]
 #                     [--scenarios a,b,c,d] [--acks buffered,durable] [--output FILE]
+#   loadtest/bench.sh --ab BIN_A,BIN_B [--rounds N] [--scenarios a] [--acks ...]
+#                     compares chgate binaries, alternated (loadtest/results/<date>-ab.md)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/deploy/install-deps.sh" --bench
