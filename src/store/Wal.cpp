@@ -365,7 +365,7 @@ void Wal::sync_if_dirty() {
 
 bool Wal::sync_file() {
     const auto start = std::chrono::steady_clock::now();
-    const bool ok = ::fdatasync(fd_) == 0;
+    const bool ok = options_.sync(fd_) == 0;
     const int error = errno;
     if (writer_ != nullptr) writer_->count_sync(std::chrono::steady_clock::now() - start);
     errno = error;

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <unistd.h>
+
 #include "store/DiskCounter.hpp"
 #include "store/WalFormat.hpp"
 
@@ -33,6 +35,8 @@ struct WalOptions {
     /// sync writes data only, not the file's size and block map as well (on
     /// the ext4 VM measured, syncs took about half as long). 0 turns it off.
     std::uint64_t preallocate = 1ull << 20;
+    /// fdatasync(2); tests put a failing one here, as a dying disk would be.
+    int (*sync)(int fd) = ::fdatasync;
 };
 
 /// A segment already on disk when the log is opened.

@@ -618,3 +618,83 @@ TEST_CASE("an unreadable segment is set aside; the start goes on with the rest")
     // New records come after everything the log held.
     CHECK(opened.wal->append_data("{\"n\":7}\n") == 7);
 }
+
+namespace {
+// fdatasync, failing with EIO the next `g_failing_syncs` times.
+int g_failing_syncs = 0;
+int flaky_sync(int fd) {
+    if (g_failing_syncs > 0) {
+        --g_failing_syncs;
+        errno = EIO;
+        return -1;
+    }
+    return ::fdatasync(fd);
+}
+}  // namespace
+
+TEST_CASE("after a failed fdatasync the records are written again in a new segment, once") {
+    TempDir dir;
+    auto o = options(dir.path);
+    o.wal.sync = flaky_sync;
+    {
+        Storage storage(o);
+        auto wal = storage.open(kTarget).wal;
+        const auto a = wal->append_data("{\"a\":1}\n");
+        wal->flush(true);
+        CHECK(durable(*wal, a) == std::optional<bool>(true));
+        const auto b = wal->append_data("{\"b\":1}\n");
+        std::optional<bool> rb;
+        wal->when_durable(b, [&](bool ok) { rb = ok; });
+        g_failing_syncs = 1;
+        wal->flush(true);  // written, then the sync fails: b is in doubt
+        CHECK(rb == std::optional<bool>(false));
+        CHECK_THAT(wal->failure(),
+                   Catch::Contains("fdatasync") && Catch::Contains("Input/output error"));
+        wal->retry_now();
+        wal->flush(true);  // b again, in a new segment
+        CHECK_FALSE(wal->failed());
+        CHECK(durable(*wal, b) == std::optional<bool>(false));  // its requester heard 503
+        CHECK(list_segments(dir.path / "wal" / "default.events").size() == 2);
+    }
+    Storage storage(o);
+    // b is whole in both segments: replayed once.
+    CHECK(all_rows(replay(storage, kTarget)) == "{\"a\":1}\n{\"b\":1}\n");
+}
+
+TEST_CASE("fsync interval: a failed periodic sync takes the log down until a try succeeds") {
+    TempDir dir;
+    auto o = options(dir.path);
+    o.wal.fsync = FsyncMode::interval;
+    o.wal.sync = flaky_sync;
+    Storage storage(o);
+    auto wal = storage.open(kTarget).wal;
+    const auto a = wal->append_data("{\"a\":1}\n");
+    wal->flush(false);  // written: acknowledged in this mode
+    CHECK(durable(*wal, a) == std::optional<bool>(true));
+    g_failing_syncs = 1;
+    wal->sync_if_dirty();
+    CHECK(wal->failed());
+    CHECK_THAT(wal->failure(), Catch::Contains("fdatasync"));
+    CHECK(durable(*wal, wal->append_data("{\"b\":1}\n")) == std::optional<bool>(false));
+    wal->retry_now();
+    wal->flush(false);  // nothing to write: the probe, with its sync, succeeds
+    CHECK_FALSE(wal->failed());
+    const auto c = wal->append_data("{\"c\":1}\n");
+    wal->flush(false);
+    CHECK(durable(*wal, c) == std::optional<bool>(true));
+}
+
+TEST_CASE("fsync interval: a failed sync when a full segment is closed takes the log down") {
+    TempDir dir;
+    auto o = options(dir.path);
+    o.wal.fsync = FsyncMode::interval;
+    o.wal.segment_size = 4096;
+    o.wal.sync = flaky_sync;
+    Storage storage(o);
+    auto wal = storage.open(kTarget).wal;
+    g_failing_syncs = 1;
+    wal->append_data(std::string(5000, 'x') + "\n");
+    wal->flush(false);  // fills the segment; the sync before closing it fails
+    CHECK(wal->failed());
+    CHECK(g_failing_syncs == 0);
+}
