@@ -69,7 +69,6 @@ App::App(config::LoadedConfig loaded, std::string config_path)
     : config_(loaded.config),
       warnings_(std::move(loaded.warnings)),
       config_path_(std::move(config_path)),
-      live_(config_),
       storage_(std::make_unique<store::Storage>(storage_options(*config_))),
       inserted_rate_(batch::Clock::now()),
       budget_(config_->batching.max_memory),
@@ -149,12 +148,12 @@ config::ReloadReport App::reload() {
         LOG_ERROR << "reload: " << config_path_ << " is invalid, nothing changed: " << e.what();
         return report;
     }
-    const auto changes = config::diff_configs(*live_, *loaded.config);
+    const auto live = manager_.live_config();
+    const auto changes = config::diff_configs(*live, *loaded.config);
     auto next =
-        std::make_shared<const config::Config>(config::apply_reloadable(*live_, *loaded.config));
+        std::make_shared<const config::Config>(config::apply_reloadable(*live, *loaded.config));
     const auto retuned = manager_.retune(next, batch::Clock::now());
     log::set_level(next->log.level);
-    live_ = next;
 
     report.ok = true;
     report.retuned = retuned.retuned;

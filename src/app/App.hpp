@@ -50,8 +50,7 @@ class App {
     const config::ConfigPtr config_;
     const std::vector<std::string> warnings_;
     const std::string config_path_;
-    std::mutex reload_mutex_;
-    config::ConfigPtr live_;  // guarded by reload_mutex_: what is in force after reloads
+    std::mutex reload_mutex_;                  // one reload at a time
     std::unique_ptr<store::Storage> storage_;  // first: the buffers log into it
     metrics::RateWindow inserted_rate_;
     batch::MemoryBudget budget_;

@@ -122,6 +122,11 @@ Route BatchManager::route(const ingest::TableName& name, const std::vector<std::
     return r;
 }
 
+config::ConfigPtr BatchManager::live_config() const {
+    std::shared_lock lock(mutex_);
+    return live_;
+}
+
 BatchManager::RetuneResult BatchManager::retune(const config::ConfigPtr& next, TimePoint now) {
     RetuneResult result;
     std::vector<Batch> sealed;

@@ -111,6 +111,9 @@ class BatchManager {
     /// sealed. Switching a table between ack buffered and a logged level needs
     /// a restart (the log is opened with the buffer): reported, not applied.
     RetuneResult retune(const config::ConfigPtr& next, TimePoint now);
+    /// The configuration in force: config() with the last reload's tables,
+    /// defaults, batching.max_memory and log.level.
+    config::ConfigPtr live_config() const;
 
   private:
     struct StringHash {

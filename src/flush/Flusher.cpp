@@ -174,11 +174,11 @@ std::vector<store::DeadRow> every_row(std::string_view rows, int code, const std
 void Flusher::on_transient(batch::Batch& b, const clickhouse::InsertOutcome& failure,
                            const std::string& error) {
     auto& table = b.source->table();
-    const auto tcfg_ptr = table.config();
-    const auto& tcfg = *tcfg_ptr;
-    if (b.attempts <= tcfg.retry_attempts) return retry_later(b, error);
+    const auto tcfg = table.config();
+    if (b.attempts <= tcfg->retry_attempts) return retry_later(b, error);
     // Out of retries.
-    if (tcfg.failure_strategy == config::FailureStrategy::send_to_dlq && dead_letters_ != nullptr) {
+    if (tcfg->failure_strategy == config::FailureStrategy::send_to_dlq &&
+        dead_letters_ != nullptr) {
         const auto all = every_row(b.rows, failure.code, "out of retries: " + failure.message);
         table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
         if (settle_bad_rows(b, all, 0, 0)) {

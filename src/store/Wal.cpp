@@ -124,11 +124,6 @@ void Wal::when_durable(std::uint64_t lsn, DurableCallback callback) {
     if (now) callback(ok);
 }
 
-bool Wal::has_pending() const {
-    std::lock_guard lock(mutex_);
-    return !tail_.empty();
-}
-
 std::string Wal::failure() const {
     std::lock_guard lock(mutex_);
     return failure_;
@@ -205,7 +200,9 @@ bool Wal::flush(bool sync) {
     const bool probing = down_ && !records;
     bool ok = true;
     if (fd_ < 0 && (records || probing)) ok = open_segment(records ? first : next);
-    if (ok && probing) ok = write_probe();
+    // The zeros preallocated in the new segment are the probe's write; without
+    // them, a page of its own.
+    if (ok && probing && allocated_end_ == 0) ok = write_probe();
     if (ok && records) {
         std::string error;
         ok = pwrite_all(fd_, writing_, segment_bytes_, error);

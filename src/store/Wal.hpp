@@ -97,7 +97,6 @@ class Wal {
     /// Deletes segments that hold only finished batches.
     void collect_garbage();
 
-    bool has_pending() const;
     /// True from a failed write or sync until a later write and sync succeed
     /// (tried after 1 s, then less often, up to every 30 s, in a new segment).
     /// Meanwhile durable acks fail, and data records are not kept (their rows
@@ -109,14 +108,14 @@ class Wal {
     std::uint64_t disk_bytes() const { return disk_bytes_.load(); }
     std::uint64_t durable_lsn() const { return durable_lsn_.load(); }
     const std::filesystem::path& dir() const { return dir_; }
-    const std::string& last_error() const { return last_error_; }  ///< writer thread only
 
   private:
     using Waiters = std::vector<std::pair<std::uint64_t, DurableCallback>>;
 
     std::uint64_t append_locked(RecordType type, std::string_view payload);  // needs mutex_
     bool open_segment(std::uint64_t first_lsn);
-    /// Writes a page of zeros to the segment just opened: does the disk take writes?
+    /// Writes a page of zeros to the segment just opened (when preallocation
+    /// wrote none): does the disk take writes?
     bool write_probe();
     /// After a failed write or sync (last_error_ says why): marks the log
     /// failed and schedules the next try. Returns the waiters, to be failed.

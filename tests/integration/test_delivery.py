@@ -34,6 +34,17 @@ class DeliveryTest(IntegrationTest):
     def ids_in(self, table):
         return [r["id"] for r in self.ch.rows(f"SELECT id FROM `{self.db}`.`{table}`")]
 
+    def durable_events_then_kill(self, prefix, n):
+        """Starts chgate with a durable table t, posts events {prefix}0..n-1 one
+        per request (each must get 202), kills it: the storage dir holds them."""
+        storage = self.storage_dir()
+        g = self.start({"t": dict(SLOW, ack="durable")}, storage)
+        for i in range(n):
+            self.assertEqual(g.post_events("t", {"id": f"{prefix}{i}", "n": i}).status, 202)
+        g.proc.send_signal(signal.SIGKILL)
+        g.proc.wait()
+        return storage
+
     def test_crash_under_load_loses_no_acknowledged_event(self):
         storage = self.storage_dir()
         tables = {"t": {"strategy": "hybrid", "max_batch_size": 500, "max_batch_time": "300ms",
@@ -106,12 +117,7 @@ class DeliveryTest(IntegrationTest):
         self.assertEqual(self.count("t"), 100)
 
     def test_an_unreadable_segment_is_set_aside_and_the_start_goes_on(self):
-        storage = self.storage_dir()
-        g = self.start({"t": dict(SLOW, ack="durable")}, storage)
-        for i in range(10):
-            self.assertEqual(g.post_events("t", {"id": f"u{i}", "n": i}).status, 202)
-        g.proc.send_signal(signal.SIGKILL)
-        g.proc.wait()
+        storage = self.durable_events_then_kill("u", 10)
         # A segment that cannot be read (as after an I/O error): a directory
         # where the log expects a file, named before the real one.
         log_dir = os.path.dirname(glob.glob(os.path.join(storage, "wal", "*", "*.wal"))[0])
@@ -166,12 +172,7 @@ class DeliveryTest(IntegrationTest):
         self.assertEqual(self.count("t"), 1)
 
     def test_a_corrupt_log_replays_the_rest_and_counts_the_damage(self):
-        storage = self.storage_dir()
-        g = self.start({"t": dict(SLOW, ack="durable")}, storage)
-        for i in range(50):
-            self.assertEqual(g.post_events("t", {"id": f"r{i}", "n": i}).status, 202)
-        g.proc.send_signal(signal.SIGKILL)
-        g.proc.wait()
+        storage = self.durable_events_then_kill("r", 50)
         segments = glob.glob(os.path.join(storage, "wal", "*", "*.wal"))
         self.assertEqual(len(segments), 1)
         with open(segments[0], "rb") as f:
