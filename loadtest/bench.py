@@ -188,6 +188,14 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_ticks():
+    """Busy and total clock ticks of the whole machine (every core), from
+    /proc/stat; idle and iowait count as not busy."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+
 def proc_hwm_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -309,7 +317,9 @@ def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=C
         path = "/v1/events/events" if endpoint == "events" else INSERT_QUERY
         cpu0 = proc_cpu(g.proc.pid)
         start = time.monotonic()
+        busy0 = machine_busy_ticks()
         w = wrk(g.url(path), body, ctype, conns, seconds)
+        busy1 = machine_busy_ticks()
         landed, t = wait_landed(ch, "events", w["accepted"] * events, start)
         cpu = proc_cpu(g.proc.pid) - cpu0
         m = g.metrics()["tables"]["events"]
@@ -321,7 +331,10 @@ def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=C
                "socket_errors": w["socket_errors"], "p50_ms": w["p50_us"] / 1000,
                "p99_ms": w["p99_us"] / 1000, "rss_mib": proc_hwm_kib(g.proc.pid) / 1024,
                "cpu_s_per_m": cpu * 1e6 / max(1, landed), "inserts": m["batches_inserted"],
-               "lost": max(0, w["accepted"] * events - landed)}
+               "lost": max(0, w["accepted"] * events - landed),
+               # The share of every core busy (chgate, wrk, ClickHouse, the
+               # kernel) while wrk ran: below 1.0, the rate is bound by latency.
+               "machine_busy": (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])}
     finally:
         g.stop()
     log(f"  accepted/s {row['accepted_per_s']:.0f}, landed/s {row['landed_per_s']:.0f}, "
@@ -462,14 +475,15 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
                  f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
     L += ["", "## chgate", "",
           "| scenario | ack | io threads | conns | events/req | accepted events/s | landed events/s | lost | "
-          "rejected | p50 ms | p99 ms | peak RSS MiB | CPU s / M events | INSERTs |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "rejected | p50 ms | p99 ms | peak RSS MiB | CPU s / M events | INSERTs | machine busy |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in chgate_rows:
         threads = r["threads"] or f"{os.cpu_count()} (one per core)"
         L.append(f"| {r['name'].split()[0]} {r['what']} | {r['name'].split()[1]} | {threads} | {r['connections']} | "
                  f"{r['events_per_request']} | {fmt(r['accepted_per_s'])} | {fmt(r['landed_per_s'])} | "
                  f"{r['lost']} | {r['rejected']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-                 f"{r['rss_mib']:.1f} | {r['cpu_s_per_m']:.2f} | {r['inserts']} |")
+                 f"{r['rss_mib']:.1f} | {r['cpu_s_per_m']:.2f} | {r['inserts']} | "
+                 f"{r.get('machine_busy', 0) * 100:.0f}% |")
     # Ratios: every chgate row against every baseline, landed events/s over the
     # baseline's landed events/s (nginx: its requests/s).
     names = [r["name"] for r in baselines]
@@ -511,15 +525,27 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
             L.append(f"- {r['name']}: landed {fmt(r['landed_per_s'])} rows/s ÷ ClickHouse "
                      f"direct {fmt(b['ch_bulk']['landed_per_s'])} rows/s = **{ratio:.2f}** "
                      f"(target ≥ 1.0: {'met' if ratio >= 1.0 else 'missed'}).")
-    pairs = []
+    pairs, ceilings = [], []
     for key in "abcd":
         # The pair at --threads (not the extra one-per-core buffered row).
         acks = {r["name"].split()[1]: r for r in find(key) if r["threads"] == args.threads}
         if "buffered" in acks and "durable" in acks:
-            pairs.append(f"({key}) {acks['durable']['landed_per_s'] / acks['buffered']['landed_per_s']:.2f}")
+            d, bf = acks["durable"], acks["buffered"]
+            pairs.append(f"({key}) {d['landed_per_s'] / bf['landed_per_s']:.2f}")
+            # Machine CPU (every core, every process) per accepted event: the
+            # rate each would reach with every core busy, if the cost stayed.
+            cost = {r["name"]: r["machine_busy"] * os.cpu_count() / max(1, r["accepted_per_s"])
+                    for r in (d, bf)}
+            ceilings.append(f"({key}) {cost[bf['name']] / cost[d['name']]:.2f} "
+                            f"({cost[d['name']] * 1e6:.1f} µs against {cost[bf['name']] * 1e6:.1f} µs "
+                            f"of machine CPU per event; busy {d['machine_busy'] * 100:.0f}% "
+                            f"and {bf['machine_busy'] * 100:.0f}%)")
     if pairs:
         L.append("- (e) durable ÷ buffered, landed events/s: " + ", ".join(pairs) +
                  " (issue 3's target for single events: ≥ 0.8).")
+        L.append("  - The same ratio if both kept every core busy at the machine CPU per event "
+                 "measured (buffered ÷ durable cost per event; an estimate, not a measurement): " +
+                 ", ".join(ceilings) + ".")
     if chgate_rows:
         peak = max(r["rss_mib"] for r in chgate_rows)
         limit = 64 + BUFFER_MEMORY_MIB
