@@ -230,8 +230,9 @@ class Loader:
     """Threads posting small batches of uniquely numbered events over keep-alive
     connections, remembering which ids chgate acknowledged."""
 
-    def __init__(self, port, table, threads=8, per_request=5, pause=0.0):
+    def __init__(self, port, table, threads=8, per_request=5, pause=0.0, pad=0):
         self.port, self.table, self.per_request, self.pause = port, table, per_request, pause
+        self.pad = "x" * pad  # a "pad" field of this many bytes in each event, if any
         self.acked = set()
         self.statuses = {}     # status -> count
         self.retry_after = 0   # 429/503 answers that carried Retry-After
@@ -257,7 +258,8 @@ class Loader:
         while not self.stop.is_set():
             ids = [f"w{worker}-{seq + i}" for i in range(self.per_request)]
             seq += self.per_request
-            body = json.dumps([{"id": i, "n": 1} for i in ids])
+            body = json.dumps([{"id": i, "n": 1, **({"pad": self.pad} if self.pad else {})}
+                               for i in ids])
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -400,6 +402,28 @@ class IntegrationTest(unittest.TestCase):
 
     def config(self, tables, storage_dir=None, **sections):
         return make_config(self.db, tables, self.ch.url, storage_dir, **sections)
+
+    def small_disk(self, mib):
+        """A directory on a filesystem of its own, `mib` MiB of ext4 on a loop
+        device, unmounted after the test: a disk that really fills up. Skips
+        the test where mounting is not allowed (it needs root)."""
+        if os.geteuid() != 0 or not shutil.which("mkfs.ext4"):
+            self.skipTest("a loop-mounted filesystem needs root and mkfs.ext4")
+        work = tempfile.mkdtemp(prefix="chgate-it-disk-")
+        self.addCleanup(shutil.rmtree, work, True)
+        image, mount = os.path.join(work, "disk.img"), os.path.join(work, "mnt")
+        os.mkdir(mount)
+        with open(image, "wb") as f:
+            f.truncate(mib << 20)
+        # -m 0: no blocks reserved for root, which chgate runs as here.
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", image], check=True, capture_output=True)
+        mounted = subprocess.run(["mount", "-o", "loop", image, mount], capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest(f"cannot loop-mount a filesystem here: {mounted.stderr.strip()}")
+        # Lazily: a chgate still holding files (after a failed assertion) must
+        # not keep the loop device, or the directory, from going.
+        self.addCleanup(subprocess.run, ["umount", "-l", mount], capture_output=True)
+        return mount
 
     def storage_dir(self):
         """A directory for write-ahead logs, removed after the test."""
