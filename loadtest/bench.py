@@ -28,7 +28,11 @@ loadtest/results/DATE-bench.md) and prints it.
 compares chgate binaries (a change against main, say) instead: each round runs
 every binary once per scenario and ack, alternating, so that the machine's
 drift falls on all of them alike; the report (loadtest/results/DATE-ab.md) has
-the medians and each binary's ratio to the first.
+the medians and each binary's ratio to the first. With both acks (the default
+--acks) it also has durable ÷ buffered per round, and the median: the way to
+read issue 3's ratio on a noisy machine, e.g.
+
+    loadtest/bench.sh --ab build-release/chgate --rounds 9 --seconds 5
 """
 
 import argparse
@@ -196,6 +200,20 @@ def machine_busy_ticks():
     return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
 
 
+def proc_sleeps(pid):
+    """Times the process's threads went to sleep (voluntary context switches),
+    summed over every thread."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                total += next(int(line.split()[1]) for line in f
+                              if line.startswith("voluntary_ctxt_switches:"))
+        except (OSError, StopIteration):
+            pass  # a thread that ended meanwhile
+    return total
+
+
 def proc_hwm_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -317,9 +335,9 @@ def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=C
         path = "/v1/events/events" if endpoint == "events" else INSERT_QUERY
         cpu0 = proc_cpu(g.proc.pid)
         start = time.monotonic()
-        busy0 = machine_busy_ticks()
+        busy0, sleeps0 = machine_busy_ticks(), proc_sleeps(g.proc.pid)
         w = wrk(g.url(path), body, ctype, conns, seconds)
-        busy1 = machine_busy_ticks()
+        busy1, sleeps1 = machine_busy_ticks(), proc_sleeps(g.proc.pid)
         landed, t = wait_landed(ch, "events", w["accepted"] * events, start)
         cpu = proc_cpu(g.proc.pid) - cpu0
         m = g.metrics()["tables"]["events"]
@@ -334,7 +352,9 @@ def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=C
                "lost": max(0, w["accepted"] * events - landed),
                # The share of every core busy (chgate, wrk, ClickHouse, the
                # kernel) while wrk ran: below 1.0, the rate is bound by latency.
-               "machine_busy": (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])}
+               "machine_busy": (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
+               # How often chgate's threads slept (and had to be woken) per request.
+               "sleeps_per_request": (sleeps1 - sleeps0) / max(1, w["requests"])}
     finally:
         g.stop()
     log(f"  accepted/s {row['accepted_per_s']:.0f}, landed/s {row['landed_per_s']:.0f}, "
@@ -475,15 +495,16 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
                  f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
     L += ["", "## chgate", "",
           "| scenario | ack | io threads | conns | events/req | accepted events/s | landed events/s | lost | "
-          "rejected | p50 ms | p99 ms | peak RSS MiB | CPU s / M events | INSERTs | machine busy |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "rejected | p50 ms | p99 ms | peak RSS MiB | CPU s / M events | INSERTs | machine busy | "
+          "sleeps / request |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in chgate_rows:
         threads = r["threads"] or f"{os.cpu_count()} (one per core)"
         L.append(f"| {r['name'].split()[0]} {r['what']} | {r['name'].split()[1]} | {threads} | {r['connections']} | "
                  f"{r['events_per_request']} | {fmt(r['accepted_per_s'])} | {fmt(r['landed_per_s'])} | "
                  f"{r['lost']} | {r['rejected']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
                  f"{r['rss_mib']:.1f} | {r['cpu_s_per_m']:.2f} | {r['inserts']} | "
-                 f"{r.get('machine_busy', 0) * 100:.0f}% |")
+                 f"{r.get('machine_busy', 0) * 100:.0f}% | {r.get('sleeps_per_request', 0):.3f} |")
     # Ratios: every chgate row against every baseline, landed events/s over the
     # baseline's landed events/s (nginx: its requests/s).
     names = [r["name"] for r in baselines]
@@ -539,7 +560,9 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
             ceilings.append(f"({key}) {cost[bf['name']] / cost[d['name']]:.2f} "
                             f"({cost[d['name']] * 1e6:.1f} µs against {cost[bf['name']] * 1e6:.1f} µs "
                             f"of machine CPU per event; busy {d['machine_busy'] * 100:.0f}% "
-                            f"and {bf['machine_busy'] * 100:.0f}%)")
+                            f"and {bf['machine_busy'] * 100:.0f}%; chgate's threads slept "
+                            f"{d['sleeps_per_request']:.3f} and {bf['sleeps_per_request']:.3f} "
+                            f"times per request)")
     if pairs:
         L.append("- (e) durable ÷ buffered, landed events/s: " + ", ".join(pairs) +
                  " (issue 3's target for single events: ≥ 0.8).")
@@ -627,6 +650,21 @@ def run_ab(args, workdir, ch):
         first = statistics.median(r["requests_per_s"] for r in runs[(key, ack, binaries[0])])
         L.append(f"| ({key}) | {ack} | `{b}` | {fmt(med)} | {fmt(landed)} | {med / first:.3f} | "
                  + ", ".join(fmt(r["requests_per_s"]) for r in rows) + " |")
+    # Both acks measured: durable ÷ buffered of each round (the two ran one
+    # after the other, so they share that round's noise), and their median.
+    pairs = [(key, b) for (key, ack, b) in runs if ack == "durable" and (key, "buffered", b) in runs]
+    if pairs:
+        L += ["", "| scenario | binary | durable ÷ buffered, landed events/s, per round | median | "
+              "machine busy, durable / buffered (medians) | sleeps per request, durable / buffered |",
+              "|---|---|---|---|---|---|"]
+    for key, b in pairs:
+        d, bf = runs[(key, "durable", b)], runs[(key, "buffered", b)]
+        ratios = [x["landed_per_s"] / y["landed_per_s"] for x, y in zip(d, bf)]
+        med = lambda rows, k: statistics.median(r[k] for r in rows)
+        L.append(f"| ({key}) | `{b}` | " + ", ".join(f"{x:.2f}" for x in ratios) +
+                 f" | **{statistics.median(ratios):.2f}** | {med(d, 'machine_busy') * 100:.0f}% / "
+                 f"{med(bf, 'machine_busy') * 100:.0f}% | {med(d, 'sleeps_per_request'):.3f} / "
+                 f"{med(bf, 'sleeps_per_request'):.3f} |")
     return "\n".join(L) + "\n"
 
 
