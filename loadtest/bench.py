@@ -17,6 +17,8 @@ thread, keep-alive connections, one fixed body per scenario):
               latency per step
   growth      CPU seconds per million events at 1k, 10k and as many events/s
               as chgate takes
+  recovery    single events with ClickHouse stopped (batches go to the spool),
+              then ClickHouse back: how fast the spool drains
   micro       the Google Benchmark suite (chgate-microbench)
 
 An event counts as landed once ClickHouse holds it: after each run the rows
@@ -52,7 +54,7 @@ import time
 import urllib.parse
 import urllib.request
 
-ALL_PARTS = "baselines,chgate,adaptive,growth,micro"
+ALL_PARTS = "baselines,chgate,adaptive,growth,recovery,micro"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build-release")
 CHGATE = os.path.join(BUILD, "chgate")
@@ -133,6 +135,13 @@ class ClickHouse:
 
     def stop(self):
         sh(os.path.join(ROOT, "deploy", "clickhouse.sh"), "stop", self.dir, capture_output=True)
+
+    def start_again(self):
+        """After stop(): the same data, on the same ports."""
+        with open(os.path.join(self.dir, "tcp_port")) as f:
+            tcp_port = f.read().strip()
+        sh(os.path.join(ROOT, "deploy", "clickhouse.sh"), "start", self.dir, str(self.port),
+           tcp_port, capture_output=True)
 
 
 class Nginx:
@@ -241,14 +250,15 @@ def wait_landed(ch, table, at_least, start, settle=3.0, timeout=120):
 
 
 class Chgate:
-    def __init__(self, workdir, name, ch, tables, threads, fsync="always", binary=CHGATE):
+    def __init__(self, workdir, name, ch, tables, threads, fsync="always", binary=CHGATE,
+                 clickhouse=None):
         self.storage = os.path.join(workdir, f"storage-{name}")
         self.port = free_port()
         config = os.path.join(workdir, f"chgate-{name}.yaml")
         with open(config, "w") as f:
             json.dump({
                 "server": {"listen": f"127.0.0.1:{self.port}", "threads": threads},
-                "clickhouse": {"url": ch.url, "database": DB},
+                "clickhouse": {"url": ch.url, "database": DB, **(clickhouse or {})},
                 "storage": {"dir": self.storage, "fsync": fsync},
                 "batching": {"max_memory": BUFFER_MEMORY, "tables": tables},
                 "log": {"level": "warn"},
@@ -439,6 +449,50 @@ def run_growth(workdir, ch, seconds, threads):
     return rows
 
 
+def run_recovery(workdir, ch, seconds, threads, binary=CHGATE):
+    """ClickHouse stopped while single events come in (ack buffered, batches of
+    1000 rows, no retries): the batches go to the spool. Then ClickHouse is
+    started again, and the spool's drain is timed, against its configured
+    rate (storage.spool_replay_rate, 16 MiB/s by default)."""
+    log(f"recovery: {seconds} s of load with ClickHouse stopped, then the spool's drain")
+    ch.reset()
+    one, _ = write_body(workdir, "recovery", 1, "object")
+    g = Chgate(workdir, "recovery", ch,
+               {"events": table_config("buffered", max_batch_size=1000, max_batch_time="1s",
+                                       retry_attempts=0)},
+               threads, binary=binary, clickhouse={"retry": {"initial": "100ms", "max": "1s"},
+                                                   "probe_interval": "200ms"})
+    try:
+        ch.stop()
+        try:
+            w = wrk(g.url("/v1/events/events"), one, "application/json", 64, seconds)
+            # Every accepted batch has failed its one attempt and gone to the spool.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                t = g.metrics()["tables"]["events"]
+                if t["buffered_rows"] == 0 and t["pending_rows"] == 0:
+                    break
+                time.sleep(0.2)
+            spool = g.metrics()["storage"]["spool_bytes"]
+            spooled_rows = g.metrics()["tables"]["events"]["rows_spooled"]
+        finally:
+            ch.start_again()
+        start = time.monotonic()
+        while g.metrics()["storage"]["spool_bytes"] > 0 and time.monotonic() - start < 900:
+            time.sleep(0.1)
+        drained = time.monotonic() - start
+        landed, _ = wait_landed(ch, "events", w["accepted"], start)
+    finally:
+        g.stop()
+    row = {"accepted": w["accepted"], "rejected": w["status_errors"], "spool_bytes": spool,
+           "spooled_rows": spooled_rows, "drain_s": drained, "landed": landed,
+           "rows_per_s": spooled_rows / max(drained, 1e-3),
+           "bytes_per_s": spool / max(drained, 1e-3)}
+    log(f"  {spooled_rows} rows ({spool} bytes) spooled, drained in {drained:.1f} s; "
+        f"{landed} of {w['accepted']} accepted landed")
+    return row
+
+
 def run_micro():
     log("micro-benchmarks")
     out = sh(MICRO, "--benchmark_format=json", "--benchmark_min_time=0.2",
@@ -467,7 +521,7 @@ def machine(ch):
             f"{platform.release()}; ClickHouse {ch.version} on the same machine.")
 
 
-def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
+def report(args, ch, baselines, chgate_rows, adaptive, growth, micro, recovery=None):
     today = datetime.date.today().isoformat()
     b = {r["name"]: r for r in baselines}
     L = [f"# chgate benchmark ({today})", "",
@@ -604,6 +658,16 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro):
             offered = g["rate"] if g["rate"] == "max" else fmt(g["rate"])
             who = "nginx" if g["who"] == "nginx" else f"chgate, ack {g['who']}"
             L.append(f"| {who} | {offered} | {fmt(g['events_per_s'])} | {g['cpu_s_per_m']:.2f} |")
+    if recovery:
+        r = recovery
+        L += ["", f"## Recovery after an outage (single events for {args.seconds} s with ClickHouse "
+              "stopped, ack buffered, batches of 1000 rows, no retries: spooled; then ClickHouse "
+              "started again)", "",
+              "| accepted | rejected (429/503) | spooled rows | spool bytes | drained in s | rows/s | "
+              "MiB/s (spool_replay_rate: 16) | landed |", "|---|---|---|---|---|---|---|---|",
+              f"| {fmt(r['accepted'])} | {fmt(r['rejected'])} | {fmt(r['spooled_rows'])} | "
+              f"{fmt(r['spool_bytes'])} | {r['drain_s']:.1f} | {fmt(r['rows_per_s'])} | "
+              f"{r['bytes_per_s'] / 2**20:.2f} | {fmt(r['landed'])} |"]
     if micro:
         L += ["", "## Micro-benchmarks (chgate-microbench)", "",
               "| benchmark | ns per iteration | throughput |", "|---|---|---|"]
@@ -625,9 +689,14 @@ def run_ab(args, workdir, ch):
         if not os.access(b, os.X_OK):
             raise SystemExit(f"--ab: {b} is not an executable")
     runs = {}  # (scenario key, ack, binary) -> [row, ...]
+    recoveries = {}  # binary -> [run_recovery's row, ...]
     args.scenarios = args.scenarios if args.scenarios != "a,b,c,d" else "a"
     for r in range(args.rounds):
         log(f"round {r + 1} of {args.rounds}")
+        if "recovery" in args.scenarios.split(","):
+            for b in binaries:
+                recoveries.setdefault(b, []).append(
+                    run_recovery(workdir, ch, args.seconds, args.threads, binary=b))
         for scn in CHGATE_SCENARIOS:
             if scn[0] not in args.scenarios.split(","):
                 continue
@@ -641,15 +710,25 @@ def run_ab(args, workdir, ch):
          f"- Command: `loadtest/bench.sh --ab {args.ab} --rounds {args.rounds} --seconds "
          f"{args.seconds} --threads {args.threads} --fsync {args.fsync} --scenarios "
          f"{args.scenarios} --acks {args.acks}`",
-         "- Each round runs every binary once per scenario and ack, in turn; medians over the rounds.",
-         "", "| scenario | ack | binary | requests/s (median) | landed events/s (median) | "
-         "÷ first binary | requests/s per round |", "|---|---|---|---|---|---|---|"]
+         "- Each round runs every binary once per scenario and ack, in turn; medians over the rounds."]
+    if runs:
+        L += ["", "| scenario | ack | binary | requests/s (median) | landed events/s (median) | "
+              "÷ first binary | requests/s per round |", "|---|---|---|---|---|---|---|"]
     for (key, ack, b), rows in runs.items():
         med = statistics.median(r["requests_per_s"] for r in rows)
         landed = statistics.median(r["landed_per_s"] for r in rows)
         first = statistics.median(r["requests_per_s"] for r in runs[(key, ack, binaries[0])])
         L.append(f"| ({key}) | {ack} | `{b}` | {fmt(med)} | {fmt(landed)} | {med / first:.3f} | "
                  + ", ".join(fmt(r["requests_per_s"]) for r in rows) + " |")
+    if recoveries:
+        L += ["", "| recovery | binary | spooled rows (median) | drained in s (median) | rows/s drained "
+              "(median) | ÷ first binary | drained in s per round |", "|---|---|---|---|---|---|---|"]
+        first = statistics.median(r["rows_per_s"] for r in recoveries[binaries[0]])
+    for b, rows in recoveries.items():
+        rate = statistics.median(r["rows_per_s"] for r in rows)
+        L.append(f"| spool drain | `{b}` | {fmt(statistics.median(r['spooled_rows'] for r in rows))} | "
+                 f"{statistics.median(r['drain_s'] for r in rows):.1f} | {fmt(rate)} | "
+                 f"{rate / first:.2f} | " + ", ".join(f"{r['drain_s']:.1f}" for r in rows) + " |")
     # Both acks measured: durable ÷ buffered of each round (the two ran one
     # after the other, so they share that round's noise), and their median.
     pairs = [(key, b) for (key, ack, b) in runs if ack == "durable" and (key, "buffered", b) in runs]
@@ -683,7 +762,8 @@ def main():
                     help="chgate's storage.fsync (default always)")
     ap.add_argument("--ab", default=None, metavar="BIN_A,BIN_B[,...]",
                     help="compare chgate binaries instead: alternated for --rounds rounds on "
-                         "--scenarios (default a) and --acks; report in loadtest/results/DATE-ab.md")
+                         "--scenarios (default a; 'recovery' for the spool's drain) and --acks; "
+                         "report in loadtest/results/DATE-ab.md")
     ap.add_argument("--rounds", type=int, default=5, help="--ab rounds (default 5)")
     ap.add_argument("--output", default=None,
                     help="report file (default loadtest/results/DATE-bench.md)")
@@ -693,7 +773,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     workdir = tempfile.mkdtemp(prefix="chgate-bench-")
     ch = nginx = None
-    baselines, chgate_rows, adaptive, growth, micro = [], [], None, [], []
+    baselines, chgate_rows, adaptive, growth, micro, recovery = [], [], None, [], [], None
     try:
         if "micro" in parts and not args.ab:
             micro = run_micro()  # first: nothing else runs yet
@@ -764,8 +844,10 @@ def main():
             adaptive = run_adaptive(workdir, ch, max(5, s), args.threads)
         if "growth" in parts:
             growth = run_growth(workdir, ch, s, args.threads)
+        if "recovery" in parts:
+            recovery = run_recovery(workdir, ch, s, args.threads)
         if not args.ab:
-            text = report(args, ch, baselines, chgate_rows, adaptive, growth, micro)
+            text = report(args, ch, baselines, chgate_rows, adaptive, growth, micro, recovery)
     finally:
         if nginx:
             nginx.stop()

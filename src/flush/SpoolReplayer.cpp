@@ -57,36 +57,60 @@ void SpoolReplayer::run() {
 
 std::uint64_t SpoolReplayer::round(std::uint64_t budget) {
     std::uint64_t used = 0;
-    for (auto& entry : spool_.oldest_per_target()) {
-        if (used >= budget) break;
-        const auto route = manager_.route_for_recovery({entry.target.database, entry.target.table},
-                                                       entry.target.columns);
-        if (!route.buffer) continue;
-        auto& table = route.buffer->table();
-        // A table with its memory in use waits; the others go on.
-        if (table.reserve(entry.bytes) != batch::Admission::ok) continue;
-        std::string rows, error;
-        if (!spool_.load(entry, rows, error)) {
-            table.release(entry.bytes);
-            LOG_ERROR << "spool: " << error;
-            continue;
+    // One batch of each table in turn, oldest first, until the budget is spent
+    // or no table takes another.
+    for (bool progress = true; progress && used < budget;) {
+        progress = false;
+        for (const auto& entry : spool_.oldest_per_target()) {
+            if (used >= budget) break;
+            switch (bring_back(entry)) {
+                case Outcome::loaded:
+                    used += entry.bytes;
+                    progress = true;
+                    break;
+                case Outcome::set_aside:  // the next one of its table is up now
+                    progress = true;
+                    break;
+                case Outcome::no_room:
+                    break;
+            }
         }
-        const auto now = batch::Clock::now();
-        batch::Batch b;
-        b.id = entry.batch_id;  // the same id: a retry is recognisably the same batch
-        b.source = route.buffer;
-        b.rows = std::move(rows);
-        b.row_count = entry.rows;
-        b.first_append = now;
-        b.sealed_at = now;
-        b.reason = batch::FlushReason::replay;
-        b.priority = table.config()->priority;
-        b.spool_path = entry.path;
-        table.on_replayed(b.row_count, b.rows.size(), b.first_append, b.sealed_at);
-        used += b.rows.size();
-        queue_.push(std::move(b));
     }
     return used;
+}
+
+SpoolReplayer::Outcome SpoolReplayer::bring_back(const store::SpoolEntry& entry) {
+    const auto route = manager_.route_for_recovery({entry.target.database, entry.target.table},
+                                                   entry.target.columns);
+    if (!route.buffer) return Outcome::no_room;
+    auto& table = route.buffer->table();
+    // Spooled batches take at most half of the table's memory (one at a time
+    // past that), so that its live requests are still taken meanwhile.
+    const auto held = table.held_bytes();
+    if (held > 0 && held + entry.bytes > table.config()->max_memory / 2) return Outcome::no_room;
+    if (table.reserve(entry.bytes) != batch::Admission::ok) return Outcome::no_room;
+    std::string rows, error;
+    if (!spool_.load(entry, rows, error)) {
+        table.release(entry.bytes);
+        // Never in the way of the batches behind it: kept aside, for a person.
+        LOG_ERROR << "spool: " << error << "; set aside as "
+                  << spool_.set_aside(entry.path).string();
+        return Outcome::set_aside;
+    }
+    const auto now = batch::Clock::now();
+    batch::Batch b;
+    b.id = entry.batch_id;  // the same id: a retry is recognisably the same batch
+    b.source = route.buffer;
+    b.rows = std::move(rows);
+    b.row_count = entry.rows;
+    b.first_append = now;
+    b.sealed_at = now;
+    b.reason = batch::FlushReason::replay;
+    b.priority = table.config()->priority;
+    b.spool_path = entry.path;
+    table.on_replayed(b.row_count, b.rows.size(), b.first_append, b.sealed_at);
+    queue_.push(std::move(b));
+    return Outcome::loaded;
 }
 
 }  // namespace chgate::flush

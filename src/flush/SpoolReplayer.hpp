@@ -14,7 +14,8 @@ class ReplicaSet;
 }
 namespace chgate::store {
 class Spool;
-}
+struct SpoolEntry;
+}  // namespace chgate::store
 
 namespace chgate::flush {
 
@@ -23,7 +24,8 @@ class FlushQueue;
 /// Brings spooled batches back while ClickHouse answers: oldest first, one
 /// table after another (a table whose memory is full is skipped, so it never
 /// blocks the others), at storage.spool_replay_rate bytes per second so that
-/// recovery does not swamp ClickHouse.
+/// recovery does not swamp ClickHouse, and in at most half of each table's
+/// max_memory, so that live requests are still taken.
 class SpoolReplayer {
   public:
     SpoolReplayer(store::Spool& spool, batch::BatchManager& manager, FlushQueue& queue,
@@ -33,10 +35,17 @@ class SpoolReplayer {
     void start();
     void stop();
 
+    /// One round (run() calls it every 100 ms while a replica answers): loads
+    /// spooled batches into the flush queue, one table after another, until
+    /// `budget` bytes are loaded or no table takes more. Returns the bytes.
+    std::uint64_t round(std::uint64_t budget);
+
   private:
     void run();
-    /// One round over the tables; returns the bytes loaded.
-    std::uint64_t round(std::uint64_t budget);
+    enum class Outcome { loaded, no_room, set_aside };
+    /// Loads `entry` into the flush queue if its table has room; an entry
+    /// that cannot be read is set aside.
+    Outcome bring_back(const store::SpoolEntry& entry);
 
     store::Spool& spool_;
     batch::BatchManager& manager_;

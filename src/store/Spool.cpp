@@ -146,6 +146,15 @@ void Spool::remove(const std::filesystem::path& path) {
     it->second.erase(entry);
 }
 
+std::filesystem::path Spool::set_aside(const std::filesystem::path& path) {
+    auto aside = path;
+    aside += ".unreadable";
+    std::error_code ec;
+    std::filesystem::rename(path, aside, ec);
+    remove(path);  // out of the index; the file is already renamed (or gone)
+    return aside;
+}
+
 std::map<std::string, Spool::Count> Spool::counts() const {
     std::lock_guard lock(mutex_);
     std::map<std::string, Count> out;

@@ -49,6 +49,9 @@ class Spool {
     void unload(const std::filesystem::path& path);
     /// The batch is finished: the file goes.
     void remove(const std::filesystem::path& path);
+    /// A file that cannot be read: renamed NAME.unreadable, out of the way of
+    /// the batches behind it, and no longer counted. Returns the new name.
+    std::filesystem::path set_aside(const std::filesystem::path& path);
 
     std::uint64_t bytes() const { return bytes_.load(); }
     struct Count {

@@ -1,0 +1,112 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "batch/BatchManager.hpp"
+#include "clickhouse/ReplicaSet.hpp"
+#include "config/ConfigLoader.hpp"
+#include "flush/FlushQueue.hpp"
+#include "flush/SpoolReplayer.hpp"
+#include "store/Spool.hpp"
+
+using namespace chgate;
+
+namespace {
+
+struct Fixture {
+    explicit Fixture(const std::string& yaml)
+        : dir(std::filesystem::temp_directory_path() /
+              ("chgate-spool-replay-" + std::to_string(::getpid()))),
+          config(config::load_config_text(
+                     yaml, "test.yaml",
+                     [](const std::string&) { return std::optional<std::string>(); })
+                     .config),
+          budget(config->batching.max_memory),
+          rate(batch::Clock::now()),
+          manager(config, queue, budget, rate),
+          replicas(config->clickhouse),
+          spool((std::filesystem::remove_all(dir), dir)),
+          replayer(spool, manager, queue, replicas, 16 << 20) {}
+    ~Fixture() { std::filesystem::remove_all(dir); }
+
+    /// Spools `n` batches of `table`, each of `bytes` bytes of rows.
+    void put(const std::string& table, int n, std::size_t bytes) {
+        for (int i = 0; i < n; ++i) {
+            std::string rows = "{\"s\":\"" + std::string(bytes - 9, 'x') + "\"}\n";
+            REQUIRE(rows.size() == bytes);
+            store::SpoolEntry entry;
+            std::string error;
+            REQUIRE(spool.put({"default", table, {}}, ++id, rows, 1, error, entry));
+            spool.unload(entry.path);  // as after a restart: on disk only
+        }
+    }
+    /// Takes every batch out of the queue: how many of each table.
+    std::map<std::string, int> taken() {
+        std::map<std::string, int> out;
+        for (auto& b : queue.take_all()) {
+            ++out[b.source->table().table()];
+            b.source->table().release(b.rows.size());
+        }
+        return out;
+    }
+
+    std::filesystem::path dir;
+    config::ConfigPtr config;
+    flush::FlushQueue queue;
+    batch::MemoryBudget budget;
+    metrics::RateWindow rate;
+    batch::BatchManager manager;
+    clickhouse::ReplicaSet replicas;
+    store::Spool spool;
+    flush::SpoolReplayer replayer;
+    std::uint64_t id = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a spool replay round loads batches up to its byte budget, not one per table") {
+    Fixture f("batching: {tables: {t: {max_memory: 1MiB}}}");
+    f.put("t", 30, 1000);
+    CHECK(f.replayer.round(16 << 20) == 30 * 1000);
+    CHECK(f.taken() == std::map<std::string, int>{{"t", 30}});
+    CHECK(f.spool.oldest_per_target().empty());  // every batch is loaded
+
+    f.put("t", 10, 1000);
+    CHECK(f.replayer.round(2500) == 3000);  // stops once the budget is spent
+    CHECK(f.taken() == std::map<std::string, int>{{"t", 3}});
+}
+
+TEST_CASE("spooled batches take turns between tables and half of each table's memory") {
+    Fixture f("batching: {tables: {t: {max_memory: 1MiB}, u: {max_memory: 1MiB}}}");
+    f.put("t", 8, 100'000);
+    f.put("u", 8, 100'000);
+    CHECK(f.replayer.round(400'000) == 400'000);
+    CHECK(f.taken() == std::map<std::string, int>{{"t", 2}, {"u", 2}});
+
+    // Half of 1 MiB holds five batches of 100 kB; the rest wait for room.
+    CHECK(f.replayer.round(16 << 20) == 1'000'000);
+    CHECK(f.manager.route("t").buffer->table().held_bytes() == 500'000);
+    CHECK(f.manager.route("u").buffer->table().held_bytes() == 500'000);
+    CHECK(f.replayer.round(16 << 20) == 0);
+    CHECK(f.taken() == std::map<std::string, int>{{"t", 5}, {"u", 5}});
+    CHECK(f.replayer.round(16 << 20) == 200'000);
+}
+
+TEST_CASE("a batch larger than half the table's memory is loaded on its own") {
+    Fixture f("batching: {tables: {t: {max_memory: 1MiB}}}");
+    f.put("t", 2, 700'000);
+    CHECK(f.replayer.round(16 << 20) == 700'000);
+    CHECK(f.replayer.round(16 << 20) == 0);  // the first still holds the memory
+    CHECK(f.taken() == std::map<std::string, int>{{"t", 1}});
+    CHECK(f.replayer.round(16 << 20) == 700'000);
+}
+
+TEST_CASE("an unreadable spool file is set aside and the batches behind it go on") {
+    Fixture f("batching: {tables: {t: {max_memory: 1MiB}}}");
+    f.put("t", 3, 1000);
+    const auto oldest = f.spool.oldest_per_target().at(0).path;
+    std::filesystem::remove(oldest);  // gone from under the spool
+    CHECK(f.replayer.round(16 << 20) == 2000);
+    CHECK(f.taken() == std::map<std::string, int>{{"t", 2}});
+    CHECK(f.spool.counts()["default.t"].batches == 2);  // the lost file left the index
+}
