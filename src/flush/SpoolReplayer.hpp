@@ -24,8 +24,8 @@ class FlushQueue;
 /// Brings spooled batches back while ClickHouse answers: oldest first, one
 /// table after another (a table whose memory is full is skipped, so it never
 /// blocks the others), at storage.spool_replay_rate bytes per second so that
-/// recovery does not swamp ClickHouse, and in at most half of each table's
-/// max_memory, so that live requests are still taken.
+/// recovery does not swamp ClickHouse, and only while a table holds at most
+/// half of its max_memory, so that its live requests are still taken.
 class SpoolReplayer {
   public:
     SpoolReplayer(store::Spool& spool, batch::BatchManager& manager, FlushQueue& queue,
