@@ -126,6 +126,7 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
             {"disk_bytes", g.disk_bytes},
             {"max_disk", g.max_disk},
             {"spool_bytes", g.spool_bytes},
+            {"spool_set_aside", g.spool_set_aside},
             {"syncs", g.syncs},
             {"sync_seconds", round_to(g.sync_seconds, 6)},
             {"failed_logs", failed_logs_json(g)},

@@ -161,6 +161,9 @@ std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouse
         gauge("disk_bytes", "Bytes of write-ahead logs and spool on disk.", double(g.disk_bytes));
         gauge("max_disk_bytes", "storage.max_disk (0: no bound).", double(g.max_disk));
         gauge("spool_bytes", "Bytes in the spool.", double(g.spool_bytes));
+        counter("spool_set_aside_total",
+                "Spool files that could not be read (renamed NAME.unreadable, not sent).",
+                double(g.spool_set_aside));
         counter("wal_syncs_total", "fdatasync calls on the write-ahead logs.", double(g.syncs));
         counter("wal_sync_seconds_total", "Time spent in those fdatasync calls.", g.sync_seconds);
         gauge("wal_failed_logs",

@@ -26,6 +26,7 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         g.fsync = config::to_string(cfg.fsync);
         g.disk_bytes = storage->disk_bytes();
         g.spool_bytes = storage->spool().bytes();
+        g.spool_set_aside = storage->spool().set_aside_files();
         g.max_disk = storage->max_disk();
         for (const auto& [name, c] : storage->dead_letters().counts()) {
             g.dead_letter_rows += c.rows;

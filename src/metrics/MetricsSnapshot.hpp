@@ -70,6 +70,7 @@ struct GatewaySnapshot {
     /// Logs that failed a write or sync: the table, and why.
     std::vector<std::pair<std::string, std::string>> failed_logs;
     std::uint64_t spool_bytes = 0, max_disk = 0;
+    std::uint64_t spool_set_aside = 0;  ///< unreadable spool files renamed NAME.unreadable
     std::uint64_t replay_logs = 0, replay_rows = 0, replay_batches = 0, replay_damaged = 0,
                   replay_torn_bytes = 0, replay_unreadable_segments = 0;
 };

@@ -152,6 +152,7 @@ std::filesystem::path Spool::set_aside(const std::filesystem::path& path) {
     std::error_code ec;
     std::filesystem::rename(path, aside, ec);
     remove(path);  // out of the index; the file is already renamed (or gone)
+    set_aside_.fetch_add(1, std::memory_order_relaxed);
     return aside;
 }
 

@@ -54,6 +54,8 @@ class Spool {
     std::filesystem::path set_aside(const std::filesystem::path& path);
 
     std::uint64_t bytes() const { return bytes_.load(); }
+    /// Files set aside by this run.
+    std::uint64_t set_aside_files() const { return set_aside_.load(std::memory_order_relaxed); }
     struct Count {
         std::uint64_t batches = 0, rows = 0, bytes = 0;
     };
@@ -69,6 +71,7 @@ class Spool {
     std::set<std::filesystem::path> loaded_;
     std::uint64_t sequence_ = 0;
     DiskCounter bytes_;
+    std::atomic<std::uint64_t> set_aside_{0};
 };
 
 }  // namespace chgate::store

@@ -115,4 +115,15 @@ TEST_CASE("an unreadable spool file is set aside and the batches behind it go on
     CHECK(f.replayer.round(16 << 20) == 2000);
     CHECK(f.taken() == std::map<std::string, int>{{"t", 2}});
     CHECK(f.spool.counts()["default.t"].batches == 2);  // the lost file left the index
+    CHECK(f.spool.set_aside_files() == 1);
+    CHECK(f.taken().empty());
+
+    // A file still there but empty (no header line): renamed, kept for a person.
+    f.put("t", 2, 1000);
+    const auto empty = f.spool.oldest_per_target().at(0).path;
+    std::filesystem::resize_file(empty, 0);
+    CHECK(f.replayer.round(16 << 20) == 1000);
+    CHECK(f.spool.set_aside_files() == 2);
+    CHECK_FALSE(std::filesystem::exists(empty));
+    CHECK(std::filesystem::exists(empty.string() + ".unreadable"));
 }
