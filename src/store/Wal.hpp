@@ -98,7 +98,7 @@ class Wal {
     void collect_garbage();
 
     /// True from a failed write or sync until a later write and sync succeed
-    /// (tried after 1 s, then less often, up to every 30 s, in a new segment).
+    /// (tried after 1 s, then less often, up to every 10 s, in a new segment).
     /// Meanwhile durable acks fail, and data records are not kept (their rows
     /// are still in the buffer); seal and done records are kept for the next
     /// segment, up to segment_size.
@@ -163,7 +163,7 @@ class Wal {
     std::string last_error_;
     // After a failed write or sync: not tried again before retry_at_.
     static constexpr std::chrono::milliseconds kFirstRetryDelay{1000};
-    static constexpr std::chrono::milliseconds kMaxRetryDelay{30000};
+    static constexpr std::chrono::milliseconds kMaxRetryDelay{10000};
     bool down_ = false;  // failed_, as this thread knows it without the lock
     std::chrono::milliseconds retry_delay_{0};
     std::chrono::steady_clock::time_point retry_at_;
