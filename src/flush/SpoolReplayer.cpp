@@ -99,11 +99,19 @@ SpoolReplayer::Outcome SpoolReplayer::bring_back(const store::SpoolEntry& entry)
             return Outcome::no_room;
     }
     std::string rows, error;
-    if (!spool_.load(entry, rows, error)) {
+    bool lasting = false;
+    if (!spool_.load(entry, rows, error, lasting)) {
         table.release(entry.bytes);
+        if (!lasting) {
+            LOG_ERROR << "spool: " << error << "; tried again later";
+            return Outcome::no_room;
+        }
         // Never in the way of the batches behind it: kept aside, for a person.
-        LOG_ERROR << "spool: " << error << "; set aside as "
-                  << spool_.set_aside(entry.path).string();
+        const bool renamed = spool_.set_aside(entry.path);
+        LOG_ERROR << "spool: " << error << "; batch " << entry.batch_id << " (" << entry.rows
+                  << " rows) is not sent"
+                  << (renamed ? ", the file is kept as " + entry.path.string() + ".unreadable"
+                              : "");
         return Outcome::set_aside;
     }
     const auto now = batch::Clock::now();

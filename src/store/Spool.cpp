@@ -114,11 +114,19 @@ std::vector<SpoolEntry> Spool::oldest_per_target() {
     return out;
 }
 
-bool Spool::load(const SpoolEntry& entry, std::string& rows, std::string& error) {
+bool Spool::load(const SpoolEntry& entry, std::string& rows, std::string& error, bool& lasting) {
     std::ifstream in(entry.path, std::ios::binary);
+    if (!in) {
+        const int err = errno;
+        lasting = err == ENOENT;
+        error = "cannot open " + entry.path.string() + ": " + std::strerror(err);
+        return false;
+    }
     std::string header;
-    if (!in || !std::getline(in, header)) {
-        error = "cannot read " + entry.path.string();
+    if (!std::getline(in, header)) {
+        // Spool files are written whole before they are named: this one is damaged.
+        lasting = true;
+        error = entry.path.string() + " holds no header line";
         return false;
     }
     rows.assign(std::istreambuf_iterator<char>(in), {});
@@ -146,14 +154,14 @@ void Spool::remove(const std::filesystem::path& path) {
     it->second.erase(entry);
 }
 
-std::filesystem::path Spool::set_aside(const std::filesystem::path& path) {
+bool Spool::set_aside(const std::filesystem::path& path) {
     auto aside = path;
     aside += ".unreadable";
     std::error_code ec;
     std::filesystem::rename(path, aside, ec);
     remove(path);  // out of the index; the file is already renamed (or gone)
     set_aside_.fetch_add(1, std::memory_order_relaxed);
-    return aside;
+    return !ec;
 }
 
 std::map<std::string, Spool::Count> Spool::counts() const {

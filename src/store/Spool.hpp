@@ -43,15 +43,19 @@ class Spool {
     std::vector<SpoolEntry> oldest_per_target();
 
     /// Reads an entry's rows; marks it loaded so it is not handed out twice.
-    bool load(const SpoolEntry& entry, std::string& rows, std::string& error);
+    /// On failure, `error` says why, and `lasting` whether it will never load
+    /// (the file is gone, or holds no header line); an error that may pass
+    /// (too many open files, say) leaves `lasting` false.
+    bool load(const SpoolEntry& entry, std::string& rows, std::string& error, bool& lasting);
     /// The batch left memory again without finishing (ClickHouse failed again):
     /// its file stays and comes up in a later round.
     void unload(const std::filesystem::path& path);
     /// The batch is finished: the file goes.
     void remove(const std::filesystem::path& path);
-    /// A file that cannot be read: renamed NAME.unreadable, out of the way of
-    /// the batches behind it, and no longer counted. Returns the new name.
-    std::filesystem::path set_aside(const std::filesystem::path& path);
+    /// A file that will never load: renamed NAME.unreadable (if it is still
+    /// there), out of the way of the batches behind it, and no longer counted.
+    /// Returns whether there was a file to rename.
+    bool set_aside(const std::filesystem::path& path);
 
     std::uint64_t bytes() const { return bytes_.load(); }
     /// Files set aside by this run.
