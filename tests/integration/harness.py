@@ -127,6 +127,7 @@ class Chgate:
     """A chgate process with its own config file, on a port the OS picked."""
 
     LISTEN_RE = re.compile(r"listening on [0-9.]+:(\d+)")
+    READY_MARK = "ready: replayed"  # logged once the write-ahead logs are replayed
 
     def __init__(self, config_text, env=None, start_timeout=20, max_file_size=None):
         self.dir = tempfile.mkdtemp(prefix="chgate-it-")
@@ -136,6 +137,7 @@ class Chgate:
         self.lines = []
         self._lock = threading.Lock()
         self.port = None
+        self.replayed = False
         full_env = dict(os.environ)
         full_env.update(env or {})
         def limit_file_size():
@@ -150,13 +152,15 @@ class Chgate:
                                      preexec_fn=limit_file_size if max_file_size else None)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        # Started once it listens and has replayed its logs: until then ingest
+        # answers 503 (slow to come under the sanitizers).
         try:
-            wait_until(lambda: self.port or self.proc.poll() is not None, start_timeout,
-                       message="chgate to listen")
+            wait_until(lambda: (self.port and self.replayed) or self.proc.poll() is not None,
+                       start_timeout, message="chgate to listen and replay its logs")
         except AssertionError:
             self.proc.kill()
             raise AssertionError("chgate did not start:\n" + self.log())
-        if self.port is None:
+        if self.port is None or not self.replayed:
             raise AssertionError(f"chgate exited with {self.proc.returncode}:\n" + self.log())
 
     def _read(self):
@@ -167,6 +171,8 @@ class Chgate:
             m = self.LISTEN_RE.search(line)
             if m and self.port is None:
                 self.port = int(m.group(1))
+            if self.READY_MARK in line:
+                self.replayed = True
 
     def log(self):
         with self._lock:
