@@ -107,11 +107,10 @@ SpoolReplayer::Outcome SpoolReplayer::bring_back(const store::SpoolEntry& entry)
             return Outcome::no_room;
         }
         // Never in the way of the batches behind it: kept aside, for a person.
-        const bool renamed = spool_.set_aside(entry.path);
+        const auto aside = spool_.set_aside(entry.path);
         LOG_ERROR << "spool: " << error << "; batch " << entry.batch_id << " (" << entry.rows
                   << " rows) is not sent"
-                  << (renamed ? ", the file is kept as " + entry.path.string() + ".unreadable"
-                              : "");
+                  << (aside ? ", the file is kept as " + aside->string() : "");
         return Outcome::set_aside;
     }
     const auto now = batch::Clock::now();

@@ -43,8 +43,9 @@ class SpoolReplayer {
   private:
     void run();
     enum class Outcome { loaded, no_room, set_aside };
-    /// Loads `entry` into the flush queue if its table has room; an entry
-    /// that cannot be read is set aside.
+    /// Loads `entry` into the flush queue if its table has room. An entry that
+    /// will never load (gone, or damaged) is set aside; one that cannot be
+    /// opened for a passing reason is left for a later round.
     Outcome bring_back(const store::SpoolEntry& entry);
 
     store::Spool& spool_;

@@ -80,7 +80,7 @@ std::optional<Response> AdminHandler::handle(const Request& req, std::string_vie
     if (auto refused = refuse_unauthorized(req)) return refused;
     if (path == "/reload" && reload_) {
         if (auto wrong = wrong_method(req, bhttp::verb::post)) return wrong;
-        return reload();
+        return answer_from_thread(defer, [this] { return reload(); });
     }
     constexpr std::string_view kFlush = "/flush";
     if (path == kFlush || path.starts_with(std::string(kFlush) + "/")) {
@@ -161,18 +161,7 @@ std::optional<Response> AdminHandler::replay(std::string_view name, const Defer&
                               std::string(1, '"').append(name).append("\" is not a table name"));
     }
     if (t.database.empty()) t.database = manager_.config().clickhouse.database;
-    // Reading files and waiting for ClickHouse happen on a thread of their own.
-    auto reply = defer(std::chrono::milliseconds{0}, Response{});
-    std::lock_guard lock(mutex_);
-    // Join the replays that have finished since the last one started.
-    std::erase_if(threads_, [](auto& entry) {
-        if (!entry.second->load()) return false;
-        entry.first.join();
-        return true;
-    });
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    std::thread worker([this, reply, t, done] {
-        set_thread_name("chgate-admin");
+    return answer_from_thread(defer, [this, t] {
         const auto result = batch::replay_dead_letters(manager_, storage_->dead_letters(),
                                                        t.database, t.table, stopping_);
         nlohmann::ordered_json body = {{"table", t.database + "." + t.table},
@@ -182,7 +171,24 @@ std::optional<Response> AdminHandler::replay(std::string_view name, const Defer&
         Response r;
         r.status = result.error.empty() ? bhttp::status::ok : bhttp::status::service_unavailable;
         r.body = body.dump();
-        reply->send(std::move(r));
+        return r;
+    });
+}
+
+std::optional<Response> AdminHandler::answer_from_thread(const Defer& defer,
+                                                         std::function<Response()> work) {
+    auto reply = defer(std::chrono::milliseconds{0}, Response{});
+    std::lock_guard lock(mutex_);
+    // Join the threads that have finished since the last one started.
+    std::erase_if(threads_, [](auto& entry) {
+        if (!entry.second->load()) return false;
+        entry.first.join();
+        return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread worker([reply, done, work = std::move(work)] {
+        set_thread_name("chgate-admin");
+        reply->send(work());
         done->store(true);
     });
     threads_.emplace_back(std::move(worker), std::move(done));

@@ -48,8 +48,11 @@ class AdminHandler {
     Response flush(std::string_view table);
     std::optional<Response> replay(std::string_view table, const Defer& defer);
     /// POST /admin/reload: 200 with what changed, 400 for a file that does not
-    /// load. Reads the config file on the io thread: a small file, rarely.
+    /// load. On an admin thread (answer_from_thread): it reads a file.
     Response reload();
+    /// Runs `work` on a thread of its own, never the io thread (it reads files,
+    /// waits for ClickHouse, reloads the config), and answers with its result.
+    std::optional<Response> answer_from_thread(const Defer& defer, std::function<Response()> work);
 
     batch::BatchManager& manager_;
     store::Storage* const storage_;
@@ -57,8 +60,8 @@ class AdminHandler {
     std::function<config::ReloadReport()> reload_;  // set before the server starts
     std::atomic<bool> stopping_{false};
     std::mutex mutex_;
-    // Guarded by mutex_: replay threads, each with a flag it sets when done, so
-    // that finished ones are joined as new ones start.
+    // Guarded by mutex_: answer_from_thread's threads, each with a flag it sets
+    // when done, so that finished ones are joined as new ones start.
     std::vector<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> threads_;
 };
 

@@ -62,4 +62,13 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
     sync_dir(path.parent_path());
 }
 
+std::optional<std::filesystem::path> set_aside(const std::filesystem::path& path) {
+    auto aside = path;
+    aside += ".unreadable";
+    std::error_code ec;
+    std::filesystem::rename(path, aside, ec);
+    if (ec) return std::nullopt;
+    return aside;
+}
+
 }  // namespace chgate::store

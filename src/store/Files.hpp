@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,5 +19,10 @@ void sync_dir(const std::filesystem::path& dir);
 /// Replaces `path` with `text` so that a crash leaves the old or the new file,
 /// never a torn one: write a temporary file, sync it, rename it, sync the directory.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text);
+
+/// A file chgate cannot use (a log segment or spool file it cannot read):
+/// renamed NAME.unreadable, never deleted, for a person to look at. Returns
+/// the new name, or nullopt if it could not be renamed (it is gone, say).
+std::optional<std::filesystem::path> set_aside(const std::filesystem::path& path);
 
 }  // namespace chgate::store

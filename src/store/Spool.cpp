@@ -154,14 +154,11 @@ void Spool::remove(const std::filesystem::path& path) {
     it->second.erase(entry);
 }
 
-bool Spool::set_aside(const std::filesystem::path& path) {
-    auto aside = path;
-    aside += ".unreadable";
-    std::error_code ec;
-    std::filesystem::rename(path, aside, ec);
+std::optional<std::filesystem::path> Spool::set_aside(const std::filesystem::path& path) {
+    auto aside = store::set_aside(path);
     remove(path);  // out of the index; the file is already renamed (or gone)
     set_aside_.fetch_add(1, std::memory_order_relaxed);
-    return !ec;
+    return aside;
 }
 
 std::map<std::string, Spool::Count> Spool::counts() const {

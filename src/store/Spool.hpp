@@ -53,9 +53,9 @@ class Spool {
     /// The batch is finished: the file goes.
     void remove(const std::filesystem::path& path);
     /// A file that will never load: renamed NAME.unreadable (if it is still
-    /// there), out of the way of the batches behind it, and no longer counted.
-    /// Returns whether there was a file to rename.
-    bool set_aside(const std::filesystem::path& path);
+    /// there; see store::set_aside), out of the way of the batches behind it,
+    /// and no longer counted. Returns the new name, if there was a file.
+    std::optional<std::filesystem::path> set_aside(const std::filesystem::path& path);
 
     std::uint64_t bytes() const { return bytes_.load(); }
     /// Files set aside by this run.

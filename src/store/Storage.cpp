@@ -166,11 +166,11 @@ Storage::Opened Storage::open(const LogTarget& target) {
                 // never deleted, and the start goes on without it.
                 ++replay->stats_.unreadable_segments;
                 max_lsn = std::max(max_lsn, seg.first_lsn);
-                const auto aside = seg.path.string() + ".unreadable";
-                std::filesystem::rename(seg.path, aside, ec);
+                const auto aside = set_aside(seg.path);
                 LOG_ERROR << "write-ahead log " << seg.path.string() << ": " << scan.error
                           << "; its records are not replayed (the file is "
-                          << (ec ? "left where it is" : "now " + aside) << ", for inspection)";
+                          << (aside ? "now " + aside->string() : "left where it is")
+                          << ", for inspection)";
                 unreadable.push_back(seg.path);
                 continue;
             }
