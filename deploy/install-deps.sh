@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config git ca-certificates
-    libboost1.81-dev nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev
+    libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev
     zlib1g-dev libdeflate-dev libzstd-dev prometheus-cpp-dev catch2
     clickhouse-server clickhouse-client
     python3 curl jq zstd

@@ -90,6 +90,7 @@ void App::block_signals() {
 
 void App::start() {
     log::set_level(config_->log.level);
+    log::set_rate_limit(config_->log.rate_limit_lines, config_->log.rate_limit_interval);
     LOG_INFO << "chgate " << kVersion << " starting: " << config_->batching.tables.size()
              << " configured tables, batching " << (config_->batching.enabled ? "on" : "OFF")
              << ", ClickHouse " << join(config_->clickhouse.urls) << ", storage "
@@ -154,6 +155,7 @@ config::ReloadReport App::reload() {
         std::make_shared<const config::Config>(config::apply_reloadable(*live, *loaded.config));
     const auto retuned = manager_.retune(next, batch::Clock::now());
     log::set_level(next->log.level);
+    log::set_rate_limit(next->log.rate_limit_lines, next->log.rate_limit_interval);
 
     report.ok = true;
     report.retuned = retuned.retuned;

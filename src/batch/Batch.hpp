@@ -13,6 +13,15 @@ namespace chgate::batch {
 
 class TableBuffer;
 
+/// The rows of a batch that came from one ack: committed request, so that the
+/// request hears of its own rows only.
+struct WaiterRows {
+    CommitWaiterPtr waiter;
+    std::uint64_t first = 0;             ///< its first row in the batch, from 0
+    std::uint64_t count = 0;             ///< consecutive rows from there
+    std::uint64_t first_in_request = 0;  ///< which row of the request `first` is, from 0
+};
+
 /// A sealed buffer on its way to ClickHouse: NDJSON rows, one per line, and
 /// what the flusher needs to send, retry and account for it. Owned by whoever
 /// holds it: the flush queue, then one flusher.
@@ -32,10 +41,16 @@ struct Batch {
     std::uint64_t last_lsn = 0;
     /// Some rows were already refused and settled (bisection was interrupted).
     bool had_bad_rows = false;
+    /// Requests whose rows were already refused and settled (bisection was
+    /// interrupted, then the batch shrank to the rows left), with what they
+    /// are told at the end.
+    std::vector<std::pair<CommitWaiterPtr, std::string>> refused;
     /// The spool file holding the batch, once spooled (empty otherwise).
     std::filesystem::path spool_path;
-    /// Requests with ack: committed waiting for this batch.
-    std::vector<CommitWaiterPtr> waiters;
+    /// Requests with ack: committed waiting for this batch, and which rows are
+    /// theirs: ascending by `first`, never overlapping. A request may have
+    /// several entries once rows between its own have left the batch.
+    std::vector<WaiterRows> waiters;
 };
 
 }  // namespace chgate::batch

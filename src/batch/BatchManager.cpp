@@ -22,9 +22,10 @@ BatchManager::BatchManager(config::ConfigPtr config, flush::FlushQueue& queue, M
         ingest::TableName parsed;
         ingest::parse_table_name(name, parsed);
         RouteError error = RouteError::none;
+        bool created = false;
         find_or_create_table(
             parsed.database.empty() ? config_->clickhouse.database : parsed.database, parsed.table,
-            error);
+            error, created);
     }
 }
 
@@ -33,6 +34,13 @@ BatchManager::~BatchManager() {
 }
 
 namespace {
+// What a client is told of a storage failure: the reason (the text after the
+// last ": ", as in "cannot create DIR: Too many open files"), not the paths.
+std::string storage_error_detail(std::string_view what) {
+    const auto colon = what.rfind(": ");
+    return std::string(colon == std::string_view::npos ? what : what.substr(colon + 2));
+}
+
 // The entry for database.table in `c`'s batching.tables (by its plain name in
 // the default database, or qualified), or null.
 const std::pair<const std::string, config::TableConfig>* configured_table(
@@ -56,10 +64,12 @@ config::TableConfig apply_enabled(config::TableConfig cfg, const config::Batchin
 
 std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& database,
                                                           const std::string& table,
-                                                          RouteError& error, bool force) {
+                                                          RouteError& error, bool& created,
+                                                          bool force) {
     // Needs mutex_ held exclusively.
     const auto qualified = database + "." + table;
     if (auto it = tables_.find(qualified); it != tables_.end()) return it->second;
+    created = true;
 
     const auto& batching = live_->batching;
     const auto* configured = configured_table(*live_, database, table);
@@ -90,6 +100,7 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
     }
     auto t = std::make_shared<Table>(display, database, table, apply_enabled(cfg, batching),
                                      budget_, inserted_rate_);
+    t->set_configured(configured != nullptr);
     // Only there to deliver what was accepted earlier: clients are refused
     // as for any table the configuration does not serve.
     if (configured == nullptr && batching.unknown_tables == config::UnknownTables::reject)
@@ -102,7 +113,9 @@ Route BatchManager::route(std::string_view name) {
     {
         std::shared_lock lock(mutex_);
         if (auto it = by_name_.find(name); it != by_name_.end()) {
-            if (it->second->table().retired()) return {nullptr, RouteError::unknown_table};
+            const auto& table = it->second->table();
+            if (table.retired()) return {nullptr, RouteError::unknown_table};
+            if (table.missing(Clock::now())) return {nullptr, RouteError::missing};
             return {it->second};
         }
     }
@@ -119,6 +132,7 @@ Route BatchManager::route(std::string_view name) {
 Route BatchManager::route(const ingest::TableName& name, const std::vector<std::string>& columns) {
     auto r = route_impl(name, columns, false);
     if (r.buffer && r.buffer->table().retired()) return {nullptr, RouteError::unknown_table};
+    if (r.buffer && r.buffer->table().missing(Clock::now())) return {nullptr, RouteError::missing};
     return r;
 }
 
@@ -137,6 +151,7 @@ BatchManager::RetuneResult BatchManager::retune(const config::ConfigPtr& next, T
         for (const auto& [qualified, table] : tables_) {
             const auto old = table->config();
             const auto* configured = configured_table(*next, table->database(), table->table());
+            table->set_configured(configured != nullptr);
             config::TableConfig cfg;
             if (configured != nullptr) {
                 cfg = configured->second;
@@ -178,6 +193,7 @@ BatchManager::RetuneResult BatchManager::retune(const config::ConfigPtr& next, T
 Route BatchManager::route_impl(const ingest::TableName& name,
                                const std::vector<std::string>& columns, bool force) {
     const auto& database = name.database.empty() ? config_->clickhouse.database : name.database;
+    if (!ingest::fits_name_limit(database, name.table)) return {nullptr, RouteError::name_too_long};
     std::string key = database + "." + name.table;
     if (!columns.empty()) {
         key += "(";
@@ -192,7 +208,8 @@ Route BatchManager::route_impl(const ingest::TableName& name,
     std::unique_lock lock(mutex_);
     if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
     RouteError error = RouteError::none;
-    auto table = find_or_create_table(database, name.table, error, force);
+    bool created = false;
+    auto table = find_or_create_table(database, name.table, error, created, force);
     if (!table) return {nullptr, error};
     // Tables with ack durable or committed log every append. A forced route
     // (replay) opens the log even of a table now configured as buffered.
@@ -200,9 +217,22 @@ Route BatchManager::route_impl(const ingest::TableName& name,
     std::shared_ptr<store::Wal> wal;
     std::unique_ptr<store::PendingReplay> replay;
     if (storage_ != nullptr && (log_appends || force)) {
-        auto opened = storage_->open({database, name.table, columns});
-        wal = std::move(opened.wal);
-        replay = std::move(opened.replay);
+        // Runs on an io thread: a failure here (no file descriptors left, a
+        // full disk) refuses this request, and the next one tries again.
+        try {
+            auto opened = storage_->open({database, name.table, columns});
+            wal = std::move(opened.wal);
+            replay = std::move(opened.replay);
+        } catch (const std::exception& e) {
+            LOG_ERROR << "table " << table->name()
+                      << ": cannot open its write-ahead log: " << e.what();
+            if (created) {
+                // Made for this request only: it must not take a max_tables slot.
+                tables_.erase(database + "." + name.table);
+                if (!table->configured() && !force) --dynamic_tables_;
+            }
+            return {nullptr, RouteError::storage_failed, storage_error_detail(e.what())};
+        }
     }
     auto buffer = std::make_shared<TableBuffer>(table, columns, make_strategy(*table->config()),
                                                 wal, log_appends);

@@ -30,11 +30,23 @@ struct ReplayStats;
 
 namespace chgate::batch {
 
-enum class RouteError { none, bad_name, unknown_table, too_many_tables };
+enum class RouteError {
+    none,
+    bad_name,         ///< not [db.]identifier
+    name_too_long,    ///< database and table over ingest::kMaxQualifiedNameLength
+    unknown_table,    ///< not configured, and unknown_tables: reject
+    too_many_tables,  ///< batching.max_tables reached
+    missing,          ///< served by default, and ClickHouse said lately it has no such table
+    storage_failed,   ///< its write-ahead log cannot be opened now (no fds, a full disk)
+};
 
 struct Route {
+    Route(std::shared_ptr<TableBuffer> b = nullptr, RouteError e = RouteError::none,
+          std::string d = {})
+        : buffer(std::move(b)), error(e), detail(std::move(d)) {}
     std::shared_ptr<TableBuffer> buffer;
     RouteError error = RouteError::none;
+    std::string detail;  ///< for storage_failed: why, without paths (for clients)
 };
 
 /// Owns every table and buffer: finds (or, with unknown_tables: defaults,
@@ -125,9 +137,10 @@ class BatchManager {
     using BufferMap =
         std::unordered_map<std::string, std::shared_ptr<TableBuffer>, StringHash, std::equal_to<>>;
 
+    /// `created` is set when the table was made by this call.
     std::shared_ptr<Table> find_or_create_table(const std::string& database,
                                                 const std::string& table, RouteError& error,
-                                                bool force = false);
+                                                bool& created, bool force = false);
     Route route_impl(const ingest::TableName& name, const std::vector<std::string>& columns,
                      bool force);
     void enqueue_replayed(TableBuffer& buffer, store::ReplayedBatch&& replayed,

@@ -165,39 +165,40 @@ TimePoint Table::oldest_pending_event() const {
     return pending_first_.empty() ? TimePoint::max() : *pending_first_.begin();
 }
 
-void Table::hold(const std::string& reason, TimePoint now) {
+void Table::on_hold(const std::string& label, const std::string& reason) {
     {
         std::lock_guard lock(mutex_);
-        hold_reason_ = reason;
-        if (held_.exchange(true)) return;
-        held_since_ = std::chrono::system_clock::now();
-        next_probe_ = now;
+        auto [it, fresh] = holds_.try_emplace(label, BufferHold{reason, {}});
+        it->second.reason = reason;
+        if (!fresh) return;
+        it->second.since = std::chrono::system_clock::now();
     }
     stats_.holds.fetch_add(1, kRelaxed);
-    LOG_ERROR << "table " << name_ << " is HELD: " << reason
-              << ". Its rows are kept (memory, then 429 once its max_memory is in use) and one "
-                 "batch tries again periodically; fix the table or access in ClickHouse";
+    LOG_ERROR << label << " is HELD: " << reason
+              << ". Its rows are kept (memory, then 429 once the table's max_memory is in use; "
+                 "after clickhouse.hold_max they go to the dead letters) and one batch tries "
+                 "again periodically; fix the table or access in ClickHouse";
 }
 
-bool Table::release_hold() {
-    if (!held_.exchange(false)) return false;
-    LOG_INFO << "table " << name_ << " is no longer held: ClickHouse takes its rows again";
-    return true;
+void Table::on_hold_released(const std::string& label) {
+    {
+        std::lock_guard lock(mutex_);
+        if (holds_.erase(label) == 0) return;
+    }
+    LOG_INFO << label << " is no longer held: ClickHouse takes its rows again";
 }
 
 Table::HoldState Table::hold_state() const {
     std::lock_guard lock(mutex_);
-    return {held_.load(), hold_reason_, held_since_};
-}
-
-bool Table::claim_probe(TimePoint now, milliseconds interval, TimePoint& next) {
-    std::lock_guard lock(mutex_);
-    if (now < next_probe_) {
-        next = next_probe_;
-        return false;
+    HoldState h;
+    h.buffers = holds_.size();
+    for (const auto& [label, hold] : holds_) {
+        if (h.held && hold.since >= h.since) continue;
+        h.held = true;
+        h.since = hold.since;
+        h.reason = label == name_ ? hold.reason : label + ": " + hold.reason;
     }
-    next_probe_ = now + interval;
-    return true;
+    return h;
 }
 
 void Table::on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,

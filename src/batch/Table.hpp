@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -69,27 +70,33 @@ class Table {
     /// A sealed batch is finished (its times were tracked at sealing).
     void on_batch_finished(TimePoint first_append, TimePoint sealed_at);
 
-    // Held: ClickHouse cannot take the table's rows (no such table, no access).
-    // The rows are kept; one batch tries again every hold_probe_interval.
+    // Held: ClickHouse cannot take a buffer's rows (no such table, no access).
+    // Holds are per buffer (TableBuffer::hold); the table shows them together.
     struct HoldState {
         bool held = false;
-        std::string reason;
+        std::string reason;  ///< of the buffer held longest, named when it has a column list
         std::chrono::system_clock::time_point since{};
+        std::size_t buffers = 0;  ///< how many of its buffers are held
     };
-    void hold(const std::string& reason, TimePoint now);
-    /// Ends a hold; true if the table was held.
-    bool release_hold();
+    /// A buffer of this table (`label`, see TableBuffer::label) is held, or no longer.
+    void on_hold(const std::string& label, const std::string& reason);
+    void on_hold_released(const std::string& label);
     HoldState hold_state() const;
-    bool held() const { return held_.load(std::memory_order_relaxed); }
+    /// ClickHouse said this table, served by default, does not exist: until
+    /// `until`, requests for it are refused at once (404) rather than buffered.
+    void mark_missing(TimePoint until) { missing_until_.store(until.time_since_epoch().count()); }
+    bool missing(TimePoint now) const {
+        return now.time_since_epoch().count() < missing_until_.load(std::memory_order_relaxed);
+    }
 
     /// Not in the configuration (removed by a reload, or opened only to
     /// deliver rows accepted earlier) while unknown_tables is reject: new
     /// requests are refused; what it holds is still delivered.
     bool retired() const { return retired_.load(std::memory_order_relaxed); }
+    /// In batching.tables (as last loaded), rather than served by default.
+    bool configured() const { return configured_.load(std::memory_order_relaxed); }
+    void set_configured(bool c) { configured_.store(c, std::memory_order_relaxed); }
     void set_retired(bool retired) { retired_.store(retired, std::memory_order_relaxed); }
-    /// For a held table: true if a batch may try now (and the next may not for
-    /// `interval`); otherwise `next` says when.
-    bool claim_probe(TimePoint now, milliseconds interval, TimePoint& next);
 
     /// When the oldest pending (sealed, not finished) batch was sealed, and when
     /// its first row came; TimePoint::max() when none is pending.
@@ -101,6 +108,7 @@ class Table {
     const std::string database_;
     const std::string table_;
     std::atomic<bool> retired_{false};
+    std::atomic<bool> configured_{false};
     std::atomic<std::shared_ptr<const config::TableConfig>> cfg_;
     MemoryBudget quota_;
     MemoryBudget& gateway_;
@@ -111,10 +119,12 @@ class Table {
     // Guarded by mutex_: the times of pending batches, and the hold.
     std::multiset<TimePoint> pending_sealed_;
     std::multiset<TimePoint> pending_first_;
-    std::string hold_reason_;
-    std::chrono::system_clock::time_point held_since_{};
-    TimePoint next_probe_{};
-    std::atomic<bool> held_{false};
+    struct BufferHold {
+        std::string reason;
+        std::chrono::system_clock::time_point since;
+    };
+    std::map<std::string, BufferHold> holds_;  // by buffer label
+    std::atomic<Clock::rep> missing_until_{0};
 };
 
 }  // namespace chgate::batch

@@ -31,6 +31,20 @@ std::string build_insert_query(const Table& t, const std::vector<std::string>& c
     return q;
 }
 
+std::string make_label(const Table& t, const std::vector<std::string>& columns) {
+    if (columns.empty()) return t.name();
+    constexpr std::size_t kMax = 120;
+    std::string label = t.name() + " (";
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (label.size() > kMax) {
+            label += "… " + std::to_string(columns.size() - i) + " more";
+            break;
+        }
+        label += (i > 0 ? ", " : "") + columns[i];
+    }
+    return label + ")";
+}
+
 }  // namespace
 
 TableBuffer::TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> columns,
@@ -39,6 +53,7 @@ TableBuffer::TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> 
     : table_(std::move(table)),
       columns_(std::move(columns)),
       insert_query_(build_insert_query(*table_, columns_)),
+      label_(make_label(*table_, columns_)),
       wal_(std::move(wal)),
       log_appends_(log_appends && wal_ != nullptr),
       strategy_(std::move(strategy)) {}
@@ -77,13 +92,17 @@ AppendResult TableBuffer::append(std::string_view body, std::span<const ingest::
                 ++n;
             } while (i + n < rows.size() && rows_ + n < row_limit &&
                      data_.size() + chunk < byte_limit);
+            // The open batch holds some of this request's rows: it reports to
+            // the waiter, about these rows.
+            if (waiter) {
+                if (open_waiters_.empty() || open_waiters_.back().waiter != waiter) {
+                    waiter->add_batch();
+                    open_waiters_.push_back({waiter, rows_, 0, i});
+                }
+                open_waiters_.back().count += n;
+            }
             copy_rows_locked(body, rows.subspan(i, n), chunk);
             if (log_appends_) result.last_lsn = log_chunk_locked(chunk);
-            // The open batch holds some of this request's rows: it reports to the waiter.
-            if (waiter && (open_waiters_.empty() || open_waiters_.back() != waiter)) {
-                waiter->add_batch();
-                open_waiters_.push_back(waiter);
-            }
             i += n;
             const BufferView view{rows_, data_.size(), first_append_};
             if (auto reason = strategy_->should_seal(view, now)) {
@@ -222,6 +241,42 @@ void TableBuffer::on_flushed(const FlushFeedback& feedback) {
 Thresholds TableBuffer::thresholds() const {
     std::lock_guard lock(mutex_);
     return strategy_->thresholds();
+}
+
+void TableBuffer::hold(const std::string& reason, TimePoint now) {
+    {
+        std::lock_guard lock(hold_mutex_);
+        if (!held_.exchange(true)) {
+            held_since_ = now;
+            next_probe_ = now;
+        }
+    }
+    table_->on_hold(label_, reason);
+}
+
+bool TableBuffer::release_hold() {
+    {
+        std::lock_guard lock(hold_mutex_);
+        if (!held_.exchange(false)) return false;
+        held_since_ = TimePoint::max();
+    }
+    table_->on_hold_released(label_);
+    return true;
+}
+
+TimePoint TableBuffer::held_since() const {
+    std::lock_guard lock(hold_mutex_);
+    return held_since_;
+}
+
+bool TableBuffer::claim_probe(TimePoint now, milliseconds interval, TimePoint& next) {
+    std::lock_guard lock(hold_mutex_);
+    if (now < next_probe_) {
+        next = next_probe_;
+        return false;
+    }
+    next_probe_ = now + interval;
+    return true;
 }
 
 }  // namespace chgate::batch

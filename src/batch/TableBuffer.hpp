@@ -81,6 +81,23 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     /// The write-ahead log, or null.
     const std::shared_ptr<store::Wal>& wal() const { return wal_; }
     bool logs_appends() const { return log_appends_; }
+    /// The table's name, and its column list when it has one (cut at about
+    /// 120 characters): for logs, /metrics and /readyz.
+    const std::string& label() const { return label_; }
+
+    // Held: ClickHouse cannot take this buffer's rows (its table or database
+    // is gone, chgate's user lacks access). The rows are kept; one batch tries
+    // again every hold_probe_interval. Another column list of the same table,
+    // or the same table's plain buffer, is not held by it.
+    void hold(const std::string& reason, TimePoint now);
+    /// Ends a hold; true if the buffer was held.
+    bool release_hold();
+    bool held() const { return held_.load(std::memory_order_relaxed); }
+    /// Since when it is held; TimePoint::max() when it is not.
+    TimePoint held_since() const;
+    /// For a held buffer: true if a batch may try now (and the next may not
+    /// for `interval`); otherwise `next` says when.
+    bool claim_probe(TimePoint now, milliseconds interval, TimePoint& next);
 
   private:
     // All four need mutex_ held.
@@ -93,6 +110,7 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     const std::shared_ptr<Table> table_;
     const std::vector<std::string> columns_;
     const std::string insert_query_;
+    const std::string label_;
     const std::shared_ptr<store::Wal> wal_;
     const bool log_appends_;
 
@@ -105,10 +123,16 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     std::size_t last_batch_capacity_ = 0;
     std::uint64_t open_first_lsn_ = 0;
     std::uint64_t open_last_lsn_ = 0;
-    std::vector<CommitWaiterPtr> open_waiters_;
+    std::vector<WaiterRows> open_waiters_;
 
     // Written under mutex_, read without it by the timer.
     std::atomic<Clock::rep> deadline_{TimePoint::max().time_since_epoch().count()};
+
+    mutable std::mutex hold_mutex_;
+    // Guarded by hold_mutex_ (held_ is written under it, read without it).
+    TimePoint held_since_ = TimePoint::max();
+    TimePoint next_probe_{};
+    std::atomic<bool> held_{false};
 };
 
 /// Batch ids: unique within the process, increasing, and unlikely to repeat

@@ -7,48 +7,67 @@
 namespace chgate::clickhouse {
 namespace {
 
-// Bad data: the same rows fail the same way every time.
-constexpr std::array kQuarantineCodes = {
-    6,    // CANNOT_PARSE_TEXT
-    25,   // CANNOT_PARSE_ESCAPE_SEQUENCE
-    26,   // CANNOT_PARSE_QUOTED_STRING
-    27,   // CANNOT_PARSE_INPUT_ASSERTION_FAILED
-    32,   // ATTEMPT_TO_READ_AFTER_EOF
-    33,   // CANNOT_READ_ALL_DATA
-    36,   // BAD_ARGUMENTS (an unknown Enum value, for one)
-    38,   // CANNOT_PARSE_DATE
-    41,   // CANNOT_PARSE_DATETIME
-    53,   // TYPE_MISMATCH
-    69,   // ARGUMENT_OUT_OF_BOUND
-    70,   // CANNOT_CONVERT_TYPE
-    72,   // CANNOT_PARSE_NUMBER
-    117,  // INCORRECT_DATA (an unknown field, among others)
-    130,  // CANNOT_READ_ARRAY_FROM_TEXT
-    131,  // TOO_LARGE_STRING_SIZE
-    190,  // SIZES_OF_ARRAYS_DOESNT_MATCH
-    321,  // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
-    349,  // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
-    376,  // CANNOT_PARSE_UUID
-    407,  // DECIMAL_OVERFLOW
+struct KnownCode {
+    int code;
+    const char* name;  // ClickHouse's own name for it
+    ErrorClass error_class;
 };
 
-// The target is wrong; retrying soon will not help, but the data is fine.
-constexpr std::array kHoldCodes = {
-    16,   // NO_SUCH_COLUMN_IN_TABLE (a column in the INSERT's list)
-    60,   // UNKNOWN_TABLE
-    81,   // UNKNOWN_DATABASE
-    164,  // READONLY
-    192,  // UNKNOWN_USER
-    193,  // WRONG_PASSWORD
-    194,  // REQUIRED_PASSWORD
-    195,  // IP_ADDRESS_NOT_ALLOWED
-    497,  // ACCESS_DENIED
-    516,  // AUTHENTICATION_FAILED
+// One list of the codes chgate knows: their names (shown to clients instead of
+// a message that may quote other requests' rows) and their default classes.
+// Any code not here is `retry`: worth another try after a pause.
+constexpr std::array kKnownCodes = {
+    // The rows are bad: the same rows fail the same way every time.
+    KnownCode{6, "CANNOT_PARSE_TEXT", ErrorClass::quarantine},
+    KnownCode{25, "CANNOT_PARSE_ESCAPE_SEQUENCE", ErrorClass::quarantine},
+    KnownCode{26, "CANNOT_PARSE_QUOTED_STRING", ErrorClass::quarantine},
+    KnownCode{27, "CANNOT_PARSE_INPUT_ASSERTION_FAILED", ErrorClass::quarantine},
+    KnownCode{32, "ATTEMPT_TO_READ_AFTER_EOF", ErrorClass::quarantine},
+    KnownCode{33, "CANNOT_READ_ALL_DATA", ErrorClass::quarantine},
+    KnownCode{36, "BAD_ARGUMENTS", ErrorClass::quarantine},  // an unknown Enum value, for one
+    KnownCode{38, "CANNOT_PARSE_DATE", ErrorClass::quarantine},
+    KnownCode{41, "CANNOT_PARSE_DATETIME", ErrorClass::quarantine},
+    KnownCode{53, "TYPE_MISMATCH", ErrorClass::quarantine},
+    KnownCode{69, "ARGUMENT_OUT_OF_BOUND", ErrorClass::quarantine},
+    KnownCode{70, "CANNOT_CONVERT_TYPE", ErrorClass::quarantine},
+    KnownCode{72, "CANNOT_PARSE_NUMBER", ErrorClass::quarantine},
+    KnownCode{117, "INCORRECT_DATA", ErrorClass::quarantine},  // an unknown field, among others
+    KnownCode{130, "CANNOT_READ_ARRAY_FROM_TEXT", ErrorClass::quarantine},
+    KnownCode{131, "TOO_LARGE_STRING_SIZE", ErrorClass::quarantine},
+    KnownCode{190, "SIZES_OF_ARRAYS_DOESNT_MATCH", ErrorClass::quarantine},
+    KnownCode{321, "VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE", ErrorClass::quarantine},
+    KnownCode{349, "CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN", ErrorClass::quarantine},
+    KnownCode{376, "CANNOT_PARSE_UUID", ErrorClass::quarantine},
+    KnownCode{407, "DECIMAL_OVERFLOW", ErrorClass::quarantine},
+    // What the client asked for cannot work for any row: its column list names
+    // a column the table lacks, or one that cannot be inserted into.
+    KnownCode{16, "NO_SUCH_COLUMN_IN_TABLE", ErrorClass::reject},
+    KnownCode{44, "ILLEGAL_COLUMN", ErrorClass::reject},
+    // The target is wrong or closed, and only an operator can fix it; the data
+    // is fine.
+    KnownCode{60, "UNKNOWN_TABLE", ErrorClass::hold},
+    KnownCode{81, "UNKNOWN_DATABASE", ErrorClass::hold},
+    KnownCode{164, "READONLY", ErrorClass::hold},
+    KnownCode{192, "UNKNOWN_USER", ErrorClass::hold},
+    KnownCode{193, "WRONG_PASSWORD", ErrorClass::hold},
+    KnownCode{194, "REQUIRED_PASSWORD", ErrorClass::hold},
+    KnownCode{195, "IP_ADDRESS_NOT_ALLOWED", ErrorClass::hold},
+    KnownCode{497, "ACCESS_DENIED", ErrorClass::hold},
+    KnownCode{516, "AUTHENTICATION_FAILED", ErrorClass::hold},
+    // Transient, named for the messages.
+    KnownCode{49, "LOGICAL_ERROR", ErrorClass::retry},
+    KnownCode{159, "TIMEOUT_EXCEEDED", ErrorClass::retry},
+    KnownCode{209, "SOCKET_TIMEOUT", ErrorClass::retry},
+    KnownCode{210, "NETWORK_ERROR", ErrorClass::retry},
+    KnownCode{241, "MEMORY_LIMIT_EXCEEDED", ErrorClass::retry},
+    KnownCode{242, "TABLE_IS_READ_ONLY", ErrorClass::retry},
+    KnownCode{252, "TOO_MANY_PARTS", ErrorClass::retry},
 };
 
-template <std::size_t N>
-bool contains(const std::array<int, N>& codes, int code) {
-    return std::find(codes.begin(), codes.end(), code) != codes.end();
+const KnownCode* find_code(int code) {
+    const auto it = std::find_if(kKnownCodes.begin(), kKnownCodes.end(),
+                                 [code](const KnownCode& k) { return k.code == code; });
+    return it == kKnownCodes.end() ? nullptr : &*it;
 }
 
 // The first line of an error body, without 18.16's ", e.what() = DB::Exception" tail.
@@ -68,6 +87,13 @@ std::string first_line(std::string_view body) {
     return out;
 }
 
+// 18.16 reports an Enum value it does not know as LOGICAL_ERROR (49), where
+// newer servers say BAD_ARGUMENTS (36): it is the row's fault all the same.
+bool is_unknown_enum_value(int code, std::string_view body) {
+    return code == 49 && body.find("Unknown element '") != std::string_view::npos &&
+           body.find("for type Enum") != std::string_view::npos;
+}
+
 }  // namespace
 
 const char* to_string(ErrorClass c) {
@@ -78,10 +104,17 @@ const char* to_string(ErrorClass c) {
             return "retry";
         case ErrorClass::quarantine:
             return "quarantine";
+        case ErrorClass::reject:
+            return "reject";
         case ErrorClass::hold:
             return "hold";
     }
     return "?";
+}
+
+const char* error_name(int code) {
+    const auto* k = find_code(code);
+    return k == nullptr ? nullptr : k->name;
 }
 
 int parse_error_code(std::string_view body) {
@@ -102,16 +135,15 @@ ErrorClass class_of_code(int code, const ErrorOverrides* overrides) {
                     return ErrorClass::retry;
                 case config::ErrorAction::quarantine:
                     return ErrorClass::quarantine;
+                case config::ErrorAction::reject:
+                    return ErrorClass::reject;
                 case config::ErrorAction::hold:
                     return ErrorClass::hold;
             }
         }
     }
-    if (contains(kQuarantineCodes, code)) return ErrorClass::quarantine;
-    if (contains(kHoldCodes, code)) return ErrorClass::hold;
-    // Overload, timeouts, read-only replicas, too many parts, network trouble, and
-    // anything unknown: worth another try after a pause.
-    return ErrorClass::retry;
+    const auto* k = find_code(code);
+    return k == nullptr ? ErrorClass::retry : k->error_class;
 }
 
 InsertOutcome classify(const HttpResponse& r, const ErrorOverrides* overrides) {
@@ -125,7 +157,14 @@ InsertOutcome classify(const HttpResponse& r, const ErrorOverrides* overrides) {
     if (r.status == 200 && !r.exception_code && body_code == 0) return {};
     const int code = r.exception_code.value_or(body_code);
     const std::string text = first_line(r.body);
-    if (code != 0) return {class_of_code(code, overrides), code, text};
+    if (code != 0) {
+        auto c = class_of_code(code, overrides);
+        if (c == ErrorClass::retry && is_unknown_enum_value(code, r.body) &&
+            !(overrides != nullptr && overrides->contains(code))) {
+            c = ErrorClass::quarantine;
+        }
+        return {c, code, text};
+    }
     std::string message = "HTTP " + std::to_string(r.status);
     message += text.empty() ? " with no body" : ": " + text;
     if (r.status == 401 || r.status == 403) return {ErrorClass::hold, 0, message};

@@ -14,7 +14,8 @@ namespace chgate::clickhouse {
 enum class ErrorClass {
     none,        ///< success
     retry,       ///< transient: network, timeouts, overload, 5xx
-    quarantine,  ///< the rows are bad: parse and type errors
+    quarantine,  ///< some rows are bad: parse and type errors; found by bisection
+    reject,      ///< the request's shape is bad for every row (its column list): no bisection
     hold,        ///< the target is wrong: unknown table or database, authentication
 };
 
@@ -32,6 +33,10 @@ struct InsertOutcome {
 /// `overrides` (clickhouse.error_classes) replace the default class of a code.
 using ErrorOverrides = std::map<int, config::ErrorAction>;
 InsertOutcome classify(const HttpResponse& response, const ErrorOverrides* overrides = nullptr);
+
+/// ClickHouse's name for a code chgate knows ("CANNOT_PARSE_INPUT_ASSERTION_FAILED"),
+/// or nullptr.
+const char* error_name(int code);
 
 /// The class a ClickHouse error code falls in, by default or as overridden.
 ErrorClass class_of_code(int code, const ErrorOverrides* overrides = nullptr);

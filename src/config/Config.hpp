@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/Units.hpp"
+#include "util/LogLevel.hpp"
 
 namespace chgate::config {
 
@@ -46,7 +47,7 @@ enum class FailureStrategy {
 };
 
 /// What to do about a ClickHouse error code (overridable per code).
-enum class ErrorAction { retry, quarantine, hold };
+enum class ErrorAction { retry, quarantine, reject, hold };
 
 /// One table's batching settings: built-in values, overlaid by `batching.defaults`,
 /// then by the strategy's preset, then by the table's own keys.
@@ -105,7 +106,11 @@ struct ClickHouseConfig {
     /// Overrides of the default class of ClickHouse error codes.
     std::map<int, ErrorAction> error_classes;
     // Retry backoff: exponential with full jitter.
-    Duration hold_probe_interval = 10s;  ///< a held table tries one batch this often
+    Duration hold_probe_interval = 10s;  ///< a held buffer tries one batch this often
+    /// A buffer held longer than this sends what it holds to the dead letters.
+    Duration hold_max = 1h;
+    /// Bisection's budget: the INSERTs one batch may make to isolate bad rows.
+    std::uint64_t max_inserts_per_batch = 32;
     Duration retry_initial = 500ms;
     Duration retry_max = 30s;
     double retry_multiplier = 2.0;
@@ -140,7 +145,7 @@ struct StorageConfig {
     std::uint64_t spool_replay_rate = 16 * kMiB;  ///< bytes per second
 };
 
-enum class LogLevel { debug, info, warn, error };
+using LogLevel = log::LogLevel;
 
 /// When /readyz answers 503 besides an unreachable ClickHouse.
 struct ReadinessConfig {
@@ -156,6 +161,10 @@ struct AdminConfig {
 
 struct LogConfig {
     LogLevel level = LogLevel::info;
+    /// Each call site writes at most rate_limit_lines per rate_limit_interval;
+    /// the rest are counted and reported. 0 lines: no limit.
+    std::uint32_t rate_limit_lines = 20;
+    Duration rate_limit_interval = 10s;
 };
 
 struct Config {

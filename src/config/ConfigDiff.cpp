@@ -12,7 +12,7 @@ namespace {
 
 bool reloadable(const std::string& path) {
     return path.starts_with("batching.tables.") || path == "batching.defaults" ||
-           path == "batching.max_memory" || path == "log.level";
+           path == "batching.max_memory" || path == "log.level" || path == "log.rate_limit";
 }
 
 std::set<std::string> keys(const YAML::Node& a, const YAML::Node& b) {
@@ -69,7 +69,7 @@ Config apply_reloadable(const Config& before, const Config& after) {
     c.batching.tables = after.batching.tables;
     c.batching.defaults = after.batching.defaults;
     c.batching.max_memory = after.batching.max_memory;
-    c.log.level = after.log.level;
+    c.log = after.log;
     return c;
 }
 

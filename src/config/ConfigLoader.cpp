@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "config/ListenAddress.hpp"
+#include "config/UrlCredentials.hpp"
 #include "ingest/TableName.hpp"
 
 namespace chgate::config {
@@ -284,8 +285,16 @@ class Loader {
         }
     }
 
-    std::string read_url(const YAML::Node& n, const std::string& path) {
-        auto url = r_.scalar(n, path);
+    /// A replica's URL, without user info: credentials written into it
+    /// (http://user:password@host) go to `credentials`, never into the URL
+    /// that chgate logs and shows. Messages never quote the user info.
+    std::string read_url(const YAML::Node& n, const std::string& path,
+                         std::optional<UrlParts>& credentials) {
+        const auto text = r_.scalar(n, path);
+        std::string error;
+        auto parts = split_userinfo(text, error);
+        if (!parts) r_.fail(n, path, error);
+        auto url = parts->url;
         if (!url.starts_with("http://") && !url.starts_with("https://")) {
             r_.fail(n, path,
                     "\"" + url +
@@ -295,6 +304,15 @@ class Loader {
         if (url.find_first_of("?#") != std::string::npos) {
             r_.fail(n, path, "must not carry a query string; use clickhouse.settings");
         }
+        if (parts->has_userinfo) {
+            if (credentials &&
+                (credentials->user != parts->user || credentials->password != parts->password)) {
+                r_.fail(n, path,
+                        "names other credentials than an earlier URL; give them once, in "
+                        "clickhouse.user and clickhouse.password");
+            }
+            credentials = std::move(parts);
+        }
         while (url.ends_with('/'))
             url.pop_back();
         return url;
@@ -302,15 +320,17 @@ class Loader {
 
     void read_clickhouse(const YAML::Node& node, ClickHouseConfig& c) {
         const std::string p = "clickhouse";
-        r_.check_keys(node, p,
-                      {"url", "database", "user", "password", "timeout", "max_concurrent_inserts",
-                       "probe_interval", "settings", "error_classes", "retry",
-                       "hold_probe_interval", "urls", "circuit_breaker"});
+        r_.check_keys(
+            node, p,
+            {"url", "database", "user", "password", "timeout", "max_concurrent_inserts",
+             "probe_interval", "settings", "error_classes", "retry", "hold_probe_interval",
+             "hold_max", "max_inserts_per_batch", "urls", "circuit_breaker"});
         if (node["url"] && node["urls"]) {
             r_.fail(node["urls"], p + ".urls", "give url or urls, not both");
         }
+        std::optional<UrlParts> credentials;
         if (auto n = node["url"]) {
-            c.url = read_url(n, p + ".url");
+            c.url = read_url(n, p + ".url", credentials);
             c.urls = {c.url};
         }
         if (auto n = node["urls"]) {
@@ -319,7 +339,8 @@ class Loader {
             }
             c.urls.clear();
             for (std::size_t i = 0; i < n.size(); ++i) {
-                c.urls.push_back(read_url(n[i], p + ".urls[" + std::to_string(i) + "]"));
+                c.urls.push_back(
+                    read_url(n[i], p + ".urls[" + std::to_string(i) + "]", credentials));
             }
             c.url = c.urls.front();
         }
@@ -343,6 +364,15 @@ class Loader {
         }
         if (auto n = node["user"]) c.user = r_.scalar(n, p + ".user");
         if (auto n = node["password"]) c.password = r_.scalar(n, p + ".password");
+        if (credentials) {
+            if (node["user"] || node["password"]) {
+                r_.fail(node["user"] ? node["user"] : node["password"],
+                        p + (node["user"] ? ".user" : ".password"),
+                        "the URL carries credentials too; give them in one place");
+            }
+            c.user = credentials->user;
+            c.password = credentials->password;
+        }
         if (auto n = node["timeout"]) {
             c.timeout = r_.duration(n, p + ".timeout");
             if (c.timeout < 100ms) r_.fail(n, p + ".timeout", "must be at least 100ms");
@@ -361,6 +391,14 @@ class Loader {
             if (c.hold_probe_interval < 100ms) {
                 r_.fail(n, p + ".hold_probe_interval", "must be at least 100ms");
             }
+        }
+        if (auto n = node["hold_max"]) {
+            c.hold_max = r_.duration(n, p + ".hold_max");
+            if (c.hold_max < 1s) r_.fail(n, p + ".hold_max", "must be at least 1s");
+        }
+        if (auto n = node["max_inserts_per_batch"]) {
+            c.max_inserts_per_batch =
+                std::uint64_t(r_.integer(n, p + ".max_inserts_per_batch", 2, 100'000));
         }
         if (auto n = node["retry"]) {
             const auto rp = p + ".retry";
@@ -397,6 +435,7 @@ class Loader {
                     r_.choice<ErrorAction>(entry.second, path,
                                            {{"retry", ErrorAction::retry},
                                             {"quarantine", ErrorAction::quarantine},
+                                            {"reject", ErrorAction::reject},
                                             {"hold", ErrorAction::hold}});
             }
         }
@@ -630,7 +669,20 @@ class Loader {
     }
 
     void read_log(const YAML::Node& node, LogConfig& l) {
-        r_.check_keys(node, "log", {"level"});
+        r_.check_keys(node, "log", {"level", "rate_limit"});
+        if (auto n = node["rate_limit"]) {
+            r_.check_keys(n, "log.rate_limit", {"lines", "interval"});
+            if (auto m = n["lines"]) {
+                l.rate_limit_lines =
+                    std::uint32_t(r_.integer(m, "log.rate_limit.lines", 0, 1'000'000));
+            }
+            if (auto m = n["interval"]) {
+                l.rate_limit_interval = r_.duration(m, "log.rate_limit.interval");
+                if (l.rate_limit_interval < 100ms) {
+                    r_.fail(m, "log.rate_limit.interval", "must be at least 100ms");
+                }
+            }
+        }
         if (auto n = node["level"]) {
             l.level = r_.choice<LogLevel>(n, "log.level",
                                           {{"debug", LogLevel::debug},
@@ -752,6 +804,8 @@ const char* to_string(ErrorAction a) {
             return "retry";
         case ErrorAction::quarantine:
             return "quarantine";
+        case ErrorAction::reject:
+            return "reject";
         case ErrorAction::hold:
             return "hold";
     }

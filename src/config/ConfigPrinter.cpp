@@ -65,6 +65,8 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "probe_interval" << YAML::Value << format_duration(ch.probe_interval);
     out << YAML::Key << "hold_probe_interval" << YAML::Value
         << format_duration(ch.hold_probe_interval);
+    out << YAML::Key << "hold_max" << YAML::Value << format_duration(ch.hold_max);
+    out << YAML::Key << "max_inserts_per_batch" << YAML::Value << ch.max_inserts_per_batch;
     out << YAML::Key << "retry" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "initial" << YAML::Value << format_duration(ch.retry_initial);
     out << YAML::Key << "max" << YAML::Value << format_duration(ch.retry_max);
@@ -122,6 +124,10 @@ std::string print_effective_config(const Config& c) {
 
     out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "level" << YAML::Value << to_string(c.log.level);
+    out << YAML::Key << "rate_limit" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "lines" << YAML::Value << c.log.rate_limit_lines;
+    out << YAML::Key << "interval" << YAML::Value << format_duration(c.log.rate_limit_interval);
+    out << YAML::EndMap;
     out << YAML::EndMap;
 
     out << YAML::EndMap;

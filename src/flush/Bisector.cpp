@@ -1,5 +1,6 @@
 #include "flush/Bisector.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -19,14 +20,26 @@ std::uint64_t error_row(std::string_view message) {
     return row;
 }
 
+std::vector<std::size_t> row_starts(std::string_view rows) {
+    std::vector<std::size_t> starts;
+    for (std::size_t pos = 0; pos < rows.size();) {
+        starts.push_back(pos);
+        const auto nl = rows.find('\n', pos);
+        pos = nl == std::string_view::npos ? rows.size() : nl + 1;
+    }
+    starts.push_back(rows.size());
+    return starts;
+}
+
 namespace {
 
 using clickhouse::ErrorClass;
 using clickhouse::InsertOutcome;
 
-// A stretch of rows [lo, hi), and its refusal if it was already tried.
-struct Range {
-    std::size_t lo, hi;
+// Rows to try together (positions, ascending), and their refusal if they
+// were already tried.
+struct Attempt {
+    std::vector<std::size_t> rows;
     std::optional<InsertOutcome> failure;
 };
 
@@ -34,74 +47,93 @@ struct Range {
 
 BisectResult bisect(std::string_view rows, const InsertOutcome& first,
                     const std::function<InsertOutcome(std::string_view)>& insert,
-                    std::uint64_t max_inserts) {
-    // Where each row starts; row i is rows[starts[i], starts[i+1] - 1).
-    std::vector<std::size_t> starts;
-    for (std::size_t pos = 0; pos < rows.size();) {
-        starts.push_back(pos);
-        const auto nl = rows.find('\n', pos);
-        pos = nl == std::string_view::npos ? rows.size() : nl + 1;
-    }
-    const auto n = starts.size();
-    starts.push_back(rows.size());
-    auto slice = [&](std::size_t lo, std::size_t hi) {
-        return rows.substr(starts[lo], starts[hi] - starts[lo]);
-    };
-    auto row = [&](std::size_t i) {
-        auto r = slice(i, i + 1);
+                    std::uint64_t max_inserts, std::span<const std::uint32_t> owners) {
+    const auto starts = row_starts(rows);
+    const auto n = starts.size() - 1;
+    auto line = [&](std::size_t i) {
+        auto r = rows.substr(starts[i], starts[i + 1] - starts[i]);
         if (!r.empty() && r.back() == '\n') r.remove_suffix(1);
         return r;
     };
+    auto owner = [&](std::size_t i) -> std::uint32_t { return i < owners.size() ? owners[i] : 0; };
+    // Whether every row of `a` has the owner of row `i` (and there are owners).
+    auto one_owner = [&](const std::vector<std::size_t>& a, std::size_t i) {
+        if (owners.empty() || owner(i) == 0) return a.size() == 1;
+        for (const auto r : a)
+            if (owner(r) != owner(i)) return false;
+        return true;
+    };
 
     BisectResult result;
-    std::vector<Range> work{{0, n, first}};
+    std::vector<Attempt> work;
+    {
+        Attempt all;
+        all.rows.resize(n);
+        for (std::size_t i = 0; i < n; ++i)
+            all.rows[i] = i;
+        all.failure = first;
+        work.push_back(std::move(all));
+    }
+    InsertOutcome last_error = first;
+    std::string body;  // the rows of one attempt, reused
     while (!work.empty()) {
-        Range r = std::move(work.back());
+        Attempt a = std::move(work.back());
         work.pop_back();
-        if (r.lo >= r.hi) continue;
-        if (!r.failure) {
+        if (a.rows.empty()) continue;
+        if (!a.failure) {
             if (result.inserts >= max_inserts) {
-                for (auto i = r.lo; i < r.hi; ++i) {
-                    result.bad_rows.push_back(
-                        {row(i), 0, "not isolated: too many failing rows in the batch"});
+                // Out of budget: this and everything still queued is unresolved.
+                work.push_back(std::move(a));
+                for (auto it = work.rbegin(); it != work.rend(); ++it) {
+                    for (const auto r : it->rows) {
+                        result.bad_rows.push_back(
+                            {r, line(r), last_error.code, last_error.message, false, true});
+                    }
                 }
-                continue;
+                return result;
             }
+            body.clear();
+            for (const auto r : a.rows)
+                body.append(rows.substr(starts[r], starts[r + 1] - starts[r]));
             ++result.inserts;
-            auto outcome = insert(slice(r.lo, r.hi));
+            auto outcome = insert(body);
             if (outcome.error_class == ErrorClass::none) {
-                result.inserted_rows += r.hi - r.lo;
+                ++result.successful;
+                result.inserted_rows += a.rows.size();
                 continue;
             }
             if (outcome.error_class != ErrorClass::quarantine) {
                 // Not about the rows: stop, and hand back everything unresolved.
                 result.interrupted = true;
                 result.interruption = std::move(outcome);
-                work.push_back({r.lo, r.hi, std::nullopt});
-                for (auto it = work.rbegin(); it != work.rend(); ++it) {
-                    result.remainder.append(slice(it->lo, it->hi));
-                    result.remainder_rows += it->hi - it->lo;
-                }
+                work.push_back(std::move(a));
+                for (auto it = work.rbegin(); it != work.rend(); ++it)
+                    result.remainder.insert(result.remainder.end(), it->rows.begin(),
+                                            it->rows.end());
+                std::sort(result.remainder.begin(), result.remainder.end());
                 return result;
             }
-            r.failure = std::move(outcome);
+            last_error = outcome;
+            a.failure = std::move(outcome);
         }
-        if (r.hi - r.lo == 1) {
-            result.bad_rows.push_back({row(r.lo), r.failure->code, r.failure->message});
+        const auto named = error_row(a.failure->message);
+        if (a.rows.size() == 1 || (named >= 1 && named <= a.rows.size())) {
+            // The named row is bad; the others go again together.
+            const auto at = a.rows.size() == 1 ? 0 : named - 1;
+            const auto r = a.rows[at];
+            result.bad_rows.push_back(
+                {r, line(r), a.failure->code, a.failure->message, one_owner(a.rows, r), false});
+            a.rows.erase(a.rows.begin() + static_cast<std::ptrdiff_t>(at));
+            work.push_back({std::move(a.rows), std::nullopt});
             continue;
         }
-        // Pushed in reverse: the rows before the bad one are tried first.
-        const auto named = error_row(r.failure->message);
-        if (named >= 1 && named <= r.hi - r.lo) {
-            const auto bad = r.lo + named - 1;
-            work.push_back({bad + 1, r.hi, std::nullopt});
-            work.push_back({bad, bad + 1, std::nullopt});  // alone, to be sure
-            work.push_back({r.lo, bad, std::nullopt});
-        } else {
-            const auto mid = r.lo + (r.hi - r.lo) / 2;
-            work.push_back({mid, r.hi, std::nullopt});
-            work.push_back({r.lo, mid, std::nullopt});
-        }
+        // No row named: halve. Pushed in reverse, so the first half goes first.
+        const auto mid = a.rows.size() / 2;
+        Attempt second{{a.rows.begin() + static_cast<std::ptrdiff_t>(mid), a.rows.end()},
+                       std::nullopt};
+        a.rows.resize(mid);
+        work.push_back(std::move(second));
+        work.push_back({std::move(a.rows), std::nullopt});
     }
     return result;
 }

@@ -109,13 +109,13 @@ std::vector<batch::Batch> FlushQueue::take_all() {
     return all;
 }
 
-void FlushQueue::release_delayed(const void* table) {
+void FlushQueue::release_delayed(const batch::TableBuffer* buffer) {
     {
         std::lock_guard lock(mutex_);
         const auto now = batch::Clock::now();
         bool changed = false;
         for (auto& b : delayed_) {
-            if (&b.source->table() == table && b.not_before > now) {
+            if (b.source.get() == buffer && b.not_before > now) {
                 b.not_before = now;
                 changed = true;
             }

@@ -39,8 +39,8 @@ class FlushQueue {
 
     std::size_t size() const;
 
-    /// Makes every waiting batch of `table` ready now (its hold has ended).
-    void release_delayed(const void* table);
+    /// Makes every waiting batch of `buffer` ready now (its hold has ended).
+    void release_delayed(const batch::TableBuffer* buffer);
 
   private:
     struct ReadyOrder {  // a max-heap: the "largest" batch leaves first

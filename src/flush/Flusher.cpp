@@ -8,6 +8,7 @@
 #include "clickhouse/InsertRequest.hpp"
 #include "clickhouse/ReplicaSet.hpp"
 #include "flush/Bisector.hpp"
+#include "flush/RequestOutcomes.hpp"
 #include "store/DeadLetters.hpp"
 #include "store/Spool.hpp"
 #include "store/Storage.hpp"
@@ -61,8 +62,16 @@ void Flusher::run(int) {
     clickhouse::Compressor compressor;
     std::string scratch;
     Worker w{client, compressor, scratch};
-    while (auto b = queue_.pop())
-        deliver(*b, w);
+    while (auto b = queue_.pop()) {
+        try {
+            deliver(*b, w);
+        } catch (const std::exception& e) {
+            // A bug or an allocation failure must not end the process. A batch
+            // still held here (deliver() had not handed it on) is tried again.
+            LOG_ERROR << "flusher: delivering a batch failed: " << e.what();
+            if (b->source) retry_later(*b, std::string("local error: ") + e.what());
+        }
+    }
     std::lock_guard lock(mutex_);
     --running_;
     exited_.notify_all();
@@ -111,45 +120,62 @@ Flusher::Attempt Flusher::attempt(const batch::Batch& b, std::string_view rows, 
 void Flusher::deliver(batch::Batch& b, Worker& w) {
     auto& buffer = *b.source;
     auto& table = buffer.table();
-    // A held table tries one batch per hold_probe_interval; the others wait.
-    if (table.held()) {
+    const auto now = batch::Clock::now();
+    // A held buffer tries one batch per hold_probe_interval; the others wait,
+    // each at most hold_max, then go to the dead letters.
+    const auto give_up_at = b.first_append + cfg_.hold_max;
+    if (buffer.held()) {
         batch::TimePoint next;
-        if (!table.claim_probe(batch::Clock::now(), cfg_.hold_probe_interval, next)) {
-            b.not_before = next;
+        if (!buffer.claim_probe(now, cfg_.hold_probe_interval, next)) {
+            if (now >= give_up_at) return give_up_held(b, {});
+            b.not_before = std::min(next, give_up_at);
             queue_.retry(std::move(b));
             return;
         }
     }
     const auto a = attempt(b, b.rows, w);
-    if (a.outcome.error_class == ErrorClass::hold) {
+    auto error_class = a.outcome.error_class;
+    if (error_class == ErrorClass::hold && !table.configured() &&
+        (a.outcome.code == 60 || a.outcome.code == 81)) {
+        // A table served by default that does not exist in ClickHouse: the
+        // client named it, so its rows are refused, not held; for a while
+        // requests for it are refused at the door.
+        table.mark_missing(now + cfg_.hold_probe_interval);
+        error_class = ErrorClass::reject;
+    }
+    if (error_class == ErrorClass::hold) {
         // The target is wrong, not the rows: keep them, and do not spend retries.
-        table.hold(a.outcome.code != 0
-                       ? "Code " + std::to_string(a.outcome.code) + ": " + a.outcome.message
-                       : a.outcome.message,
-                   batch::Clock::now());
-        b.not_before = batch::Clock::now() + cfg_.hold_probe_interval;
+        buffer.hold(describe(a.outcome), now);
+        if (now >= give_up_at) return give_up_held(b, a.outcome);
+        b.not_before = std::min(now + cfg_.hold_probe_interval, give_up_at);
         queue_.retry(std::move(b));
         return;
     }
     ++b.attempts;
-    if (a.outcome.error_class == ErrorClass::none) {
-        // The first success after a hold lets the table's waiting batches go.
-        if (table.release_hold()) queue_.release_delayed(&table);
+    if (error_class == ErrorClass::none) {
+        // The first success after a hold lets the buffer's waiting batches go.
+        if (buffer.release_hold()) queue_.release_delayed(&buffer);
         table.on_inserted(b.id, b.row_count, b.rows.size(), a.sent_bytes, a.response.elapsed,
                           b.attempts, batch::Clock::now());
         buffer.on_flushed({b.row_count, a.response.elapsed, b.reason, true});
-        finish(b, store::DoneOutcome::committed, {});
+        RequestOutcomes outcomes(std::move(b.refused));
+        finish(b, b.had_bad_rows ? store::DoneOutcome::quarantined : store::DoneOutcome::committed,
+               outcomes);
         return;
     }
     buffer.on_flushed({b.row_count, a.response.elapsed, b.reason, false});
-    const std::string error = a.outcome.code != 0
-                                  ? "Code " + std::to_string(a.outcome.code) + " (" +
-                                        clickhouse::to_string(a.outcome.error_class) +
-                                        "): " + a.outcome.message
-                                  : a.outcome.message;
-    if (a.outcome.error_class == ErrorClass::quarantine) {
+    const std::string error = a.outcome.code != 0 ? "Code " + std::to_string(a.outcome.code) +
+                                                        " (" + clickhouse::to_string(error_class) +
+                                                        "): " + a.outcome.message
+                                                  : a.outcome.message;
+    if (error_class == ErrorClass::quarantine) {
         table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
         on_bad_rows(b, a.outcome, w);
+        return;
+    }
+    if (error_class == ErrorClass::reject) {
+        table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
+        on_rejected(b, a.outcome);
         return;
     }
     on_transient(b, a.outcome, error);
@@ -169,7 +195,65 @@ std::vector<store::DeadRow> every_row(std::string_view rows, int code, const std
     return out;
 }
 
+/// Whether every row of `b` came from the request `w` (so that ClickHouse's
+/// message about the batch quotes only that request's rows).
+bool owns_all(const batch::Batch& b, const batch::CommitWaiterPtr& w) {
+    std::uint64_t rows = 0;
+    for (const auto& r : b.waiters) {
+        if (r.waiter == w) rows += r.count;
+    }
+    return rows == b.row_count;
+}
+
+/// The rows at `positions` (ascending) of `rows`, as NDJSON.
+std::string pick_rows(std::string_view rows, const std::vector<std::size_t>& starts,
+                      std::span<const std::size_t> positions) {
+    std::string out;
+    for (const auto p : positions)
+        out.append(rows.substr(starts[p], starts[p + 1] - starts[p]));
+    return out;
+}
+
 }  // namespace
+
+std::string Flusher::describe(const clickhouse::InsertOutcome& o) {
+    return o.code != 0 ? "Code " + std::to_string(o.code) + ": " + o.message : o.message;
+}
+
+void Flusher::give_up_held(batch::Batch& b, const clickhouse::InsertOutcome& last) {
+    auto& buffer = *b.source;
+    auto& table = buffer.table();
+    if (dead_letters_ == nullptr) {
+        // Nowhere to keep them (tests without storage): wait, as before hold_max.
+        b.not_before = batch::Clock::now() + cfg_.hold_probe_interval;
+        queue_.retry(std::move(b));
+        return;
+    }
+    const auto hold = table.hold_state();
+    const std::string reason =
+        "waited longer than clickhouse.hold_max (" + config::format_duration(cfg_.hold_max) +
+        "): " + (last.error_class == ErrorClass::hold ? describe(last) : hold.reason);
+    const auto all = every_row(b.rows, last.code, reason);
+    // Not a refusal of the rows: kept whatever the failure_strategy.
+    if (!settle_bad_rows(b, all, 0, 0, true)) return;
+    LOG_ERROR << buffer.label() << ": batch " << b.id << " (" << b.row_count
+              << " rows) went to the dead letters: " << reason;
+    RequestOutcomes outcomes(std::move(b.refused));
+    finish(b, store::DoneOutcome::quarantined, outcomes, [&](const batch::CommitWaiterPtr&) {
+        return batch::CommitOutcome{false, false, reason + "; the rows are in the dead letters"};
+    });
+}
+
+void Flusher::on_rejected(batch::Batch& b, const clickhouse::InsertOutcome& refusal) {
+    // Every row fails the same way (the column list names a column the table
+    // lacks): no bisection. The message is about the column list, which every
+    // request in this buffer sent alike.
+    const auto all = every_row(b.rows, refusal.code, refusal.message);
+    if (!settle_bad_rows(b, all, 0, 0)) return;
+    RequestOutcomes outcomes(std::move(b.refused));
+    outcomes.refuse_all(b.waiters, [&](const batch::WaiterRows&) { return describe(refusal); });
+    finish(b, store::DoneOutcome::quarantined, outcomes);
+}
 
 void Flusher::on_transient(batch::Batch& b, const clickhouse::InsertOutcome& failure,
                            const std::string& error) {
@@ -181,15 +265,22 @@ void Flusher::on_transient(batch::Batch& b, const clickhouse::InsertOutcome& fai
         dead_letters_ != nullptr) {
         const auto all = every_row(b.rows, failure.code, "out of retries: " + failure.message);
         table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
-        if (settle_bad_rows(b, all, 0, 0)) {
-            finish(b, store::DoneOutcome::quarantined, {false, false, error});
-        }
+        if (!settle_bad_rows(b, all, 0, 0)) return;
+        RequestOutcomes outcomes(std::move(b.refused));
+        finish(b, store::DoneOutcome::quarantined, outcomes, [&](const batch::CommitWaiterPtr& w) {
+            return batch::CommitOutcome{
+                false, false,
+                "out of retries: " +
+                    message_for_request(failure.code, failure.message, owns_all(b, w)) +
+                    "; the rows are in the dead letters"};
+        });
         return;
     }
-    spool_or_keep(b, error);
+    spool_or_keep(b, failure, error);
 }
 
-void Flusher::spool_or_keep(batch::Batch& b, const std::string& error) {
+void Flusher::spool_or_keep(batch::Batch& b, const clickhouse::InsertOutcome& failure,
+                            const std::string& error) {
     auto& buffer = *b.source;
     auto& table = buffer.table();
     // Already on disk: leave memory; the spool replay brings it back later.
@@ -210,11 +301,14 @@ void Flusher::spool_or_keep(batch::Batch& b, const std::string& error) {
                 buffer.wal()->append_done(
                     {b.id, b.first_lsn, b.last_lsn, store::DoneOutcome::spooled});
             }
-            for (const auto& w : b.waiters) {
-                w->batch_finished(
-                    {false, false,
-                     error + "; the events are spooled on disk and will be delivered"});
-            }
+            RequestOutcomes(std::move(b.refused))
+                .report(b.waiters, [&](const batch::CommitWaiterPtr& w) {
+                    return batch::CommitOutcome{
+                        false, false,
+                        message_for_request(failure.code, failure.message, owns_all(b, w)) +
+                            "; the events are spooled on disk and will be delivered"};
+                });
+            b.waiters.clear();
             storage_->spool().unload(entry.path);
             return let_go(b);
         }
@@ -237,53 +331,93 @@ void Flusher::let_go(batch::Batch& b) {
 void Flusher::on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refusal, Worker& w) {
     auto& table = b.source->table();
     const auto strategy = table.config()->failure_strategy;
+    RequestOutcomes outcomes(std::move(b.refused));
     std::vector<store::DeadRow> bad;
     BisectResult found;
     if (strategy == config::FailureStrategy::fail_batch) {
         // FailBatch: the whole batch is quarantined, good rows with the bad.
         bad = every_row(b.rows, refusal.code, refusal.message);
+        outcomes.refuse_all(b.waiters, [&](const batch::WaiterRows& r) {
+            return "the batch was refused (failure_strategy FailBatch): " +
+                   message_for_request(refusal.code, refusal.message, owns_all(b, r.waiter));
+        });
     } else {
+        const auto owners = row_owners(b.waiters, b.row_count);
         found = bisect(
             b.rows, refusal, [&](std::string_view rows) { return attempt(b, rows, w).outcome; },
-            4 * b.row_count + 16);
-        for (auto& r : found.bad_rows)
-            bad.push_back({r.row, r.code, std::move(r.message)});
+            cfg_.max_inserts_per_batch, owners);
+        const auto limit = std::to_string(cfg_.max_inserts_per_batch);
+        for (const auto& r : found.bad_rows) {
+            std::string message = r.message;
+            std::string for_request =
+                message_for_request(r.code, r.message, r.message_is_owners && !r.unresolved);
+            if (r.unresolved) {
+                message = "not isolated: the batch's " + limit +
+                          " INSERTs (clickhouse.max_inserts_per_batch) ran out; the last error: " +
+                          r.message;
+                for_request = "not isolated among other requests' bad rows in " + limit +
+                              " INSERTs; the last error: " + for_request;
+            }
+            outcomes.refuse_row(b.waiters, r.index, for_request);
+            bad.push_back({r.row, r.code, std::move(message)});
+        }
     }
-    if (!settle_bad_rows(b, bad, found.inserted_rows, found.inserts, found.remainder,
-                         found.remainder_rows)) {
+    // The rows a dead-letter failure keeps in the batch: the bad and the unresolved.
+    std::vector<std::size_t> unsettled;
+    if (strategy == config::FailureStrategy::fail_batch) {
+        unsettled.resize(b.row_count);
+        for (std::size_t i = 0; i < unsettled.size(); ++i)
+            unsettled[i] = i;
+    } else {
+        for (const auto& r : found.bad_rows)
+            unsettled.push_back(r.index);
+        unsettled.insert(unsettled.end(), found.remainder.begin(), found.remainder.end());
+        std::sort(unsettled.begin(), unsettled.end());
+    }
+    if (!bad.empty() || found.inserted_rows > 0) {
+        LOG_DEBUG << "table " << table.name() << ": batch " << b.id << ": " << found.inserts
+                  << " INSERTs to isolate " << bad.size() << " bad rows, " << found.successful
+                  << " of them inserted rows (a part each)";
+    }
+    if (!settle_bad_rows(b, bad, found.inserted_rows, found.inserts, false, unsettled, &outcomes)) {
         return;
     }
     if (found.interrupted) {
-        // Settled rows left; the rest waits for ClickHouse like any failed batch.
-        const auto settled_bytes = b.rows.size() - found.remainder.size();
-        const auto settled_rows = b.row_count - found.remainder_rows;
-        b.source->table().on_settled(settled_rows, settled_bytes);
-        b.source->table().release(settled_bytes);
-        b.rows = std::move(found.remainder);
-        b.row_count = found.remainder_rows;
-        // The batch's content changed: its waiters hear of the bad rows at the end.
+        // Settled rows leave; the rest waits for ClickHouse like any failed batch.
+        keep_only(b, found.remainder, outcomes);
         b.had_bad_rows = b.had_bad_rows || !bad.empty();
         retry_later(b, found.interruption.message);
         return;
     }
     const bool rejected = !bad.empty() || b.had_bad_rows;
-    batch::CommitOutcome outcome;
-    if (rejected) {
-        outcome = {false, true,
-                   std::to_string(bad.size()) + " of the batch's rows refused (" +
-                       (bad.empty() ? std::string("earlier") : bad.front().message) + ")"};
-    }
-    finish(b, rejected ? store::DoneOutcome::quarantined : store::DoneOutcome::committed, outcome);
+    finish(b, rejected ? store::DoneOutcome::quarantined : store::DoneOutcome::committed, outcomes);
+}
+
+void Flusher::keep_only(batch::Batch& b, std::span<const std::size_t> kept,
+                        RequestOutcomes& outcomes) {
+    auto& table = b.source->table();
+    const auto starts = row_starts(b.rows);
+    auto rest = pick_rows(b.rows, starts, kept);
+    const auto settled_bytes = b.rows.size() - rest.size();
+    const auto settled_rows = b.row_count - kept.size();
+    table.on_settled(settled_rows, settled_bytes);
+    table.release(settled_bytes);
+    auto waiters = keep_rows(b.waiters, kept);
+    // Requests with no rows left in the batch hear now; the others at its end.
+    b.refused = outcomes.settle(b.waiters, waiters);
+    b.waiters = std::move(waiters);
+    b.rows = std::move(rest);
+    b.row_count = kept.size();
 }
 
 bool Flusher::settle_bad_rows(batch::Batch& b, std::span<const store::DeadRow> bad,
-                              std::uint64_t inserted, std::uint64_t inserts,
-                              std::string_view unresolved, std::uint64_t unresolved_rows) {
+                              std::uint64_t inserted, std::uint64_t inserts, bool always_keep,
+                              std::span<const std::size_t> unsettled, RequestOutcomes* outcomes) {
     auto& buffer = *b.source;
     auto& table = buffer.table();
     const bool keep =
-        table.config()->failure_strategy != config::FailureStrategy::log_and_continue &&
-        dead_letters_ != nullptr;
+        dead_letters_ != nullptr && (always_keep || table.config()->failure_strategy !=
+                                                        config::FailureStrategy::log_and_continue);
     if (keep && !bad.empty()) {
         std::string error;
         const store::LogTarget target{table.database(), table.table(), buffer.columns()};
@@ -291,17 +425,12 @@ bool Flusher::settle_bad_rows(batch::Batch& b, std::span<const store::DeadRow> b
             // The rows must not be lost: they stay in the batch and come back here.
             LOG_ERROR << "table " << table.name() << ": cannot write dead letters: " << error
                       << "; keeping the batch and retrying";
-            std::string rest;
-            for (const auto& r : bad)
-                rest.append(r.row).push_back('\n');
-            rest.append(unresolved);
-            const auto kept_rows = bad.size() + unresolved_rows;
-            const auto settled = b.rows.size() - rest.size();
-            table.on_settled(b.row_count - kept_rows, settled);
-            table.release(settled);
-            table.on_bad_rows(b.id, inserted, 0, inserts, true, "");
-            b.rows = std::move(rest);
-            b.row_count = kept_rows;
+            if (outcomes != nullptr && unsettled.size() < b.row_count) {
+                table.on_bad_rows(b.id, inserted, 0, inserts, true, "");
+                keep_only(b, unsettled, *outcomes);
+            } else if (outcomes != nullptr) {
+                b.refused = outcomes->take();
+            }
             retry_later(b, "dead letters unwritable: " + error);
             return false;
         }
@@ -321,16 +450,16 @@ void Flusher::retry_later(batch::Batch& b, const std::string& error) {
     queue_.retry(std::move(b));
 }
 
-void Flusher::finish(batch::Batch& b, store::DoneOutcome outcome,
-                     const batch::CommitOutcome& for_waiters) {
+void Flusher::finish(batch::Batch& b, store::DoneOutcome outcome, const RequestOutcomes& outcomes,
+                     const RequestOutcomes::Otherwise& otherwise) {
     auto& buffer = *b.source;
     // The log need not replay a finished batch. No sync: a lost done record
     // costs a duplicate at replay, never a lost row.
     if (b.last_lsn != 0 && buffer.wal()) {
         buffer.wal()->append_done({b.id, b.first_lsn, b.last_lsn, outcome});
     }
-    for (const auto& w : b.waiters)
-        w->batch_finished(for_waiters);
+    outcomes.report(b.waiters, otherwise);
+    b.waiters.clear();
     if (!b.spool_path.empty()) storage_->spool().remove(b.spool_path);
     let_go(b);
 }

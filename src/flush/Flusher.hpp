@@ -12,6 +12,7 @@
 #include "clickhouse/ErrorClassifier.hpp"
 #include "config/Config.hpp"
 #include "flush/FlushQueue.hpp"
+#include "flush/RequestOutcomes.hpp"
 #include "flush/RetryPolicy.hpp"
 #include "store/WalFormat.hpp"
 
@@ -66,25 +67,42 @@ class Flusher {
     void run(int index);
     void deliver(batch::Batch& b, Worker& w);
     Attempt attempt(const batch::Batch& b, std::string_view rows, Worker& w);
+    /// "Code N: message", or the message when there is no code.
+    static std::string describe(const clickhouse::InsertOutcome& o);
+    /// Quarantine: bisection finds the bad rows (within the INSERT budget).
     void on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refusal, Worker& w);
+    /// Reject: every row of the batch goes to the dead letters, no bisection.
+    void on_rejected(batch::Batch& b, const clickhouse::InsertOutcome& refusal);
     void on_transient(batch::Batch& b, const clickhouse::InsertOutcome& failure,
                       const std::string& error);
-    /// Writes refused rows to the dead letters (or drops them, LogAndContinue).
-    /// False when the dead letters could not be written: then the batch keeps
-    /// the bad rows and `unresolved` (rows a cut-short bisection did not reach)
-    /// and goes back to the queue.
+    /// The batch has waited longer than hold_max while its buffer is held: its
+    /// rows go to the dead letters, with the hold's reason (`last`, when this
+    /// batch just tried, else the table's).
+    void give_up_held(batch::Batch& b, const clickhouse::InsertOutcome& last);
+    /// Writes refused rows to the dead letters (or drops them, LogAndContinue,
+    /// unless `always_keep`). False when the dead letters could not be
+    /// written: then the batch keeps only the rows at `unsettled` (all of
+    /// them when that covers the batch, or when `outcomes` is null) and goes
+    /// back to the queue.
     bool settle_bad_rows(batch::Batch& b, std::span<const store::DeadRow> bad,
-                         std::uint64_t inserted, std::uint64_t inserts,
-                         std::string_view unresolved = {}, std::uint64_t unresolved_rows = 0);
+                         std::uint64_t inserted, std::uint64_t inserts, bool always_keep = false,
+                         std::span<const std::size_t> unsettled = {},
+                         RequestOutcomes* outcomes = nullptr);
+    /// The batch goes on with only the rows at `kept` (ascending): the others
+    /// are settled, their memory released, their requests told.
+    void keep_only(batch::Batch& b, std::span<const std::size_t> kept, RequestOutcomes& outcomes);
     void retry_later(batch::Batch& b, const std::string& error);
     /// Out of retries: to the spool if there is room, else kept in memory.
-    void spool_or_keep(batch::Batch& b, const std::string& error);
+    void spool_or_keep(batch::Batch& b, const clickhouse::InsertOutcome& failure,
+                       const std::string& error);
     /// The batch leaves memory and the queue: its counters, its quota. On its
     /// own when the batch is on disk and not finished; the end of finish().
     void let_go(batch::Batch& b);
-    /// Ends a batch's life: its log's done record, its waiters, its memory.
-    void finish(batch::Batch& b, store::DoneOutcome outcome,
-                const batch::CommitOutcome& for_waiters);
+    /// Ends a batch's life: its log's done record, its requests' answers
+    /// (each its own outcome: refused per `outcomes`, else `otherwise`, else
+    /// committed), its memory.
+    void finish(batch::Batch& b, store::DoneOutcome outcome, const RequestOutcomes& outcomes,
+                const RequestOutcomes::Otherwise& otherwise = {});
 
     FlushQueue& queue_;
     const config::ClickHouseConfig cfg_;

@@ -8,6 +8,7 @@
 #include "ingest/TableName.hpp"
 #include "store/DeadLetters.hpp"
 #include "store/Storage.hpp"
+#include "util/Json.hpp"
 #include "util/ThreadName.hpp"
 
 namespace chgate::http {
@@ -100,15 +101,15 @@ std::optional<Response> AdminHandler::handle(const Request& req, std::string_vie
         return replay(table, defer);
     }
     return error_response(ApiError::not_found,
-                          std::string("no such admin path: /admin").append(path));
+                          "no such admin path: " + client_quote("/admin" + std::string(path)));
 }
 
 Response AdminHandler::flush(std::string_view name) {
     ingest::TableName t;
     if (!name.empty()) {
         if (!ingest::parse_table_name(name, t)) {
-            return error_response(ApiError::bad_request, std::string(1, '"').append(name).append(
-                                                             "\" is not a table name"));
+            return error_response(ApiError::bad_request,
+                                  client_quote(name) + " is not a table name");
         }
         if (t.database.empty()) t.database = manager_.config().clickhouse.database;
     }
@@ -116,12 +117,11 @@ Response AdminHandler::flush(std::string_view name) {
         manager_.seal_table(t.database, t.table, batch::FlushReason::admin);
     Response r;
     r.status = bhttp::status::accepted;
-    r.body = nlohmann::ordered_json{
+    r.body = dump_json(nlohmann::ordered_json{
         {"table", name.empty() ? nlohmann::ordered_json(nullptr)
                                : nlohmann::ordered_json(t.database + "." + t.table)},
         {"batches", batches},
-        {"rows",
-         rows}}.dump();
+        {"rows", rows}});
     return r;
 }
 
@@ -132,12 +132,11 @@ Response AdminHandler::reload() {
                               "the configuration was not reloaded: " + report.error);
     }
     Response r;
-    r.body = nlohmann::ordered_json{{"reloaded", true},
-                                    {"retuned", report.retuned},
-                                    {"retired", report.retired},
-                                    {"restart_needed", report.restart_needed},
-                                    {"warnings", report.warnings}}
-                 .dump();
+    r.body = dump_json(nlohmann::ordered_json{{"reloaded", true},
+                                              {"retuned", report.retuned},
+                                              {"retired", report.retired},
+                                              {"restart_needed", report.restart_needed},
+                                              {"warnings", report.warnings}});
     return r;
 }
 
@@ -147,18 +146,15 @@ Response AdminHandler::dead_letters() const {
         tables[name] = {{"rows", c.rows}, {"bytes", c.bytes}};
     }
     Response r;
-    r.body = nlohmann::ordered_json{
-        {"dir", storage_->dead_letters().dir().string()},
-        {"tables",
-         tables}}.dump();
+    r.body = dump_json(nlohmann::ordered_json{{"dir", storage_->dead_letters().dir().string()},
+                                              {"tables", tables}});
     return r;
 }
 
 std::optional<Response> AdminHandler::replay(std::string_view name, const Defer& defer) {
     ingest::TableName t;
     if (!ingest::parse_table_name(name, t)) {
-        return error_response(ApiError::bad_request,
-                              std::string(1, '"').append(name).append("\" is not a table name"));
+        return error_response(ApiError::bad_request, client_quote(name) + " is not a table name");
     }
     if (t.database.empty()) t.database = manager_.config().clickhouse.database;
     return answer_from_thread(defer, [this, t] {
@@ -170,7 +166,7 @@ std::optional<Response> AdminHandler::replay(std::string_view name, const Defer&
         if (!result.error.empty()) body["error"] = result.error;
         Response r;
         r.status = result.error.empty() ? bhttp::status::ok : bhttp::status::service_unavailable;
-        r.body = body.dump();
+        r.body = dump_json(body);
         return r;
     });
 }

@@ -1,7 +1,5 @@
 #include "http/ApiError.hpp"
 
-#include <cstdio>
-
 namespace chgate::http {
 
 namespace bhttp = boost::beast::http;
@@ -43,38 +41,12 @@ bhttp::status to_http_status(ApiError e) {
     return bhttp::status::internal_server_error;
 }
 
-std::string json_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 2);
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (ch) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out.push_back(ch);
-                }
-        }
-    }
-    return out;
+std::string client_quote(std::string_view client_text) {
+    constexpr std::size_t kMax = 256;
+    std::string out = "\"";
+    out.append(client_text.substr(0, kMax));
+    if (client_text.size() > kMax) out += "…";
+    return out + "\"";
 }
 
 Response error_response(ApiError e, const std::string& message, const std::string& extra_json) {

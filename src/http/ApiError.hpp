@@ -6,6 +6,7 @@
 #include <string>
 
 #include "http/Response.hpp"
+#include "util/Text.hpp"
 
 namespace chgate::http {
 
@@ -33,11 +34,13 @@ enum class ApiError {
 
 boost::beast::http::status to_http_status(ApiError e);
 
+/// Text a client sent, quoted for an error message and cut at 256 bytes, so
+/// that an answer never grows with what a client sends. (error_response
+/// escapes it.)
+std::string client_quote(std::string_view client_text);
+
 /// {"error": message} with the status for `e`; extra fields go in `extra_json`
 /// (already serialized members, e.g. "\"index\":3,\"offset\":120").
 Response error_response(ApiError e, const std::string& message, const std::string& extra_json = {});
-
-/// JSON string escaping for the few bodies built by hand.
-std::string json_escape(std::string_view s);
 
 }  // namespace chgate::http

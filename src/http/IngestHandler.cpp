@@ -152,8 +152,8 @@ bool IngestHandler::decode_content(const IngestInput& in, IngestScratch& scratch
     const auto encoding = ingest::parse_content_encoding(in.content_encoding);
     if (encoding == ingest::ContentEncoding::unsupported) {
         error = error_response(ApiError::unsupported_encoding,
-                               "Content-Encoding \"" + std::string(in.content_encoding) +
-                                   "\" is not supported; use gzip, deflate, zstd or none");
+                               "Content-Encoding " + client_quote(in.content_encoding) +
+                                   " is not supported; use gzip, deflate, zstd or none");
         return false;
     }
     if (encoding == ingest::ContentEncoding::identity) {
@@ -170,9 +170,12 @@ bool IngestHandler::decode_content(const IngestInput& in, IngestScratch& scratch
                                        size_text(max_body_size_) + ")");
             return false;
         case ingest::InflateResult::corrupt:
-            error = error_response(
-                ApiError::bad_request,
-                "the body is not valid " + std::string(in.content_encoding) + " data");
+            error = error_response(ApiError::bad_request,
+                                   std::string("the body is not valid ") +
+                                       (encoding == ingest::ContentEncoding::gzip      ? "gzip"
+                                        : encoding == ingest::ContentEncoding::deflate ? "deflate"
+                                                                                       : "zstd") +
+                                       " data");
             return false;
     }
     return false;
@@ -191,13 +194,30 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
             break;
         case batch::RouteError::bad_name:
             return error_response(ApiError::bad_request,
-                                  std::string(1, '"').append(table_label) +
-                                      "\" is not a table name: use [A-Za-z_][A-Za-z0-9_]*, "
+                                  client_quote(table_label) +
+                                      " is not a table name: use [A-Za-z_][A-Za-z0-9_]*, "
                                       "optionally as db.table");
+        case batch::RouteError::name_too_long:
+            return error_response(ApiError::bad_request,
+                                  "the table name, with its database, is longer than " +
+                                      std::to_string(ingest::kMaxQualifiedNameLength) +
+                                      " characters");
+        case batch::RouteError::storage_failed:
+            return error_response(ApiError::storage_failed,
+                                  "chgate cannot open the write-ahead log for table " +
+                                      std::string(table_label) + " now (" + route.detail +
+                                      "); nothing was stored; retry later");
         case batch::RouteError::unknown_table:
             return error_response(
                 ApiError::unknown_table,
                 "table " + std::string(table_label) + " is not configured (batching.tables)",
+                "\"table\":\"" + json_escape(table_label) + "\"");
+        case batch::RouteError::missing:
+            return error_response(
+                ApiError::unknown_table,
+                "table " + std::string(table_label) +
+                    " does not exist in ClickHouse (it is served with batching.defaults, and "
+                    "ClickHouse refused it lately); create it, or retry later",
                 "\"table\":\"" + json_escape(table_label) + "\"");
         case batch::RouteError::too_many_tables:
             return error_response(
@@ -217,7 +237,7 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
         if (!level) {
             return error_response(
                 ApiError::bad_request,
-                "ack must be buffered, durable or committed, not \"" + *requested + "\"");
+                "ack must be buffered, durable or committed, not " + client_quote(*requested));
         }
         ack = std::max(ack, *level);  // a request may ask for more than its table, not less
     }
@@ -246,7 +266,7 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
                 if (o.committed) return reply->send(ok);
                 reply->send(error_response(
                     o.rejected ? ApiError::rejected_by_clickhouse : ApiError::not_committed,
-                    "ClickHouse did not commit the events: " + o.error,
+                    o.rejected ? o.error : "ClickHouse did not commit the events: " + o.error,
                     "\"accepted\":" + std::to_string(accepted)));
             });
     }

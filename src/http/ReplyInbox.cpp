@@ -6,9 +6,9 @@
 
 namespace chgate::http {
 
-void ReplyInbox::deliver(std::shared_ptr<Session> session, Response r) {
+void ReplyInbox::deliver(std::shared_ptr<Session> session, Response r, std::uint64_t request) {
     std::unique_lock lock(mutex_);
-    pending_.emplace_back(std::move(session), std::move(r));
+    pending_.push_back({std::move(session), std::move(r), request});
     schedule_locked(lock);
 }
 
@@ -33,8 +33,8 @@ void ReplyInbox::drain() {
         delivering_written_.swap(pending_written_);
         scheduled_ = false;
     }
-    for (auto& [session, response] : delivering_)
-        session->on_deferred(std::move(response));
+    for (auto& a : delivering_)
+        a.session->on_deferred(std::move(a.response), a.request);
     delivering_.clear();
     for (auto& w : delivering_written_)
         w.session->on_direct_written(w.direct, w.written);

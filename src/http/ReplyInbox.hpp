@@ -21,7 +21,9 @@ class ReplyInbox {
   public:
     explicit ReplyInbox(boost::asio::io_context& ioc) : ioc_(ioc) {}
 
-    void deliver(std::shared_ptr<Session> session, Response r);
+    /// `request` is the session's number for the request answered: an answer
+    /// that arrives for a request already answered is dropped there.
+    void deliver(std::shared_ptr<Session> session, Response r, std::uint64_t request);
     /// For an answer written straight to the socket (Session's DirectReply):
     /// the session has to go on with it, having `written` bytes of it out.
     void deliver_written(std::shared_ptr<Session> session, std::shared_ptr<DirectReply> direct,
@@ -36,7 +38,12 @@ class ReplyInbox {
     void schedule_locked(std::unique_lock<std::mutex>& lock);
 
     // Guarded by mutex_.
-    std::vector<std::pair<std::shared_ptr<Session>, Response>> pending_;
+    struct Answer {
+        std::shared_ptr<Session> session;
+        Response response;
+        std::uint64_t request;
+    };
+    std::vector<Answer> pending_;
     struct Written {
         std::shared_ptr<Session> session;
         std::shared_ptr<DirectReply> direct;
@@ -45,7 +52,7 @@ class ReplyInbox {
     std::vector<Written> pending_written_;
     bool scheduled_ = false;
     // The io thread's own: what drain() is delivering.
-    std::vector<std::pair<std::shared_ptr<Session>, Response>> delivering_;
+    std::vector<Answer> delivering_;
     std::vector<Written> delivering_written_;
 };
 

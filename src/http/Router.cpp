@@ -9,6 +9,7 @@
 #include "metrics/RateWindow.hpp"
 #include "store/Spool.hpp"
 #include "store/Storage.hpp"
+#include "util/Json.hpp"
 #include "util/TimeFormat.hpp"
 
 namespace chgate::http {
@@ -99,7 +100,7 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
             path == "/readyz" || path == "/ping") {
             return method_not_allowed("GET");
         }
-        return error_response(ApiError::not_found, "no such path: " + std::string(path));
+        return error_response(ApiError::not_found, "no such path: " + client_quote(path));
     }
     if (path == "/metrics/prometheus") return metrics_prometheus();
     if (path == "/metrics") {
@@ -110,7 +111,7 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
     if (path == "/healthz") return Response{bhttp::status::ok, "{\"status\":\"ok\"}"};
     if (path == "/readyz") return ready();
     if (path == "/ping") return text(bhttp::status::ok, "Ok.\n");
-    return error_response(ApiError::not_found, "no such path: " + std::string(path));
+    return error_response(ApiError::not_found, "no such path: " + client_quote(path));
 }
 
 Response Router::metrics() const {
@@ -119,7 +120,7 @@ Response Router::metrics() const {
     auto body = metrics::render_metrics_json(snapshot);
     body["clickhouse"] = clickhouse_state();
     Response r;
-    r.body = body.dump();
+    r.body = dump_json(body);
     return r;
 }
 
@@ -214,7 +215,7 @@ Response Router::ready() const {
     if (!held.empty()) body["held_tables"] = held;
     Response r;
     r.status = reasons.empty() ? bhttp::status::ok : bhttp::status::service_unavailable;
-    r.body = body.dump();
+    r.body = dump_json(body);
     return r;
 }
 

@@ -35,6 +35,7 @@ void Server::listen() {
     const tcp::endpoint endpoint(net::ip::make_address(address->host), address->port);
 
     acceptor_ = std::make_unique<tcp::acceptor>(workers_[0]->ioc);
+    accept_timer_ = std::make_unique<net::steady_timer>(workers_[0]->ioc);
     boost::beast::error_code ec;
     acceptor_->open(endpoint.protocol(), ec);
     if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
@@ -54,7 +55,16 @@ void Server::start() {
         w->guard.emplace(w->ioc.get_executor());
         w->thread = std::thread([&ioc = w->ioc, i = &w - workers_.data()] {
             set_thread_name("chgate-io-" + std::to_string(i));
-            ioc.run();
+            // No exception may end an io thread (and with it the process): a
+            // handler that throws is logged, and the thread runs on.
+            for (;;) {
+                try {
+                    ioc.run();
+                    return;
+                } catch (const std::exception& e) {
+                    LOG_ERROR << "io thread " << i << ": a handler failed: " << e.what();
+                }
+            }
         });
     }
     net::post(workers_[0]->ioc, [this] { do_accept(); });
@@ -63,15 +73,44 @@ void Server::start() {
 }
 
 void Server::do_accept() {
+    try {
+        start_accept();
+    } catch (const std::exception& e) {
+        // Starting an accept failed (out of memory, say): try again later,
+        // rather than never accept again.
+        LOG_ERROR << "cannot accept connections: " << e.what();
+        retry_accept_later();
+    }
+}
+
+void Server::retry_accept_later() {
+    accept_backoff_ = std::clamp(accept_backoff_ * 2, kMinAcceptBackoff, kMaxAcceptBackoff);
+    accept_timer_->expires_after(accept_backoff_);
+    accept_timer_->async_wait([this](boost::beast::error_code wait_ec) {
+        if (!wait_ec && acceptor_->is_open()) do_accept();
+    });
+}
+
+void Server::start_accept() {
     // Each connection lives on the next worker's io_context, round robin.
     auto& worker = *workers_[next_worker_];
     next_worker_ = (next_worker_ + 1) % workers_.size();
     acceptor_->async_accept(
         worker.ioc, [this, &worker](boost::beast::error_code ec, Session::Socket socket) {
-            if (ec == net::error::operation_aborted) return;  // closed by drain()
+            // Closed by drain().
+            if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
             if (ec) {
-                LOG_WARN << "accept failed: " << ec.message();
-            } else {
+                // Out of file descriptors (EMFILE, ENFILE) or memory: the
+                // connection waits in the backlog, and accepting again at once
+                // would spin. Wait, longer while it keeps failing.
+                LOG_WARN
+                    << "accept failed: " << ec.message() << "; accepting again in "
+                    << std::clamp(accept_backoff_ * 2, kMinAcceptBackoff, kMaxAcceptBackoff).count()
+                    << " ms";
+                return retry_accept_later();
+            }
+            accept_backoff_ = std::chrono::milliseconds{0};
+            try {
                 // The session starts on its own worker's thread.
                 net::post(worker.ioc, [this, &worker, s = std::move(socket)]() mutable {
                     // Accepted just before drain() closed the acceptor: nothing was read,
@@ -81,6 +120,8 @@ void Server::do_accept() {
                                               SessionLimits{cfg_.max_body_size, cfg_.idle_timeout})
                         ->run();
                 });
+            } catch (const std::exception& e) {
+                LOG_ERROR << "cannot start a connection: " << e.what();  // it is closed
             }
             do_accept();
         });
@@ -93,6 +134,7 @@ void Server::stop_accepting() {
     net::post(workers_[0]->ioc, [this, &closed] {
         boost::beast::error_code ec;
         acceptor_->close(ec);
+        accept_timer_->cancel();
         closed.set_value();
     });
     closed.get_future().wait();

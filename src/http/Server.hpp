@@ -4,6 +4,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -38,10 +39,16 @@ class Server {
 
   private:
     void do_accept();
+    void start_accept();
+    void retry_accept_later();
     void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
 
     struct Worker {
         boost::asio::io_context ioc{1};
+        // Made with the worker: it makes Asio set up the context's reactor
+        // (an epoll, an eventfd, a timerfd) now, not at the first connection,
+        // when file descriptors may have run out.
+        boost::asio::steady_timer reactor_warmup{ioc};
         SessionSet sessions;  // touched only on this worker's thread
         ReplyInbox inbox{ioc};
         std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
@@ -53,6 +60,12 @@ class Server {
     Router& router_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+    // Both touched only on worker 0's thread (the acceptor's): after a failed
+    // accept, the next waits accept_backoff_.
+    std::unique_ptr<boost::asio::steady_timer> accept_timer_;
+    std::chrono::milliseconds accept_backoff_{0};
+    static constexpr std::chrono::milliseconds kMinAcceptBackoff{10};
+    static constexpr std::chrono::milliseconds kMaxAcceptBackoff{1000};
     std::size_t next_worker_ = 0;  // touched only on worker 0's thread (the acceptor's)
     std::uint16_t port_ = 0;
     std::atomic<bool> draining_{false};

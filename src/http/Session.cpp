@@ -65,6 +65,7 @@ class SessionReply : public Reply {
         : session_(std::move(session)),
           direct_(std::move(direct)),
           inbox_(session_->inbox_),
+          request_(session_->request_number_),
           work_(inbox_.context().get_executor()) {}
     ~SessionReply() override {
         // Dropped unanswered (a bug in a handler): a direct answer's session
@@ -84,7 +85,7 @@ class SessionReply : public Reply {
         if (direct_) {
             write_direct(r);
         } else {
-            inbox_.deliver(std::move(session_), std::move(r));
+            inbox_.deliver(std::move(session_), std::move(r), request_);
         }
         session_.reset();
         work_.reset();  // the inbox's handler is work of its own
@@ -141,6 +142,7 @@ class SessionReply : public Reply {
     std::shared_ptr<Session> session_;  // kept alive until answered
     std::shared_ptr<DirectReply> direct_;
     ReplyInbox& inbox_;
+    const std::uint64_t request_;  // the session's number for the request this answers
     // While an answer is owed, the io thread must not run out of work and
     // exit during a drain: the answer would never be written.
     net::executor_work_guard<net::io_context::executor_type> work_;
@@ -306,7 +308,20 @@ void Session::on_body_error(beast::error_code ec) {
 }
 
 void Session::handle_request() {
-    auto answer = router_.handle(parser_->get(), scratch_, defer_);
+    ++request_number_;
+    awaiting_deferred_ = false;
+    std::optional<Response> answer;
+    try {
+        answer = router_.handle(parser_->get(), scratch_, defer_);
+    } catch (const std::exception& e) {
+        // A bug or an allocation failure: this request fails, the process
+        // and the connection go on. A reply the handler made before it threw
+        // is dropped (request_number_ and direct_ below).
+        LOG_ERROR << "a request handler failed: " << e.what();
+        answer = error_response(ApiError::internal,
+                                "chgate failed while handling this request; whether its events "
+                                "were stored is unknown");
+    }
     scratch_.trim();
     // No answer yet: a deferred one will come through on_deferred(), within
     // its own timeout; the connection waits for it however long that is.
@@ -323,6 +338,7 @@ void Session::handle_request() {
             direct_.reset();
             return respond(lost_answer());
         }
+        awaiting_deferred_ = true;
         deadline_ = std::chrono::steady_clock::time_point::max();
         return;
     }
@@ -357,7 +373,9 @@ ReplyPtr Session::defer(std::chrono::milliseconds timeout, Response on_timeout) 
     return reply;
 }
 
-void Session::on_deferred(Response r) {
+void Session::on_deferred(Response r, std::uint64_t request) {
+    if (!awaiting_deferred_ || request != request_number_) return;  // answered already
+    awaiting_deferred_ = false;
     reply_timer_.cancel();
     respond(std::move(r));
 }

@@ -61,7 +61,9 @@ class Session : public std::enable_shared_from_this<Session> {
     void respond(Response r);
     /// A handler's Defer: the answer comes later through the returned Reply.
     ReplyPtr defer(std::chrono::milliseconds timeout, Response on_timeout);
-    void on_deferred(Response r);
+    /// A deferred answer to request number `request`; dropped unless that
+    /// request is still waiting for it.
+    void on_deferred(Response r, std::uint64_t request);
     /// A direct answer (see direct_) is out up to `written` bytes (or failed):
     /// write the rest, then go on with a request parked meanwhile, or close.
     void on_direct_written(const std::shared_ptr<DirectReply>& d, std::size_t written);
@@ -98,6 +100,8 @@ class Session : public std::enable_shared_from_this<Session> {
         watchdog_;
     std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
     bool waiting_for_request_ = false;  // idle between requests: safe to close at once
+    std::uint64_t request_number_ = 0;  // of the request being handled, counted from 1
+    bool awaiting_deferred_ = false;    // its handler promised an answer through the inbox
     bool stopping_ = false;
     // A deferred answer with no timeout (a durable ack) is written to the
     // socket by the thread that produces it (the write-ahead log's writer),

@@ -47,6 +47,11 @@ class Parser {
             for (;;) {
                 std::string column;
                 if (!identifier(column)) return expected("a column name", error);
+                if (out.columns.size() == kMaxColumns) {
+                    error =
+                        "more than " + std::to_string(kMaxColumns) + " columns in the column list";
+                    return false;
+                }
                 out.columns.push_back(column);
                 skip_space();
                 if (peek(',')) {

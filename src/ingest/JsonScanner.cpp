@@ -1,5 +1,7 @@
 #include "ingest/JsonScanner.hpp"
 
+#include "util/Text.hpp"
+
 #include <array>
 #include <bitset>
 #include <cstdint>
@@ -50,32 +52,6 @@ bool is_digit(char c) {
 }
 bool is_hex(char c) {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/// Validates one UTF-8 sequence starting at a byte >= 0x80; returns its length or 0.
-std::size_t utf8_sequence(const unsigned char* p, std::size_t avail) {
-    const unsigned char b0 = p[0];
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        len = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        len = 3;
-        if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
-        if (b0 == 0xED) hi = 0x9F;  // no UTF-16 surrogates
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        len = 4;
-        if (b0 == 0xF0) lo = 0x90;
-        if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-    } else {
-        return 0;
-    }
-    if (avail < len) return 0;
-    if (p[1] < lo || p[1] > hi) return 0;
-    for (std::size_t i = 2; i < len; ++i) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    }
-    return len;
 }
 
 class Scanner {

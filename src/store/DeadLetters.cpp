@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/Files.hpp"
+#include "util/Json.hpp"
 #include "util/Log.hpp"
 #include "util/TimeFormat.hpp"
 
@@ -19,7 +20,7 @@ constexpr std::string_view kRowField = ",\"row\":";
 constexpr std::string_view kTakenPrefix = ".taken-";
 
 std::string json_string(std::string_view s) {
-    return nlohmann::json(std::string(s)).dump();
+    return dump_json(nlohmann::json(std::string(s)));
 }
 
 std::vector<std::filesystem::path> ndjson_files(const std::filesystem::path& dir) {

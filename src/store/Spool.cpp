@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/Files.hpp"
+#include "util/Json.hpp"
 #include "util/Log.hpp"
 
 namespace chgate::store {
@@ -87,7 +88,7 @@ bool Spool::put(const LogTarget& target, std::uint64_t batch_id, std::string_vie
                                    {"table", target.database + "." + target.table}};
     try {
         prepare_target_dir(dir, target);
-        write_file_atomically(path, header.dump() + "\n" + std::string(rows));
+        write_file_atomically(path, dump_json(header) + "\n" + std::string(rows));
     } catch (const std::exception& e) {
         error = e.what();
         return false;

@@ -13,6 +13,7 @@
 #include "store/Files.hpp"
 #include "store/SegmentScan.hpp"
 #include "store/Spool.hpp"
+#include "util/Json.hpp"
 #include "util/Log.hpp"
 
 namespace chgate::store {
@@ -121,7 +122,7 @@ void prepare_target_dir(const std::filesystem::path& dir, const LogTarget& targe
                                      {"table", target.table},
                                      {"columns", target.columns},
                                      {"format", 1}};
-        write_file_atomically(dir / "meta.json", meta.dump() + "\n");
+        write_file_atomically(dir / "meta.json", dump_json(meta) + "\n");
     }
 }
 

@@ -129,7 +129,7 @@ class Chgate:
     LISTEN_RE = re.compile(r"listening on [0-9.]+:(\d+)")
     READY_MARK = "ready: replayed"  # logged once the write-ahead logs are replayed
 
-    def __init__(self, config_text, env=None, start_timeout=20, max_file_size=None):
+    def __init__(self, config_text, env=None, start_timeout=20, max_file_size=None, args=None):
         self.dir = tempfile.mkdtemp(prefix="chgate-it-")
         self.config_path = os.path.join(self.dir, "chgate.yaml")
         with open(self.config_path, "w") as f:
@@ -146,7 +146,7 @@ class Chgate:
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_size, max_file_size))
 
-        self.proc = subprocess.Popen([CHGATE_BIN, "--config", self.config_path],
+        self.proc = subprocess.Popen([CHGATE_BIN, "--config", self.config_path] + (args or []),
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=full_env,
                                      preexec_fn=limit_file_size if max_file_size else None)
@@ -378,6 +378,31 @@ def restart_clickhouse(down_seconds, while_down=None):
     finally:
         subprocess.run([script, "start", CH_DIR, http_port, tcp_port, "--test"], check=True,
                        capture_output=True)
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time the process has used, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def raw_request(port, data, timeout=10):
+    """Sends raw bytes on a new connection and returns everything the server
+    sends back until it closes the connection or `timeout` passes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
 
 
 def rss_kib(pid):

@@ -81,3 +81,23 @@ TEST_CASE("clickhouse.error_classes overrides a code's class") {
     CHECK(classify(answer(500, "Code: 27, e.displayText() = bad"), &overrides).error_class ==
           ErrorClass::retry);
 }
+
+TEST_CASE("a column list naming a missing column is the client's fault: reject, not hold") {
+    CHECK(class_of_code(16) == ErrorClass::reject);
+    CHECK(class_of_code(44) == ErrorClass::reject);
+    // What only an operator can fix still holds.
+    for (int code : {60, 81, 164, 497, 516})
+        CHECK(class_of_code(code) == ErrorClass::hold);
+    CHECK(std::string(error_name(16)) == "NO_SUCH_COLUMN_IN_TABLE");
+    CHECK(error_name(99999) == nullptr);
+}
+
+TEST_CASE("18.16's unknown Enum value (LOGICAL_ERROR) is the row's fault") {
+    const auto r = classify(
+        answer(500,
+               "Code: 49, e.displayText() = DB::Exception: Unknown element 'x' for type "
+               "Enum8('a' = 1): (while read the value of key e), e.what() = DB::Exception\n"));
+    CHECK(r.error_class == ErrorClass::quarantine);
+    CHECK(classify(answer(500, "Code: 49, e.displayText() = DB::Exception: Logical error"))
+              .error_class == ErrorClass::retry);
+}

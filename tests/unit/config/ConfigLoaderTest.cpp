@@ -272,7 +272,7 @@ batching:
     CHECK_THAT(error_of("clickhouse: {error_classes: {abc: retry}}"),
                Contains("is not a ClickHouse error code"));
     CHECK_THAT(error_of("clickhouse: {error_classes: {27: ignore}}"),
-               Contains("is not one of: retry, quarantine, hold"));
+               Contains("is not one of: retry, quarantine, reject, hold"));
     CHECK_THAT(error_of("clickhouse: {retry: {initial: 10s, max: 1s}}"),
                Contains("must be at least retry.initial"));
     CHECK_THAT(error_of("clickhouse: {retry: {multiplier: 0.5}}"), Contains("between 1 and 10"));
@@ -352,4 +352,39 @@ TEST_CASE("replicas and their circuit breakers") {
     const auto printed = print_effective_config(*c);
     CHECK_THAT(printed, Contains("urls:"));
     CHECK(print_effective_config(*load(printed).config) == printed);
+}
+
+TEST_CASE("credentials written into clickhouse.url move to user and password, out of the URL") {
+    const auto c = load("clickhouse: {url: \"http://alice:s%40cret@ch.internal:8123/\"}").config;
+    CHECK(c->clickhouse.url == "http://ch.internal:8123");
+    CHECK(c->clickhouse.urls == std::vector<std::string>{"http://ch.internal:8123"});
+    CHECK(c->clickhouse.user == "alice");
+    CHECK(c->clickhouse.password == "s@cret");
+    const auto printed = print_effective_config(*c);
+    CHECK(printed.find("s@cret") == std::string::npos);
+    CHECK(printed.find("s%40cret") == std::string::npos);
+    CHECK(printed.find("alice:") == std::string::npos);
+}
+
+TEST_CASE("credentials in a URL and in clickhouse.user are refused, without quoting them") {
+    const auto e =
+        error_of("clickhouse: {url: \"http://bob:hunter2@ch:8123\", user: bob, password: x}");
+    CHECK(e.find("in one place") != std::string::npos);
+    CHECK(e.find("hunter2") == std::string::npos);
+    const auto two =
+        error_of("clickhouse: {urls: [\"http://a:one@ch1:8123\", \"http://a:two@ch2:8123\"]}");
+    CHECK(two.find("other credentials") != std::string::npos);
+    CHECK(two.find("one") == std::string::npos);
+    const auto bad = error_of("clickhouse: {url: \"http://carol:pw@ch:8123/?x=1\"}");
+    CHECK(bad.find("query string") != std::string::npos);
+    CHECK(bad.find("pw") == std::string::npos);
+}
+
+TEST_CASE("log.rate_limit is read and printed") {
+    const auto c = load("log: {rate_limit: {lines: 5, interval: 30s}}").config;
+    CHECK(c->log.rate_limit_lines == 5);
+    CHECK(c->log.rate_limit_interval == 30s);
+    CHECK(load("{}").config->log.rate_limit_lines == 20);
+    CHECK(error_of("log: {rate_limit: {interval: 1ms}}").find("at least 100ms") !=
+          std::string::npos);
 }

@@ -284,12 +284,12 @@ TEST_CASE("ack committed answers 200 once every batch holding the rows is insert
     auto first = f.queue.pop();
     REQUIRE(first);
     REQUIRE(first->waiters.size() == 1);
-    first->waiters[0]->batch_finished({});
+    first->waiters[0].waiter->batch_finished({});
     CHECK_FALSE(f.replies[0]->answer.has_value());
     f.manager.seal_all(batch::FlushReason::shutdown);
     auto second = f.queue.pop();
     REQUIRE(second);
-    second->waiters[0]->batch_finished({});
+    second->waiters[0].waiter->batch_finished({});
     REQUIRE(f.replies[0]->answer);
     CHECK(f.replies[0]->answer->status == bhttp::status::ok);
     CHECK(f.replies[0]->answer->body == R"({"accepted":3,"committed":3})");
@@ -301,7 +301,7 @@ TEST_CASE("ack committed answers 502 when ClickHouse rejects the rows") {
     REQUIRE_FALSE(now.has_value());
     auto b = f.queue.pop();
     REQUIRE(b);
-    b->waiters[0]->batch_finished({false, true, "Code: 27, Cannot parse input"});
+    b->waiters[0].waiter->batch_finished({false, true, "Code: 27, Cannot parse input"});
     REQUIRE(f.replies[0]->answer);
     CHECK(f.replies[0]->answer->status == bhttp::status::bad_gateway);
     CHECK_THAT(f.replies[0]->answer->body, Catch::Contains("Code: 27"));
@@ -394,7 +394,7 @@ TEST_CASE("a repeat while the first waits for its commit gets 409 and then the a
     CHECK(busy->status == bhttp::status::conflict);
     auto b = f.queue.pop();
     REQUIRE(b);
-    b->waiters[0]->batch_finished({});
+    b->waiters[0].waiter->batch_finished({});
     REQUIRE(f.replies[0]->answer);
     CHECK(f.replies[0]->answer->status == bhttp::status::ok);
     auto again =

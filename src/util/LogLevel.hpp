@@ -1,0 +1,7 @@
+#pragma once
+
+namespace chgate::log {
+
+enum class LogLevel { debug, info, warn, error };
+
+}  // namespace chgate::log
