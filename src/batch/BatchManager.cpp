@@ -1,7 +1,10 @@
 #include "batch/BatchManager.hpp"
+
+#include <unordered_set>
 #include "util/ThreadName.hpp"
 
 #include "flush/FlushQueue.hpp"
+#include "store/DeadLetters.hpp"
 #include "store/Storage.hpp"
 #include "util/Log.hpp"
 
@@ -74,6 +77,7 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
     const auto& batching = live_->batching;
     const auto* configured = configured_table(*live_, database, table);
     std::string display = database == config_->clickhouse.database ? table : qualified;
+    bool counted = false;
     config::TableConfig cfg;
     if (configured != nullptr) {
         cfg = configured->second;
@@ -94,6 +98,7 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
             return nullptr;
         }
         ++dynamic_tables_;
+        counted = true;
         cfg = config::resolve_max_age(batching.defaults);
         LOG_INFO << "table " << display << " is not configured; serving it with the defaults ("
                  << cfg.strategy_name << ")";
@@ -101,6 +106,7 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
     auto t = std::make_shared<Table>(display, database, table, apply_enabled(cfg, batching),
                                      budget_, inserted_rate_);
     t->set_configured(configured != nullptr);
+    t->counts_toward_max_tables = counted;
     // Only there to deliver what was accepted earlier: clients are refused
     // as for any table the configuration does not serve.
     if (configured == nullptr && batching.unknown_tables == config::UnknownTables::reject)
@@ -152,6 +158,11 @@ BatchManager::RetuneResult BatchManager::retune(const config::ConfigPtr& next, T
             const auto old = table->config();
             const auto* configured = configured_table(*next, table->database(), table->table());
             table->set_configured(configured != nullptr);
+            if (configured != nullptr && table->counts_toward_max_tables) {
+                // Configured now: no longer one of the tables made on the fly.
+                table->counts_toward_max_tables = false;
+                --dynamic_tables_;
+            }
             config::TableConfig cfg;
             if (configured != nullptr) {
                 cfg = configured->second;
@@ -207,10 +218,17 @@ Route BatchManager::route_impl(const ingest::TableName& name,
     }
     std::unique_lock lock(mutex_);
     if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
+    if (closing_.contains(key)) return {nullptr, RouteError::closing};
     RouteError error = RouteError::none;
     bool created = false;
     auto table = find_or_create_table(database, name.table, error, created, force);
     if (!table) return {nullptr, error};
+    // A client may not make a table's column lists grow without bound; rows
+    // accepted earlier (force) are delivered whatever the cap is now.
+    auto& lists = column_lists_[table.get()];
+    if (!columns.empty() && !force && lists >= live_->batching.max_buffers_per_table) {
+        return {nullptr, RouteError::too_many_buffers};
+    }
     // Tables with ack durable or committed log every append. A forced route
     // (replay) opens the log even of a table now configured as buffered.
     const bool log_appends = table->config()->ack != config::AckLevel::buffered;
@@ -229,7 +247,8 @@ Route BatchManager::route_impl(const ingest::TableName& name,
             if (created) {
                 // Made for this request only: it must not take a max_tables slot.
                 tables_.erase(database + "." + name.table);
-                if (!table->configured() && !force) --dynamic_tables_;
+                column_lists_.erase(table.get());
+                if (table->counts_toward_max_tables) --dynamic_tables_;
             }
             return {nullptr, RouteError::storage_failed, storage_error_detail(e.what())};
         }
@@ -238,6 +257,7 @@ Route BatchManager::route_impl(const ingest::TableName& name,
                                                 wal, log_appends);
     if (replay) pending_replays_.emplace_back(buffer, std::move(replay));
     buffers_.emplace(key, buffer);
+    if (!columns.empty()) ++lists;
     return {buffer};
 }
 
@@ -358,6 +378,7 @@ void BatchManager::stop() {
 }
 
 void BatchManager::run_timer() {
+    auto next_idle_check = Clock::now() + 1s;
     std::unique_lock lock(timer_mutex_);
     while (!timer_stopping_) {
         // While scanning, next_wake_ reads "never": an appender whose buffer gains
@@ -382,6 +403,19 @@ void BatchManager::run_timer() {
         lock.unlock();
         for (auto& b : due)
             queue_.push(std::move(b));
+        due.clear();
+        // Now and then, close buffers that have been idle long enough.
+        if (now >= next_idle_check) {
+            close_idle_buffers(now);
+            if (storage_ != nullptr) {
+                storage_->dead_letters().expire(std::chrono::system_clock::now(),
+                                                config_->storage.dead_letter_retention);
+            }
+            // A tenth of the TTL, within [1 s, 1 min]: the scan takes the lock
+            // every route needs, so not more often than it must.
+            const auto ttl = live_config()->batching.idle_buffer_ttl;
+            next_idle_check = now + std::clamp<Clock::duration>(ttl / 10, 1s, 1min);
+        }
         lock.lock();
         if (timer_stopping_) break;
         timer_cv_.wait_until(lock, TimePoint(Clock::duration(next_wake_.load())));
@@ -414,6 +448,74 @@ std::pair<std::uint64_t, std::uint64_t> BatchManager::seal_table(std::string_vie
 
 void BatchManager::seal(TableBuffer& buffer, FlushReason reason) {
     if (auto b = buffer.seal_now(reason, Clock::now())) queue_.push(std::move(*b));
+}
+
+std::size_t BatchManager::close_idle_buffers(TimePoint now) {
+    std::vector<std::pair<std::string, std::shared_ptr<TableBuffer>>> closing;
+    {
+        std::unique_lock lock(mutex_);
+        if (!ready_.load()) return 0;  // replay holds buffers of its own
+        const auto ttl = live_->batching.idle_buffer_ttl;
+        std::unordered_map<const TableBuffer*, long> name_refs;
+        for (const auto& [name, b] : by_name_)
+            ++name_refs[b.get()];
+        for (auto it = buffers_.begin(); it != buffers_.end();) {
+            const auto& buffer = it->second;  // a reference: use_count() stays exact
+            const auto& table = buffer->table();
+            const bool closable =
+                !buffer->columns().empty() || !table.configured() || table.retired();
+            if (!closable || buffer->held() || now - buffer->last_used() < ttl ||
+                buffer->oldest_open_event() != TimePoint::max()) {
+                ++it;
+                continue;
+            }
+            // Held only by the maps: no request, batch, spool or dead-letter
+            // replay has it, and under this lock none can get it.
+            const auto named = name_refs.find(buffer.get());
+            const long refs = 1 + (named == name_refs.end() ? 0 : named->second);
+            if (buffer.use_count() != refs) {
+                ++it;
+                continue;
+            }
+            closing.emplace_back(it->first, buffer);
+            closing_.insert(it->first);
+            it = buffers_.erase(it);
+        }
+        if (closing.empty()) return 0;
+        std::unordered_set<const TableBuffer*> closed;
+        for (const auto& c : closing)
+            closed.insert(c.second.get());
+        std::erase_if(by_name_,
+                      [&](const auto& entry) { return closed.contains(entry.second.get()); });
+        for (const auto& [key, buffer] : closing) {
+            if (!buffer->columns().empty()) --column_lists_[&buffer->table()];
+        }
+        // A table made on the fly with no buffer left goes, with its slot.
+        std::unordered_set<const Table*> with_buffers;
+        for (const auto& [key, b] : buffers_)
+            with_buffers.insert(&b->table());
+        for (auto it = tables_.begin(); it != tables_.end();) {
+            const auto& t = it->second;
+            if (t->configured() || with_buffers.contains(t.get())) {
+                ++it;
+                continue;
+            }
+            if (t->counts_toward_max_tables) --dynamic_tables_;
+            column_lists_.erase(t.get());
+            LOG_INFO << "table " << t->name() << ": idle for " << config::format_duration(ttl)
+                     << "; closed";
+            it = tables_.erase(it);
+        }
+    }
+    // Outside the lock: removing the logs waits for the log writer.
+    for (const auto& [key, buffer] : closing) {
+        if (buffer->wal() && storage_ != nullptr) storage_->writer().retire(buffer->wal());
+        LOG_DEBUG << buffer->label() << ": idle; its buffer is closed";
+    }
+    std::unique_lock lock(mutex_);
+    for (const auto& [key, buffer] : closing)
+        closing_.erase(key);
+    return closing.size();
 }
 
 std::vector<std::shared_ptr<Table>> BatchManager::tables() const {

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -32,12 +33,14 @@ namespace chgate::batch {
 
 enum class RouteError {
     none,
-    bad_name,         ///< not [db.]identifier
-    name_too_long,    ///< database and table over ingest::kMaxQualifiedNameLength
-    unknown_table,    ///< not configured, and unknown_tables: reject
-    too_many_tables,  ///< batching.max_tables reached
-    missing,          ///< served by default, and ClickHouse said lately it has no such table
-    storage_failed,   ///< its write-ahead log cannot be opened now (no fds, a full disk)
+    bad_name,          ///< not [db.]identifier
+    name_too_long,     ///< database and table over ingest::kMaxQualifiedNameLength
+    unknown_table,     ///< not configured, and unknown_tables: reject
+    too_many_tables,   ///< batching.max_tables reached
+    missing,           ///< served by default, and ClickHouse said lately it has no such table
+    too_many_buffers,  ///< the table has batching.max_buffers_per_table column lists
+    closing,           ///< the buffer is being closed (idle); a moment later it is made anew
+    storage_failed,    ///< its write-ahead log cannot be opened now (no fds, a full disk)
 };
 
 struct Route {
@@ -81,6 +84,8 @@ class BatchManager {
     /// configured. Holds one batch in memory at a time beyond the quotas'
     /// room, waiting for inserts to make room. Returns early if `stop` is set.
     void replay(const std::atomic<bool>& stop);
+    /// Whether batching.max_memory is all in use.
+    bool memory_full() const { return budget_.held() >= budget_.limit(); }
     /// False until replay() has finished: ingest answers 503 meanwhile.
     bool ready() const { return ready_.load(); }
     void set_ready() { ready_.store(true); }
@@ -103,6 +108,13 @@ class BatchManager {
     /// empty) and queues the batches. Returns {batches, rows} sealed.
     std::pair<std::uint64_t, std::uint64_t> seal_table(std::string_view database,
                                                        std::string_view table, FlushReason reason);
+
+    /// Closes buffers of column lists and of tables served by default that
+    /// have been empty and unused for batching.idle_buffer_ttl, and that no
+    /// request, batch or replay holds: their logs are removed, and a table
+    /// served by default with no buffer left goes (its max_tables slot too).
+    /// Returns how many buffers were closed. Called by the timer.
+    std::size_t close_idle_buffers(TimePoint now);
 
     std::vector<std::shared_ptr<Table>> tables() const;
     std::vector<std::shared_ptr<TableBuffer>> buffers() const;
@@ -163,6 +175,10 @@ class BatchManager {
     BufferMap buffers_;
     BufferMap by_name_;
     std::size_t dynamic_tables_ = 0;
+    // Column lists (buffers besides the plain one) per table.
+    std::unordered_map<const Table*, std::size_t> column_lists_;
+    // Keys of buffers being closed: their logs are still being removed.
+    std::set<std::string> closing_;
     // Logs opened with records to send again, until replay() runs them.
     std::vector<std::pair<std::shared_ptr<TableBuffer>, std::unique_ptr<store::PendingReplay>>>
         pending_replays_;

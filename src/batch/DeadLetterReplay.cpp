@@ -85,8 +85,7 @@ DeadLetterReplayResult replay_dead_letters(BatchManager& manager, store::DeadLet
         const auto outcome = future.get();
         result.rows += rows;
         if (outcome.committed) result.committed += rows;
-        std::error_code ec;
-        std::filesystem::remove_all(taken.dir, ec);
+        dead_letters.release(taken);
         LOG_INFO << "dead letters of " << database << "." << table << ": " << rows
                  << " rows sent again"
                  << (outcome.committed ? "" : "; some were refused again: " + outcome.error);

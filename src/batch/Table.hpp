@@ -96,6 +96,9 @@ class Table {
     /// In batching.tables (as last loaded), rather than served by default.
     bool configured() const { return configured_.load(std::memory_order_relaxed); }
     void set_configured(bool c) { configured_.store(c, std::memory_order_relaxed); }
+    /// Made on the fly for a client (unknown_tables: defaults), and counted
+    /// in batching.max_tables. The batch manager's, under its lock.
+    bool counts_toward_max_tables = false;
     void set_retired(bool retired) { retired_.store(retired, std::memory_order_relaxed); }
 
     /// When the oldest pending (sealed, not finished) batch was sealed, and when

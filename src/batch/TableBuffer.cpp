@@ -114,6 +114,7 @@ AppendResult TableBuffer::append(std::string_view body, std::span<const ingest::
         }
         if (open) update_deadline_locked();
     }
+    last_used_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
     table_->on_accepted(rows.size(), bytes);
     return result;
 }

@@ -71,6 +71,8 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     void on_flushed(const FlushFeedback& feedback);
     /// When the first row of the open buffer came; TimePoint::max() when empty.
     TimePoint oldest_open_event() const;
+    /// When rows were last appended (or the buffer made): for closing idle buffers.
+    TimePoint last_used() const { return TimePoint(Clock::duration(last_used_.load())); }
     Thresholds thresholds() const;
 
     Table& table() const { return *table_; }
@@ -127,6 +129,7 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
 
     // Written under mutex_, read without it by the timer.
     std::atomic<Clock::rep> deadline_{TimePoint::max().time_since_epoch().count()};
+    std::atomic<Clock::rep> last_used_{Clock::now().time_since_epoch().count()};
 
     mutable std::mutex hold_mutex_;
     // Guarded by hold_mutex_ (held_ is written under it, read without it).

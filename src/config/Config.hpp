@@ -81,7 +81,19 @@ struct ServerConfig {
     std::string listen = "0.0.0.0:8080";
     int threads = 0;  ///< 0 means one per core
     std::uint64_t max_body_size = 16 * kMiB;
-    Duration idle_timeout = 60s;          ///< keep-alive connections with no request are closed
+    Duration idle_timeout = 60s;  ///< keep-alive connections with no request are closed
+    /// A request's headers must arrive within this of its first byte.
+    Duration header_timeout = 10s;
+    /// A request's body must arrive, and an answer be taken, within this.
+    Duration body_timeout = 60s;
+    std::uint64_t max_header_size = 16 * kKiB;  ///< past it: 431
+    /// Connections at once, from everyone and from one address. Past either,
+    /// a new connection is answered 503 (Retry-After) and closed.
+    std::uint64_t max_connections = 10000;
+    std::uint64_t max_connections_per_ip = 1000;
+    /// Request bodies being read or handled, summed over every connection.
+    /// Past it, requests get 503 before their bodies are read.
+    std::uint64_t max_inflight_bytes = 256 * kMiB;
     Duration shutdown_timeout = 30s;      ///< how long a stop waits for in-flight inserts
     Duration commit_timeout = 30s;        ///< how long an ack: committed request waits (then 504)
     Duration idempotency_window = 10min;  ///< how long an Idempotency-Key's answer is kept
@@ -121,7 +133,12 @@ struct BatchingConfig {
     std::uint64_t max_memory = 512 * kMiB;
     UnknownTables unknown_tables = UnknownTables::reject;
     std::uint64_t max_tables =
-        1000;  ///< cap on tables created on the fly by unknown_tables: defaults
+        1000;  ///< cap on live tables created on the fly by unknown_tables: defaults
+    /// Cap on the column lists (buffers besides the plain one) of one table.
+    std::uint64_t max_buffers_per_table = 16;
+    /// A buffer of a column list, or of a table served by default, that has
+    /// been empty and unused this long is closed and its log removed.
+    Duration idle_buffer_ttl = 10min;
     TableConfig defaults;
     /// Keyed by the name clients use: "events" or "db.events".
     std::map<std::string, TableConfig> tables;
@@ -136,11 +153,14 @@ struct StorageConfig {
     std::uint64_t segment_size = 16 * kMiB;
     /// Zeros written ahead of the records in each table's open log segment, so
     /// that a sync writes data only (not the file's size and block map too).
-    /// Not counted in max_disk. 0: off.
+    /// Counted in max_disk. 0: off.
     std::uint64_t preallocate = kMiB;
-    /// Bound on write-ahead logs plus spool. Past it, durable tables answer 503
-    /// and nothing more is spooled. 0: no bound.
+    /// Bound on write-ahead logs (their preallocated space too), spool and dead
+    /// letters. Past it, durable tables answer 503, nothing more is spooled,
+    /// and refused rows wait in memory. 0: no bound.
     std::uint64_t max_disk = 10ULL * 1024 * kMiB;
+    /// Dead-letter files whose rows are all older than this are deleted. 0: never.
+    Duration dead_letter_retention = std::chrono::days(7);
     /// How fast spooled batches go back to ClickHouse once it answers again.
     std::uint64_t spool_replay_rate = 16 * kMiB;  ///< bytes per second
 };

@@ -141,6 +141,22 @@ class Reader {
 
     const std::string& source() const { return source_; }
 
+    /// parent[key], when present, as a whole number in [min, max].
+    template <typename T>
+    void count(const YAML::Node& parent, const std::string& p, const char* key, std::int64_t min,
+               std::int64_t max, T& out) const {
+        if (auto n = parent[key]) out = static_cast<T>(integer(n, p + "." + key, min, max));
+    }
+
+    /// parent[key], when present, as a duration of at least `min`.
+    void duration_at_least(const YAML::Node& parent, const std::string& p, const char* key,
+                           Duration min, Duration& out) const {
+        auto n = parent[key];
+        if (!n) return;
+        out = duration(n, p + "." + key);
+        if (out < min) fail(n, p + "." + key, "must be at least " + format_duration(min));
+    }
+
   private:
     std::string source_;
     const EnvLookup& env_;
@@ -248,7 +264,9 @@ class Loader {
         const std::string p = "server";
         r_.check_keys(node, p,
                       {"listen", "threads", "max_body_size", "idle_timeout", "shutdown_timeout",
-                       "commit_timeout", "idempotency_window", "idempotency_max_keys"});
+                       "commit_timeout", "idempotency_window", "idempotency_max_keys",
+                       "header_timeout", "body_timeout", "max_header_size", "max_connections",
+                       "max_connections_per_ip", "max_inflight_bytes"});
         if (auto n = node["listen"]) {
             s.listen = r_.scalar(n, p + ".listen");
             std::string error;
@@ -265,6 +283,26 @@ class Loader {
         if (auto n = node["idle_timeout"]) {
             s.idle_timeout = r_.duration(n, p + ".idle_timeout");
             if (s.idle_timeout < 1s) r_.fail(n, p + ".idle_timeout", "must be at least 1s");
+        }
+        r_.duration_at_least(node, p, "header_timeout", 100ms, s.header_timeout);
+        r_.duration_at_least(node, p, "body_timeout", 100ms, s.body_timeout);
+        if (auto n = node["max_header_size"]) {
+            s.max_header_size = r_.size(n, p + ".max_header_size");
+            if (s.max_header_size < kKiB || s.max_header_size > kMiB) {
+                r_.fail(n, p + ".max_header_size", "must be between 1KiB and 1MiB");
+            }
+        }
+        r_.count(node, p, "max_connections", 1, 10'000'000, s.max_connections);
+        r_.count(node, p, "max_connections_per_ip", 1, 10'000'000, s.max_connections_per_ip);
+        if (auto n = node["max_inflight_bytes"]) {
+            s.max_inflight_bytes = r_.size(n, p + ".max_inflight_bytes");
+        }
+        if (s.max_inflight_bytes < s.max_body_size) {
+            r_.fail(node["max_inflight_bytes"] ? node["max_inflight_bytes"] : node,
+                    p + ".max_inflight_bytes",
+                    "(" + format_size(s.max_inflight_bytes) +
+                        ") must be at least server.max_body_size (" + format_size(s.max_body_size) +
+                        ")");
         }
         if (auto n = node["idempotency_window"]) {
             s.idempotency_window = r_.duration(n, p + ".idempotency_window");
@@ -392,14 +430,8 @@ class Loader {
                 r_.fail(n, p + ".hold_probe_interval", "must be at least 100ms");
             }
         }
-        if (auto n = node["hold_max"]) {
-            c.hold_max = r_.duration(n, p + ".hold_max");
-            if (c.hold_max < 1s) r_.fail(n, p + ".hold_max", "must be at least 1s");
-        }
-        if (auto n = node["max_inserts_per_batch"]) {
-            c.max_inserts_per_batch =
-                std::uint64_t(r_.integer(n, p + ".max_inserts_per_batch", 2, 100'000));
-        }
+        r_.duration_at_least(node, p, "hold_max", 1s, c.hold_max);
+        r_.count(node, p, "max_inserts_per_batch", 2, 100'000, c.max_inserts_per_batch);
         if (auto n = node["retry"]) {
             const auto rp = p + ".retry";
             r_.check_keys(n, rp, {"initial", "max", "multiplier"});
@@ -572,9 +604,9 @@ class Loader {
     void read_batching(const YAML::Node& node, Config& config) {
         const std::string p = "batching";
         auto& b = config.batching;
-        r_.check_keys(
-            node, p,
-            {"enabled", "max_memory", "unknown_tables", "max_tables", "defaults", "tables"});
+        r_.check_keys(node, p,
+                      {"enabled", "max_memory", "unknown_tables", "max_tables",
+                       "max_buffers_per_table", "idle_buffer_ttl", "defaults", "tables"});
         if (auto n = node["enabled"]) b.enabled = r_.boolean(n, p + ".enabled");
         if (auto n = node["max_memory"]) {
             b.max_memory = r_.size(n, p + ".max_memory");
@@ -585,9 +617,9 @@ class Loader {
                 n, p + ".unknown_tables",
                 {{"reject", UnknownTables::reject}, {"defaults", UnknownTables::defaults}});
         }
-        if (auto n = node["max_tables"]) {
-            b.max_tables = std::uint64_t(r_.integer(n, p + ".max_tables", 1, 100'000));
-        }
+        r_.count(node, p, "max_tables", 1, 100'000, b.max_tables);
+        r_.count(node, p, "max_buffers_per_table", 0, 10'000, b.max_buffers_per_table);
+        r_.duration_at_least(node, p, "idle_buffer_ttl", 1s, b.idle_buffer_ttl);
         // The built-in table quota must fit a small gateway budget unless set explicitly.
         b.defaults.max_memory = std::min(b.defaults.max_memory, b.max_memory);
         if (auto n = node["defaults"]) {
@@ -632,7 +664,10 @@ class Loader {
         const std::string p = "storage";
         r_.check_keys(node, p,
                       {"dir", "fsync", "fsync_interval", "segment_size", "preallocate", "max_disk",
-                       "spool_replay_rate"});
+                       "spool_replay_rate", "dead_letter_retention"});
+        if (auto n = node["dead_letter_retention"]) {
+            s.dead_letter_retention = r_.duration(n, p + ".dead_letter_retention");
+        }
         if (auto n = node["max_disk"]) s.max_disk = r_.size(n, p + ".max_disk");
         if (auto n = node["spool_replay_rate"]) {
             s.spool_replay_rate = r_.size(n, p + ".spool_replay_rate");

@@ -34,6 +34,13 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "threads" << YAML::Value << c.server.threads;
     out << YAML::Key << "max_body_size" << YAML::Value << format_size(c.server.max_body_size);
     out << YAML::Key << "idle_timeout" << YAML::Value << format_duration(c.server.idle_timeout);
+    out << YAML::Key << "header_timeout" << YAML::Value << format_duration(c.server.header_timeout);
+    out << YAML::Key << "body_timeout" << YAML::Value << format_duration(c.server.body_timeout);
+    out << YAML::Key << "max_header_size" << YAML::Value << format_size(c.server.max_header_size);
+    out << YAML::Key << "max_connections" << YAML::Value << c.server.max_connections;
+    out << YAML::Key << "max_connections_per_ip" << YAML::Value << c.server.max_connections_per_ip;
+    out << YAML::Key << "max_inflight_bytes" << YAML::Value
+        << format_size(c.server.max_inflight_bytes);
     out << YAML::Key << "idempotency_window" << YAML::Value
         << format_duration(c.server.idempotency_window);
     out << YAML::Key << "idempotency_max_keys" << YAML::Value << c.server.idempotency_max_keys;
@@ -89,6 +96,8 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "max_memory" << YAML::Value << format_size(b.max_memory);
     out << YAML::Key << "unknown_tables" << YAML::Value << to_string(b.unknown_tables);
     out << YAML::Key << "max_tables" << YAML::Value << b.max_tables;
+    out << YAML::Key << "max_buffers_per_table" << YAML::Value << b.max_buffers_per_table;
+    out << YAML::Key << "idle_buffer_ttl" << YAML::Value << format_duration(b.idle_buffer_ttl);
     out << YAML::Key << "defaults" << YAML::Value;
     emit_table(out, b.defaults);
     out << YAML::Key << "tables" << YAML::Value << YAML::BeginMap;
@@ -108,6 +117,8 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "max_disk" << YAML::Value << format_size(c.storage.max_disk);
     out << YAML::Key << "spool_replay_rate" << YAML::Value
         << format_size(c.storage.spool_replay_rate);
+    out << YAML::Key << "dead_letter_retention" << YAML::Value
+        << format_duration(c.storage.dead_letter_retention);
     out << YAML::EndMap;
 
     out << YAML::Key << "readiness" << YAML::Value << YAML::BeginMap;

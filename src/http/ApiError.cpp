@@ -16,6 +16,8 @@ bhttp::status to_http_status(ApiError e) {
             return bhttp::status::method_not_allowed;
         case ApiError::body_too_large:
             return bhttp::status::payload_too_large;
+        case ApiError::header_too_large:
+            return bhttp::status::request_header_fields_too_large;
         case ApiError::unsupported_encoding:
             return bhttp::status::unsupported_media_type;
         case ApiError::table_full:

@@ -18,6 +18,7 @@ enum class ApiError {
     not_found,               ///< 404: no such path
     method_not_allowed,      ///< 405
     body_too_large,          ///< 413: over server.max_body_size (before or after decoding)
+    header_too_large,        ///< 431: over server.max_header_size
     unsupported_encoding,    ///< 415: a Content-Encoding chgate does not decode
     table_full,              ///< 429: the table's max_memory is in use
     gateway_full,            ///< 503: batching.max_memory is in use

@@ -149,13 +149,11 @@ std::optional<Response> IngestHandler::idempotently(const IngestInput& in, Proce
 
 bool IngestHandler::decode_content(const IngestInput& in, IngestScratch& scratch,
                                    std::string_view& body, Response& error) const {
-    const auto encoding = ingest::parse_content_encoding(in.content_encoding);
-    if (encoding == ingest::ContentEncoding::unsupported) {
-        error = error_response(ApiError::unsupported_encoding,
-                               "Content-Encoding " + client_quote(in.content_encoding) +
-                                   " is not supported; use gzip, deflate, zstd or none");
+    if (auto refused = refuse_encoding(in.content_encoding)) {
+        error = std::move(*refused);
         return false;
     }
+    const auto encoding = ingest::parse_content_encoding(in.content_encoding);
     if (encoding == ingest::ContentEncoding::identity) {
         body = in.body;
         return true;
@@ -181,10 +179,18 @@ bool IngestHandler::decode_content(const IngestInput& in, IngestScratch& scratch
     return false;
 }
 
-std::optional<Response> IngestHandler::ingest(const batch::Route& route,
-                                              std::string_view table_label, std::string_view data,
-                                              ingest::BodyFormat format, IngestScratch& scratch,
-                                              const IngestInput& in, bool compat) {
+std::optional<Response> IngestHandler::refuse_encoding(std::string_view content_encoding) const {
+    if (ingest::parse_content_encoding(content_encoding) != ingest::ContentEncoding::unsupported) {
+        return std::nullopt;
+    }
+    return error_response(ApiError::unsupported_encoding,
+                          "Content-Encoding " + client_quote(content_encoding) +
+                              " is not supported; use gzip, deflate, zstd or none");
+}
+
+std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
+                                                    std::string_view table_label,
+                                                    bool quick_room) const {
     if (!manager_.ready()) {
         return error_response(ApiError::starting,
                               "chgate is replaying its write-ahead log; retry shortly");
@@ -219,11 +225,73 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
                     " does not exist in ClickHouse (it is served with batching.defaults, and "
                     "ClickHouse refused it lately); create it, or retry later",
                 "\"table\":\"" + json_escape(table_label) + "\"");
+        case batch::RouteError::too_many_buffers:
+            return error_response(
+                ApiError::bad_request,
+                "table " + std::string(table_label) + " has " +
+                    std::to_string(manager_.live_config()->batching.max_buffers_per_table) +
+                    " column lists in use already (batching.max_buffers_per_table); send rows "
+                    "with one of those column lists, or with none");
+        case batch::RouteError::closing:
+            return error_response(ApiError::storage_failed,
+                                  "this buffer of table " + std::string(table_label) +
+                                      " is being closed (idle); nothing was stored; retry");
         case batch::RouteError::too_many_tables:
             return error_response(
                 ApiError::too_many_tables,
                 "too many tables (batching.max_tables); not creating " + std::string(table_label));
     }
+    if (quick_room) {
+        // Before a body is read: a table or gateway with no room at all says so
+        // now, rather than after the client has sent megabytes.
+        const auto& table = route.buffer->table();
+        if (table.held_bytes() >= table.config()->max_memory) {
+            return error_response(ApiError::table_full,
+                                  "table " + table.name() +
+                                      " has its max_memory in use while ClickHouse catches "
+                                      "up; retry later");
+        }
+        if (manager_.memory_full()) {
+            return error_response(ApiError::gateway_full,
+                                  "the gateway has batching.max_memory in use while "
+                                  "ClickHouse catches up; retry later");
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<Response> IngestHandler::admit_events(std::string_view table,
+                                                    const IngestInput& headers) {
+    if (auto refused = refuse_encoding(headers.content_encoding)) return refused;
+    return refuse_route(manager_.route(table), table, true);
+}
+
+std::optional<Response> IngestHandler::admit_insert(std::string_view url_query,
+                                                    const IngestInput& headers) {
+    if (auto refused = refuse_encoding(headers.content_encoding)) return refused;
+    const auto query = query_param(url_query, "query");
+    if (!query) return std::nullopt;  // the statement comes in the body
+    ingest::InsertQuery insert;
+    std::string parse_error;
+    if (!ingest::parse_insert_query(*query, insert, parse_error)) {
+        return error_response(ApiError::bad_request, parse_error);
+    }
+    if (insert.table.database.empty()) {
+        if (auto db = query_param(url_query, "database"); db && ingest::is_identifier(*db)) {
+            insert.table.database = *db;
+        }
+    }
+    const std::string label = insert.table.database.empty()
+                                  ? insert.table.table
+                                  : insert.table.database + "." + insert.table.table;
+    return refuse_route(manager_.route(insert.table, insert.columns), label, true);
+}
+
+std::optional<Response> IngestHandler::ingest(const batch::Route& route,
+                                              std::string_view table_label, std::string_view data,
+                                              ingest::BodyFormat format, IngestScratch& scratch,
+                                              const IngestInput& in, bool compat) {
+    if (auto refused = refuse_route(route, table_label, false)) return refused;
     ingest::DecodeError decode_error;
     if (!ingest::decode_body(data, format, scratch.rows, decode_error)) {
         return error_response(ApiError::bad_json, decode_error.message,
@@ -338,63 +406,66 @@ std::optional<Response> IngestHandler::post_events(std::string_view table, const
 }
 
 std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
-                                                   const IngestInput& input,
-                                                   IngestScratch& scratch) {
-    return idempotently(input, [&](const IngestInput& in) -> std::optional<Response> {
-        if (auto d = query_param(url_query, "decompress"); d && *d == "1") {
-            return error_response(
-                ApiError::unsupported_encoding,
-                "ClickHouse's native compression (decompress=1) is not supported; "
-                "use Content-Encoding: gzip or zstd");
-        }
-        std::string_view body;
-        Response error;
-        if (!decode_content(in, scratch, body, error)) return error;
+                                                   const IngestInput& in, IngestScratch& scratch) {
+    if (auto d = query_param(url_query, "decompress"); d && *d == "1") {
+        return error_response(ApiError::unsupported_encoding,
+                              "ClickHouse's native compression (decompress=1) is not supported; "
+                              "use Content-Encoding: gzip or zstd");
+    }
+    std::string_view body;
+    Response error;
+    if (!decode_content(in, scratch, body, error)) return error;
 
-        // The statement comes in the URL, or, as clickhouse-bulk takes it, at the
-        // start of the body with the rows after it.
-        const auto query = query_param(url_query, "query");
-        ingest::InsertQuery insert;
-        std::string parse_error;
-        std::string_view data;
-        if (query) {
-            if (!ingest::parse_insert_query(*query, insert, parse_error)) {
-                return error_response(ApiError::bad_request, parse_error);
-            }
-            data = body;
-            // ClickHouse joins the query text and the body; rows may start in either.
-            if (!insert.data.empty()) {
-                scratch.joined.assign(insert.data).append("\n").append(body);
-                data = scratch.joined;
-            }
-        } else {
-            if (!ingest::parse_insert_query(body, insert, parse_error)) {
-                return error_response(
-                    ApiError::bad_request,
-                    "no ?query= parameter, and the body does not start with one: " + parse_error);
-            }
-            data = insert.data;
+    // The statement comes in the URL, or, as clickhouse-bulk takes it, at the
+    // start of the body with the rows after it.
+    const auto query = query_param(url_query, "query");
+    ingest::InsertQuery insert;
+    std::string parse_error;
+    std::string_view data;
+    if (query) {
+        if (!ingest::parse_insert_query(*query, insert, parse_error)) {
+            return error_response(ApiError::bad_request, parse_error);
         }
-        // ClickHouse answers an INSERT without rows with 200; some clients send them.
-        if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-            Response ok;
-            ok.content_type = "text/plain; charset=UTF-8";
-            return ok;
+        data = body;
+        // ClickHouse joins the query text and the body; rows may start in either.
+        if (!insert.data.empty()) {
+            scratch.joined.assign(insert.data).append("\n").append(body);
+            data = scratch.joined;
         }
-        if (insert.table.database.empty()) {
-            if (auto db = query_param(url_query, "database"); db && !db->empty()) {
-                if (!ingest::is_identifier(*db)) {
-                    return error_response(ApiError::bad_request,
-                                          "database \"" + *db + "\" is not an identifier");
-                }
-                insert.table.database = *db;
+    } else {
+        if (!ingest::parse_insert_query(body, insert, parse_error)) {
+            return error_response(
+                ApiError::bad_request,
+                "no ?query= parameter, and the body does not start with one: " + parse_error);
+        }
+        data = insert.data;
+    }
+    // ClickHouse answers an INSERT without rows with 200; some clients send them.
+    if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+        Response ok;
+        ok.content_type = "text/plain; charset=UTF-8";
+        return ok;
+    }
+    if (insert.table.database.empty()) {
+        if (auto db = query_param(url_query, "database"); db && !db->empty()) {
+            if (!ingest::is_identifier(*db)) {
+                return error_response(ApiError::bad_request,
+                                      "database " + client_quote(*db) + " is not an identifier");
             }
+            insert.table.database = *db;
         }
-        const std::string label = insert.table.database.empty()
-                                      ? insert.table.table
-                                      : insert.table.database + "." + insert.table.table;
+    }
+    const std::string label = insert.table.database.empty()
+                                  ? insert.table.table
+                                  : insert.table.database + "." + insert.table.table;
+    // An Idempotency-Key is unique per table, not per path: every table
+    // shares the path "/".
+    IngestInput scoped = in;
+    const std::string scope = std::string(in.scope) + "?" + label;
+    scoped.scope = scope;
+    return idempotently(scoped, [&](const IngestInput& s) {
         return ingest(manager_.route(insert.table, insert.columns), label, data,
-                      ingest::BodyFormat::ndjson, scratch, in, true);
+                      ingest::BodyFormat::ndjson, scratch, s, true);
     });
 }
 

@@ -47,6 +47,14 @@ class IngestHandler {
                   std::chrono::milliseconds idempotency_window = std::chrono::minutes(10),
                   std::size_t idempotency_max_keys = 100000);
 
+    /// Checks a request to POST /v1/events/{table} on its headers, before its
+    /// body is read: a refusal is the answer the whole request would get
+    /// (chgate starting, a bad or unknown table, one out of room, an
+    /// unsupported Content-Encoding). The body is not looked at.
+    std::optional<Response> admit_events(std::string_view table, const IngestInput& headers);
+    /// The same for POST /?query=…; a statement in the body is not checked.
+    std::optional<Response> admit_insert(std::string_view url_query, const IngestInput& headers);
+
     /// POST /v1/events/{table}: 202 {"accepted": N}; 200 with ack committed.
     /// nullopt: the answer comes through in.defer.
     std::optional<Response> post_events(std::string_view table, const IngestInput& in,
@@ -58,6 +66,13 @@ class IngestHandler {
                                         IngestScratch& scratch);
 
   private:
+    /// The answer for a request to `route` that cannot go on (a route error,
+    /// chgate starting, or, with `quick_room`, a table or gateway out of
+    /// memory), or nullopt.
+    std::optional<Response> refuse_route(const batch::Route& route, std::string_view table_label,
+                                         bool quick_room) const;
+    /// 415 for a Content-Encoding chgate does not decode.
+    std::optional<Response> refuse_encoding(std::string_view content_encoding) const;
     /// Decompresses into scratch.decoded when encoded; on error fills `error`.
     bool decode_content(const IngestInput& in, IngestScratch& scratch, std::string_view& body,
                         Response& error) const;

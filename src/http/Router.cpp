@@ -29,13 +29,13 @@ Response text(bhttp::status status, std::string body) {
 }
 
 // What the ingest handler reads of a request.
-IngestInput ingest_input(const Request& req, const Target& target, const Defer& defer) {
+IngestInput ingest_input(const Request& req, const Target& target, const Defer* defer) {
     IngestInput in;
     in.content_encoding = req[bhttp::field::content_encoding];
     in.content_type = req[bhttp::field::content_type];
     in.body = req.body();
     in.url_query = target.query;
-    in.defer = &defer;
+    in.defer = defer;
     in.idempotency_key = req["Idempotency-Key"];
     in.scope = target.path;
     return in;
@@ -61,12 +61,39 @@ Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
       inserted_rate_(inserted_rate),
       replicas_(replicas),
       storage_(storage),
-      admin_(std::make_unique<AdminHandler>(manager, storage, std::move(admin_token))) {}
+      admin_(std::make_unique<AdminHandler>(manager, storage, std::move(admin_token))),
+      inflight_(manager.config().server.max_inflight_bytes) {}
 
 Router::~Router() = default;
 
 void Router::stop() {
     admin_->stop();
+}
+
+std::optional<Response> Router::admit(const Request& req,
+                                      std::optional<std::uint64_t> content_length,
+                                      InflightBytes& inflight) {
+    const auto target = split_target(req.target());
+    const auto path = target.path;
+    const auto method = req.method();
+    // What handle() would refuse on the headers alone.
+    std::optional<Response> refused;
+    if (path.starts_with(kEventsPrefix)) {
+        if (method != bhttp::verb::post) return method_not_allowed("POST");
+        refused = ingest_.admit_events(path.substr(kEventsPrefix.size()),
+                                       ingest_input(req, target, nullptr));
+    } else if (path == "/" && method == bhttp::verb::post) {
+        refused = ingest_.admit_insert(target.query, ingest_input(req, target, nullptr));
+    }
+    if (refused) return refused;
+    // The body's bytes, before they are read. A chunked body reserves its
+    // chunks as they come (Session).
+    if (content_length && !inflight.reserve(*content_length)) {
+        return error_response(ApiError::gateway_full,
+                              "the gateway is reading server.max_inflight_bytes of request "
+                              "bodies already; retry later");
+    }
+    return std::nullopt;
 }
 
 std::optional<Response> Router::handle(const Request& req, IngestScratch& scratch,
@@ -79,11 +106,11 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
     if (path.starts_with(kEventsPrefix)) {
         if (method != bhttp::verb::post) return method_not_allowed("POST");
         return ingest_.post_events(path.substr(kEventsPrefix.size()),
-                                   ingest_input(req, target, defer), scratch);
+                                   ingest_input(req, target, &defer), scratch);
     }
     if (path == "/") {
         if (method == bhttp::verb::post) {
-            return ingest_.post_insert(target.query, ingest_input(req, target, defer), scratch);
+            return ingest_.post_insert(target.query, ingest_input(req, target, &defer), scratch);
         }
         if (method != bhttp::verb::get && method != bhttp::verb::head) {
             return method_not_allowed("GET, POST");
@@ -114,9 +141,19 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
     return error_response(ApiError::not_found, "no such path: " + client_quote(path));
 }
 
+void Router::fill_server(metrics::GatewaySnapshot& g) const {
+    const auto& server = manager_.config().server;
+    g.connections = connections_.open.load(std::memory_order_relaxed);
+    g.max_connections = server.max_connections;
+    g.connections_refused = connections_.refused.load(std::memory_order_relaxed);
+    g.inflight_bytes = inflight_.held();
+    g.max_inflight_bytes = inflight_.limit();
+}
+
 Response Router::metrics() const {
-    const auto snapshot =
+    auto snapshot =
         metrics::take_snapshot(manager_, budget_, inserted_rate_, storage_, batch::Clock::now());
+    fill_server(snapshot);
     auto body = metrics::render_metrics_json(snapshot);
     body["clickhouse"] = clickhouse_state();
     Response r;
@@ -125,8 +162,9 @@ Response Router::metrics() const {
 }
 
 Response Router::metrics_prometheus() const {
-    const auto snapshot =
+    auto snapshot =
         metrics::take_snapshot(manager_, budget_, inserted_rate_, storage_, batch::Clock::now());
+    fill_server(snapshot);
     metrics::ClickHouseUp up;
     up.reachable = replicas_.any_reachable();
     for (const auto& r : replicas_.replicas()) {

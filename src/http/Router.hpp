@@ -8,18 +8,18 @@
 #include <optional>
 #include <string>
 
+#include "batch/MemoryBudget.hpp"
+#include "http/InflightBytes.hpp"
 #include "http/IngestHandler.hpp"
 #include "http/Response.hpp"
 
-namespace chgate::batch {
-class MemoryBudget;
-}
 namespace chgate::clickhouse {
 class ReplicaSet;
 }
 namespace chgate::metrics {
 class RateWindow;
-}
+struct GatewaySnapshot;
+}  // namespace chgate::metrics
 namespace chgate::store {
 class Storage;
 }
@@ -45,8 +45,27 @@ class Router {
     /// For wiring (App sets the reload hook); not while requests are served.
     AdminHandler& admin() { return *admin_; }
 
+    /// Checks a request on its headers alone, before its body is read (and
+    /// before "100 Continue"): the path, the method, access, and whether the
+    /// table can take rows; then reserves its body's bytes (`content_length`,
+    /// from the parser) in server.max_inflight_bytes, held in `inflight`. A
+    /// refusal is the answer the whole request would get.
+    std::optional<Response> admit(const Request& req, std::optional<std::uint64_t> content_length,
+                                  InflightBytes& inflight);
+
     /// The answer now, or nullopt when the handler will answer through `defer`.
     std::optional<Response> handle(const Request& req, IngestScratch& scratch, const Defer& defer);
+
+    /// server.max_inflight_bytes, shared by every connection.
+    batch::MemoryBudget& inflight_budget() { return inflight_; }
+
+    /// The connection counts, kept by the Server, shown in /metrics.
+    struct ConnectionCounts {
+        std::atomic<std::uint64_t> open{0};
+        std::atomic<std::uint64_t> refusing{0};  ///< RefusedConnections still open
+        std::atomic<std::uint64_t> refused{0};   ///< ever
+    };
+    ConnectionCounts& connection_counts() { return connections_; }
 
   private:
     Response metrics() const;
@@ -61,6 +80,10 @@ class Router {
     const clickhouse::ReplicaSet& replicas_;
     const store::Storage* storage_;
     std::unique_ptr<AdminHandler> admin_;
+    batch::MemoryBudget inflight_;
+    ConnectionCounts connections_;
+    /// What /metrics adds to the batch and storage figures.
+    void fill_server(metrics::GatewaySnapshot& g) const;
 };
 
 }  // namespace chgate::http

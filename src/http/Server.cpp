@@ -6,6 +6,7 @@
 #include <future>
 
 #include "config/ListenAddress.hpp"
+#include "http/RefusedConnection.hpp"
 #include "util/Log.hpp"
 
 namespace chgate::http {
@@ -13,7 +14,8 @@ namespace chgate::http {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-Server::Server(const config::ServerConfig& cfg, Router& router) : cfg_(cfg), router_(router) {
+Server::Server(const config::ServerConfig& cfg, Router& router)
+    : cfg_(cfg), router_(router), counts_(router.connection_counts()) {
     int threads = cfg_.threads;
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < threads; ++i)
@@ -111,20 +113,78 @@ void Server::start_accept() {
             }
             accept_backoff_ = std::chrono::milliseconds{0};
             try {
-                // The session starts on its own worker's thread.
-                net::post(worker.ioc, [this, &worker, s = std::move(socket)]() mutable {
-                    // Accepted just before drain() closed the acceptor: nothing was read,
-                    // so closing loses nothing, and the client retries elsewhere.
-                    if (draining_.load()) return;
-                    std::make_shared<Session>(std::move(s), router_, worker.sessions, worker.inbox,
-                                              SessionLimits{cfg_.max_body_size, cfg_.idle_timeout})
-                        ->run();
-                });
+                start_session(worker, std::move(socket));
             } catch (const std::exception& e) {
                 LOG_ERROR << "cannot start a connection: " << e.what();  // it is closed
             }
             do_accept();
         });
+}
+
+Server::Admit Server::admit_connection(const std::string& address) {
+    const auto over = [this] {
+        counts_.refused.fetch_add(1, std::memory_order_relaxed);
+        if (counts_.refusing.load(std::memory_order_relaxed) >= kMaxRefusing) return Admit::close;
+        counts_.refusing.fetch_add(1, std::memory_order_relaxed);
+        return Admit::refuse;
+    };
+    if (counts_.open.fetch_add(1, std::memory_order_relaxed) >= cfg_.max_connections) {
+        counts_.open.fetch_sub(1, std::memory_order_relaxed);
+        LOG_WARN << "server.max_connections (" << cfg_.max_connections
+                 << ") reached; refusing new connections";
+        return over();
+    }
+    std::lock_guard lock(per_ip_mutex_);
+    auto& n = per_ip_[address];
+    if (n >= cfg_.max_connections_per_ip) {
+        counts_.open.fetch_sub(1, std::memory_order_relaxed);
+        LOG_WARN << "server.max_connections_per_ip (" << cfg_.max_connections_per_ip
+                 << ") reached for " << address << "; refusing its new connections";
+        return over();
+    }
+    ++n;
+    return Admit::serve;
+}
+
+ConnectionSlot Server::slot_for(std::string address) {
+    return ConnectionSlot(nullptr, [this, address = std::move(address)](void*) {
+        counts_.open.fetch_sub(1, std::memory_order_relaxed);
+        std::lock_guard lock(per_ip_mutex_);
+        if (auto it = per_ip_.find(address); it != per_ip_.end() && --it->second == 0) {
+            per_ip_.erase(it);
+        }
+    });
+}
+
+void Server::start_session(Worker& worker, Session::Socket socket) {
+    boost::beast::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) return;  // gone already
+    const auto address = peer.address().to_string();
+    const auto admit = admit_connection(address);
+    if (admit == Admit::close) return;  // the socket closes as it goes
+    auto slot = admit == Admit::serve ? slot_for(address) : nullptr;
+    // The connection lives on its own worker's thread.
+    net::post(worker.ioc, [this, &worker, admit, slot = std::move(slot),
+                           s = std::move(socket)]() mutable {
+        // Accepted just before drain() closed the acceptor: nothing was read,
+        // so closing loses nothing, and the client retries elsewhere.
+        if (draining_.load()) {
+            if (admit == Admit::refuse) counts_.refusing.fetch_sub(1, std::memory_order_relaxed);
+            return;
+        }
+        if (admit == Admit::refuse) {
+            std::make_shared<RefusedConnection>(std::move(s), counts_.refusing,
+                                                "chgate has too many connections")
+                ->run();
+            return;
+        }
+        const SessionLimits limits{cfg_.max_body_size, cfg_.idle_timeout,    cfg_.header_timeout,
+                                   cfg_.body_timeout,  cfg_.max_header_size, cfg_.commit_timeout};
+        std::make_shared<Session>(std::move(s), router_, worker.sessions, worker.inbox,
+                                  worker.scratch, limits, std::move(slot))
+            ->run();
+    });
 }
 
 void Server::stop_accepting() {

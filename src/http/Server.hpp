@@ -7,7 +7,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "config/Config.hpp"
@@ -38,6 +41,14 @@ class Server {
     void drain(std::chrono::steady_clock::time_point deadline);
 
   private:
+    struct Worker;
+    /// Whether a new connection from `address` may be served, is answered
+    /// 503 (RefusedConnection), or is closed at once.
+    enum class Admit { serve, refuse, close };
+    Admit admit_connection(const std::string& address);
+    /// Its place in the counts, given back when the session ends.
+    ConnectionSlot slot_for(std::string address);
+    void start_session(Worker& worker, Session::Socket socket);
     void do_accept();
     void start_accept();
     void retry_accept_later();
@@ -49,7 +60,8 @@ class Server {
         // (an epoll, an eventfd, a timerfd) now, not at the first connection,
         // when file descriptors may have run out.
         boost::asio::steady_timer reactor_warmup{ioc};
-        SessionSet sessions;  // touched only on this worker's thread
+        SessionSet sessions;    // touched only on this worker's thread
+        IngestScratch scratch;  // used by one request at a time: this thread's
         ReplyInbox inbox{ioc};
         std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
             guard;
@@ -69,6 +81,13 @@ class Server {
     std::size_t next_worker_ = 0;  // touched only on worker 0's thread (the acceptor's)
     std::uint16_t port_ = 0;
     std::atomic<bool> draining_{false};
+
+    Router::ConnectionCounts& counts_;  // the Router's, for /metrics
+    std::mutex per_ip_mutex_;
+    std::unordered_map<std::string, std::uint64_t> per_ip_;  // guarded by per_ip_mutex_
+    // Past the limits, at most this many connections are answered 503 at once;
+    // more are closed without a word.
+    static constexpr std::uint64_t kMaxRefusing = 256;
 };
 
 }  // namespace chgate::http

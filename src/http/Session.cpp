@@ -13,6 +13,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <mutex>
 
@@ -23,10 +24,13 @@ namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 
 namespace {
-// A client has this long to send the rest of a request it has started.
-constexpr std::chrono::seconds kRequestTimeout{60};
-// A connection keeps its last body's memory for the next request up to this.
-constexpr std::size_t kKeptBodyCapacity = 1 << 20;
+// An idle connection keeps buffers up to these sizes for its next request;
+// larger ones are given back. 10,000 idle connections hold ~10 KiB each at most.
+constexpr std::size_t kKeptBodyCapacity = 4 * 1024;
+constexpr std::size_t kKeptReadBuffer = 4 * 1024;
+constexpr std::size_t kKeptAnswerCapacity = 2 * 1024;
+// The first read of a request takes up to this much.
+constexpr std::size_t kFirstRead = 4 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // For a deferred answer that never came (a handler's bug), so that the
@@ -45,10 +49,12 @@ struct DirectReply {
     int fd = -1;
     Framing framing;
     std::string out;  // the answer's bytes: the writer's, then the session's
+    std::chrono::steady_clock::time_point owed_since = std::chrono::steady_clock::now();
 
     std::mutex mutex;
     // Guarded by mutex.
     bool pending = true;        // not wholly written yet: the socket must stay open
+    bool handed_back = false;   // the writer wrote part: the session writes the rest
     bool parked = false;        // the session holds its next request until it is
     bool close_wanted = false;  // the session wants to close once it is
     bool abandoned = false;     // the handler answered at once after all: write nothing
@@ -125,6 +131,7 @@ class SessionReply : public Reply {
                 }
                 const bool whole = written == d.out.size();
                 if (whole) d.pending = false;
+                if (!whole) d.handed_back = true;
                 if (!whole || d.parked || d.close_wanted) {
                     tell = std::move(session_);
                 } else {
@@ -150,17 +157,30 @@ class SessionReply : public Reply {
 };
 
 Session::Session(Socket socket, Router& router, SessionSet& sessions, ReplyInbox& inbox,
-                 SessionLimits limits)
+                 IngestScratch& scratch, SessionLimits limits, ConnectionSlot slot)
     : stream_(std::move(socket)),
       router_(router),
       sessions_(sessions),
       inbox_(inbox),
+      scratch_(scratch),
       limits_(limits),
+      slot_(std::move(slot)),
+      inflight_(router.inflight_budget()),
       reply_timer_(stream_.get_executor()),
       watchdog_(stream_.get_executor(), std::chrono::steady_clock::time_point::max()) {
     sessions_.insert(this);
     defer_ = [this](std::chrono::milliseconds timeout, Response on_timeout) {
         return defer(timeout, std::move(on_timeout));
+    };
+    on_chunk_ = [this](std::uint64_t, std::string_view data, beast::error_code& ec) {
+        // A chunked body says its size as it goes: reserve each chunk.
+        if (!inflight_.reserve(data.size())) {
+            inflight_refused_ = true;
+            ec = bhttp::error::body_limit;
+            return std::uint64_t{0};
+        }
+        parser_->get().body().append(data.data(), data.size());
+        return std::uint64_t{data.size()};
     };
 }
 
@@ -189,9 +209,10 @@ void Session::arm_watchdog() {
         if (ec || !self || !self->stream_.is_open()) return;
         if (std::chrono::steady_clock::now() < self->deadline_) return self->arm_watchdog();
         // Reading ahead while an answer is owed: the client waits for that
-        // answer, it is not idle.
+        // answer, it is not idle; but not for ever.
+        if (self->direct_ && self->owed_answer_overdue()) return;
         if (self->direct_owed(false)) {
-            self->deadline_ = std::chrono::steady_clock::now() + self->limits_.idle_timeout;
+            self->deadline_ = self->direct_->owed_since + self->limits_.answer_timeout;
             return self->arm_watchdog();
         }
         // Idle too long between requests, or too slow within one: the pending
@@ -211,10 +232,20 @@ void Session::stop() {
     }
 }
 
+void Session::release_request_memory() {
+    inflight_.release();
+    inflight_refused_ = false;
+    if (out_.capacity() > kKeptAnswerCapacity) std::string().swap(out_);
+    // Bytes of a next request already read stay; room beyond them goes.
+    if (buffer_.capacity() > kKeptReadBuffer && buffer_.size() <= kKeptReadBuffer) {
+        buffer_.shrink_to_fit();
+    }
+}
+
 void Session::do_read_header() {
     if (stopping_) return do_close();
     // A fresh parser per request (Beast's parsers are single-use); its body
-    // string is the last one's, emptied, so its capacity is reused.
+    // string is the last one's, emptied, so a small one's capacity is reused.
     std::string body;
     if (parser_) body = std::move(parser_->get().body());
     parser_.emplace();
@@ -222,10 +253,28 @@ void Session::do_read_header() {
         body.clear();
         parser_->get().body() = std::move(body);
     }
+    release_request_memory();
     parser_->body_limit(limits_.max_body_size);
-    parser_->header_limit(64 * 1024);
+    parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_size));
+    parser_->on_chunk_body(on_chunk_);
     waiting_for_request_ = true;
+    if (buffer_.size() > 0) return do_read_rest_of_header();  // pipelined: it is here already
+    // Idle until the first byte: idle_timeout. Then the headers have
+    // header_timeout to arrive, however slowly they trickle in.
     set_deadline(limits_.idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(kFirstRead),
+        beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+}
+
+void Session::on_first_bytes(beast::error_code ec, std::size_t n) {
+    if (ec) return on_read_header(ec, 0);
+    buffer_.commit(n);
+    do_read_rest_of_header();
+}
+
+void Session::do_read_rest_of_header() {
+    set_deadline(limits_.header_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
@@ -249,6 +298,12 @@ void Session::on_read_header(beast::error_code ec, std::size_t) {
                                       "the body is larger than server.max_body_size (" +
                                           std::to_string(limits_.max_body_size) + " bytes)"));
     }
+    if (ec == bhttp::error::header_limit) {
+        return respond(error_response(ApiError::header_too_large,
+                                      "the request's headers are larger than "
+                                      "server.max_header_size (" +
+                                          std::to_string(limits_.max_header_size) + " bytes)"));
+    }
     if (ec == beast::error::timeout || ec == net::error::connection_reset ||
         ec == net::error::eof || ec == net::error::bad_descriptor) {
         return do_close();
@@ -256,9 +311,27 @@ void Session::on_read_header(beast::error_code ec, std::size_t) {
     if (ec)
         return respond(
             error_response(ApiError::bad_request, "malformed HTTP request: " + ec.message()));
+    on_header();
+}
+
+void Session::on_header() {
+    // Refused on its headers: answered before the body is read, and before
+    // "100 Continue" asks the client to send it.
+    std::optional<std::uint64_t> length;
+    if (const auto l = parser_->content_length()) length = *l;
+    if (auto refused = router_.admit(parser_->get(), length, inflight_)) {
+        // The body may have come with the headers; the connection goes on
+        // only if all of it did (respond() closes it otherwise).
+        beast::error_code ignored;
+        parse_buffered(ignored);
+        return respond(std::move(*refused));
+    }
     // curl and others wait for "100 Continue" before sending bodies over 1 KiB.
     const auto& req = parser_->get();
-    if (beast::iequals(req[bhttp::field::expect], "100-continue")) return do_continue();
+    if (beast::iequals(req[bhttp::field::expect], "100-continue") && !parser_->is_done()) {
+        return do_continue();
+    }
+    beast::error_code ec;
     if (parse_buffered(ec)) return handle_request();
     if (ec) return on_body_error(ec);
     do_read_body();
@@ -288,7 +361,7 @@ void Session::on_continue(beast::error_code ec, std::size_t) {
 }
 
 void Session::do_read_body() {
-    set_deadline(kRequestTimeout);
+    set_deadline(limits_.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
 }
@@ -299,6 +372,11 @@ void Session::on_read_body(beast::error_code ec, std::size_t) {
 }
 
 void Session::on_body_error(beast::error_code ec) {
+    if (inflight_refused_) {
+        return respond(error_response(ApiError::gateway_full,
+                                      "the gateway is reading server.max_inflight_bytes of "
+                                      "request bodies already; retry later"));
+    }
     if (ec == bhttp::error::body_limit) {
         return respond(error_response(ApiError::body_too_large,
                                       "the body is larger than server.max_body_size (" +
@@ -323,6 +401,9 @@ void Session::handle_request() {
                                 "were stored is unknown");
     }
     scratch_.trim();
+    // The rows are copied out: the body's room goes back at once, not when
+    // the answer comes.
+    inflight_.release();
     // No answer yet: a deferred one will come through on_deferred(), within
     // its own timeout; the connection waits for it however long that is.
     if (!answer) {
@@ -387,7 +468,7 @@ void Session::respond(Response r) {
     const bool keep_alive = complete && req.keep_alive() && !stopping_;
     write_response(
         r, {req.version() == 10 ? 10U : 11U, keep_alive, req.method() == bhttp::verb::head}, out_);
-    set_deadline(kRequestTimeout);
+    set_deadline(limits_.body_timeout);
     net::async_write(
         stream_, net::buffer(out_),
         beast::bind_front_handler(&Session::on_write, shared_from_this(), !keep_alive));
@@ -395,14 +476,33 @@ void Session::respond(Response r) {
 
 void Session::on_write(bool close, beast::error_code ec, std::size_t) {
     if (ec) return do_close();
+    // Answered before the whole request was read (a refusal, a body too
+    // large): read and drop the rest for a while before closing, so that the
+    // client can finish sending and read the answer instead of a reset.
+    if (close && parser_ && !parser_->is_done()) return do_linger();
     if (close) return do_close();
     do_read_header();
+}
+
+void Session::do_linger() {
+    beast::error_code ec;
+    stream_.shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    set_deadline(std::chrono::seconds(1));  // the watchdog closes it then
+    // The bytes are dropped: every lingering session of this thread may read
+    // into the same place.
+    thread_local std::array<char, 16 * 1024> discard;
+    stream_.async_read_some(net::buffer(discard),
+                            [self = shared_from_this()](beast::error_code e, std::size_t) {
+                                if (e) return self->do_close();
+                                self->do_linger();
+                            });
 }
 
 void Session::on_direct_written(const std::shared_ptr<DirectReply>& d, std::size_t written) {
     if (d != direct_) return;  // an answer the session has already gone past
     if (written < d->out.size()) {
         // The socket took part of it: write the rest from here.
+        set_deadline(limits_.body_timeout);
         net::async_write(stream_, net::buffer(d->out.data() + written, d->out.size() - written),
                          [self = shared_from_this(), d](beast::error_code ec, std::size_t) {
                              {
@@ -434,6 +534,38 @@ bool Session::direct_owed(bool close_after) {
     std::lock_guard lock(direct_->mutex);
     if (!direct_->pending) return false;
     if (close_after) direct_->close_wanted = true;
+    return true;
+}
+
+bool Session::owed_answer_overdue() {
+    auto& d = *direct_;
+    if (std::chrono::steady_clock::now() < d.owed_since + limits_.answer_timeout) return false;
+    bool answer_here = false;
+    {
+        std::lock_guard lock(d.mutex);
+        if (!d.pending) return false;
+        // Not begun by the writer: nothing of it went out, so answer here,
+        // and the writer writes nothing. Begun: the client is not reading.
+        answer_here = !d.handed_back;
+        if (answer_here) {
+            d.abandoned = true;
+            d.pending = false;
+        }
+    }
+    LOG_WARN << "an answer owed for " << limits_.answer_timeout.count()
+             << " ms did not come (the write-ahead log is slow, or the client does not read)";
+    if (!answer_here) {
+        beast::error_code ignored;
+        stream_.close(ignored);
+        return true;
+    }
+    const bool parked = d.parked;
+    direct_.reset();
+    stopping_ = stopping_ || parked;  // a request read ahead is dropped with the connection
+    respond(error_response(ApiError::not_committed,
+                           "the write-ahead log has not confirmed the events within " +
+                               std::to_string(limits_.answer_timeout.count()) +
+                               " ms; they may or may not be stored"));
     return true;
 }
 

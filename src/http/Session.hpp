@@ -11,6 +11,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "http/InflightBytes.hpp"
 #include "http/IngestHandler.hpp"
 #include "http/ReplyInbox.hpp"
 #include "http/Router.hpp"
@@ -26,8 +27,18 @@ using SessionSet = std::unordered_set<Session*>;
 
 struct SessionLimits {
     std::uint64_t max_body_size;
-    std::chrono::milliseconds idle_timeout;
+    std::chrono::milliseconds idle_timeout;    ///< for a request's first byte
+    std::chrono::milliseconds header_timeout;  ///< from the first byte to the end of the headers
+    std::chrono::milliseconds body_timeout;    ///< for a body, and for an answer to be taken
+    std::uint64_t max_header_size;
+    /// How long an answer the session owes may take (a durable ack waits for
+    /// the log): then the client is told it may or may not be stored.
+    std::chrono::milliseconds answer_timeout;
 };
+
+/// Something that lives as long as the connection (its place in the
+/// connection counts); released when the session ends.
+using ConnectionSlot = std::shared_ptr<void>;
 
 /// One keep-alive client connection: read a request, answer it, repeat.
 class Session : public std::enable_shared_from_this<Session> {
@@ -37,8 +48,10 @@ class Session : public std::enable_shared_from_this<Session> {
     using Executor = boost::asio::io_context::executor_type;
     using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
 
+    /// `scratch` is the io thread's, shared by its sessions: a request uses it
+    /// only while its handler runs.
     Session(Socket socket, Router& router, SessionSet& sessions, ReplyInbox& inbox,
-            SessionLimits limits);
+            IngestScratch& scratch, SessionLimits limits, ConnectionSlot slot);
     ~Session();
 
     void run();
@@ -48,7 +61,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   private:
     void do_read_header();
+    void on_first_bytes(boost::beast::error_code ec, std::size_t n);
+    void do_read_rest_of_header();
     void on_read_header(boost::beast::error_code ec, std::size_t);
+    /// The headers are in: admit the request (before its body is read).
+    void on_header();
     void do_continue();
     void on_continue(boost::beast::error_code ec, std::size_t);
     void do_read_body();
@@ -58,6 +75,10 @@ class Session : public std::enable_shared_from_this<Session> {
     bool parse_buffered(boost::beast::error_code& ec);
     void on_body_error(boost::beast::error_code ec);
     void handle_request();
+    /// Gives back what the last request left: its body's room in
+    /// server.max_inflight_bytes, and buffers grown past small sizes, so that
+    /// an idle connection holds almost nothing.
+    void release_request_memory();
     void respond(Response r);
     /// A handler's Defer: the answer comes later through the returned Reply.
     ReplyPtr defer(std::chrono::milliseconds timeout, Response on_timeout);
@@ -75,9 +96,14 @@ class Session : public std::enable_shared_from_this<Session> {
     friend class ReplyInbox;
     void on_write(bool close, boost::beast::error_code ec, std::size_t);
     void do_close();
+    /// Half-closes, and reads until the client closes too (or a second passes).
+    void do_linger();
     /// The connection must show progress by `deadline_`, or it is closed.
     void set_deadline(std::chrono::steady_clock::duration d);
     void arm_watchdog();
+    /// An owed answer (direct_) that has not come within answer_timeout: it
+    /// is answered here, or the connection closed. True if it was overdue.
+    bool owed_answer_overdue();
 
     Socket stream_;
     boost::beast::flat_buffer buffer_;
@@ -86,8 +112,15 @@ class Session : public std::enable_shared_from_this<Session> {
     Router& router_;
     SessionSet& sessions_;
     ReplyInbox& inbox_;
+    IngestScratch& scratch_;
     const SessionLimits limits_;
-    IngestScratch scratch_;
+    const ConnectionSlot slot_;
+    InflightBytes inflight_;         // the body being read or handled
+    bool inflight_refused_ = false;  // a chunk found server.max_inflight_bytes in use
+    // Reserves each chunk of a chunked body, then keeps it (Beast's parser
+    // keeps a reference to it).
+    std::function<std::uint64_t(std::uint64_t, std::string_view, boost::beast::error_code&)>
+        on_chunk_;
     Defer defer_;  // bound once to this session
     boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                       boost::asio::wait_traits<std::chrono::steady_clock>, Executor>

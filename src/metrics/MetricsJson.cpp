@@ -118,6 +118,12 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
           {"avg_items_per_batch", round_to(ratio(items, batches), 1)},
           {"events_per_second", round_to(g.events_per_second, 1)}}},
         {"tables", tables},
+        {"server",
+         {{"connections", g.connections},
+          {"max_connections", g.max_connections},
+          {"connections_refused", g.connections_refused},
+          {"inflight_bytes", g.inflight_bytes},
+          {"max_inflight_bytes", g.max_inflight_bytes}}},
     };
     if (g.has_storage) {
         out["storage"] = {

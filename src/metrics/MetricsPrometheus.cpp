@@ -157,8 +157,20 @@ std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouse
     gauge("clickhouse_replicas", "ClickHouse replicas configured.", clickhouse.replicas);
     gauge("clickhouse_replicas_reachable", "ClickHouse replicas answering their probe.",
           clickhouse.replicas_reachable);
+    gauge("connections", "Client connections open.", double(g.connections));
+    gauge("max_connections", "server.max_connections.", double(g.max_connections));
+    counter("connections_refused_total",
+            "Connections answered 503 (or closed) for being past server.max_connections or "
+            "max_connections_per_ip.",
+            double(g.connections_refused));
+    gauge("inflight_bytes", "Bytes of request bodies being read or handled.",
+          double(g.inflight_bytes));
+    gauge("max_inflight_bytes", "server.max_inflight_bytes.", double(g.max_inflight_bytes));
     if (g.has_storage) {
-        gauge("disk_bytes", "Bytes of write-ahead logs and spool on disk.", double(g.disk_bytes));
+        gauge("disk_bytes",
+              "Bytes of write-ahead logs (with their preallocated space), spool "
+              "and dead letters on disk.",
+              double(g.disk_bytes));
         gauge("max_disk_bytes", "storage.max_disk (0: no bound).", double(g.max_disk));
         gauge("spool_bytes", "Bytes in the spool.", double(g.spool_bytes));
         counter("spool_set_aside_total",

@@ -73,6 +73,10 @@ struct GatewaySnapshot {
     std::uint64_t spool_set_aside = 0;  ///< unreadable spool files renamed NAME.unreadable
     std::uint64_t replay_logs = 0, replay_rows = 0, replay_batches = 0, replay_damaged = 0,
                   replay_torn_bytes = 0, replay_unreadable_segments = 0;
+
+    // server.*: connections and request bodies, filled in by the HTTP layer.
+    std::uint64_t connections = 0, max_connections = 0, connections_refused = 0;
+    std::uint64_t inflight_bytes = 0, max_inflight_bytes = 0;
 };
 
 /// Reads every counter once. Safe while traffic flows.

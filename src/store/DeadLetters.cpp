@@ -1,6 +1,7 @@
 #include "store/DeadLetters.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,7 +36,9 @@ std::vector<std::filesystem::path> ndjson_files(const std::filesystem::path& dir
 
 }  // namespace
 
-DeadLetters::DeadLetters(std::filesystem::path dir) : dir_(std::move(dir)) {
+DeadLetters::DeadLetters(std::filesystem::path dir, std::atomic<std::uint64_t>* disk_total,
+                         std::function<bool(std::uint64_t)> has_room)
+    : dir_(std::move(dir)), bytes_(disk_total), has_room_(std::move(has_room)) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) {
@@ -70,6 +73,19 @@ void DeadLetters::recover_taken() {
     }
 }
 
+DeadLetters::Count DeadLetters::count_dir(const std::filesystem::path& dir) const {
+    Count c;
+    std::error_code ec;
+    for (const auto& f : ndjson_files(dir)) {
+        const auto size = std::filesystem::file_size(f, ec);
+        if (!ec) c.bytes += size;
+        std::ifstream in(f);
+        for (std::string line; std::getline(in, line);)
+            ++c.rows;
+    }
+    return c;
+}
+
 void DeadLetters::recount() {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
@@ -78,15 +94,10 @@ void DeadLetters::recount() {
         if (name.starts_with(".")) continue;
         const auto meta = read_target_meta(e.path());
         if (!meta) continue;
-        Count c;
-        for (const auto& f : ndjson_files(e.path())) {
-            c.bytes += std::filesystem::file_size(f, ec);
-            std::ifstream in(f);
-            for (std::string line; std::getline(in, line);)
-                ++c.rows;
-        }
+        const auto c = count_dir(e.path());
         counts_[name] = c;
         targets_[name] = *meta;
+        bytes_.add(c.bytes);
     }
 }
 
@@ -106,6 +117,10 @@ bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
         text.append(",\"error\":").append(json_string(r.message));
         text.append(kRowField).append(r.row).append("}\n");
     }
+    if (has_room_ && !has_room_(text.size())) {
+        error = "storage.max_disk is in use (write-ahead logs, spool and dead letters)";
+        return false;
+    }
     std::lock_guard lock(mutex_);
     try {
         prepare_target_dir(dir, target);
@@ -119,10 +134,17 @@ bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
         error = "cannot open " + file.string() + ": " + std::strerror(errno);
         return false;
     }
+    struct stat before {};
+    const auto start = ::fstat(fd, &before) == 0 ? static_cast<std::uint64_t>(before.st_size) : 0;
     bool ok = write_all(fd, text, error);
     if (ok && ::fdatasync(fd) != 0) {
         ok = false;
         error = std::string("fdatasync failed: ") + std::strerror(errno);
+    }
+    // What reached the file counts, whether the append succeeded or not.
+    struct stat after {};
+    if (::fstat(fd, &after) == 0 && static_cast<std::uint64_t>(after.st_size) > start) {
+        bytes_.add(static_cast<std::uint64_t>(after.st_size) - start);
     }
     ::close(fd);
     if (!ok) {
@@ -165,12 +187,48 @@ std::vector<DeadLetters::Taken> DeadLetters::take(const std::string& database,
         std::filesystem::rename(dir_ / name, aside, ec);
         if (!ec) {
             sync_dir(dir_);
-            out.push_back({target, aside, ndjson_files(aside)});
+            const auto it_count = counts_.find(name);
+            out.push_back({target, aside, ndjson_files(aside),
+                           it_count == counts_.end() ? 0 : it_count->second.bytes});
         }
         counts_.erase(name);
         it = targets_.erase(it);
     }
     return out;
+}
+
+void DeadLetters::release(const Taken& taken) {
+    std::error_code ec;
+    std::filesystem::remove_all(taken.dir, ec);
+    bytes_.sub(std::min(taken.bytes, bytes_.load()));
+}
+
+std::uint64_t DeadLetters::expire(std::chrono::system_clock::time_point now,
+                                  std::chrono::milliseconds retention) {
+    if (retention.count() <= 0) return 0;
+    // Files are named by the UTC day their rows were written: YYYY-MM-DD….ndjson.
+    const auto cutoff = format_utc_seconds(now - retention - std::chrono::hours(24)).substr(0, 10);
+    std::uint64_t rows = 0;
+    std::lock_guard lock(mutex_);
+    for (auto& [name, count] : counts_) {
+        const auto dir = dir_ / name;
+        bool removed = false;
+        for (const auto& f : ndjson_files(dir)) {
+            const auto day = f.filename().string().substr(0, 10);
+            if (day.size() != 10 || day >= cutoff) continue;
+            std::error_code ec;
+            std::filesystem::remove(f, ec);
+            removed = removed || !ec;
+        }
+        if (!removed) continue;
+        const auto left = count_dir(dir);
+        rows += count.rows - std::min(count.rows, left.rows);
+        bytes_.sub(count.bytes - std::min(count.bytes, left.bytes));
+        count = left;
+        LOG_INFO << "dead letters of " << targets_[name].database << "." << targets_[name].table
+                 << ": removed files older than storage.dead_letter_retention";
+    }
+    return rows;
 }
 
 std::uint64_t DeadLetters::read_rows(const std::filesystem::path& file,

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/DiskCounter.hpp"
 #include "store/Storage.hpp"
 
 namespace chgate::store {
@@ -28,10 +29,16 @@ struct DeadRow {
 /// before the batch is marked finished in its write-ahead log.
 class DeadLetters {
   public:
-    /// Creates the directory; counts what is already there.
-    explicit DeadLetters(std::filesystem::path dir);
+    /// Creates the directory; counts what is already there. `disk_total` (may
+    /// be null) sums the bytes of every log, the spool and the dead letters;
+    /// `has_room(bytes)` (may be empty) says whether storage.max_disk has
+    /// room for more.
+    explicit DeadLetters(std::filesystem::path dir,
+                         std::atomic<std::uint64_t>* disk_total = nullptr,
+                         std::function<bool(std::uint64_t)> has_room = {});
 
-    /// Appends and syncs. False (with `error`) if the disk refused.
+    /// Appends and syncs. False (with `error`) if the disk refused, or if
+    /// storage.max_disk has no room for them.
     bool append(const LogTarget& target, std::uint64_t batch_id, std::span<const DeadRow> rows,
                 std::string& error);
 
@@ -45,10 +52,21 @@ class DeadLetters {
     /// A table's dead letters, moved aside for replay: append() starts new files.
     struct Taken {
         LogTarget target;
-        std::filesystem::path dir;  ///< delete it once the rows are safely elsewhere
+        std::filesystem::path dir;  ///< release() it once the rows are safely elsewhere
         std::vector<std::filesystem::path> files;
+        std::uint64_t bytes = 0;
     };
     std::vector<Taken> take(const std::string& database, const std::string& table);
+    /// Deletes what take() moved aside (its rows are committed or dead letters again).
+    void release(const Taken& taken);
+
+    /// Deletes the files whose rows are all older than `retention`
+    /// (storage.dead_letter_retention), by the UTC day in their names.
+    /// Returns how many rows went.
+    std::uint64_t expire(std::chrono::system_clock::time_point now,
+                         std::chrono::milliseconds retention);
+    /// Bytes on disk, taken ones included.
+    std::uint64_t bytes() const { return bytes_.load(); }
 
     /// The events in a dead-letter file, in order. Returns how many.
     static std::uint64_t read_rows(const std::filesystem::path& file,
@@ -58,9 +76,12 @@ class DeadLetters {
 
   private:
     void recount();
+    Count count_dir(const std::filesystem::path& dir) const;
     void recover_taken();
 
     const std::filesystem::path dir_;
+    DiskCounter bytes_;
+    const std::function<bool(std::uint64_t)> has_room_;
     mutable std::mutex mutex_;
     // Guarded by mutex_: per target directory name.
     std::map<std::string, Count> counts_;

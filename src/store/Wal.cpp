@@ -145,12 +145,24 @@ bool Wal::open_segment(std::uint64_t first_lsn) {
     return true;
 }
 
+void Wal::grow_file_to(std::uint64_t end) {
+    if (end <= allocated_end_) return;
+    const auto grown = end - allocated_end_;
+    segments_.back().bytes += grown;
+    disk_bytes_.add(grown);
+    allocated_end_ = end;
+}
+
 void Wal::close_segment() {
     if (fd_ < 0) return;
     // The zeros past the records were never written to: give them back. If
     // this is lost in a crash, replay reads the zeros as the log's clean end.
-    if (allocated_end_ > segment_bytes_) {
-        [[maybe_unused]] const auto r = ::ftruncate(fd_, static_cast<off_t>(segment_bytes_));
+    if (allocated_end_ > segment_bytes_ &&
+        ::ftruncate(fd_, static_cast<off_t>(segment_bytes_)) == 0) {
+        const auto cut = allocated_end_ - segment_bytes_;
+        segments_.back().bytes -= std::min(cut, segments_.back().bytes);
+        disk_bytes_.sub(cut);
+        allocated_end_ = segment_bytes_;
     }
     ::close(fd_);
     fd_ = -1;
@@ -171,7 +183,7 @@ void Wal::extend_preallocation() {
         // Without the zeros the records still go out, only with slower syncs.
         if (!pwrite_all(fd_, std::string_view(zeros).substr(0, n), at, error)) break;
         at += n;
-        allocated_end_ = at;
+        grow_file_to(at);
         dirty_ = true;
     }
     // Start writing the zeros out now, so that the next sync has less to wait for.
@@ -208,9 +220,7 @@ bool Wal::flush(bool sync) {
         ok = pwrite_all(fd_, writing_, segment_bytes_, error);
         if (ok) {
             segment_bytes_ += writing_.size();
-            allocated_end_ = std::max(allocated_end_, segment_bytes_);
-            segments_.back().bytes += writing_.size();
-            disk_bytes_.add(writing_.size());
+            grow_file_to(segment_bytes_);  // past the preallocated zeros, if it went
             dirty_ = true;
         } else {
             last_error_ = "write to " + segments_.back().path.string() + " failed: " + error;
@@ -286,7 +296,7 @@ bool Wal::write_probe() {
         last_error_ = "write to " + segments_.back().path.string() + " failed: " + error;
         return false;
     }
-    allocated_end_ = std::max<std::uint64_t>(allocated_end_, segment_bytes_ + page.size());
+    grow_file_to(segment_bytes_ + page.size());
     dirty_ = true;
     return true;
 }
@@ -399,6 +409,33 @@ void Wal::collect_garbage() {
             segments_.pop_front();
         }
     }
+}
+
+bool Wal::retire() {
+    retry_now();
+    flush(options_.fsync != FsyncMode::never);
+    close_segment();
+    collect_garbage();
+    {
+        std::lock_guard lock(mutex_);
+        if (low_water_mark() != next_lsn_ || !tail_.empty()) {
+            LOG_WARN << "write-ahead log " << dir_.string()
+                     << ": closed with unfinished batches; kept for the next start";
+            return false;
+        }
+    }
+    std::uint64_t bytes = 0;
+    for (const auto& s : segments_)
+        bytes += s.bytes;
+    segments_.clear();
+    disk_bytes_.sub(bytes);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    if (ec) {
+        LOG_WARN << "write-ahead log " << dir_.string() << ": cannot remove: " << ec.message();
+        return false;
+    }
+    return true;
 }
 
 }  // namespace chgate::store

@@ -96,6 +96,10 @@ class Wal {
     void retry_now() { retry_at_ = {}; }
     /// Deletes segments that hold only finished batches.
     void collect_garbage();
+    /// The log's buffer is closed: writes what is left, closes the segment,
+    /// and removes the directory if every batch is finished (else keeps it
+    /// for the next start's replay). Returns whether it was removed.
+    bool retire();
 
     /// True from a failed write or sync until a later write and sync succeed
     /// (tried after 1 s, then less often, up to every 10 s, in a new segment).
@@ -126,6 +130,9 @@ class Wal {
     void bound_tail_while_down();
     /// Cuts the zeros preallocated past the records, then closes the file.
     void close_segment();
+    /// The open segment's file is now `end` bytes long, if that is longer:
+    /// counted in its size and in storage.max_disk.
+    void grow_file_to(std::uint64_t end);
     /// Writes zeros ahead of the records once fewer than half of
     /// options_.preallocate are left; they reach the disk with the next sync.
     void extend_preallocation();

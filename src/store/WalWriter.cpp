@@ -18,6 +18,26 @@ void WalWriter::add(std::shared_ptr<Wal> wal) {
     wals_.push_back(std::move(wal));
 }
 
+bool WalWriter::retire(const std::shared_ptr<Wal>& wal) {
+    std::promise<bool> done;
+    bool queued = false;
+    {
+        std::lock_guard lock(mutex_);
+        std::erase(wals_, wal);
+        // Queued while the thread runs: it takes the queue under this lock
+        // each round, including the round in which it sees a stop.
+        if (running_) {
+            retiring_.emplace_back(wal, &done);
+            queued = true;
+            pending_.store(true);
+            cv_.notify_one();
+        }
+    }
+    // Not started, or stopped: nothing else writes the log, so do it here.
+    if (!queued) return wal->retire();
+    return done.get_future().get();
+}
+
 void WalWriter::notify() {
     // Only the first appender after the writer took the last batch pays for the lock.
     if (pending_.exchange(true)) return;
@@ -26,6 +46,10 @@ void WalWriter::notify() {
 }
 
 void WalWriter::start() {
+    {
+        std::lock_guard lock(mutex_);
+        running_ = true;
+    }
     thread_ = std::thread([this] {
         set_thread_name("chgate-wal");
         run();
@@ -47,6 +71,7 @@ void WalWriter::run() {
     auto last_sync = std::chrono::steady_clock::now();
     auto last_gc = last_sync;
     std::vector<std::shared_ptr<Wal>> wals;
+    std::vector<std::pair<std::shared_ptr<Wal>, std::promise<bool>*>> retiring;
     for (;;) {
         bool stopping = false;
         {
@@ -59,7 +84,12 @@ void WalWriter::run() {
             pending_.store(false);
             stopping = stopping_;
             wals = wals_;
+            retiring.swap(retiring_);
+            if (stopping) running_ = false;  // retire() does the work itself from now on
         }
+        for (auto& [wal, done] : retiring)
+            done->set_value(wal->retire());
+        retiring.clear();
         for (const auto& wal : wals) {
             wal->flush(sync_each);
         }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -20,6 +21,11 @@ class WalWriter {
     ~WalWriter();
 
     void add(std::shared_ptr<Wal> wal);
+    /// Stops writing `wal` (its buffer is closed): what it has left is written,
+    /// and if no batch of it is unfinished its directory is removed. Runs on
+    /// the writer thread, and returns once done, so that a new log for the
+    /// same buffer can be opened at once. Returns whether the directory went.
+    bool retire(const std::shared_ptr<Wal>& wal);
     /// Tells the writer there are records to write; cheap when it already knows.
     void notify();
 
@@ -47,6 +53,9 @@ class WalWriter {
     std::condition_variable cv_;
     std::vector<std::shared_ptr<Wal>> wals_;  // guarded by mutex_
     bool stopping_ = false;                   // guarded by mutex_
+    // Guarded by mutex_: logs to retire, and the promises that say they are.
+    std::vector<std::pair<std::shared_ptr<Wal>, std::promise<bool>*>> retiring_;
+    bool running_ = false;  // guarded by mutex_: the thread is in run()
     std::atomic<bool> pending_{false};
     std::atomic<std::uint64_t> syncs_{0};
     std::atomic<std::uint64_t> sync_ns_{0};

@@ -11,7 +11,8 @@ import time
 import unittest
 import urllib.parse
 
-from harness import IntegrationTest, cpu_seconds, raw_request, wait_until
+from harness import (SANITIZED, IntegrationTest, cpu_seconds, raw_request, rss_kib,
+                     wait_until)
 
 COLUMNS = "id UInt32, note String"
 
@@ -59,10 +60,13 @@ class HostileTest(IntegrationTest):
             self.assertRegex(head, rb"^HTTP/1.1 4\d\d ")
             doc = json.loads(body.decode("utf-8"))  # strict: raises on invalid UTF-8
             self.assertIn("error", doc)
-        # An echo is cut: a 60 KB name does not come back whole.
-        r = g.post_events("x" * 60000, rows(1))
+        # An echo is cut: a 10 KB name does not come back whole.
+        r = g.post_events("x" * 10000, rows(1))
         self.assertEqual(r.status, 400)
         self.assertLess(len(r.body), 1000)
+        # Headers past server.max_header_size (16 KiB): 431, and a clean close.
+        r = g.post_events("x" * 60000, rows(1))
+        self.assertEqual(r.status, 431)
 
     def test_credentials_in_the_clickhouse_url_are_never_shown(self):
         url = self.ch.url.replace("http://", "http://chgate_test:chgate_test_password@")
@@ -256,6 +260,171 @@ class IsolationTest(IntegrationTest):
         self.assertEqual(g.request("GET", "/readyz").status, 200)
         self.assertEqual(g.post_events("t", rows(2)).status, 202)
         self.wait_for_count("t", 2)
+
+
+class QuotaTest(IntegrationTest):
+    """Everything that grows is bounded by a quota, and says so."""
+
+    SCHEMA = {"t": COLUMNS + "".join(f", c{i} String" for i in range(41)), "other": COLUMNS}
+    FAST = {"strategy": "hybrid", "max_batch_time": "200ms"}
+
+    def wal_dirs(self, storage):
+        return os.listdir(os.path.join(storage, "wal"))
+
+    def files_open_under(self, g, directory):
+        fds = f"/proc/{g.proc.pid}/fd"
+        return sum(1 for fd in os.listdir(fds)
+                   if os.readlink(os.path.join(fds, fd)).startswith(directory))
+
+    def test_column_lists_are_capped_and_idle_ones_closed_with_their_logs(self):
+        storage = self.storage_dir()
+        g = self.start({"t": self.FAST, "other": self.FAST}, storage_dir=storage,
+                       batching={"max_buffers_per_table": 16, "idle_buffer_ttl": "2s"},
+                       storage={"max_disk": "64MiB"})
+        statuses = []
+        for i in range(40):
+            query = urllib.parse.quote(f"INSERT INTO t (id, note, c{i}) FORMAT JSONEachRow")
+            statuses.append(g.request("POST", "/?query=" + query,
+                                      json.dumps({"id": i, "note": "cols"})).status)
+        self.assertEqual(statuses[:16], [200] * 16)
+        self.assertEqual(set(statuses[16:]), {400})
+        r = g.request("POST", "/?query=" + urllib.parse.quote(
+            "INSERT INTO t (id, note, c40) FORMAT JSONEachRow"), json.dumps({"id": 1}))
+        self.assertIn("max_buffers_per_table", r.json()["error"])
+        # Each column list has a log: at most 16 of them, and the disk they
+        # take (their preallocated space too) is counted.
+        self.assertLessEqual(len(self.wal_dirs(storage)), 16 + 2)
+        self.assertLessEqual(self.files_open_under(g, storage), 16 + 2 + 1)  # + LOCK
+        disk = g.metrics()["storage"]["disk_bytes"]
+        self.assertGreaterEqual(disk, 16 * (1 << 20))  # 1 MiB preallocated each
+        # The rows of the column lists land; once idle, their buffers close and
+        # their logs go (the table's own buffer stays).
+        self.wait_for_count("t", 16)
+        wait_until(lambda: len(self.wal_dirs(storage)) <= 2, 15, message="idle logs removed")
+        wait_until(lambda: self.files_open_under(g, storage) <= 3, 5,
+                   message="their files closed")
+        self.assertLess(g.metrics()["storage"]["disk_bytes"], disk / 4)
+        # A closed column list comes back on demand.
+        query = urllib.parse.quote("INSERT INTO t (id, note, c0) FORMAT JSONEachRow")
+        self.assertEqual(g.request("POST", "/?query=" + query,
+                                   json.dumps({"id": 99, "note": "again"})).status, 200)
+        self.wait_for_count("t", 1, where="note = 'again'")
+
+    def test_tables_served_by_default_give_their_slot_back_when_idle(self):
+        for name in ("a", "b", "c"):
+            self.ch.query(f"CREATE TABLE `{self.db}`.`{name}` ({COLUMNS}) ENGINE = MergeTree() ORDER BY tuple()")
+        g = self.start({}, batching={"unknown_tables": "defaults", "max_tables": 2,
+                                     "idle_buffer_ttl": "2s", "defaults": self.FAST})
+        self.assertEqual(g.post_events("a", rows(1)).status, 202)
+        self.assertEqual(g.post_events("b", rows(1)).status, 202)
+        r = g.post_events("c", rows(1))
+        self.assertEqual(r.status, 503)
+        self.assertIn("max_tables", r.json()["error"])
+        self.wait_for_count("a", 1)
+        self.wait_for_count("b", 1)
+        wait_until(lambda: g.post_events("c", rows(1)).status == 202, 15,
+                   message="a slot freed by an idle table")
+        self.wait_for_count("c", 1)
+
+    def test_a_slow_client_cannot_hold_a_connection_open(self):
+        g = self.start({"t": self.FAST}, server={"header_timeout": "1s", "body_timeout": "1s"})
+        # Headers one byte at a time, slower than header_timeout allows.
+        s = socket.create_connection(("127.0.0.1", g.port))
+        started = time.monotonic()
+        closed = False
+        for byte in b"POST /v1/events/t HTTP/1.1\r\nHost: x\r\n":
+            try:
+                s.sendall(bytes([byte]))
+                time.sleep(0.2)
+            except OSError:
+                closed = True
+                break
+        if not closed:
+            s.settimeout(5)
+            try:
+                closed = s.recv(100) == b""
+            except OSError:
+                closed = True
+        self.assertTrue(closed)
+        self.assertLess(time.monotonic() - started, 4)
+        s.close()
+        # A body that stalls: closed within body_timeout.
+        s = socket.create_connection(("127.0.0.1", g.port))
+        s.sendall(b"POST /v1/events/t HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        s.settimeout(5)
+        started = time.monotonic()
+        try:
+            data = s.recv(4096)
+        except OSError:
+            data = b""
+        self.assertLess(time.monotonic() - started, 3)
+        self.assertNotIn(b"202", data)
+        s.close()
+        self.assertEqual(g.post_events("t", rows(1)).status, 202)
+
+    def test_100_continue_only_after_the_request_is_admitted(self):
+        g = self.start({"t": self.FAST})
+        head = (b"POST /v1/events/%s HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Length: 1000000\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", g.port), timeout=5) as s:
+            s.sendall(head % b"nosuch")
+            answer = s.recv(4096)
+            self.assertRegex(answer, rb"^HTTP/1.1 404 ")
+            self.assertIn(b"Connection: close", answer)
+        with socket.create_connection(("127.0.0.1", g.port), timeout=5) as s:
+            s.sendall(head % b"bad-name")
+            self.assertRegex(s.recv(4096), rb"^HTTP/1.1 400 ")
+        with socket.create_connection(("127.0.0.1", g.port), timeout=5) as s:
+            s.sendall(head % b"t")
+            self.assertRegex(s.recv(4096), rb"^HTTP/1.1 100 Continue")
+
+    def test_connections_past_the_limits_get_503_and_are_closed(self):
+        g = self.start({"t": self.FAST}, server={"max_connections_per_ip": 5, "max_connections": 8})
+        held = [socket.create_connection(("127.0.0.1", g.port)) for _ in range(5)]
+        time.sleep(0.3)
+        answer = raw_request(g.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
+        self.assertRegex(answer, rb"^HTTP/1.1 503 ")
+        self.assertIn(b"Retry-After: 1", answer)
+        self.assertIn(b"too many connections", answer)
+        for s in held[:2]:
+            s.close()
+        wait_until(lambda: g.request("GET", "/healthz").status == 200, 5, message="room again")
+        self.assertGreater(g.metrics()["server"]["connections_refused"], 0)
+        for s in held[2:]:
+            s.close()
+
+    def test_bodies_in_flight_count_against_max_inflight_bytes(self):
+        mib = 1 << 20
+        g = self.start({"t": self.FAST}, server={"max_body_size": "1MiB",
+                                                  "max_inflight_bytes": "2MiB"})
+        rss_before = rss_kib(g.proc.pid)
+
+        def half_sent(n):
+            """n connections, each half way through a 1 MiB body."""
+            conns = []
+            for _ in range(n):
+                s = socket.create_connection(("127.0.0.1", g.port))
+                s.sendall(b"POST /v1/events/t HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                          str(mib).encode() + b"\r\n\r\n[" + b" " * (mib // 2))
+                conns.append(s)
+            return conns
+
+        partial = half_sent(2)
+        time.sleep(0.3)
+        # Two half-sent 1 MiB bodies hold the 2 MiB: the third is refused on its headers.
+        answer = raw_request(g.port, b"POST /v1/events/t HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                             str(mib).encode() + b"\r\n\r\n", timeout=5)
+        self.assertRegex(answer, rb"^HTTP/1.1 503 ")
+        self.assertIn(b"max_inflight_bytes", answer)
+        self.assertIn(b"Retry-After", answer)
+        # 50 more clients sending partial 1 MiB bodies add nothing much.
+        more = half_sent(50)
+        time.sleep(0.5)
+        if not SANITIZED:
+            self.assertLess(rss_kib(g.proc.pid) - rss_before, 16 * 1024)
+        for s in partial + more:
+            s.close()
+        wait_until(lambda: g.post_events("t", rows(1)).status == 202, 5, message="room again")
 
 
 def subprocess_output(args):

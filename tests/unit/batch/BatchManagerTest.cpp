@@ -6,6 +6,7 @@
 
 using namespace chgate;
 using namespace chgate::batch;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -170,4 +171,50 @@ TEST_CASE("a table opened only to deliver earlier rows refuses new requests") {
     // Configured by a reload: served.
     f.manager.retune(config_from("batching: {tables: {t: {}, gone: {}}}"), Clock::now());
     CHECK(f.manager.route("gone").buffer == r.buffer);
+}
+
+TEST_CASE("a table's column lists are capped by max_buffers_per_table") {
+    Fixture f("batching: {max_buffers_per_table: 2, tables: {events: {}}}");
+    CHECK(f.manager.route({"", "events"}, {"a"}).buffer);
+    CHECK(f.manager.route({"", "events"}, {"b"}).buffer);
+    CHECK(f.manager.route({"", "events"}, {"c"}).error == RouteError::too_many_buffers);
+    // The plain buffer and the lists it has still work.
+    CHECK(f.manager.route("events").buffer);
+    CHECK(f.manager.route({"", "events"}, {"a"}).buffer);
+    // Rows accepted earlier (a replay) are delivered whatever the cap.
+    CHECK(f.manager.route_for_recovery({"", "events"}, {"d"}).buffer);
+}
+
+TEST_CASE("idle buffers of column lists and of tables served by default are closed") {
+    Fixture f(
+        "batching: {unknown_tables: defaults, max_tables: 1, idle_buffer_ttl: 1m, "
+        "max_buffers_per_table: 1, tables: {events: {}}}");
+    f.manager.set_ready();
+    const auto now = Clock::now();
+    {
+        const auto cols = f.manager.route({"", "events"}, {"a"});
+        CHECK(f.post(cols, R"({"a":1})") == Admission::ok);
+        CHECK(f.manager.route({"", "events"}, {"b"}).error == RouteError::too_many_buffers);
+        CHECK(f.post(f.manager.route("dyn"), R"({"a":1})") == Admission::ok);
+        CHECK(f.manager.route("other").error == RouteError::too_many_tables);
+        // Not idle long enough, and holding rows: nothing goes.
+        CHECK(f.manager.close_idle_buffers(now + 2min) == 0);
+        f.manager.seal_all(FlushReason::admin);
+    }
+    // Sealed, the batches still hold their buffers: nothing goes.
+    CHECK(f.manager.close_idle_buffers(now + 2min) == 0);
+    while (f.queue.size() > 0) {
+        f.queue.close();
+        (void)f.queue.pop();
+    }
+    CHECK(f.manager.close_idle_buffers(now + 30s) == 0);   // not idle long enough
+    CHECK(f.manager.close_idle_buffers(now + 2min) == 2);  // events (a) and dyn
+    // The configured table's plain buffer stays; the table made on the fly
+    // went, with its max_tables slot, and its column list slot is free.
+    CHECK(f.manager.route("other").buffer);
+    CHECK(f.manager.route({"", "events"}, {"b"}).buffer);
+    std::vector<std::string> names;
+    for (const auto& t : f.manager.tables())
+        names.push_back(t->name());
+    CHECK(names == std::vector<std::string>{"events", "other"});
 }

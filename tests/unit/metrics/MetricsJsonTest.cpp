@@ -27,10 +27,10 @@ std::vector<std::string> keys(const nlohmann::ordered_json& j) {
 
 }  // namespace
 
-TEST_CASE("the JSON has exactly seed 000's keys in its order plus tables") {
+TEST_CASE("the JSON has exactly the specified keys in their order, plus tables and server") {
     GatewaySnapshot g;
     const auto j = render_metrics_json(g);
-    CHECK(keys(j) == std::vector<std::string>{"batching", "calculated", "tables"});
+    CHECK(keys(j) == std::vector<std::string>{"batching", "calculated", "tables", "server"});
     CHECK(keys(j["batching"]) == std::vector<std::string>{"enabled", "total_batches", "total_items",
                                                           "failed_batches", "avg_batch_size",
                                                           "avg_flush_latency_ms", "queued_items",

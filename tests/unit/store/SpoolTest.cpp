@@ -2,20 +2,17 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/TempDir.hpp"
+
 #include "store/Spool.hpp"
 
+using namespace chgate;
 using namespace chgate::store;
 
 namespace {
 
-struct TempDir {
-    TempDir()
-        : path(std::filesystem::temp_directory_path() /
-               ("chgate-spool-" + std::to_string(::getpid()))) {
-        std::filesystem::remove_all(path);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::filesystem::path path;
+struct TempDir : test::TempDir {
+    TempDir() : test::TempDir("chgate-spool") {}
 };
 
 }  // namespace
