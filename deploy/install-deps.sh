@@ -7,9 +7,9 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config git ca-certificates
     libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev
-    zlib1g-dev libdeflate-dev libzstd-dev prometheus-cpp-dev catch2
+    zlib1g-dev libdeflate-dev libzstd-dev prometheus-cpp-dev catch2 libssl-dev openssl
     clickhouse-server clickhouse-client
-    python3 curl jq zstd
+    python3 python3-requests curl jq zstd
 )
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk nginx-light libbenchmark-dev libsimdjson-dev valgrind)

@@ -77,8 +77,7 @@ App::App(config::LoadedConfig loaded, std::string config_path)
       flusher_(queue_, config_->clickhouse, replicas_, storage_.get()),
       spool_replayer_(storage_->spool(), manager_, queue_, replicas_,
                       config_->storage.spool_replay_rate),
-      router_(manager_, budget_, inserted_rate_, replicas_, storage_.get(),
-              config_->server.max_body_size, config_->server.commit_timeout, config_->admin.token),
+      router_(manager_, budget_, inserted_rate_, replicas_, storage_.get()),
       server_(config_->server, router_) {}
 
 void App::block_signals() {
@@ -98,8 +97,13 @@ void App::start() {
              << ")";
     for (const auto& w : warnings_)
         LOG_WARN << "config: " << w;
-    if (config_->admin.token.empty()) {
-        LOG_WARN << "admin.token is not set: /admin/ is open to anyone who can reach chgate";
+    if (config_->auth.tokens.empty()) {
+        LOG_WARN << "auth.tokens is empty: ingest is open to anyone who can reach "
+                 << config_->server.listen;
+    }
+    if (!config_->admin.token) {
+        LOG_INFO << "admin.token is not set: /admin/ is open on a loopback address, closed on "
+                    "any other";
     }
     // Bind first: a port in use fails before any thread exists.
     server_.listen();
@@ -154,6 +158,7 @@ config::ReloadReport App::reload() {
     auto next =
         std::make_shared<const config::Config>(config::apply_reloadable(*live, *loaded.config));
     const auto retuned = manager_.retune(next, batch::Clock::now());
+    router_.access().reload(*next);
     log::set_level(next->log.level);
     log::set_rate_limit(next->log.rate_limit_lines, next->log.rate_limit_interval);
 
@@ -165,6 +170,7 @@ config::ReloadReport App::reload() {
                                  retuned.restart_needed.end());
     report.warnings = std::move(loaded.warnings);
     LOG_INFO << "reload: " << changes.live.size() << " changes applied"
+             << (changes.live.empty() ? "" : " (" + join(changes.live) + ")")
              << (retuned.retuned.empty() ? "" : "; tables retuned: " + join(retuned.retuned))
              << (retuned.retired.empty() ? "" : "; tables removed: " + join(retuned.retired));
     for (const auto& r : report.restart_needed)

@@ -22,6 +22,11 @@ Endpoints:
   POST /v1/events/{table}   a JSON object, an array of objects, or NDJSON
   POST /?query=INSERT INTO t FORMAT JSONEachRow   ClickHouse-compatible
   GET  /metrics  /metrics/prometheus  /healthz  /readyz
+  /admin/...                reload, flush, dead letters
+
+With auth.tokens set, apps send Authorization: Bearer <token> (ClickHouse
+clients: the token as their password, or X-ClickHouse-Key). Listening beyond
+loopback with no tokens, chgate refuses to start unless auth.allow_anonymous.
 
 Signals:
   SIGTERM, SIGINT  stop accepting, seal every buffer, finish the inserts, exit.

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,7 +80,8 @@ inline TableConfig resolve_max_age(TableConfig t) {
 }
 
 struct ServerConfig {
-    std::string listen = "0.0.0.0:8080";
+    /// Loopback by default: reachable from other machines only when said so.
+    std::string listen = "127.0.0.1:8080";
     int threads = 0;  ///< 0 means one per core
     std::uint64_t max_body_size = 16 * kMiB;
     Duration idle_timeout = 60s;  ///< keep-alive connections with no request are closed
@@ -94,6 +97,8 @@ struct ServerConfig {
     /// Request bodies being read or handled, summed over every connection.
     /// Past it, requests get 503 before their bodies are read.
     std::uint64_t max_inflight_bytes = 256 * kMiB;
+    /// CIDRs clients may connect from; empty: any. Others are closed at once.
+    std::vector<std::string> allow_from;
     Duration shutdown_timeout = 30s;      ///< how long a stop waits for in-flight inserts
     Duration commit_timeout = 30s;        ///< how long an ack: committed request waits (then 504)
     Duration idempotency_window = 10min;  ///< how long an Idempotency-Key's answer is kept
@@ -174,9 +179,36 @@ struct ReadinessConfig {
     std::uint64_t max_spool_bytes = 0;  ///< when the spool holds more; 0: never
 };
 
+/// How chgate keeps a token: its SHA-256, never the token itself.
+using TokenDigest = std::array<std::uint8_t, 32>;
+
+/// One client's credentials: who it is, what it may write, how fast.
+struct TokenConfig {
+    std::string name;  ///< shown in /metrics and the log, never the token
+    TokenDigest digest{};
+    std::string source;                       ///< "token", "token_file: PATH" or "token_sha256"
+    std::vector<std::string> tables;          ///< globs over table names; empty: every table
+    std::uint64_t max_events_per_second = 0;  ///< 0: no limit
+    std::uint64_t max_bytes_per_second = 0;   ///< 0: no limit
+    bool operator==(const TokenConfig&) const = default;
+};
+
+struct AuthConfig {
+    std::vector<TokenConfig> tokens;
+    /// With no tokens, ingest is open only on a loopback address, unless this says so.
+    bool allow_anonymous = false;
+};
+
 struct AdminConfig {
-    /// When set, /admin/ needs "Authorization: Bearer <token>".
-    std::string token;
+    /// When set, /admin/ needs "Authorization: Bearer <token>". Unset: the
+    /// admin API is open on a loopback address and closed on any other.
+    std::optional<TokenDigest> token;
+    std::vector<std::string> allow_from;  ///< CIDRs /admin/ may be used from; empty: any
+};
+
+struct MetricsConfig {
+    /// When set, /metrics and /readyz need "Authorization: Bearer <token>".
+    std::optional<TokenDigest> token;
 };
 
 struct LogConfig {
@@ -192,7 +224,9 @@ struct Config {
     ClickHouseConfig clickhouse;
     BatchingConfig batching;
     StorageConfig storage;
+    AuthConfig auth;
     AdminConfig admin;
+    MetricsConfig metrics;
     ReadinessConfig readiness;
     LogConfig log;
 };

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <set>
 
 #include "config/ConfigPrinter.hpp"
@@ -12,7 +13,8 @@ namespace {
 
 bool reloadable(const std::string& path) {
     return path.starts_with("batching.tables.") || path == "batching.defaults" ||
-           path == "batching.max_memory" || path == "log.level" || path == "log.rate_limit";
+           path == "batching.max_memory" || path == "log.level" || path == "log.rate_limit" ||
+           path.starts_with("auth.") || path.starts_with("admin.") || path.starts_with("metrics.");
 }
 
 std::set<std::string> keys(const YAML::Node& a, const YAML::Node& b) {
@@ -55,9 +57,21 @@ ConfigChanges diff_configs(const Config& before, const Config& after) {
         deeper.insert(k);
     deeper.insert("batching.tables");
     compare(a, b, "", deeper, changed);
-    // The printer masks the password.
+    // The printer masks the password and the tokens.
     if (before.clickhouse.password != after.clickhouse.password)
         changed.push_back("clickhouse.password");
+    const auto has = [&](const char* path) {
+        return std::find(changed.begin(), changed.end(), path) != changed.end();
+    };
+    if (before.auth.tokens != after.auth.tokens && !has("auth.tokens")) {
+        changed.push_back("auth.tokens");
+    }
+    if (before.admin.token != after.admin.token && !has("admin.token")) {
+        changed.push_back("admin.token");
+    }
+    if (before.metrics.token != after.metrics.token && !has("metrics.token")) {
+        changed.push_back("metrics.token");
+    }
     ConfigChanges out;
     for (auto& path : changed)
         (reloadable(path) ? out.live : out.restart).push_back(std::move(path));
@@ -70,6 +84,9 @@ Config apply_reloadable(const Config& before, const Config& after) {
     c.batching.defaults = after.batching.defaults;
     c.batching.max_memory = after.batching.max_memory;
     c.log = after.log;
+    c.auth = after.auth;
+    c.admin = after.admin;
+    c.metrics = after.metrics;
     return c;
 }
 

@@ -9,9 +9,11 @@
 #include <sstream>
 #include <string_view>
 
+#include "config/Cidr.hpp"
 #include "config/ListenAddress.hpp"
 #include "config/UrlCredentials.hpp"
 #include "ingest/TableName.hpp"
+#include "util/Sha256.hpp"
 
 namespace chgate::config {
 namespace {
@@ -237,7 +239,8 @@ class Loader {
             r_.fail(root, "", "the file is empty; see config/chgate.yaml for a full example");
         }
         r_.check_keys(root, "",
-                      {"server", "clickhouse", "batching", "storage", "admin", "readiness", "log"});
+                      {"server", "clickhouse", "batching", "storage", "auth", "admin", "metrics",
+                       "readiness", "log"});
         if (root["server"]) read_server(root["server"], config->server);
         if (root["clickhouse"]) read_clickhouse(root["clickhouse"], config->clickhouse);
         if (root["batching"]) read_batching(root["batching"], *config);
@@ -251,22 +254,183 @@ class Loader {
                 rd.max_spool_bytes = r_.size(m, "readiness.max_spool_bytes");
             }
         }
-        if (root["admin"]) {
-            r_.check_keys(root["admin"], "admin", {"token"});
-            if (auto n = root["admin"]["token"]) config->admin.token = r_.scalar(n, "admin.token");
+        if (auto n = root["auth"]) read_auth(n, config->auth);
+        if (auto n = root["admin"]) {
+            r_.check_keys(n, "admin", {"token", "token_file", "token_sha256", "allow_from"});
+            config->admin.token = read_secret(n, "admin", false);
+            if (auto m = n["allow_from"])
+                config->admin.allow_from = read_cidrs(m, "admin.allow_from");
+        }
+        if (auto n = root["metrics"]) {
+            r_.check_keys(n, "metrics", {"token", "token_file", "token_sha256"});
+            config->metrics.token = read_secret(n, "metrics", false);
         }
         if (root["log"]) read_log(root["log"], config->log);
+        check_exposure(root, *config);
         return LoadedConfig{std::move(config), std::move(warnings_)};
     }
 
   private:
+    /// A token given as token (the text), token_file (a file holding it) or
+    /// token_sha256 (its digest), kept as its SHA-256. An empty `token` (an
+    /// unset ${VAR:-}) gives nullopt: no token. `required`: one must be given.
+    std::optional<TokenDigest> read_secret(const YAML::Node& node, const std::string& p,
+                                           bool required, std::string* source = nullptr) {
+        const char* keys[] = {"token", "token_file", "token_sha256"};
+        int given = 0;
+        for (const char* k : keys)
+            given += node[k] ? 1 : 0;
+        if (given > 1) r_.fail(node, p, "give one of token, token_file and token_sha256");
+        if (given == 0) {
+            if (required) r_.fail(node, p, "needs token, token_file or token_sha256");
+            return std::nullopt;
+        }
+        constexpr std::size_t kMinLength = 16;
+        auto check_length = [&](const YAML::Node& n, const std::string& path,
+                                const std::string& token) {
+            if (token.size() < kMinLength) {
+                r_.fail(n, path,
+                        "is shorter than " + std::to_string(kMinLength) +
+                            " characters; make one with `openssl rand -hex 32`");
+            }
+        };
+        if (auto n = node["token"]) {
+            const auto token = r_.scalar(n, p + ".token");
+            if (token.empty()) return std::nullopt;
+            check_length(n, p + ".token", token);
+            if (source) *source = "token";
+            return sha256(token);
+        }
+        if (auto n = node["token_file"]) {
+            const auto path = r_.scalar(n, p + ".token_file");
+            std::ifstream in(path, std::ios::binary);
+            std::ostringstream text;
+            if (in) text << in.rdbuf();
+            if (!in || in.bad()) r_.fail(n, p + ".token_file", "cannot read \"" + path + "\"");
+            auto token = text.str();
+            while (!token.empty() && (token.back() == '\n' || token.back() == '\r' ||
+                                      token.back() == ' ' || token.back() == '\t')) {
+                token.pop_back();
+            }
+            check_length(n, p + ".token_file", token);
+            if (source) *source = "token_file: " + path;
+            return sha256(token);
+        }
+        const auto n = node["token_sha256"];
+        TokenDigest digest{};
+        if (!parse_sha256_hex(r_.scalar(n, p + ".token_sha256"), digest)) {
+            r_.fail(n, p + ".token_sha256",
+                    "must be 64 hex digits (`printf %s TOKEN | sha256sum`)");
+        }
+        if (source) *source = "token_sha256";
+        return digest;
+    }
+
+    std::vector<std::string> read_cidrs(const YAML::Node& node, const std::string& p) {
+        if (!node.IsSequence()) r_.fail(node, p, "must be a list of addresses or ranges");
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            const auto path = p + "[" + std::to_string(i) + "]";
+            const auto text = r_.scalar(node[i], path);
+            std::string error;
+            if (!parse_cidr(text, error)) r_.fail(node[i], path, error);
+            out.push_back(text);
+        }
+        return out;
+    }
+
+    void read_auth(const YAML::Node& node, AuthConfig& a) {
+        const std::string p = "auth";
+        r_.check_keys(node, p, {"tokens", "allow_anonymous"});
+        if (auto n = node["allow_anonymous"])
+            a.allow_anonymous = r_.boolean(n, p + ".allow_anonymous");
+        auto tokens = node["tokens"];
+        if (!tokens || tokens.IsNull()) return;
+        if (!tokens.IsSequence()) r_.fail(tokens, p + ".tokens", "must be a list of tokens");
+        for (std::size_t i = 0; i < tokens.size(); ++i) {
+            const auto t = tokens[i];
+            const auto tp = p + ".tokens[" + std::to_string(i) + "]";
+            r_.check_keys(t, tp,
+                          {"name", "token", "token_file", "token_sha256", "tables",
+                           "max_events_per_second", "max_bytes_per_second"});
+            TokenConfig token;
+            if (!t["name"]) r_.fail(t, tp, "needs a name (shown in /metrics instead of the token)");
+            token.name = r_.scalar(t["name"], tp + ".name");
+            const bool plain = !token.name.empty() && token.name.size() <= 64 &&
+                               token.name.find_first_not_of(
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789_.-") == std::string::npos;
+            if (!plain) {
+                r_.fail(t["name"], tp + ".name",
+                        "must be 1 to 64 characters of letters, digits, _ . -");
+            }
+            for (const auto& other : a.tokens) {
+                if (other.name == token.name) r_.fail(t["name"], tp + ".name", "is used twice");
+            }
+            // An empty token (an unset ${VAR:-}) leaves the entry out: one
+            // file serves a loopback setup with no tokens and a real one.
+            auto digest = read_secret(t, tp, true, &token.source);
+            if (!digest) continue;
+            token.digest = *digest;
+            for (const auto& other : a.tokens) {
+                if (other.digest == token.digest) {
+                    r_.fail(t, tp, "has the same token as " + other.name);
+                }
+            }
+            if (auto n = t["tables"]) {
+                if (!n.IsSequence()) r_.fail(n, tp + ".tables", "must be a list of table globs");
+                for (std::size_t j = 0; j < n.size(); ++j) {
+                    const auto path = tp + ".tables[" + std::to_string(j) + "]";
+                    const auto glob = r_.scalar(n[j], path);
+                    if (glob.empty() || glob.find_first_not_of(
+                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                            "0123456789_.*?") != std::string::npos) {
+                        r_.fail(n[j], path,
+                                "must be a table name or glob: letters, digits, _, . and the "
+                                "wildcards * and ?");
+                    }
+                    token.tables.push_back(glob);
+                }
+            }
+            r_.count(t, tp, "max_events_per_second", 0, 1'000'000'000, token.max_events_per_second);
+            if (auto n = t["max_bytes_per_second"]) {
+                token.max_bytes_per_second = r_.size(n, tp + ".max_bytes_per_second");
+            }
+            a.tokens.push_back(std::move(token));
+        }
+    }
+
+    /// Ingest with no token is open only where nobody else can reach it: on
+    /// a loopback address, unless auth.allow_anonymous says otherwise.
+    void check_exposure(const YAML::Node& root, const Config& c) {
+        std::string error;
+        const auto address = parse_listen_address(c.server.listen, error);
+        const bool loopback = address && is_loopback_host(address->host);
+        if (!loopback && c.auth.tokens.empty() && !c.auth.allow_anonymous) {
+            const auto n =
+                root["server"] && root["server"]["listen"] ? root["server"]["listen"] : root;
+            r_.fail(n, "server.listen",
+                    "is " + c.server.listen +
+                        ", reachable from other machines, and auth.tokens is empty: anyone "
+                        "could write to any table. Give each app a token (auth.tokens), listen "
+                        "on 127.0.0.1, or set auth.allow_anonymous: true");
+        }
+        if (!loopback && c.auth.allow_anonymous && c.auth.tokens.empty()) {
+            warnings_.push_back(
+                "auth.allow_anonymous is true and server.listen is not loopback: anyone who can "
+                "reach " +
+                c.server.listen + " can write to every table");
+        }
+    }
+
     void read_server(const YAML::Node& node, ServerConfig& s) {
         const std::string p = "server";
         r_.check_keys(node, p,
                       {"listen", "threads", "max_body_size", "idle_timeout", "shutdown_timeout",
                        "commit_timeout", "idempotency_window", "idempotency_max_keys",
                        "header_timeout", "body_timeout", "max_header_size", "max_connections",
-                       "max_connections_per_ip", "max_inflight_bytes"});
+                       "max_connections_per_ip", "max_inflight_bytes", "allow_from"});
+        if (auto n = node["allow_from"]) s.allow_from = read_cidrs(n, p + ".allow_from");
         if (auto n = node["listen"]) {
             s.listen = r_.scalar(n, p + ".listen");
             std::string error;

@@ -41,6 +41,7 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "max_connections_per_ip" << YAML::Value << c.server.max_connections_per_ip;
     out << YAML::Key << "max_inflight_bytes" << YAML::Value
         << format_size(c.server.max_inflight_bytes);
+    out << YAML::Key << "allow_from" << YAML::Value << YAML::Flow << c.server.allow_from;
     out << YAML::Key << "idempotency_window" << YAML::Value
         << format_duration(c.server.idempotency_window);
     out << YAML::Key << "idempotency_max_keys" << YAML::Value << c.server.idempotency_max_keys;
@@ -128,9 +129,35 @@ std::string print_effective_config(const Config& c) {
         << format_size(c.readiness.max_spool_bytes);
     out << YAML::EndMap;
 
+    out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "allow_anonymous" << YAML::Value << c.auth.allow_anonymous;
+    out << YAML::Key << "tokens" << YAML::Value << YAML::BeginSeq;
+    for (const auto& t : c.auth.tokens) {
+        out << YAML::Flow << YAML::BeginMap;
+        out << YAML::Key << "name" << YAML::Value << t.name;
+        // Never the token: where it came from, and that it is set.
+        out << YAML::Key << "token" << YAML::Value << YAML::DoubleQuoted
+            << ("******** (" + t.source + ")");
+        out << YAML::Key << "tables" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+        for (const auto& g : t.tables)
+            out << g;
+        out << YAML::EndSeq;
+        out << YAML::Key << "max_events_per_second" << YAML::Value << t.max_events_per_second;
+        out << YAML::Key << "max_bytes_per_second" << YAML::Value
+            << format_size(t.max_bytes_per_second);
+        out << YAML::EndMap;
+    }
+    out << YAML::EndSeq << YAML::EndMap;
+
     out << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "token" << YAML::Value << YAML::DoubleQuoted
-        << (c.admin.token.empty() ? "" : "********");
+        << (c.admin.token ? "********" : "");
+    out << YAML::Key << "allow_from" << YAML::Value << YAML::Flow << c.admin.allow_from;
+    out << YAML::EndMap;
+
+    out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "token" << YAML::Value << YAML::DoubleQuoted
+        << (c.metrics.token ? "********" : "");
     out << YAML::EndMap;
 
     out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;

@@ -24,11 +24,13 @@ class Storage;
 
 namespace chgate::http {
 
-/// /admin/: dead-letter counts and replay. With admin.token set, every request
-/// needs "Authorization: Bearer <token>" (401 without it, 403 with another).
+/// /admin/: flush, reload, dead-letter counts and replay. Who may use it is
+/// decided before (Access::check_admin). Work that takes long (a reload, a
+/// replay) runs on one admin thread at a time: a second request meanwhile
+/// gets 409.
 class AdminHandler {
   public:
-    AdminHandler(batch::BatchManager& manager, store::Storage* storage, std::string token);
+    AdminHandler(batch::BatchManager& manager, store::Storage* storage);
     ~AdminHandler();
 
     /// `path` is below /admin. nullopt: answered later through `defer`.
@@ -42,7 +44,6 @@ class AdminHandler {
     void stop();
 
   private:
-    std::optional<Response> refuse_unauthorized(const Request& req) const;
     Response dead_letters() const;
     /// POST /admin/flush[/{table}]: seals open buffers now; 202 once queued.
     Response flush(std::string_view table);
@@ -50,19 +51,19 @@ class AdminHandler {
     /// POST /admin/reload: 200 with what changed, 400 for a file that does not
     /// load. On an admin thread (answer_from_thread): it reads a file.
     Response reload();
-    /// Runs `work` on a thread of its own, never the io thread (it reads files,
-    /// waits for ClickHouse, reloads the config), and answers with its result.
+    /// Runs `work` on the admin thread, never the io thread (it reads files,
+    /// waits for ClickHouse, reloads the config), and answers with its result;
+    /// 409 while the thread is busy with earlier work.
     std::optional<Response> answer_from_thread(const Defer& defer, std::function<Response()> work);
 
     batch::BatchManager& manager_;
     store::Storage* const storage_;
-    const std::string token_;
     std::function<config::ReloadReport()> reload_;  // set before the server starts
     std::atomic<bool> stopping_{false};
     std::mutex mutex_;
-    // Guarded by mutex_: answer_from_thread's threads, each with a flag it sets
-    // when done, so that finished ones are joined as new ones start.
-    std::vector<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> threads_;
+    // Guarded by mutex_: the admin thread of the last work, and whether it is done.
+    std::thread worker_;
+    std::shared_ptr<std::atomic<bool>> worker_done_;
 };
 
 }  // namespace chgate::http

@@ -21,6 +21,7 @@ bhttp::status to_http_status(ApiError e) {
         case ApiError::unsupported_encoding:
             return bhttp::status::unsupported_media_type;
         case ApiError::table_full:
+        case ApiError::rate_limited:
             return bhttp::status::too_many_requests;
         case ApiError::gateway_full:
         case ApiError::too_many_tables:

@@ -21,16 +21,18 @@ enum class ApiError {
     header_too_large,        ///< 431: over server.max_header_size
     unsupported_encoding,    ///< 415: a Content-Encoding chgate does not decode
     table_full,              ///< 429: the table's max_memory is in use
+    rate_limited,            ///< 429: the token is past its rate
     gateway_full,            ///< 503: batching.max_memory is in use
     too_many_tables,         ///< 503: batching.max_tables reached
     starting,                ///< 503: the write-ahead log is being replayed
     storage_failed,          ///< 503: the write-ahead log could not be written
     rejected_by_clickhouse,  ///< 502: ack committed, and ClickHouse refused the rows
     not_committed,           ///< 504: ack committed, and no commit in time
-    unauthorized,            ///< 401: /admin/ without the token
+    unauthorized,            ///< 401: no valid token (ingest, /admin/, /metrics)
     conflict,                ///< 409: a request with the same Idempotency-Key is in progress
-    forbidden,               ///< 403: /admin/ with a wrong token
-    internal,                ///< 500: a request's answer was lost inside chgate (a bug)
+    forbidden,  ///< 403: a table outside the token's globs; a wrong admin token; an address not
+                ///< allowed
+    internal,   ///< 500: a request's answer was lost inside chgate (a bug)
 };
 
 boost::beast::http::status to_http_status(ApiError e);

@@ -74,11 +74,12 @@ void IngestScratch::trim() {
     if (rows.capacity() > kKeepRows) std::vector<ingest::RowSlice>().swap(rows);
 }
 
-IngestHandler::IngestHandler(batch::BatchManager& manager, std::uint64_t max_body_size,
-                             std::chrono::milliseconds commit_timeout,
+IngestHandler::IngestHandler(batch::BatchManager& manager, const Access& access,
+                             std::uint64_t max_body_size, std::chrono::milliseconds commit_timeout,
                              std::chrono::milliseconds idempotency_window,
                              std::size_t idempotency_max_keys)
     : manager_(manager),
+      access_(access),
       max_body_size_(max_body_size),
       commit_timeout_(commit_timeout),
       idempotency_(idempotency_window, idempotency_max_keys) {}
@@ -121,7 +122,10 @@ std::optional<Response> IngestHandler::idempotently(const IngestInput& in, Proce
         return error_response(ApiError::bad_request,
                               "Idempotency-Key must be 1 to 255 visible ASCII characters");
     }
-    const auto key = std::string(in.scope) + "\n" + std::string(in.idempotency_key);
+    // Per caller and per table: another app's key, or another table's, is
+    // another request.
+    const auto key = (in.caller != nullptr ? in.caller->name() : std::string()) + "\n" +
+                     std::string(in.scope) + "\n" + std::string(in.idempotency_key);
     Response stored;
     switch (idempotency_.claim(key, IdempotencyCache::Clock::now(), stored)) {
         case IdempotencyCache::Claim::answered:
@@ -189,8 +193,8 @@ std::optional<Response> IngestHandler::refuse_encoding(std::string_view content_
 }
 
 std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
-                                                    std::string_view table_label,
-                                                    bool quick_room) const {
+                                                    std::string_view table_label, bool quick_room,
+                                                    const Access::Caller* caller) const {
     if (!manager_.ready()) {
         return error_response(ApiError::starting,
                               "chgate is replaying its write-ahead log; retry shortly");
@@ -241,6 +245,11 @@ std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
                 ApiError::too_many_tables,
                 "too many tables (batching.max_tables); not creating " + std::string(table_label));
     }
+    // The caller's tables: 403 for another, whatever the route said.
+    if (caller != nullptr) {
+        const auto& t = route.buffer->table();
+        if (auto refused = access_.authorize(*caller, t.database(), t.table())) return refused;
+    }
     if (quick_room) {
         // Before a body is read: a table or gateway with no room at all says so
         // now, rather than after the client has sent megabytes.
@@ -263,7 +272,7 @@ std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
 std::optional<Response> IngestHandler::admit_events(std::string_view table,
                                                     const IngestInput& headers) {
     if (auto refused = refuse_encoding(headers.content_encoding)) return refused;
-    return refuse_route(manager_.route(table), table, true);
+    return refuse_route(manager_.route(table), table, true, headers.caller);
 }
 
 std::optional<Response> IngestHandler::admit_insert(std::string_view url_query,
@@ -284,19 +293,29 @@ std::optional<Response> IngestHandler::admit_insert(std::string_view url_query,
     const std::string label = insert.table.database.empty()
                                   ? insert.table.table
                                   : insert.table.database + "." + insert.table.table;
-    return refuse_route(manager_.route(insert.table, insert.columns), label, true);
+    return refuse_route(manager_.route(insert.table, insert.columns), label, true, headers.caller);
 }
 
 std::optional<Response> IngestHandler::ingest(const batch::Route& route,
                                               std::string_view table_label, std::string_view data,
                                               ingest::BodyFormat format, IngestScratch& scratch,
                                               const IngestInput& in, bool compat) {
-    if (auto refused = refuse_route(route, table_label, false)) return refused;
+    if (auto refused = refuse_route(route, table_label, false, in.caller)) return refused;
     ingest::DecodeError decode_error;
     if (!ingest::decode_body(data, format, scratch.rows, decode_error)) {
         return error_response(ApiError::bad_json, decode_error.message,
                               "\"index\":" + std::to_string(decode_error.index) +
                                   ",\"offset\":" + std::to_string(decode_error.offset));
+    }
+    if (in.caller != nullptr) {
+        // The caller's rate: events always; bytes if admit() could not (a
+        // chunked body, or a test calling the handler directly).
+        if (auto limited =
+                access_.take(*in.caller, scratch.rows.size(), in.bytes_taken ? 0 : in.body.size(),
+                             TokenBucket::Clock::now())) {
+            return limited;
+        }
+        access_.count_request(*in.caller);
     }
     const auto requested = query_param(in.url_query, "ack");
     auto ack = route.buffer->table().config()->ack;

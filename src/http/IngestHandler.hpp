@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "batch/BatchManager.hpp"
+#include "http/Access.hpp"
 #include "http/IdempotencyCache.hpp"
 #include "http/Response.hpp"
 #include "ingest/BodyDecoder.hpp"
@@ -22,7 +23,10 @@ struct IngestInput {
     std::string_view url_query;        ///< for ?ack=
     const Defer* defer = nullptr;      ///< how to answer later (ack durable or committed)
     std::string_view idempotency_key;  ///< the Idempotency-Key header
-    std::string_view scope;            ///< the path: a key is unique per path
+    std::string_view scope;            ///< the path: a key is unique per path and caller
+    /// Who sent it (checked by the Router); null: no credentials checked (tests).
+    const Access::Caller* caller = nullptr;
+    bool bytes_taken = false;  ///< the body's bytes already counted in the caller's rate
 };
 
 /// Buffers a connection reuses from request to request, so that decoding
@@ -42,7 +46,7 @@ struct IngestScratch {
 /// bytes and sends back what it returns (or what it sends through `defer`).
 class IngestHandler {
   public:
-    IngestHandler(batch::BatchManager& manager, std::uint64_t max_body_size,
+    IngestHandler(batch::BatchManager& manager, const Access& access, std::uint64_t max_body_size,
                   std::chrono::milliseconds commit_timeout,
                   std::chrono::milliseconds idempotency_window = std::chrono::minutes(10),
                   std::size_t idempotency_max_keys = 100000);
@@ -70,7 +74,7 @@ class IngestHandler {
     /// chgate starting, or, with `quick_room`, a table or gateway out of
     /// memory), or nullopt.
     std::optional<Response> refuse_route(const batch::Route& route, std::string_view table_label,
-                                         bool quick_room) const;
+                                         bool quick_room, const Access::Caller* caller) const;
     /// 415 for a Content-Encoding chgate does not decode.
     std::optional<Response> refuse_encoding(std::string_view content_encoding) const;
     /// Decompresses into scratch.decoded when encoded; on error fills `error`.
@@ -89,6 +93,7 @@ class IngestHandler {
     std::optional<Response> idempotently(const IngestInput& in, Process&& process);
 
     batch::BatchManager& manager_;
+    const Access& access_;
     const std::uint64_t max_body_size_;
     const std::chrono::milliseconds commit_timeout_;
     IdempotencyCache idempotency_;

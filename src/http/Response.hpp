@@ -17,6 +17,7 @@ struct Response {
     const char* allow = nullptr;             ///< sent as Allow with 405
     const char* www_authenticate = nullptr;  ///< sent with 401
     bool idempotent_replayed = false;        ///< sent as Idempotent-Replayed: true
+    std::string extra_headers;               ///< more headers, each "Name: value\r\n"
 };
 
 }  // namespace chgate::http

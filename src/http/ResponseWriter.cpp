@@ -36,6 +36,7 @@ void write_response(const Response& r, Framing framing, std::string& out) {
     if (r.allow != nullptr) append_header(out, "Allow", r.allow);
     if (r.idempotent_replayed) append_header(out, "Idempotent-Replayed", "true");
     if (r.www_authenticate != nullptr) append_header(out, "WWW-Authenticate", r.www_authenticate);
+    out.append(r.extra_headers);
     out.append("Content-Length: ");
     append_number(out, r.body.size());
     out.append("\r\n");

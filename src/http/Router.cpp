@@ -1,6 +1,8 @@
 #include "http/Router.hpp"
 
 #include "clickhouse/ReplicaSet.hpp"
+#include "config/Cidr.hpp"
+#include "config/ListenAddress.hpp"
 #include "http/AdminHandler.hpp"
 #include "http/ApiError.hpp"
 #include "http/UrlQuery.hpp"
@@ -29,7 +31,8 @@ Response text(bhttp::status status, std::string body) {
 }
 
 // What the ingest handler reads of a request.
-IngestInput ingest_input(const Request& req, const Target& target, const Defer* defer) {
+IngestInput ingest_input(const Request& req, const Target& target, const Defer* defer,
+                         const RequestContext& context) {
     IngestInput in;
     in.content_encoding = req[bhttp::field::content_encoding];
     in.content_type = req[bhttp::field::content_type];
@@ -38,7 +41,15 @@ IngestInput ingest_input(const Request& req, const Target& target, const Defer* 
     in.defer = defer;
     in.idempotency_key = req["Idempotency-Key"];
     in.scope = target.path;
+    in.caller = context.caller ? &*context.caller : nullptr;
+    in.bytes_taken = context.bytes_taken;
     return in;
+}
+
+bool listens_on_loopback(const config::Config& c) {
+    std::string error;
+    const auto address = config::parse_listen_address(c.server.listen, error);
+    return address && config::is_loopback_host(address->host);
 }
 
 Response method_not_allowed(const char* allow) {
@@ -52,16 +63,17 @@ Response method_not_allowed(const char* allow) {
 
 Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
                const metrics::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
-               store::Storage* storage, std::uint64_t max_body_size,
-               std::chrono::milliseconds commit_timeout, std::string admin_token)
-    : ingest_(manager, max_body_size, commit_timeout, manager.config().server.idempotency_window,
+               store::Storage* storage)
+    : access_(manager.config(), listens_on_loopback(manager.config())),
+      ingest_(manager, access_, manager.config().server.max_body_size,
+              manager.config().server.commit_timeout, manager.config().server.idempotency_window,
               manager.config().server.idempotency_max_keys),
       manager_(manager),
       budget_(budget),
       inserted_rate_(inserted_rate),
       replicas_(replicas),
       storage_(storage),
-      admin_(std::make_unique<AdminHandler>(manager, storage, std::move(admin_token))),
+      admin_(std::make_unique<AdminHandler>(manager, storage)),
       inflight_(manager.config().server.max_inflight_bytes) {}
 
 Router::~Router() = default;
@@ -70,22 +82,48 @@ void Router::stop() {
     admin_->stop();
 }
 
+std::optional<Response> Router::authenticate(const Request& req, std::string_view query,
+                                             bool compat, RequestContext& context) const {
+    if (context.caller) return std::nullopt;
+    Access::Caller caller;
+    if (auto refused = access_.authenticate(req, query, compat, caller)) return refused;
+    context.caller = std::move(caller);
+    return std::nullopt;
+}
+
 std::optional<Response> Router::admit(const Request& req,
                                       std::optional<std::uint64_t> content_length,
-                                      InflightBytes& inflight) {
+                                      InflightBytes& inflight, RequestContext& context) {
     const auto target = split_target(req.target());
     const auto path = target.path;
     const auto method = req.method();
     // What handle() would refuse on the headers alone.
     std::optional<Response> refused;
-    if (path.starts_with(kEventsPrefix)) {
+    if (path.starts_with("/admin/")) {
+        refused = access_.check_admin(req, context.peer);
+    } else if (path.starts_with(kEventsPrefix)) {
         if (method != bhttp::verb::post) return method_not_allowed("POST");
-        refused = ingest_.admit_events(path.substr(kEventsPrefix.size()),
-                                       ingest_input(req, target, nullptr));
+        refused = authenticate(req, target.query, false, context);
+        if (!refused) {
+            refused = ingest_.admit_events(path.substr(kEventsPrefix.size()),
+                                           ingest_input(req, target, nullptr, context));
+        }
     } else if (path == "/" && method == bhttp::verb::post) {
-        refused = ingest_.admit_insert(target.query, ingest_input(req, target, nullptr));
+        refused = authenticate(req, target.query, true, context);
+        if (!refused) {
+            refused =
+                ingest_.admit_insert(target.query, ingest_input(req, target, nullptr, context));
+        }
     }
     if (refused) return refused;
+    if (context.caller && content_length) {
+        // The caller's bytes per second, before the body is read.
+        if (auto limited =
+                access_.take(*context.caller, 0, *content_length, TokenBucket::Clock::now())) {
+            return limited;
+        }
+        context.bytes_taken = true;
+    }
     // The body's bytes, before they are read. A chunked body reserves its
     // chunks as they come (Session).
     if (content_length && !inflight.reserve(*content_length)) {
@@ -97,20 +135,26 @@ std::optional<Response> Router::admit(const Request& req,
 }
 
 std::optional<Response> Router::handle(const Request& req, IngestScratch& scratch,
-                                       const Defer& defer) {
+                                       const Defer& defer, RequestContext& context) {
     const auto target = split_target(req.target());
     const auto method = req.method();
     const auto path = target.path;
 
-    if (path.starts_with("/admin/")) return admin_->handle(req, path.substr(6), defer);
+    if (path.starts_with("/admin/")) {
+        if (auto refused = access_.check_admin(req, context.peer)) return refused;
+        return admin_->handle(req, path.substr(6), defer);
+    }
     if (path.starts_with(kEventsPrefix)) {
         if (method != bhttp::verb::post) return method_not_allowed("POST");
+        if (auto refused = authenticate(req, target.query, false, context)) return refused;
         return ingest_.post_events(path.substr(kEventsPrefix.size()),
-                                   ingest_input(req, target, &defer), scratch);
+                                   ingest_input(req, target, &defer, context), scratch);
     }
     if (path == "/") {
         if (method == bhttp::verb::post) {
-            return ingest_.post_insert(target.query, ingest_input(req, target, &defer), scratch);
+            if (auto refused = authenticate(req, target.query, true, context)) return refused;
+            return ingest_.post_insert(target.query, ingest_input(req, target, &defer, context),
+                                       scratch);
         }
         if (method != bhttp::verb::get && method != bhttp::verb::head) {
             return method_not_allowed("GET, POST");
@@ -129,13 +173,20 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
         }
         return error_response(ApiError::not_found, "no such path: " + client_quote(path));
     }
+    if (path == "/metrics/prometheus" || path == "/metrics" || path == "/readyz") {
+        if (auto refused = access_.check_metrics(req)) return refused;
+    }
     if (path == "/metrics/prometheus") return metrics_prometheus();
     if (path == "/metrics") {
         return metrics::accept_wants_prometheus_text(req[bhttp::field::accept])
                    ? metrics_prometheus()
                    : metrics();
     }
-    if (path == "/healthz") return Response{bhttp::status::ok, "{\"status\":\"ok\"}"};
+    if (path == "/healthz") {
+        Response ok;
+        ok.body = "{\"status\":\"ok\"}";
+        return ok;
+    }
     if (path == "/readyz") return ready();
     if (path == "/ping") return text(bhttp::status::ok, "Ok.\n");
     return error_response(ApiError::not_found, "no such path: " + client_quote(path));
@@ -146,8 +197,16 @@ void Router::fill_server(metrics::GatewaySnapshot& g) const {
     g.connections = connections_.open.load(std::memory_order_relaxed);
     g.max_connections = server.max_connections;
     g.connections_refused = connections_.refused.load(std::memory_order_relaxed);
+    g.connections_denied = connections_.denied.load(std::memory_order_relaxed);
     g.inflight_bytes = inflight_.held();
     g.max_inflight_bytes = inflight_.limit();
+    for (const auto& t : access_.tokens()) {
+        const auto& c = *t->counts;
+        g.tokens.push_back({t->config.name, c.requests.load(std::memory_order_relaxed),
+                            c.forbidden.load(std::memory_order_relaxed),
+                            c.rate_limited.load(std::memory_order_relaxed)});
+    }
+    g.unauthorized = access_.unauthorized();
 }
 
 Response Router::metrics() const {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "batch/MemoryBudget.hpp"
+#include "http/Access.hpp"
 #include "http/InflightBytes.hpp"
 #include "http/IngestHandler.hpp"
 #include "http/Response.hpp"
@@ -28,7 +29,17 @@ namespace chgate::http {
 
 class AdminHandler;
 
-using Request = boost::beast::http::request<boost::beast::http::string_body>;
+/// What a session knows of a request beyond its bytes, and what admit()
+/// found out for handle().
+struct RequestContext {
+    boost::asio::ip::address peer;
+    std::optional<Access::Caller> caller;  ///< set once the credentials were checked
+    bool bytes_taken = false;              ///< its body's bytes counted in the caller's rate
+    void reset() {
+        caller.reset();
+        bytes_taken = false;
+    }
+};
 
 /// Maps a method and path to a handler. Runs on io threads: everything it
 /// calls returns without waiting on the network or the disk.
@@ -36,8 +47,7 @@ class Router {
   public:
     Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
            const metrics::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
-           store::Storage* storage, std::uint64_t max_body_size,
-           std::chrono::milliseconds commit_timeout, std::string admin_token);
+           store::Storage* storage);
     ~Router();
 
     /// Ends admin work in progress (dead-letter replays); before the manager goes.
@@ -51,10 +61,14 @@ class Router {
     /// from the parser) in server.max_inflight_bytes, held in `inflight`. A
     /// refusal is the answer the whole request would get.
     std::optional<Response> admit(const Request& req, std::optional<std::uint64_t> content_length,
-                                  InflightBytes& inflight);
+                                  InflightBytes& inflight, RequestContext& context);
 
     /// The answer now, or nullopt when the handler will answer through `defer`.
-    std::optional<Response> handle(const Request& req, IngestScratch& scratch, const Defer& defer);
+    std::optional<Response> handle(const Request& req, IngestScratch& scratch, const Defer& defer,
+                                   RequestContext& context);
+
+    /// Who may do what; App reloads it with the configuration.
+    Access& access() { return access_; }
 
     /// server.max_inflight_bytes, shared by every connection.
     batch::MemoryBudget& inflight_budget() { return inflight_; }
@@ -64,15 +78,21 @@ class Router {
         std::atomic<std::uint64_t> open{0};
         std::atomic<std::uint64_t> refusing{0};  ///< RefusedConnections still open
         std::atomic<std::uint64_t> refused{0};   ///< ever
+        std::atomic<std::uint64_t> denied{0};    ///< closed: not in server.allow_from
     };
     ConnectionCounts& connection_counts() { return connections_; }
 
   private:
+    /// The caller of an ingest request, checked once per request (by admit(),
+    /// or here); a 401 when its credentials are not valid.
+    std::optional<Response> authenticate(const Request& req, std::string_view query, bool compat,
+                                         RequestContext& context) const;
     Response metrics() const;
     Response metrics_prometheus() const;
     Response ready() const;
     nlohmann::ordered_json clickhouse_state() const;
 
+    Access access_;
     IngestHandler ingest_;
     batch::BatchManager& manager_;
     const batch::MemoryBudget& budget_;

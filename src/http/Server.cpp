@@ -160,6 +160,13 @@ void Server::start_session(Worker& worker, Session::Socket socket) {
     boost::beast::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     if (ec) return;  // gone already
+    // server.allow_from: others are closed at once, as a firewall would.
+    if (!router_.access().connection_allowed(peer.address())) {
+        counts_.denied.fetch_add(1, std::memory_order_relaxed);
+        LOG_WARN << "connection from " << peer.address().to_string()
+                 << " closed: not in server.allow_from";
+        return;
+    }
     const auto address = peer.address().to_string();
     const auto admit = admit_connection(address);
     if (admit == Admit::close) return;  // the socket closes as it goes

@@ -191,6 +191,7 @@ Session::~Session() {
 void Session::run() {
     beast::error_code ec;
     stream_.set_option(net::ip::tcp::no_delay(true), ec);
+    context_.peer = stream_.remote_endpoint(ec).address();
     do_read_header();  // sets the first deadline and arms the watchdog
 }
 
@@ -234,6 +235,7 @@ void Session::stop() {
 
 void Session::release_request_memory() {
     inflight_.release();
+    context_.reset();
     inflight_refused_ = false;
     if (out_.capacity() > kKeptAnswerCapacity) std::string().swap(out_);
     // Bytes of a next request already read stay; room beyond them goes.
@@ -319,7 +321,7 @@ void Session::on_header() {
     // "100 Continue" asks the client to send it.
     std::optional<std::uint64_t> length;
     if (const auto l = parser_->content_length()) length = *l;
-    if (auto refused = router_.admit(parser_->get(), length, inflight_)) {
+    if (auto refused = router_.admit(parser_->get(), length, inflight_, context_)) {
         // The body may have come with the headers; the connection goes on
         // only if all of it did (respond() closes it otherwise).
         beast::error_code ignored;
@@ -390,7 +392,7 @@ void Session::handle_request() {
     awaiting_deferred_ = false;
     std::optional<Response> answer;
     try {
-        answer = router_.handle(parser_->get(), scratch_, defer_);
+        answer = router_.handle(parser_->get(), scratch_, defer_, context_);
     } catch (const std::exception& e) {
         // A bug or an allocation failure: this request fails, the process
         // and the connection go on. A reply the handler made before it threw

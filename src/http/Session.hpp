@@ -116,6 +116,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const SessionLimits limits_;
     const ConnectionSlot slot_;
     InflightBytes inflight_;         // the body being read or handled
+    RequestContext context_;         // the peer, and what admission found out
     bool inflight_refused_ = false;  // a chunk found server.max_inflight_bytes in use
     // Reserves each chunk of a chunked body, then keeps it (Beast's parser
     // keeps a reference to it).

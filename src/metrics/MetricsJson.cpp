@@ -122,9 +122,16 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
          {{"connections", g.connections},
           {"max_connections", g.max_connections},
           {"connections_refused", g.connections_refused},
+          {"connections_denied", g.connections_denied},
           {"inflight_bytes", g.inflight_bytes},
           {"max_inflight_bytes", g.max_inflight_bytes}}},
     };
+    nlohmann::ordered_json tokens = nlohmann::ordered_json::object();
+    for (const auto& t : g.tokens) {
+        tokens[t.name] = {
+            {"requests", t.requests}, {"forbidden", t.forbidden}, {"rate_limited", t.rate_limited}};
+    }
+    out["auth"] = {{"unauthorized", g.unauthorized}, {"tokens", tokens}};
     if (g.has_storage) {
         out["storage"] = {
             {"dir", g.storage_dir},

@@ -163,9 +163,27 @@ std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouse
             "Connections answered 503 (or closed) for being past server.max_connections or "
             "max_connections_per_ip.",
             double(g.connections_refused));
+    counter("connections_denied_total",
+            "Connections closed for coming from outside "
+            "server.allow_from.",
+            double(g.connections_denied));
     gauge("inflight_bytes", "Bytes of request bodies being read or handled.",
           double(g.inflight_bytes));
     gauge("max_inflight_bytes", "server.max_inflight_bytes.", double(g.max_inflight_bytes));
+    counter("auth_unauthorized_total", "Requests refused with 401: no valid token.",
+            double(g.unauthorized));
+    {
+        auto f = family("auth_requests_total",
+                        "Ingest requests per token name, by outcome (admitted; 403 for a table "
+                        "outside its globs; 429 past its rate).",
+                        MetricType::Counter);
+        for (const auto& t : g.tokens) {
+            add(f, double(t.requests), {{"token", t.name}, {"outcome", "admitted"}});
+            add(f, double(t.forbidden), {{"token", t.name}, {"outcome", "forbidden"}});
+            add(f, double(t.rate_limited), {{"token", t.name}, {"outcome", "rate_limited"}});
+        }
+        out.push_back(std::move(f));
+    }
     if (g.has_storage) {
         gauge("disk_bytes",
               "Bytes of write-ahead logs (with their preallocated space), spool "

@@ -75,8 +75,17 @@ struct GatewaySnapshot {
                   replay_torn_bytes = 0, replay_unreadable_segments = 0;
 
     // server.*: connections and request bodies, filled in by the HTTP layer.
-    std::uint64_t connections = 0, max_connections = 0, connections_refused = 0;
+    std::uint64_t connections = 0, max_connections = 0, connections_refused = 0,
+                  connections_denied = 0;
     std::uint64_t inflight_bytes = 0, max_inflight_bytes = 0;
+
+    // auth.*: requests per token name, and those with no valid token.
+    struct TokenCounts {
+        std::string name;
+        std::uint64_t requests = 0, forbidden = 0, rate_limited = 0;
+    };
+    std::vector<TokenCounts> tokens;
+    std::uint64_t unauthorized = 0;
 };
 
 /// Reads every counter once. Safe while traffic flows.

@@ -45,10 +45,10 @@ class BatchingTest(IntegrationTest):
 
     def test_admin_flush_seals_now(self):
         slow = {"strategy": "time", "max_batch_time": "10m", "max_batch_size": 100000}
-        g = self.start({"tw": slow, "sz": slow}, admin={"token": "s3cret"})
+        g = self.start({"tw": slow, "sz": slow}, admin={"token": "s3cret-admin-token"})
         self.assertEqual(g.post_events("tw", rows(0, 7)).status, 202)
         self.assertEqual(g.post_events("sz", rows(0, 5)).status, 202)
-        auth = {"Authorization": "Bearer s3cret"}
+        auth = {"Authorization": "Bearer s3cret-admin-token"}
         self.assertEqual(g.request("POST", "/admin/flush/tw").status, 401)
         self.assertEqual(g.request("GET", "/admin/flush/tw", headers=auth).status, 405)
         self.assertEqual(g.request("POST", "/admin/flush/no%20table", headers=auth).status, 400)

@@ -3,6 +3,7 @@
 
 #include "config/ConfigLoader.hpp"
 #include "config/ConfigPrinter.hpp"
+#include "util/Sha256.hpp"
 
 using namespace chgate::config;
 using namespace std::chrono_literals;
@@ -31,7 +32,7 @@ std::string error_of(const std::string& yaml) {
 
 TEST_CASE("an empty mapping gives the documented defaults") {
     const auto c = load("{}").config;
-    CHECK(c->server.listen == "0.0.0.0:8080");
+    CHECK(c->server.listen == "127.0.0.1:8080");
     CHECK(c->server.max_body_size == 16 * kMiB);
     CHECK(c->clickhouse.url == "http://127.0.0.1:8123");
     CHECK(c->clickhouse.max_concurrent_inserts == 4);
@@ -248,7 +249,7 @@ TEST_CASE("failure strategies error classes retry timing and the admin token") {
 clickhouse:
   error_classes: {252: hold, 27: retry}
   retry: {initial: 100ms, max: 5s, multiplier: 3}
-admin: {token: "abc"}
+admin: {token: "abcdefghijklmnopq"}
 batching:
   tables:
     a: {failure_strategy: SendToDLQ}
@@ -261,7 +262,7 @@ batching:
     CHECK(c->clickhouse.retry_initial == 100ms);
     CHECK(c->clickhouse.retry_max == 5s);
     CHECK(c->clickhouse.retry_multiplier == 3.0);
-    CHECK(c->admin.token == "abc");
+    CHECK(c->admin.token == chgate::sha256("abcdefghijklmnopq"));
     CHECK(c->batching.tables.at("a").failure_strategy == FailureStrategy::send_to_dlq);
     CHECK(c->batching.tables.at("b").failure_strategy == FailureStrategy::log_and_continue);
     CHECK(c->batching.tables.at("b").ack == AckLevel::committed);

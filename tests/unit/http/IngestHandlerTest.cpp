@@ -51,7 +51,8 @@ struct Fixture {
           budget(config->batching.max_memory),
           rate(batch::Clock::now()),
           manager(config, queue, budget, rate, storage),
-          handler(manager, max_body, std::chrono::seconds(30)) {
+          access(*config, true),
+          handler(manager, access, max_body, std::chrono::seconds(30)) {
         manager.set_ready();
         defer = [this](std::chrono::milliseconds timeout, http::Response on_timeout) {
             auto r = std::make_shared<CapturedReply>();
@@ -95,6 +96,7 @@ struct Fixture {
     batch::MemoryBudget budget;
     metrics::RateWindow rate;
     batch::BatchManager manager;
+    http::Access access;
     http::IngestHandler handler;
     http::IngestScratch scratch;
     http::Defer defer;
@@ -345,7 +347,7 @@ TEST_CASE("ack durable answers 202 once the write-ahead log is written") {
 TEST_CASE("ingest answers 503 until the log is replayed") {
     Fixture f(kConfig);
     batch::BatchManager fresh(f.config, f.queue, f.budget, f.rate);
-    http::IngestHandler handler(fresh, 1 << 20, std::chrono::seconds(1));
+    http::IngestHandler handler(fresh, f.access, 1 << 20, std::chrono::seconds(1));
     auto r = handler.post_events("events", input(R"({"a":1})", {}, f.defer), f.scratch);
     REQUIRE(r);
     CHECK(r->status == bhttp::status::service_unavailable);
