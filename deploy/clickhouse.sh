@@ -8,6 +8,8 @@
 #       A server already running from DIR is reused. --test is for the
 #       integration tests: it logs queries (system.query_log) and adds a user
 #       "chgate_test" with the password "chgate_test_password".
+#       --https CERT KEY also serves HTTPS, on a free port written to
+#       DIR/https_port, with that certificate and key.
 #   deploy/clickhouse.sh stop DIR
 #       Stops the server started from DIR and waits for it to exit.
 #   deploy/clickhouse.sh url DIR
@@ -25,10 +27,17 @@ is_running() { [[ -f "$1/pid" ]] && kill -0 "$(cat "$1/pid")" 2>/dev/null; }
 ping() { curl -sf --max-time 2 "http://127.0.0.1:$1/ping" >/dev/null 2>&1; }
 
 cmd_start() {
-    local dir="$1" http_port="${2:-0}" tcp_port="${3:-0}" test_mode=0
-    for a in "$@"; do [[ "$a" == "--test" ]] && test_mode=1; done
-    [[ "$http_port" == "--test" ]] && http_port=0
-    [[ "$tcp_port" == "--test" ]] && tcp_port=0
+    local dir="$1" http_port="${2:-0}" tcp_port="${3:-0}" test_mode=0 https_cert="" https_key=""
+    local args=("$@")
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        [[ "${args[i]}" == "--test" ]] && test_mode=1
+        if [[ "${args[i]}" == "--https" ]]; then
+            https_cert="${args[i + 1]:-}" https_key="${args[i + 2]:-}"
+            [[ -r "$https_cert" && -r "$https_key" ]] || die "--https needs a readable CERT and KEY"
+        fi
+    done
+    [[ "$http_port" == --* ]] && http_port=0
+    [[ "$tcp_port" == --* ]] && tcp_port=0
     local test_user=""
     if ((test_mode)); then
         test_user="<chgate_test><password>chgate_test_password</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></chgate_test>"
@@ -42,6 +51,16 @@ cmd_start() {
     fi
     [[ "$http_port" == 0 ]] && http_port="$(free_port)"
     [[ "$tcp_port" == 0 ]] && tcp_port="$(free_port)"
+    local https=""
+    if [[ -n "$https_cert" ]]; then
+        local https_port
+        https_port="$(free_port)"
+        echo "$https_port" >"$dir/https_port"
+        https="<https_port>$https_port</https_port>
+  <openSSL><server><certificateFile>$https_cert</certificateFile><privateKeyFile>$https_key</privateKeyFile>
+    <verificationMode>none</verificationMode><loadDefaultCAFile>false</loadDefaultCAFile>
+    <cacheSessions>true</cacheSessions><disableProtocols>sslv2,sslv3</disableProtocols></server></openSSL>"
+    fi
     if ping "$http_port"; then
         die "port $http_port already answers; stop that server, or set CLICKHOUSE_URL to use it"
     fi
@@ -59,6 +78,7 @@ cmd_start() {
   <listen_host>127.0.0.1</listen_host>
   <http_port>$http_port</http_port>
   <tcp_port>$tcp_port</tcp_port>
+  $https
   <path>$dir/data/</path>
   <tmp_path>$dir/tmp/</tmp_path>
   <user_files_path>$dir/user_files/</user_files_path>

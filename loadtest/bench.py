@@ -223,10 +223,11 @@ def proc_sleeps(pid):
     return total
 
 
-def proc_hwm_kib(pid):
+def proc_status_kib(pid, field="VmHWM"):
+    """A size from /proc/PID/status, in KiB: VmHWM (peak RSS), VmRSS (now)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -357,7 +358,7 @@ def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=C
                "requests_per_s": w["accepted"] / w["seconds"], "landed": landed,
                "landed_per_s": landed / max(t, w["seconds"]), "rejected": w["status_errors"],
                "socket_errors": w["socket_errors"], "p50_ms": w["p50_us"] / 1000,
-               "p99_ms": w["p99_us"] / 1000, "rss_mib": proc_hwm_kib(g.proc.pid) / 1024,
+               "p99_ms": w["p99_us"] / 1000, "rss_mib": proc_status_kib(g.proc.pid) / 1024,
                "cpu_s_per_m": cpu * 1e6 / max(1, landed), "inserts": m["batches_inserted"],
                "lost": max(0, w["accepted"] * events - landed),
                # The share of every core busy (chgate, wrk, ClickHouse, the
@@ -767,8 +768,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="--ab rounds (default 5)")
     ap.add_argument("--output", default=None,
                     help="report file (default loadtest/results/DATE-bench.md)")
-    args = ap.parse_args()
+    args, _ = ap.parse_known_args()
     parts = set(args.only.split(","))
+    # The hardening's costs (HTTPS, idle connections) have a report of their own.
+    if parts and parts <= {"tls", "idle"}:
+        import bench_hardening
+        return bench_hardening.main(sys.argv[1:])
     # Stopped from outside: still stop ClickHouse, nginx and chgate.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     workdir = tempfile.mkdtemp(prefix="chgate-bench-")

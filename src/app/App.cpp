@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "clickhouse/HttpClient.hpp"
+#include "config/Cidr.hpp"
 #include "config/ConfigDiff.hpp"
+#include "config/ListenAddress.hpp"
 #include "http/AdminHandler.hpp"
 #include "store/Spool.hpp"
 #include "util/Log.hpp"
@@ -90,6 +92,7 @@ void App::block_signals() {
 void App::start() {
     log::set_level(config_->log.level);
     log::set_rate_limit(config_->log.rate_limit_lines, config_->log.rate_limit_interval);
+    std::string ignored;
     LOG_INFO << "chgate " << kVersion << " starting: " << config_->batching.tables.size()
              << " configured tables, batching " << (config_->batching.enabled ? "on" : "OFF")
              << ", ClickHouse " << join(config_->clickhouse.urls) << ", storage "
@@ -98,8 +101,16 @@ void App::start() {
     for (const auto& w : warnings_)
         LOG_WARN << "config: " << w;
     if (config_->auth.tokens.empty()) {
-        LOG_WARN << "auth.tokens is empty: ingest is open to anyone who can reach "
-                 << config_->server.listen;
+        if (config::is_loopback_host(config::parse_listen_address(config_->server.listen, ignored)
+                                         .value_or(config::ListenAddress{})
+                                         .host)) {
+            LOG_INFO << "auth.tokens is empty: ingest is open, on loopback ("
+                     << config_->server.listen << ") only";
+        } else {
+            LOG_WARN << "auth.tokens is empty and auth.allow_anonymous is set: ingest is open to "
+                        "anyone who can reach "
+                     << config_->server.listen;
+        }
     }
     if (!config_->admin.token) {
         LOG_INFO << "admin.token is not set: /admin/ is open on a loopback address, closed on "
@@ -159,6 +170,13 @@ config::ReloadReport App::reload() {
         std::make_shared<const config::Config>(config::apply_reloadable(*live, *loaded.config));
     const auto retuned = manager_.retune(next, batch::Clock::now());
     router_.access().reload(*next);
+    // Certificates are read again whether or not their paths changed: the
+    // files may hold new ones.
+    std::string tls_error;
+    const bool tls_switched = config_->server.tls.enabled() != loaded.config->server.tls.enabled();
+    if (!tls_switched && !server_.reload_tls(loaded.config->server.tls, tls_error)) {
+        loaded.warnings.push_back(tls_error + "; the certificates loaded before stay in use");
+    }
     log::set_level(next->log.level);
     log::set_rate_limit(next->log.rate_limit_lines, next->log.rate_limit_interval);
 
@@ -168,6 +186,7 @@ config::ReloadReport App::reload() {
     report.restart_needed = changes.restart;
     report.restart_needed.insert(report.restart_needed.end(), retuned.restart_needed.begin(),
                                  retuned.restart_needed.end());
+    if (tls_switched) report.restart_needed.push_back("server.tls (HTTPS turned on or off)");
     report.warnings = std::move(loaded.warnings);
     LOG_INFO << "reload: " << changes.live.size() << " changes applied"
              << (changes.live.empty() ? "" : " (" + join(changes.live) + ")")

@@ -53,8 +53,12 @@ void HttpClient::global_init() {
     }
 }
 
-HttpClient::HttpClient(Credentials credentials, std::chrono::milliseconds timeout)
-    : credentials_(std::move(credentials)), timeout_(timeout), curl_(curl_easy_init()) {
+HttpClient::HttpClient(Credentials credentials, std::chrono::milliseconds timeout,
+                       config::ClientTlsConfig tls)
+    : credentials_(std::move(credentials)),
+      timeout_(timeout),
+      tls_(std::move(tls)),
+      curl_(curl_easy_init()) {
     if (curl_ == nullptr) throw std::runtime_error("curl_easy_init failed");
 }
 
@@ -96,6 +100,16 @@ HttpResponse HttpClient::perform(const std::string& url, std::string_view body,
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &exchange);
+    // clickhouse.tls, for https:// URLs (ignored for http://).
+    if (!tls_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls_.ca_file.c_str());
+    if (!tls_.cert_file.empty()) {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, tls_.cert_file.c_str());
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, tls_.key_file.c_str());
+    }
+    if (!tls_.verify) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
 
     const auto started = std::chrono::steady_clock::now();
     const CURLcode rc = curl_easy_perform(curl);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "clickhouse/HttpResponse.hpp"
+#include "config/Config.hpp"
 
 namespace chgate::clickhouse {
 
@@ -19,7 +20,9 @@ class HttpClient {
         std::string password;
     };
 
-    HttpClient(Credentials credentials, std::chrono::milliseconds timeout);
+    /// `tls` is clickhouse.tls, for https:// URLs.
+    HttpClient(Credentials credentials, std::chrono::milliseconds timeout,
+               config::ClientTlsConfig tls = {});
     ~HttpClient();
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;
@@ -39,6 +42,7 @@ class HttpClient {
 
     Credentials credentials_;
     std::chrono::milliseconds timeout_;
+    config::ClientTlsConfig tls_;
     void* curl_;  // CURL*, kept opaque so this header does not pull in curl.h
 };
 

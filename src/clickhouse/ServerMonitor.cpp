@@ -53,7 +53,7 @@ ServerMonitor::~ServerMonitor() {
 
 void ServerMonitor::start() {
     {
-        HttpClient client({cfg_.user, cfg_.password}, probe_timeout_for(cfg_));
+        HttpClient client({cfg_.user, cfg_.password}, probe_timeout_for(cfg_), cfg_.tls);
         probe_once(client);
     }
     if (!reachable()) {
@@ -112,7 +112,7 @@ void ServerMonitor::set_state(bool reachable, const std::string& error) {
 }
 
 void ServerMonitor::run() {
-    HttpClient client({cfg_.user, cfg_.password}, probe_timeout_for(cfg_));
+    HttpClient client({cfg_.user, cfg_.password}, probe_timeout_for(cfg_), cfg_.tls);
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         if (cv_.wait_for(lock, cfg_.probe_interval, [this] { return stopping_; })) break;

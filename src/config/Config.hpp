@@ -79,6 +79,25 @@ inline TableConfig resolve_max_age(TableConfig t) {
     return t;
 }
 
+/// HTTPS for clients: the certificate chain and key chgate presents, and,
+/// with client_ca_file, client certificates required and checked (mTLS).
+struct ServerTlsConfig {
+    std::string cert_file;  ///< empty: plain HTTP
+    std::string key_file;
+    std::string client_ca_file;
+    bool enabled() const { return !cert_file.empty(); }
+    bool operator==(const ServerTlsConfig&) const = default;
+};
+
+/// HTTPS to ClickHouse (an https:// URL): the CA to check it against, and a
+/// client certificate if ClickHouse asks for one.
+struct ClientTlsConfig {
+    std::string ca_file;  ///< empty: the system's CAs
+    std::string cert_file;
+    std::string key_file;
+    bool verify = true;  ///< false: accept any certificate (tests only)
+};
+
 struct ServerConfig {
     /// Loopback by default: reachable from other machines only when said so.
     std::string listen = "127.0.0.1:8080";
@@ -99,6 +118,7 @@ struct ServerConfig {
     std::uint64_t max_inflight_bytes = 256 * kMiB;
     /// CIDRs clients may connect from; empty: any. Others are closed at once.
     std::vector<std::string> allow_from;
+    ServerTlsConfig tls;
     Duration shutdown_timeout = 30s;      ///< how long a stop waits for in-flight inserts
     Duration commit_timeout = 30s;        ///< how long an ack: committed request waits (then 504)
     Duration idempotency_window = 10min;  ///< how long an Idempotency-Key's answer is kept
@@ -113,6 +133,7 @@ struct ClickHouseConfig {
     // half-open after the cool-down.
     int breaker_failures = 5;
     Duration breaker_cooldown = 10s;
+    ClientTlsConfig tls;
     std::string database = "default";
     std::string user = "default";
     std::string password;

@@ -14,7 +14,8 @@ namespace {
 bool reloadable(const std::string& path) {
     return path.starts_with("batching.tables.") || path == "batching.defaults" ||
            path == "batching.max_memory" || path == "log.level" || path == "log.rate_limit" ||
-           path.starts_with("auth.") || path.starts_with("admin.") || path.starts_with("metrics.");
+           path.starts_with("auth.") || path.starts_with("admin.") ||
+           path.starts_with("metrics.") || path.starts_with("server.tls.");
 }
 
 std::set<std::string> keys(const YAML::Node& a, const YAML::Node& b) {

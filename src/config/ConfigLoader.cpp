@@ -326,6 +326,24 @@ class Loader {
         return digest;
     }
 
+    /// parent[key]: the path of a file chgate can read now (checked, so that
+    /// a reload with a wrong path changes nothing). Empty (or an unset
+    /// ${VAR:-}) is no file.
+    std::string readable_file(const YAML::Node& parent, const std::string& p, const char* key,
+                              bool required) {
+        const auto n = parent[key];
+        const auto path = n ? r_.scalar(n, p + "." + key) : std::string();
+        if (path.empty()) {
+            if (required) r_.fail(n ? n : parent, p + "." + key, "needs a file");
+            return {};
+        }
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+            r_.fail(n, p + "." + key, "cannot read \"" + path + "\"");
+        }
+        return path;
+    }
+
     std::vector<std::string> read_cidrs(const YAML::Node& node, const std::string& p) {
         if (!node.IsSequence()) r_.fail(node, p, "must be a list of addresses or ranges");
         std::vector<std::string> out;
@@ -429,7 +447,14 @@ class Loader {
                       {"listen", "threads", "max_body_size", "idle_timeout", "shutdown_timeout",
                        "commit_timeout", "idempotency_window", "idempotency_max_keys",
                        "header_timeout", "body_timeout", "max_header_size", "max_connections",
-                       "max_connections_per_ip", "max_inflight_bytes", "allow_from"});
+                       "max_connections_per_ip", "max_inflight_bytes", "allow_from", "tls"});
+        if (auto n = node["tls"]) {
+            const auto tp = p + ".tls";
+            r_.check_keys(n, tp, {"cert_file", "key_file", "client_ca_file"});
+            s.tls.cert_file = readable_file(n, tp, "cert_file", false);
+            s.tls.key_file = readable_file(n, tp, "key_file", s.tls.enabled());
+            s.tls.client_ca_file = readable_file(n, tp, "client_ca_file", false);
+        }
         if (auto n = node["allow_from"]) s.allow_from = read_cidrs(n, p + ".allow_from");
         if (auto n = node["listen"]) {
             s.listen = r_.scalar(n, p + ".listen");
@@ -526,7 +551,15 @@ class Loader {
             node, p,
             {"url", "database", "user", "password", "timeout", "max_concurrent_inserts",
              "probe_interval", "settings", "error_classes", "retry", "hold_probe_interval",
-             "hold_max", "max_inserts_per_batch", "urls", "circuit_breaker"});
+             "hold_max", "max_inserts_per_batch", "urls", "circuit_breaker", "tls"});
+        if (auto n = node["tls"]) {
+            const auto tp = p + ".tls";
+            r_.check_keys(n, tp, {"ca_file", "cert_file", "key_file", "verify"});
+            c.tls.ca_file = readable_file(n, tp, "ca_file", false);
+            c.tls.cert_file = readable_file(n, tp, "cert_file", false);
+            c.tls.key_file = readable_file(n, tp, "key_file", !c.tls.cert_file.empty());
+            if (auto m = n["verify"]) c.tls.verify = r_.boolean(m, tp + ".verify");
+        }
         if (node["url"] && node["urls"]) {
             r_.fail(node["urls"], p + ".urls", "give url or urls, not both");
         }

@@ -42,6 +42,12 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "max_inflight_bytes" << YAML::Value
         << format_size(c.server.max_inflight_bytes);
     out << YAML::Key << "allow_from" << YAML::Value << YAML::Flow << c.server.allow_from;
+    out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "cert_file" << YAML::Value << YAML::DoubleQuoted << c.server.tls.cert_file;
+    out << YAML::Key << "key_file" << YAML::Value << YAML::DoubleQuoted << c.server.tls.key_file;
+    out << YAML::Key << "client_ca_file" << YAML::Value << YAML::DoubleQuoted
+        << c.server.tls.client_ca_file;
+    out << YAML::EndMap;
     out << YAML::Key << "idempotency_window" << YAML::Value
         << format_duration(c.server.idempotency_window);
     out << YAML::Key << "idempotency_max_keys" << YAML::Value << c.server.idempotency_max_keys;
@@ -63,6 +69,12 @@ std::string print_effective_config(const Config& c) {
     out << YAML::Key << "circuit_breaker" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "failures" << YAML::Value << ch.breaker_failures;
     out << YAML::Key << "cooldown" << YAML::Value << format_duration(ch.breaker_cooldown);
+    out << YAML::EndMap;
+    out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "ca_file" << YAML::Value << YAML::DoubleQuoted << ch.tls.ca_file;
+    out << YAML::Key << "cert_file" << YAML::Value << YAML::DoubleQuoted << ch.tls.cert_file;
+    out << YAML::Key << "key_file" << YAML::Value << YAML::DoubleQuoted << ch.tls.key_file;
+    out << YAML::Key << "verify" << YAML::Value << ch.tls.verify;
     out << YAML::EndMap;
     out << YAML::Key << "database" << YAML::Value << ch.database;
     out << YAML::Key << "user" << YAML::Value << ch.user;

@@ -58,7 +58,7 @@ void Flusher::join() {
 }
 
 void Flusher::run(int) {
-    clickhouse::HttpClient client({cfg_.user, cfg_.password}, cfg_.timeout);
+    clickhouse::HttpClient client({cfg_.user, cfg_.password}, cfg_.timeout, cfg_.tls);
     clickhouse::Compressor compressor;
     std::string scratch;
     Worker w{client, compressor, scratch};

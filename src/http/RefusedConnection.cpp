@@ -10,7 +10,7 @@ namespace chgate::http {
 
 namespace net = boost::asio;
 
-RefusedConnection::RefusedConnection(Session::Socket socket, std::atomic<std::uint64_t>& count,
+RefusedConnection::RefusedConnection(Socket socket, std::atomic<std::uint64_t>& count,
                                      const char* reason)
     : socket_(std::move(socket)), count_(count), timer_(socket_.get_executor()) {
     write_response(

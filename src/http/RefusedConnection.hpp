@@ -7,7 +7,7 @@
 #include <boost/beast/core/error.hpp>
 #include <memory>
 
-#include "http/Session.hpp"
+#include "http/Socket.hpp"
 
 namespace chgate::http {
 
@@ -20,8 +20,7 @@ namespace chgate::http {
 class RefusedConnection : public std::enable_shared_from_this<RefusedConnection> {
   public:
     /// `count` is decremented when the connection is gone.
-    RefusedConnection(Session::Socket socket, std::atomic<std::uint64_t>& count,
-                      const char* reason);
+    RefusedConnection(Socket socket, std::atomic<std::uint64_t>& count, const char* reason);
     ~RefusedConnection();
 
     void run();
@@ -31,13 +30,10 @@ class RefusedConnection : public std::enable_shared_from_this<RefusedConnection>
     void do_drain();
     void on_drain(boost::beast::error_code ec, std::size_t);
 
-    Session::Socket socket_;
+    Socket socket_;
     std::atomic<std::uint64_t>& count_;
     std::string answer_;
-    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                      boost::asio::wait_traits<std::chrono::steady_clock>,
-                                      Session::Executor>
-        timer_;
+    Timer timer_;
     std::array<char, 4096> sink_;
 };
 

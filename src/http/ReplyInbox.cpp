@@ -6,13 +6,13 @@
 
 namespace chgate::http {
 
-void ReplyInbox::deliver(std::shared_ptr<Session> session, Response r, std::uint64_t request) {
+void ReplyInbox::deliver(std::shared_ptr<SessionBase> session, Response r, std::uint64_t request) {
     std::unique_lock lock(mutex_);
     pending_.push_back({std::move(session), std::move(r), request});
     schedule_locked(lock);
 }
 
-void ReplyInbox::deliver_written(std::shared_ptr<Session> session,
+void ReplyInbox::deliver_written(std::shared_ptr<SessionBase> session,
                                  std::shared_ptr<DirectReply> direct, std::size_t written) {
     std::unique_lock lock(mutex_);
     pending_written_.push_back({std::move(session), std::move(direct), written});

@@ -10,7 +10,7 @@
 
 namespace chgate::http {
 
-class Session;
+class SessionBase;
 struct DirectReply;
 
 /// Deferred answers bound for the sessions of one io thread. Any thread adds
@@ -23,10 +23,10 @@ class ReplyInbox {
 
     /// `request` is the session's number for the request answered: an answer
     /// that arrives for a request already answered is dropped there.
-    void deliver(std::shared_ptr<Session> session, Response r, std::uint64_t request);
+    void deliver(std::shared_ptr<SessionBase> session, Response r, std::uint64_t request);
     /// For an answer written straight to the socket (Session's DirectReply):
     /// the session has to go on with it, having `written` bytes of it out.
-    void deliver_written(std::shared_ptr<Session> session, std::shared_ptr<DirectReply> direct,
+    void deliver_written(std::shared_ptr<SessionBase> session, std::shared_ptr<DirectReply> direct,
                          std::size_t written);
     boost::asio::io_context& context() { return ioc_; }
 
@@ -39,13 +39,13 @@ class ReplyInbox {
 
     // Guarded by mutex_.
     struct Answer {
-        std::shared_ptr<Session> session;
+        std::shared_ptr<SessionBase> session;
         Response response;
         std::uint64_t request;
     };
     std::vector<Answer> pending_;
     struct Written {
-        std::shared_ptr<Session> session;
+        std::shared_ptr<SessionBase> session;
         std::shared_ptr<DirectReply> direct;
         std::size_t written;
     };

@@ -7,6 +7,7 @@
 
 #include "config/ListenAddress.hpp"
 #include "http/RefusedConnection.hpp"
+#include "http/TlsContext.hpp"
 #include "util/Log.hpp"
 
 namespace chgate::http {
@@ -16,6 +17,7 @@ using tcp = net::ip::tcp;
 
 Server::Server(const config::ServerConfig& cfg, Router& router)
     : cfg_(cfg), router_(router), counts_(router.connection_counts()) {
+    if (cfg_.tls.enabled()) tls_.store(make_server_tls_context(cfg_.tls));
     int threads = cfg_.threads;
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < threads; ++i)
@@ -71,7 +73,11 @@ void Server::start() {
     }
     net::post(workers_[0]->ioc, [this] { do_accept(); });
     LOG_INFO << "listening on " << acceptor_->local_endpoint().address().to_string() << ":" << port_
-             << " with " << workers_.size() << " io threads";
+             << " with " << workers_.size() << " io threads"
+             << (cfg_.tls.enabled()
+                     ? std::string(", HTTPS") +
+                           (cfg_.tls.client_ca_file.empty() ? "" : " with client certificates")
+                     : "");
 }
 
 void Server::do_accept() {
@@ -98,7 +104,7 @@ void Server::start_accept() {
     auto& worker = *workers_[next_worker_];
     next_worker_ = (next_worker_ + 1) % workers_.size();
     acceptor_->async_accept(
-        worker.ioc, [this, &worker](boost::beast::error_code ec, Session::Socket socket) {
+        worker.ioc, [this, &worker](boost::beast::error_code ec, Socket socket) {
             // Closed by drain().
             if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
             if (ec) {
@@ -156,7 +162,7 @@ ConnectionSlot Server::slot_for(std::string address) {
     });
 }
 
-void Server::start_session(Worker& worker, Session::Socket socket) {
+void Server::start_session(Worker& worker, Socket socket) {
     boost::beast::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     if (ec) return;  // gone already
@@ -188,10 +194,29 @@ void Server::start_session(Worker& worker, Session::Socket socket) {
         }
         const SessionLimits limits{cfg_.max_body_size, cfg_.idle_timeout,    cfg_.header_timeout,
                                    cfg_.body_timeout,  cfg_.max_header_size, cfg_.commit_timeout};
-        std::make_shared<Session>(std::move(s), router_, worker.sessions, worker.inbox,
-                                  worker.scratch, limits, std::move(slot))
-            ->run();
+        if (auto tls = tls_.load()) {
+            std::make_shared<TlsSession>(std::move(s), std::move(tls), router_, worker.sessions,
+                                         worker.inbox, worker.scratch, limits, std::move(slot))
+                ->run();
+        } else {
+            std::make_shared<Session>(std::move(s), nullptr, router_, worker.sessions, worker.inbox,
+                                      worker.scratch, limits, std::move(slot))
+                ->run();
+        }
     });
+}
+
+bool Server::reload_tls(const config::ServerTlsConfig& tls, std::string& error) {
+    if (!cfg_.tls.enabled()) return true;  // plain HTTP: HTTPS comes with a restart
+    try {
+        tls_.store(make_server_tls_context(tls));
+        LOG_INFO << "server.tls: certificates loaded again; new connections get them";
+        return true;
+    } catch (const std::exception& e) {
+        error = e.what();
+        LOG_ERROR << e.what() << "; the certificates loaded before stay in use";
+        return false;
+    }
 }
 
 void Server::stop_accepting() {
@@ -213,7 +238,7 @@ void Server::drain(std::chrono::steady_clock::time_point deadline) {
     for (auto& w : workers_) {
         net::post(w->ioc, [&w = *w] {
             // Copy: a stopping session may remove itself from the set.
-            const std::vector<Session*> sessions(w.sessions.begin(), w.sessions.end());
+            const std::vector<SessionBase*> sessions(w.sessions.begin(), w.sessions.end());
             for (auto* s : sessions)
                 s->stop();
         });

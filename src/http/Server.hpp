@@ -34,6 +34,10 @@ class Server {
     void start();
     std::uint16_t port() const { return port_; }
 
+    /// server.tls read again (a reload): new connections get the new
+    /// certificates. False, with `error`, if they do not load (the old stay).
+    bool reload_tls(const config::ServerTlsConfig& tls, std::string& error);
+
     /// Closes the listener: no new connections.
     void stop_accepting();
     /// Lets requests in progress finish, closes idle connections, and waits
@@ -48,7 +52,7 @@ class Server {
     Admit admit_connection(const std::string& address);
     /// Its place in the counts, given back when the session ends.
     ConnectionSlot slot_for(std::string address);
-    void start_session(Worker& worker, Session::Socket socket);
+    void start_session(Worker& worker, Socket socket);
     void do_accept();
     void start_accept();
     void retry_accept_later();
@@ -83,6 +87,8 @@ class Server {
     std::atomic<bool> draining_{false};
 
     Router::ConnectionCounts& counts_;  // the Router's, for /metrics
+    // HTTPS: the context new connections get (each keeps the one it got).
+    std::atomic<std::shared_ptr<boost::asio::ssl::context>> tls_;
     std::mutex per_ip_mutex_;
     std::unordered_map<std::string, std::uint64_t> per_ip_;  // guarded by per_ip_mutex_
     // Past the limits, at most this many connections are answered 503 at once;

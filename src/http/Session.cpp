@@ -33,6 +33,17 @@ constexpr std::size_t kKeptAnswerCapacity = 2 * 1024;
 constexpr std::size_t kFirstRead = 4 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// The stream over a new connection: the socket itself, or TLS over it.
+template <class Stream>
+Stream make_stream(Socket&& socket, net::ssl::context* tls) {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+        return Stream(std::move(socket), *tls);
+    } else {
+        (void)tls;
+        return Stream(std::move(socket));
+    }
+}
+
 // For a deferred answer that never came (a handler's bug), so that the
 // connection goes on.
 Response lost_answer() {
@@ -67,7 +78,7 @@ struct DirectReply {
 // dropped.
 class SessionReply : public Reply {
   public:
-    SessionReply(std::shared_ptr<Session> session, std::shared_ptr<DirectReply> direct)
+    SessionReply(std::shared_ptr<SessionBase> session, std::shared_ptr<DirectReply> direct)
         : session_(std::move(session)),
           direct_(std::move(direct)),
           inbox_(session_->inbox_),
@@ -107,7 +118,7 @@ class SessionReply : public Reply {
         std::size_t written = 0;
         // Set when the session's thread must hear of this answer; it then also
         // gets this reply's hold on the session.
-        std::shared_ptr<Session> tell;
+        std::shared_ptr<SessionBase> tell;
         {
             std::lock_guard lock(d.mutex);
             if (d.abandoned) {
@@ -146,7 +157,7 @@ class SessionReply : public Reply {
         if (tell) inbox_.deliver_written(std::move(tell), direct_, written);
     }
 
-    std::shared_ptr<Session> session_;  // kept alive until answered
+    std::shared_ptr<SessionBase> session_;  // kept alive until answered
     std::shared_ptr<DirectReply> direct_;
     ReplyInbox& inbox_;
     const std::uint64_t request_;  // the session's number for the request this answers
@@ -156,12 +167,16 @@ class SessionReply : public Reply {
     std::atomic<bool> sent_{false};
 };
 
-Session::Session(Socket socket, Router& router, SessionSet& sessions, ReplyInbox& inbox,
-                 IngestScratch& scratch, SessionLimits limits, ConnectionSlot slot)
-    : stream_(std::move(socket)),
+template <class Stream>
+BasicSession<Stream>::BasicSession(Socket socket, std::shared_ptr<net::ssl::context> tls,
+                                   Router& router, SessionSet& sessions, ReplyInbox& inbox,
+                                   IngestScratch& scratch, SessionLimits limits,
+                                   ConnectionSlot slot)
+    : SessionBase(inbox),
+      tls_(std::move(tls)),
+      stream_(make_stream<Stream>(std::move(socket), tls_.get())),
       router_(router),
       sessions_(sessions),
-      inbox_(inbox),
       scratch_(scratch),
       limits_(limits),
       slot_(std::move(slot)),
@@ -184,30 +199,53 @@ Session::Session(Socket socket, Router& router, SessionSet& sessions, ReplyInbox
     };
 }
 
-Session::~Session() {
+template <class Stream>
+BasicSession<Stream>::~BasicSession() {
     sessions_.erase(this);
 }
 
-void Session::run() {
+template <class Stream>
+void BasicSession<Stream>::run() {
     beast::error_code ec;
-    stream_.set_option(net::ip::tcp::no_delay(true), ec);
-    context_.peer = stream_.remote_endpoint(ec).address();
-    do_read_header();  // sets the first deadline and arms the watchdog
+    lowest().set_option(net::ip::tcp::no_delay(true), ec);
+    context_.peer = lowest().remote_endpoint(ec).address();
+    if constexpr (kTls) {
+        // The handshake has header_timeout, as a request's headers do.
+        set_deadline(limits_.header_timeout);
+        stream_.async_handshake(
+            net::ssl::stream_base::server,
+            beast::bind_front_handler(&BasicSession::on_handshake, this->shared_from_this()));
+    } else {
+        do_read_header();  // sets the first deadline and arms the watchdog
+    }
 }
 
-void Session::set_deadline(std::chrono::steady_clock::duration d) {
+template <class Stream>
+void BasicSession<Stream>::on_handshake(beast::error_code ec) {
+    if (ec) {
+        // Not TLS, a certificate refused (mTLS), or too slow: nothing to answer.
+        LOG_DEBUG << "TLS handshake with " << context_.peer.to_string()
+                  << " failed: " << ec.message();
+        return do_close();
+    }
+    do_read_header();
+}
+
+template <class Stream>
+void BasicSession<Stream>::set_deadline(std::chrono::steady_clock::duration d) {
     deadline_ = std::chrono::steady_clock::now() + d;
     // Usually later than the watchdog's wake-up; earlier only after waiting
     // for a deferred answer (no deadline): then wake up in time for this one.
     if (deadline_ < watchdog_.expiry()) arm_watchdog();
 }
 
-void Session::arm_watchdog() {
+template <class Stream>
+void BasicSession<Stream>::arm_watchdog() {
     watchdog_.expires_at(deadline_);
     // Weak: a session whose I/O has ended must not be kept alive by its timer.
-    watchdog_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    watchdog_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
         auto self = weak.lock();
-        if (ec || !self || !self->stream_.is_open()) return;
+        if (ec || !self || !self->lowest().is_open()) return;
         if (std::chrono::steady_clock::now() < self->deadline_) return self->arm_watchdog();
         // Reading ahead while an answer is owed: the client waits for that
         // answer, it is not idle; but not for ever.
@@ -219,21 +257,23 @@ void Session::arm_watchdog() {
         // Idle too long between requests, or too slow within one: the pending
         // operation ends with operation_aborted and the session closes.
         beast::error_code ignored;
-        self->stream_.close(ignored);
+        self->lowest().close(ignored);
     });
 }
 
-void Session::stop() {
+template <class Stream>
+void BasicSession<Stream>::stop() {
     stopping_ = true;
     // Idle connections close now; a request in progress is answered first.
     if (waiting_for_request_ && !direct_owed(true)) {
         beast::error_code ec;
-        stream_.shutdown(net::ip::tcp::socket::shutdown_both, ec);
-        stream_.close(ec);
+        lowest().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+        lowest().close(ec);
     }
 }
 
-void Session::release_request_memory() {
+template <class Stream>
+void BasicSession<Stream>::release_request_memory() {
     inflight_.release();
     context_.reset();
     inflight_refused_ = false;
@@ -244,7 +284,8 @@ void Session::release_request_memory() {
     }
 }
 
-void Session::do_read_header() {
+template <class Stream>
+void BasicSession<Stream>::do_read_header() {
     if (stopping_) return do_close();
     // A fresh parser per request (Beast's parsers are single-use); its body
     // string is the last one's, emptied, so a small one's capacity is reused.
@@ -266,23 +307,26 @@ void Session::do_read_header() {
     set_deadline(limits_.idle_timeout);
     stream_.async_read_some(
         buffer_.prepare(kFirstRead),
-        beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+        beast::bind_front_handler(&BasicSession::on_first_bytes, this->shared_from_this()));
 }
 
-void Session::on_first_bytes(beast::error_code ec, std::size_t n) {
+template <class Stream>
+void BasicSession<Stream>::on_first_bytes(beast::error_code ec, std::size_t n) {
     if (ec) return on_read_header(ec, 0);
     buffer_.commit(n);
     do_read_rest_of_header();
 }
 
-void Session::do_read_rest_of_header() {
+template <class Stream>
+void BasicSession<Stream>::do_read_rest_of_header() {
     set_deadline(limits_.header_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
-        beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
+        beast::bind_front_handler(&BasicSession::on_read_header, this->shared_from_this()));
 }
 
-void Session::on_read_header(beast::error_code ec, std::size_t) {
+template <class Stream>
+void BasicSession<Stream>::on_read_header(beast::error_code ec, std::size_t) {
     waiting_for_request_ = false;
     if (direct_) {
         // Read ahead: nothing more goes out until the answer before is written.
@@ -316,7 +360,8 @@ void Session::on_read_header(beast::error_code ec, std::size_t) {
     on_header();
 }
 
-void Session::on_header() {
+template <class Stream>
+void BasicSession<Stream>::on_header() {
     // Refused on its headers: answered before the body is read, and before
     // "100 Continue" asks the client to send it.
     std::optional<std::uint64_t> length;
@@ -339,7 +384,8 @@ void Session::on_header() {
     do_read_body();
 }
 
-bool Session::parse_buffered(beast::error_code& ec) {
+template <class Stream>
+bool BasicSession<Stream>::parse_buffered(beast::error_code& ec) {
     while (!parser_->is_done() && buffer_.size() > 0) {
         const auto used = parser_->put(buffer_.data(), ec);
         buffer_.consume(used);
@@ -352,28 +398,35 @@ bool Session::parse_buffered(beast::error_code& ec) {
     return !ec && parser_->is_done();
 }
 
-void Session::do_continue() {
-    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                     beast::bind_front_handler(&Session::on_continue, shared_from_this()));
+template <class Stream>
+void BasicSession<Stream>::do_continue() {
+    net::async_write(
+        stream_, net::buffer(kContinue.data(), kContinue.size()),
+        beast::bind_front_handler(&BasicSession::on_continue, this->shared_from_this()));
 }
 
-void Session::on_continue(beast::error_code ec, std::size_t) {
+template <class Stream>
+void BasicSession<Stream>::on_continue(beast::error_code ec, std::size_t) {
     if (ec) return do_close();
     do_read_body();
 }
 
-void Session::do_read_body() {
+template <class Stream>
+void BasicSession<Stream>::do_read_body() {
     set_deadline(limits_.body_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&BasicSession::on_read_body, this->shared_from_this()));
 }
 
-void Session::on_read_body(beast::error_code ec, std::size_t) {
+template <class Stream>
+void BasicSession<Stream>::on_read_body(beast::error_code ec, std::size_t) {
     if (ec) return on_body_error(ec);
     handle_request();
 }
 
-void Session::on_body_error(beast::error_code ec) {
+template <class Stream>
+void BasicSession<Stream>::on_body_error(beast::error_code ec) {
     if (inflight_refused_) {
         return respond(error_response(ApiError::gateway_full,
                                       "the gateway is reading server.max_inflight_bytes of "
@@ -387,7 +440,8 @@ void Session::on_body_error(beast::error_code ec) {
     do_close();  // the client went away, stalled or sent garbage; nothing was accepted
 }
 
-void Session::handle_request() {
+template <class Stream>
+void BasicSession<Stream>::handle_request() {
     ++request_number_;
     awaiting_deferred_ = false;
     std::optional<Response> answer;
@@ -435,18 +489,20 @@ void Session::handle_request() {
     respond(std::move(*answer));
 }
 
-ReplyPtr Session::defer(std::chrono::milliseconds timeout, Response on_timeout) {
+template <class Stream>
+ReplyPtr BasicSession<Stream>::defer(std::chrono::milliseconds timeout, Response on_timeout) {
     const auto& req = parser_->get();
     std::shared_ptr<DirectReply> direct;
     // Answers with a timeout (ack committed) come back here: the timer is here.
-    if (timeout.count() == 0 && parser_->is_done() && req.keep_alive() && !stopping_) {
+    // Over TLS every answer does: only this thread may write to the stream.
+    if (!kTls && timeout.count() == 0 && parser_->is_done() && req.keep_alive() && !stopping_) {
         direct = std::make_shared<DirectReply>();
-        direct->fd = stream_.native_handle();
+        direct->fd = lowest().native_handle();
         direct->framing = {req.version() == 10 ? 10U : 11U, true,
                            req.method() == bhttp::verb::head};
         direct_ = direct;
     }
-    auto reply = std::make_shared<SessionReply>(shared_from_this(), std::move(direct));
+    auto reply = std::make_shared<SessionReply>(this->shared_from_this(), std::move(direct));
     if (timeout.count() > 0) {
         reply_timer_.expires_after(timeout);
         reply_timer_.async_wait([reply, r = std::move(on_timeout)](beast::error_code ec) mutable {
@@ -456,14 +512,16 @@ ReplyPtr Session::defer(std::chrono::milliseconds timeout, Response on_timeout) 
     return reply;
 }
 
-void Session::on_deferred(Response r, std::uint64_t request) {
+template <class Stream>
+void BasicSession<Stream>::on_deferred(Response r, std::uint64_t request) {
     if (!awaiting_deferred_ || request != request_number_) return;  // answered already
     awaiting_deferred_ = false;
     reply_timer_.cancel();
     respond(std::move(r));
 }
 
-void Session::respond(Response r) {
+template <class Stream>
+void BasicSession<Stream>::respond(Response r) {
     const auto& req = parser_->get();
     // After an error mid-read the rest of the body is unread: close afterwards.
     const bool complete = parser_->is_done();
@@ -473,10 +531,11 @@ void Session::respond(Response r) {
     set_deadline(limits_.body_timeout);
     net::async_write(
         stream_, net::buffer(out_),
-        beast::bind_front_handler(&Session::on_write, shared_from_this(), !keep_alive));
+        beast::bind_front_handler(&BasicSession::on_write, this->shared_from_this(), !keep_alive));
 }
 
-void Session::on_write(bool close, beast::error_code ec, std::size_t) {
+template <class Stream>
+void BasicSession<Stream>::on_write(bool close, beast::error_code ec, std::size_t) {
     if (ec) return do_close();
     // Answered before the whole request was read (a refusal, a body too
     // large): read and drop the rest for a while before closing, so that the
@@ -486,27 +545,30 @@ void Session::on_write(bool close, beast::error_code ec, std::size_t) {
     do_read_header();
 }
 
-void Session::do_linger() {
+template <class Stream>
+void BasicSession<Stream>::do_linger() {
     beast::error_code ec;
-    stream_.shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    lowest().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     set_deadline(std::chrono::seconds(1));  // the watchdog closes it then
     // The bytes are dropped: every lingering session of this thread may read
     // into the same place.
     thread_local std::array<char, 16 * 1024> discard;
     stream_.async_read_some(net::buffer(discard),
-                            [self = shared_from_this()](beast::error_code e, std::size_t) {
+                            [self = this->shared_from_this()](beast::error_code e, std::size_t) {
                                 if (e) return self->do_close();
                                 self->do_linger();
                             });
 }
 
-void Session::on_direct_written(const std::shared_ptr<DirectReply>& d, std::size_t written) {
+template <class Stream>
+void BasicSession<Stream>::on_direct_written(const std::shared_ptr<DirectReply>& d,
+                                             std::size_t written) {
     if (d != direct_) return;  // an answer the session has already gone past
     if (written < d->out.size()) {
         // The socket took part of it: write the rest from here.
         set_deadline(limits_.body_timeout);
         net::async_write(stream_, net::buffer(d->out.data() + written, d->out.size() - written),
-                         [self = shared_from_this(), d](beast::error_code ec, std::size_t) {
+                         [self = this->shared_from_this(), d](beast::error_code ec, std::size_t) {
                              {
                                  std::lock_guard lock(d->mutex);
                                  d->pending = false;
@@ -519,7 +581,8 @@ void Session::on_direct_written(const std::shared_ptr<DirectReply>& d, std::size
     after_direct();
 }
 
-void Session::after_direct() {
+template <class Stream>
+void BasicSession<Stream>::after_direct() {
     bool parked = false, close = false;
     {
         std::lock_guard lock(direct_->mutex);
@@ -531,7 +594,8 @@ void Session::after_direct() {
     if (close) do_close();
 }
 
-bool Session::direct_owed(bool close_after) {
+template <class Stream>
+bool BasicSession<Stream>::direct_owed(bool close_after) {
     if (!direct_) return false;
     std::lock_guard lock(direct_->mutex);
     if (!direct_->pending) return false;
@@ -539,7 +603,8 @@ bool Session::direct_owed(bool close_after) {
     return true;
 }
 
-bool Session::owed_answer_overdue() {
+template <class Stream>
+bool BasicSession<Stream>::owed_answer_overdue() {
     auto& d = *direct_;
     if (std::chrono::steady_clock::now() < d.owed_since + limits_.answer_timeout) return false;
     bool answer_here = false;
@@ -558,7 +623,7 @@ bool Session::owed_answer_overdue() {
              << " ms did not come (the write-ahead log is slow, or the client does not read)";
     if (!answer_here) {
         beast::error_code ignored;
-        stream_.close(ignored);
+        lowest().close(ignored);
         return true;
     }
     const bool parked = d.parked;
@@ -571,12 +636,18 @@ bool Session::owed_answer_overdue() {
     return true;
 }
 
-void Session::do_close() {
+template <class Stream>
+void BasicSession<Stream>::do_close() {
     if (direct_owed(true)) return;
     beast::error_code ec;
-    stream_.shutdown(net::ip::tcp::socket::shutdown_send, ec);
-    stream_.close(ec);
+    // TLS: no close_notify; every answer carries its length, so none is
+    // needed to find its end.
+    lowest().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    lowest().close(ec);
     watchdog_.cancel();
 }
+
+template class BasicSession<PlainStream>;
+template class BasicSession<TlsStream>;
 
 }  // namespace chgate::http

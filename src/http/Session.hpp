@@ -6,24 +6,54 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <unordered_set>
 
 #include "http/InflightBytes.hpp"
 #include "http/IngestHandler.hpp"
 #include "http/ReplyInbox.hpp"
 #include "http/Router.hpp"
+#include "http/Socket.hpp"
 
 namespace chgate::http {
 
-class Session;
 struct DirectReply;
+class SessionReply;
+
+/// What the inbox, a deferred answer and the server see of a session, plain
+/// or TLS. Touched on the session's own io thread only, but for what a
+/// SessionReply reads when it is made (on that thread too).
+class SessionBase {
+  public:
+    virtual ~SessionBase() = default;
+    /// Finish the request in progress, if any, then close.
+    virtual void stop() = 0;
+    /// A deferred answer to request number `request`; dropped unless that
+    /// request is still waiting for it.
+    virtual void on_deferred(Response r, std::uint64_t request) = 0;
+    /// A direct answer (see DirectReply) is out up to `written` bytes (or
+    /// failed): write the rest, then go on with a request parked meanwhile,
+    /// or close.
+    virtual void on_direct_written(const std::shared_ptr<DirectReply>& d, std::size_t written) = 0;
+
+  protected:
+    explicit SessionBase(ReplyInbox& inbox) : inbox_(inbox) {}
+    friend class SessionReply;
+    ReplyInbox& inbox_;
+    std::uint64_t request_number_ = 0;  // of the request being handled, counted from 1
+};
 
 /// The sessions of one io_context. Touched only from that context's single
 /// thread, so it needs no lock.
-using SessionSet = std::unordered_set<Session*>;
+using SessionSet = std::unordered_set<SessionBase*>;
+
+/// The streams a session runs over.
+using PlainStream = Socket;
+using TlsStream = boost::beast::ssl_stream<Socket>;
 
 struct SessionLimits {
     std::uint64_t max_body_size;
@@ -41,25 +71,28 @@ struct SessionLimits {
 using ConnectionSlot = std::shared_ptr<void>;
 
 /// One keep-alive client connection: read a request, answer it, repeat.
-class Session : public std::enable_shared_from_this<Session> {
+/// Over plain TCP, or over TLS (after a handshake; its answers are always
+/// written by its own thread, never straight to the socket).
+template <class Stream>
+class BasicSession : public SessionBase, public std::enable_shared_from_this<BasicSession<Stream>> {
   public:
-    /// Bound to its io_context's own executor type: no type-erased executor
-    /// on every operation.
-    using Executor = boost::asio::io_context::executor_type;
-    using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
+    static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
     /// `scratch` is the io thread's, shared by its sessions: a request uses it
-    /// only while its handler runs.
-    Session(Socket socket, Router& router, SessionSet& sessions, ReplyInbox& inbox,
-            IngestScratch& scratch, SessionLimits limits, ConnectionSlot slot);
-    ~Session();
+    /// only while its handler runs. `tls` is the server's context (TLS only).
+    BasicSession(Socket socket, std::shared_ptr<boost::asio::ssl::context> tls, Router& router,
+                 SessionSet& sessions, ReplyInbox& inbox, IngestScratch& scratch,
+                 SessionLimits limits, ConnectionSlot slot);
+    ~BasicSession() override;
 
     void run();
-    /// Finish the request in progress, if any, then close. Called on this
-    /// session's own io thread.
-    void stop();
+    void stop() override;
+    void on_deferred(Response r, std::uint64_t request) override;
+    void on_direct_written(const std::shared_ptr<DirectReply>& d, std::size_t written) override;
 
   private:
+    Socket& lowest() { return boost::beast::get_lowest_layer(stream_); }
+    void on_handshake(boost::beast::error_code ec);
     void do_read_header();
     void on_first_bytes(boost::beast::error_code ec, std::size_t n);
     void do_read_rest_of_header();
@@ -82,18 +115,10 @@ class Session : public std::enable_shared_from_this<Session> {
     void respond(Response r);
     /// A handler's Defer: the answer comes later through the returned Reply.
     ReplyPtr defer(std::chrono::milliseconds timeout, Response on_timeout);
-    /// A deferred answer to request number `request`; dropped unless that
-    /// request is still waiting for it.
-    void on_deferred(Response r, std::uint64_t request);
-    /// A direct answer (see direct_) is out up to `written` bytes (or failed):
-    /// write the rest, then go on with a request parked meanwhile, or close.
-    void on_direct_written(const std::shared_ptr<DirectReply>& d, std::size_t written);
     void after_direct();
     /// True while a direct answer is owed: the socket must stay open. With
     /// `close_after`, the session closes once it is written.
     bool direct_owed(bool close_after);
-    friend class SessionReply;
-    friend class ReplyInbox;
     void on_write(bool close, boost::beast::error_code ec, std::size_t);
     void do_close();
     /// Half-closes, and reads until the client closes too (or a second passes).
@@ -105,13 +130,14 @@ class Session : public std::enable_shared_from_this<Session> {
     /// is answered here, or the connection closed. True if it was overdue.
     bool owed_answer_overdue();
 
-    Socket stream_;
+    // Before stream_: a TLS stream keeps a reference to it.
+    const std::shared_ptr<boost::asio::ssl::context> tls_;
+    Stream stream_;
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::string out_;  // the answer's bytes, reused
     Router& router_;
     SessionSet& sessions_;
-    ReplyInbox& inbox_;
     IngestScratch& scratch_;
     const SessionLimits limits_;
     const ConnectionSlot slot_;
@@ -122,19 +148,14 @@ class Session : public std::enable_shared_from_this<Session> {
     // keeps a reference to it).
     std::function<std::uint64_t(std::uint64_t, std::string_view, boost::beast::error_code&)>
         on_chunk_;
-    Defer defer_;  // bound once to this session
-    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                      boost::asio::wait_traits<std::chrono::steady_clock>, Executor>
-        reply_timer_;  // a deferred answer's timeout
+    Defer defer_;        // bound once to this session
+    Timer reply_timer_;  // a deferred answer's timeout
     // One timer per connection for the idle and request timeouts: each I/O
     // only moves deadline_; the timer, when it fires, checks it and sleeps
     // again until the newest deadline.
-    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                      boost::asio::wait_traits<std::chrono::steady_clock>, Executor>
-        watchdog_;
+    Timer watchdog_;
     std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
     bool waiting_for_request_ = false;  // idle between requests: safe to close at once
-    std::uint64_t request_number_ = 0;  // of the request being handled, counted from 1
     bool awaiting_deferred_ = false;    // its handler promised an answer through the inbox
     bool stopping_ = false;
     // A deferred answer with no timeout (a durable ack) is written to the
@@ -145,5 +166,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<DirectReply> direct_;
     boost::beast::error_code parked_ec_;  // how the parked request's read ended
 };
+
+using Session = BasicSession<PlainStream>;
+using TlsSession = BasicSession<TlsStream>;
+extern template class BasicSession<PlainStream>;
+extern template class BasicSession<TlsStream>;
 
 }  // namespace chgate::http
