@@ -56,7 +56,7 @@ def certificates(workdir):
 class Gate:
     """A chgate process for these runs: plain, or HTTPS with `certs`."""
 
-    def __init__(self, workdir, name, ch, tables, server=None, nofile=None, certs=None):
+    def __init__(self, workdir, name, ch, tables, server=None, nofile=None, certs=None, env=None):
         self.storage = os.path.join(workdir, f"storage-{name}")
         self.port = bench.free_port()
         self.tls = certs is not None
@@ -76,7 +76,7 @@ class Gate:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
         self.proc = subprocess.Popen([bench.CHGATE, "--config", config], preexec_fn=limits,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=subprocess.DEVNULL, env=dict(os.environ, **(env or {})))
         ctx = ssl.create_default_context(cafile=certs["ca"]) if certs else None
         deadline = time.monotonic() + 30
         while True:
@@ -176,7 +176,8 @@ def run_idle(workdir, ch, connections=10_000, body_size=1 << 20):
     g = Gate(workdir, "idle", ch, tables,
              server={"max_connections": connections + 100,
                      "max_connections_per_ip": connections + 100,
-                     "idle_timeout": "10m"}, nofile=want)
+                     "idle_timeout": "10m"}, nofile=want,
+             env=json.loads(os.environ.get("BENCH_CHGATE_ENV", "{}")))
     try:
         # Warm up: a few requests of each kind, so the allocator has its arenas.
         asyncio.run(idle_clients(g.port, 64, body_size, 16))

@@ -11,6 +11,7 @@
 #include "http/ResponseWriter.hpp"
 #include "util/Log.hpp"
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -29,8 +30,6 @@ namespace {
 constexpr std::size_t kKeptBodyCapacity = 4 * 1024;
 constexpr std::size_t kKeptReadBuffer = 4 * 1024;
 constexpr std::size_t kKeptAnswerCapacity = 2 * 1024;
-// The first read of a request takes up to this much.
-constexpr std::size_t kFirstRead = 4 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // The stream over a new connection: the socket itself, or TLS over it.
@@ -302,18 +301,22 @@ void BasicSession<Stream>::do_read_header() {
     parser_->on_chunk_body(on_chunk_);
     waiting_for_request_ = true;
     if (buffer_.size() > 0) return do_read_rest_of_header();  // pipelined: it is here already
+    if constexpr (kTls) {
+        // Decrypted bytes OpenSSL holds already: the socket may stay quiet.
+        if (SSL_pending(stream_.native_handle()) > 0) return do_read_rest_of_header();
+    }
     // Idle until the first byte: idle_timeout. Then the headers have
-    // header_timeout to arrive, however slowly they trickle in.
+    // header_timeout to arrive, however slowly they trickle in. The wait
+    // takes no buffer: an idle connection holds none.
     set_deadline(limits_.idle_timeout);
-    stream_.async_read_some(
-        buffer_.prepare(kFirstRead),
-        beast::bind_front_handler(&BasicSession::on_first_bytes, this->shared_from_this()));
+    lowest().async_wait(
+        Socket::wait_read,
+        beast::bind_front_handler(&BasicSession::on_readable, this->shared_from_this()));
 }
 
 template <class Stream>
-void BasicSession<Stream>::on_first_bytes(beast::error_code ec, std::size_t n) {
+void BasicSession<Stream>::on_readable(beast::error_code ec) {
     if (ec) return on_read_header(ec, 0);
-    buffer_.commit(n);
     do_read_rest_of_header();
 }
 

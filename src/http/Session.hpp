@@ -94,7 +94,7 @@ class BasicSession : public SessionBase, public std::enable_shared_from_this<Bas
     Socket& lowest() { return boost::beast::get_lowest_layer(stream_); }
     void on_handshake(boost::beast::error_code ec);
     void do_read_header();
-    void on_first_bytes(boost::beast::error_code ec, std::size_t n);
+    void on_readable(boost::beast::error_code ec);
     void do_read_rest_of_header();
     void on_read_header(boost::beast::error_code ec, std::size_t);
     /// The headers are in: admit the request (before its body is read).
