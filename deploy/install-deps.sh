@@ -10,6 +10,7 @@ packages=(
     zlib1g-dev libdeflate-dev libzstd-dev prometheus-cpp-dev catch2 libssl-dev openssl
     clickhouse-server clickhouse-client
     python3 python3-requests curl jq zstd
+    clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk nginx-light libbenchmark-dev libsimdjson-dev valgrind)

@@ -295,7 +295,10 @@ void BatchManager::replay(const std::atomic<bool>& stop) {
         std::unique_lock lock(mutex_);
         work.swap(pending_replays_);
     }
-    for (auto& [buffer, plan] : work) {
+    for (auto& entry : work) {
+        // Named, not a structured binding: clang 14 cannot capture those.
+        const auto& buffer = entry.first;
+        const auto& plan = entry.second;
         if (stop.load()) break;
         const auto& table = buffer->table();
         const auto stats = plan->run(

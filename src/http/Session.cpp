@@ -233,6 +233,8 @@ void BasicSession<Stream>::on_handshake(beast::error_code ec) {
 template <class Stream>
 void BasicSession<Stream>::set_deadline(std::chrono::steady_clock::duration d) {
     deadline_ = std::chrono::steady_clock::now() + d;
+    // Reading ahead while an answer is owed: wake up when it is overdue, too.
+    if (direct_) deadline_ = std::min(deadline_, direct_->owed_since + limits_.answer_timeout);
     // Usually later than the watchdog's wake-up; earlier only after waiting
     // for a deferred answer (no deadline): then wake up in time for this one.
     if (deadline_ < watchdog_.expiry()) arm_watchdog();
@@ -309,9 +311,8 @@ void BasicSession<Stream>::do_read_header() {
     // header_timeout to arrive, however slowly they trickle in. The wait
     // takes no buffer: an idle connection holds none.
     set_deadline(limits_.idle_timeout);
-    lowest().async_wait(
-        Socket::wait_read,
-        beast::bind_front_handler(&BasicSession::on_readable, this->shared_from_this()));
+    lowest().async_wait(Socket::wait_read, beast::bind_front_handler(&BasicSession::on_readable,
+                                                                     this->shared_from_this()));
 }
 
 template <class Stream>

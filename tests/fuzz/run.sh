@@ -36,7 +36,7 @@ for t in "${targets[@]}"; do
         -print_final_stats=1 -artifact_prefix="$artifacts/$t-" "$corpus" "$root/tests/fuzz/corpus/$t" \
         >"$log" 2>&1 || status=$?
     execs="$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)"
-    rate="$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | awk '{print $2}' | tail -1)"
+    rate=$(( ${execs:-0} / seconds ))
     edges="$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')"
     files="$(find "$corpus" -type f | wc -l)"
     printf '%-18s %12s %10s %8s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "${edges:-?}" "$files"

@@ -189,10 +189,10 @@ class Chgate:
         finally:
             conn.close()
 
-    def post_events(self, table, body, headers=None):
+    def post_events(self, table, body, headers=None, timeout=30):
         if not isinstance(body, (str, bytes)):
             body = json.dumps(body)
-        return self.request("POST", f"/v1/events/{table}", body, headers)
+        return self.request("POST", f"/v1/events/{table}", body, headers, timeout=timeout)
 
     def post_gzip(self, table, text):
         return self.post_events(table, gzip.compress(text.encode()), {"Content-Encoding": "gzip"})

@@ -5,13 +5,16 @@ checks that the process lives on and that other tables keep landing rows."""
 import json
 import os
 import resource
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 import unittest
 import urllib.parse
 
-from harness import (SANITIZED, IntegrationTest, cpu_seconds, raw_request, rss_kib,
+from harness import (SANITIZED, Chgate, IntegrationTest, cpu_seconds, raw_request, rss_kib,
                      wait_until)
 
 COLUMNS = "id UInt32, note String"
@@ -243,6 +246,17 @@ class IsolationTest(IntegrationTest):
         m = g.metrics()["tables"]["events"]
         self.assertEqual(m["rows_dead_lettered"], 1)
 
+    def test_an_idempotency_key_is_per_table_on_the_compatible_endpoint(self):
+        g = self.start({"events": self.FAST, "t": self.FAST})
+        for table, row in (("events", {"id": 1, "note": "e", "n": 1}), ("t", {"id": 2, "note": "t"})):
+            query = urllib.parse.quote(f"INSERT INTO {table} FORMAT JSONEachRow")
+            r = g.request("POST", "/?query=" + query, json.dumps(row),
+                          headers={"Idempotency-Key": "same-key"})
+            self.assertEqual(r.status, 200)
+            self.assertNotIn("Idempotent-Replayed", r.headers)
+        self.wait_for_count("events", 1)
+        self.wait_for_count("t", 1)
+
     def test_a_table_served_by_default_that_does_not_exist_is_refused_not_held(self):
         g = self.start({"t": self.FAST}, batching={"unknown_tables": "defaults",
                                                    "defaults": self.FAST},
@@ -325,6 +339,48 @@ class QuotaTest(IntegrationTest):
         wait_until(lambda: g.post_events("c", rows(1)).status == 202, 15,
                    message="a slot freed by an idle table")
         self.wait_for_count("c", 1)
+
+    def test_dead_letters_stay_under_max_disk(self):
+        g = self.start({"t": {"strategy": "size", "max_batch_size": 50, "max_memory": "4MiB"}},
+                       storage={"max_disk": "3MiB", "preallocate": 0})
+        bad = [{"id": "not a number", "note": "x" * 200} for _ in range(50)]
+        statuses = set()
+        for _ in range(400):  # 400 batches of 50 bad rows: ~5 MB of dead letters wanted
+            statuses.add(g.post_events("t", bad).status)
+            if 429 in statuses:
+                break
+        wait_until(lambda: "storage.max_disk is in use" in g.log(), 30,
+                   message="dead letters refused for room")
+        m = g.metrics()["storage"]
+        self.assertLessEqual(m["disk_bytes"], 3 << 20)
+        self.assertLessEqual(m["dead_letters"]["bytes"], 3 << 20)
+        self.assertEqual(g.metrics()["tables"]["t"]["rows_dropped"], 0)  # kept, in memory
+        self.assertIsNone(g.proc.poll())
+
+    def test_idle_connections_that_sent_large_bodies_hold_little(self):
+        if SANITIZED:
+            self.skipTest("RSS means nothing under the sanitizers")
+        g = self.start({"t": self.FAST})
+        body = b"[" + b" " * ((1 << 20) - 2) + b"x"  # read whole, then refused (400)
+        head = (b"POST /v1/events/t HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                str(len(body)).encode() + b"\r\n\r\n")
+        warm = socket.create_connection(("127.0.0.1", g.port))
+        warm.sendall(head + body)
+        warm.recv(4096)
+        time.sleep(0.5)
+        before = rss_kib(g.proc.pid)
+        conns = []
+        for _ in range(300):
+            s = socket.create_connection(("127.0.0.1", g.port))
+            s.sendall(head + body)
+            self.assertIn(b" 400 ", s.recv(4096))
+            conns.append(s)
+        time.sleep(1)
+        grown = rss_kib(g.proc.pid) - before
+        for s in conns + [warm]:
+            s.close()
+        # 300 connections that each sent 1 MiB, now idle: a few KiB each.
+        self.assertLess(grown, 300 * 16, f"RSS grew {grown} KiB")
 
     def test_a_slow_client_cannot_hold_a_connection_open(self):
         g = self.start({"t": self.FAST}, server={"header_timeout": "1s", "body_timeout": "1s"})
@@ -425,6 +481,58 @@ class QuotaTest(IntegrationTest):
         for s in partial + more:
             s.close()
         wait_until(lambda: g.post_events("t", rows(1)).status == 202, 5, message="room again")
+
+
+SLOW_SYNC_C = r"""
+/* fdatasync that waits while the file named by $CHGATE_TEST_SLOW_SYNC exists:
+   a disk that hangs, for as long as the test wants. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <unistd.h>
+int fdatasync(int fd) {
+    static int (*real)(int);
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    const char* flag = getenv("CHGATE_TEST_SLOW_SYNC");
+    while (flag && access(flag, F_OK) == 0) usleep(10000);
+    return real(fd);
+}
+"""
+
+
+class HangingDiskTest(IntegrationTest):
+    """A durable answer waits for its log's sync; a disk that hangs must not
+    keep the connection waiting for ever."""
+
+    SCHEMA = {"t": COLUMNS}
+
+    def test_an_owed_durable_answer_comes_within_commit_timeout(self):
+        work = tempfile.mkdtemp(prefix="chgate-it-slowsync-")
+        self.addCleanup(shutil.rmtree, work, True)
+        source, library = os.path.join(work, "slowsync.c"), os.path.join(work, "slowsync.so")
+        with open(source, "w") as f:
+            f.write(SLOW_SYNC_C)
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", library, source, "-ldl"], check=True)
+        flag = os.path.join(work, "hang")
+        env = {"LD_PRELOAD": library, "CHGATE_TEST_SLOW_SYNC": flag,
+               # The sanitizers' runtime wants to come first; this one is harmless.
+               "ASAN_OPTIONS": "verify_asan_link_order=0:" + os.environ.get("ASAN_OPTIONS", "")}
+        g = Chgate(self.config({"t": {"strategy": "hybrid", "max_batch_time": "200ms"}},
+                               self.storage_dir(), server={"commit_timeout": "1s"}), env=env)
+        self.addCleanup(g.__exit__)
+        self.assertEqual(g.post_events("t", rows(1, "before")).status, 202)
+        open(flag, "w").close()  # the disk hangs from now on
+        time.sleep(0.3)
+        started = time.monotonic()
+        r = g.post_events("t", rows(1, "during"), timeout=15)
+        took = time.monotonic() - started
+        self.assertEqual(r.status, 504, r)
+        self.assertIn("may or may not be stored", r.json()["error"])
+        self.assertLess(took, 5, "the answer waited for the disk")
+        os.unlink(flag)  # the disk is back
+        self.assertEqual(g.post_events("t", rows(1, "after")).status, 202)
+        self.wait_for_count("t", 1, where="note = 'after'")
+        self.assertIsNone(g.proc.poll())
 
 
 def subprocess_output(args):
