@@ -47,9 +47,12 @@ DeadLetterReplayResult replay_dead_letters(BatchManager& manager, store::DeadLet
             break;
         }
         // Every chunk reports to one waiter; the files go once it has heard from all.
-        std::promise<CommitOutcome> done;
+        // The waiter owns the promise: a flusher may report after this call returned
+        // (stopping, or a chunk refused), and must not touch a promise that is gone.
+        auto done = std::make_shared<std::promise<CommitOutcome>>();
+        auto future = done->get_future();
         auto waiter =
-            std::make_shared<CommitWaiter>([&done](const CommitOutcome& o) { done.set_value(o); });
+            std::make_shared<CommitWaiter>([done](const CommitOutcome& o) { done->set_value(o); });
         std::string body;
         std::vector<ingest::RowSlice> slices;
         std::uint64_t rows = 0;
@@ -71,11 +74,10 @@ DeadLetterReplayResult replay_dead_letters(BatchManager& manager, store::DeadLet
         }
         flush();
         waiter->arm();
-        if (!ok)
-            break;  // the files stay aside and come back at the next start
-                    // Rows still in the open buffer go out now rather than at its deadline.
+        // On failure the files stay aside and come back at the next start.
+        if (!ok) break;
+        // Rows still in the open buffer go out now rather than at its deadline.
         manager.seal(*route.buffer, FlushReason::replay);
-        auto future = done.get_future();
         while (future.wait_for(100ms) != std::future_status::ready) {
             if (stop.load()) {
                 result.error = "chgate is stopping; the rest comes back at the next start";

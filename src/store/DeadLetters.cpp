@@ -37,8 +37,8 @@ std::vector<std::filesystem::path> ndjson_files(const std::filesystem::path& dir
 }  // namespace
 
 DeadLetters::DeadLetters(std::filesystem::path dir, std::atomic<std::uint64_t>* disk_total,
-                         std::function<bool(std::uint64_t)> has_room)
-    : dir_(std::move(dir)), bytes_(disk_total), has_room_(std::move(has_room)) {
+                         std::uint64_t max_disk)
+    : dir_(std::move(dir)), bytes_(disk_total), max_disk_(max_disk) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) {
@@ -117,20 +117,29 @@ bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
         text.append(",\"error\":").append(json_string(r.message));
         text.append(kRowField).append(r.row).append("}\n");
     }
-    if (has_room_ && !has_room_(text.size())) {
+    // The room is taken before writing, so that concurrent appends (and logs)
+    // cannot together pass storage.max_disk; then corrected to what was written.
+    if (!bytes_.try_add(text.size(), max_disk_)) {
         error = "storage.max_disk is in use (write-ahead logs, spool and dead letters)";
         return false;
     }
+    std::uint64_t written = 0;
+    const auto settle = [&] {
+        if (written < text.size()) bytes_.sub(text.size() - written);
+        if (written > text.size()) bytes_.add(written - text.size());
+    };
     std::lock_guard lock(mutex_);
     try {
         prepare_target_dir(dir, target);
     } catch (const std::exception& e) {
+        settle();
         error = e.what();
         return false;
     }
     const auto file = dir / (stamp.substr(0, 10) + ".ndjson");
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
+        settle();
         error = "cannot open " + file.string() + ": " + std::strerror(errno);
         return false;
     }
@@ -144,8 +153,9 @@ bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
     // What reached the file counts, whether the append succeeded or not.
     struct stat after {};
     if (::fstat(fd, &after) == 0 && static_cast<std::uint64_t>(after.st_size) > start) {
-        bytes_.add(static_cast<std::uint64_t>(after.st_size) - start);
+        written = static_cast<std::uint64_t>(after.st_size) - start;
     }
+    settle();
     ::close(fd);
     if (!ok) {
         error = file.string() + ": " + error;

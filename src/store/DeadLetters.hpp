@@ -31,11 +31,10 @@ class DeadLetters {
   public:
     /// Creates the directory; counts what is already there. `disk_total` (may
     /// be null) sums the bytes of every log, the spool and the dead letters;
-    /// `has_room(bytes)` (may be empty) says whether storage.max_disk has
-    /// room for more.
+    /// an append that would take it past `max_disk` (0: no bound) is refused.
     explicit DeadLetters(std::filesystem::path dir,
                          std::atomic<std::uint64_t>* disk_total = nullptr,
-                         std::function<bool(std::uint64_t)> has_room = {});
+                         std::uint64_t max_disk = 0);
 
     /// Appends and syncs. False (with `error`) if the disk refused, or if
     /// storage.max_disk has no room for them.
@@ -81,7 +80,7 @@ class DeadLetters {
 
     const std::filesystem::path dir_;
     DiskCounter bytes_;
-    const std::function<bool(std::uint64_t)> has_room_;
+    const std::uint64_t max_disk_;
     mutable std::mutex mutex_;
     // Guarded by mutex_: per target directory name.
     std::map<std::string, Count> counts_;

@@ -21,6 +21,20 @@ class DiskCounter {
         own_.fetch_sub(n, std::memory_order_relaxed);
         if (total_ != nullptr) total_->fetch_sub(n, std::memory_order_relaxed);
     }
+    /// Adds `n` only if the total stays at most `limit` (0: no limit), in one
+    /// step: two writers cannot both take the last room.
+    bool try_add(std::uint64_t n, std::uint64_t limit) {
+        if (total_ != nullptr && limit != 0) {
+            auto now = total_->load(std::memory_order_relaxed);
+            do {
+                if (now + n > limit) return false;
+            } while (!total_->compare_exchange_weak(now, now + n, std::memory_order_relaxed));
+            own_.fetch_add(n, std::memory_order_relaxed);
+            return true;
+        }
+        add(n);
+        return true;
+    }
     std::uint64_t load() const { return own_.load(std::memory_order_relaxed); }
 
   private:

@@ -62,9 +62,8 @@ Storage::Storage(StorageOptions options)
                                  " is in use by another chgate (pid " + std::string(pid) +
                                  "); give each instance its own directory");
     }
-    dead_letters_ =
-        std::make_unique<DeadLetters>(options_.dir / "dead-letter", &disk_total_,
-                                      [this](std::uint64_t more) { return disk_has_room(more); });
+    dead_letters_ = std::make_unique<DeadLetters>(options_.dir / "dead-letter", &disk_total_,
+                                                  options_.max_disk);
     spool_ = std::make_unique<Spool>(options_.dir / "spool", &disk_total_);
     const auto pid = std::to_string(::getpid());
     [[maybe_unused]] auto t = ::ftruncate(lock_fd_, 0);

@@ -462,9 +462,9 @@ class IntegrationTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, d, True)
         return d
 
-    def start(self, tables, storage_dir=None, max_file_size=None, **sections):
+    def start(self, tables, storage_dir=None, max_file_size=None, env=None, **sections):
         gate = Chgate(self.config(tables, storage_dir or self.storage_dir(), **sections),
-                      max_file_size=max_file_size)
+                      max_file_size=max_file_size, env=env)
         # Cleanups run last-in first-out: stop the process, then read its log.
         self.addCleanup(self.assert_no_sanitizer_report, gate)
         self.addCleanup(gate.__exit__)

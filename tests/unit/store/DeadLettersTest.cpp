@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <thread>
 
 #include "store/DeadLetters.hpp"
 #include "support/TempDir.hpp"
@@ -14,26 +15,57 @@ const LogTarget kTarget{"default", "events", {}};
 TEST_CASE("dead letters count in the disk total and stop at storage.max_disk") {
     test::TempDir dir("chgate-dead");
     std::atomic<std::uint64_t> total{0};
-    std::uint64_t limit = 1000;
-    DeadLetters dead(dir.path, &total, [&](std::uint64_t more) { return total + more <= limit; });
     const std::vector<DeadRow> rows = {{"{\"a\":1}", 27, "bad"}, {"{\"a\":2}", 27, "bad"}};
     std::string error;
+    std::uint64_t one_append = 0;
+    {
+        DeadLetters probe(dir.path / "probe", &total);
+        REQUIRE(probe.append(kTarget, 1, rows, error));
+        one_append = total.exchange(0);
+    }
+    // Room for one append and a bit: the second is refused, and nothing counts it.
+    DeadLetters dead(dir.path / "dl", &total, one_append + 10);
     REQUIRE(dead.append(kTarget, 1, rows, error));
-    CHECK(total.load() > 0);
+    CHECK(total.load() == one_append);
     CHECK(total.load() == dead.bytes());
-    limit = total.load() + 10;  // no room for more
     CHECK_FALSE(dead.append(kTarget, 2, rows, error));
     CHECK_THAT(error, Catch::Contains("storage.max_disk"));
+    CHECK(total.load() == one_append);
     CHECK(dead.counts().at("default.events").rows == 2);
     // A restart counts what is on disk.
     std::atomic<std::uint64_t> again{0};
-    DeadLetters reopened(dir.path, &again);
+    DeadLetters reopened(dir.path / "dl", &again);
     CHECK(again.load() == total.load());
     // Taken for a replay and released: gone from disk and from the total.
     auto taken = reopened.take("default", "events");
     REQUIRE(taken.size() == 1);
     reopened.release(taken[0]);
     CHECK(again.load() == 0);
+}
+
+TEST_CASE("concurrent dead-letter appends never pass storage.max_disk together") {
+    test::TempDir dir("chgate-dead");
+    std::atomic<std::uint64_t> total{0};
+    const std::uint64_t limit = 20000;
+    DeadLetters dead(dir.path, &total, limit);
+    const std::vector<DeadRow> rows = {{std::string(300, 'x'), 27, "bad"}};
+    std::atomic<int> accepted{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            std::string error;
+            for (int i = 0; i < 40; ++i) {
+                if (dead.append(kTarget, 1, rows, error)) ++accepted;
+                CHECK(total.load() <= limit);
+            }
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    CHECK(accepted.load() > 0);
+    CHECK(accepted.load() < 160);
+    CHECK(total.load() <= limit);
+    CHECK(total.load() == dead.bytes());
 }
 
 TEST_CASE("dead letters older than the retention are deleted, by the day in their names") {
