@@ -303,16 +303,33 @@ void BasicSession<Stream>::do_read_header() {
     parser_->on_chunk_body(on_chunk_);
     waiting_for_request_ = true;
     if (buffer_.size() > 0) return do_read_rest_of_header();  // pipelined: it is here already
-    if constexpr (kTls) {
-        // Decrypted bytes OpenSSL holds already: the socket may stay quiet.
-        if (SSL_pending(stream_.native_handle()) > 0) return do_read_rest_of_header();
-    }
     // Idle until the first byte: idle_timeout. Then the headers have
-    // header_timeout to arrive, however slowly they trickle in. The wait
-    // takes no buffer: an idle connection holds none.
+    // header_timeout to arrive, however slowly they trickle in.
     set_deadline(limits_.idle_timeout);
-    lowest().async_wait(Socket::wait_read, beast::bind_front_handler(&BasicSession::on_readable,
-                                                                     this->shared_from_this()));
+    if constexpr (kTls) {
+        // Asio and OpenSSL may hold the next request's bytes already (read with
+        // the handshake's last message, or with the request before), so the
+        // socket can stay quiet while a request waits: wait by reading one byte
+        // through TLS. It takes no buffer beside TLS's own.
+        stream_.async_read_some(
+            net::buffer(&first_byte_, 1),
+            beast::bind_front_handler(&BasicSession::on_first_byte, this->shared_from_this()));
+    } else {
+        // The wait takes no buffer: an idle connection holds none.
+        lowest().async_wait(Socket::wait_read, beast::bind_front_handler(&BasicSession::on_readable,
+                                                                         this->shared_from_this()));
+    }
+}
+
+template <class Stream>
+void BasicSession<Stream>::on_first_byte(beast::error_code ec, std::size_t n) {
+    // Nothing of a request came: the client left, or idle_timeout passed.
+    // (An answer still owed is written first: on_read_header parks the error.)
+    if (ec || n == 0) return direct_ ? on_read_header(ec ? ec : net::error::eof, 0) : do_close();
+    const auto to = buffer_.prepare(1);
+    *static_cast<char*>(to.data()) = first_byte_;
+    buffer_.commit(1);
+    do_read_rest_of_header();
 }
 
 template <class Stream>

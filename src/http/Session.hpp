@@ -95,6 +95,7 @@ class BasicSession : public SessionBase, public std::enable_shared_from_this<Bas
     void on_handshake(boost::beast::error_code ec);
     void do_read_header();
     void on_readable(boost::beast::error_code ec);
+    void on_first_byte(boost::beast::error_code ec, std::size_t n);
     void do_read_rest_of_header();
     void on_read_header(boost::beast::error_code ec, std::size_t);
     /// The headers are in: admit the request (before its body is read).
@@ -134,6 +135,7 @@ class BasicSession : public SessionBase, public std::enable_shared_from_this<Bas
     const std::shared_ptr<boost::asio::ssl::context> tls_;
     Stream stream_;
     boost::beast::flat_buffer buffer_;
+    char first_byte_ = 0;  // TLS: an idle connection waits by reading one byte
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::string out_;  // the answer's bytes, reused
     Router& router_;

@@ -6,12 +6,12 @@
 #
 #   tests/fuzz/run.sh [SECONDS] [BUILD_DIR] [TARGET ...]
 # BUILD_DIR is a clang build with -DCHGATE_FUZZ=ON -DCHGATE_SANITIZE=ON
-# (deploy/test.sh makes build-fuzz/). The seeds in tests/fuzz/corpus are read,
+# (deploy/test.sh makes build-asan/). The seeds in tests/fuzz/corpus are read,
 # never written: what a run finds goes to a temporary corpus.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 seconds="${1:-30}"
-build="${2:-$root/build-fuzz}"
+build="${2:-$root/build-asan}"
 shift $(( $# > 2 ? 2 : $# ))
 targets=("$@")
 if ((${#targets[@]} == 0)); then

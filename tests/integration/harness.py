@@ -69,12 +69,25 @@ class ClickHouse:
 
     def insert_queries(self, database, table):
         """How many INSERTs into the table finished, from system.query_log
-        (the fixture's server runs with log_queries=1)."""
-        self.query("SYSTEM FLUSH LOGS")
+        (the fixture's server runs with log_queries=1). An INSERT's rows can be
+        counted a moment before its query is logged as finished: read until two
+        reads 0.3 s apart agree."""
         prefix = f"INSERT INTO `{database}`.`{table}`"
-        return int(self.query(
-            "SELECT count() FROM system.query_log WHERE type = 2 "
-            f"AND startsWith(query, '{prefix}')"))
+
+        def count():
+            self.query("SYSTEM FLUSH LOGS")
+            return int(self.query(
+                "SELECT count() FROM system.query_log WHERE type = 2 "
+                f"AND startsWith(query, '{prefix}')"))
+
+        last = count()
+        for _ in range(20):
+            time.sleep(0.3)
+            now = count()
+            if now == last:
+                break
+            last = now
+        return last
 
     def create_database(self, prefix):
         name = f"it_{prefix}_{uuid.uuid4().hex[:8]}"

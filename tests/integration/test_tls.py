@@ -98,6 +98,39 @@ class TlsTest(IntegrationTest):
         self.assertNotEqual(curl(f"https://127.0.0.1:{g.port}/healthz")[0], 0)
         self.assertIsNone(g.proc.poll())
 
+    def test_requests_already_read_by_tls_are_answered(self):
+        # Two requests as two TLS records in one TCP write: reading the first
+        # pulls the second into TLS's buffers, and the socket then stays quiet.
+        # chgate must answer it anyway, not wait for bytes that never come.
+        g = self.start({"events": FAST}, server={"tls": self.tls()})
+        ctx = ssl.create_default_context(cafile=self.certs.path("ca.pem"))
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+        with socket.create_connection(("127.0.0.1", g.port), timeout=10) as raw:
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    raw.sendall(outgoing.read())
+                    incoming.write(raw.recv(65536))
+            raw.sendall(outgoing.read())
+            body = b'{"id":3,"note":"pipelined"}'
+            request = (b"POST /v1/events/events HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                       str(len(body)).encode() + b"\r\n\r\n" + body)
+            tls.write(request)
+            tls.write(request)
+            raw.sendall(outgoing.read())  # both records, one write
+            answers = b""
+            while answers.count(b"HTTP/1.1 202") < 2:
+                try:
+                    answers += tls.read(65536)
+                except ssl.SSLWantReadError:
+                    data = raw.recv(65536)  # times out (10 s) if chgate waits
+                    self.assertTrue(data, answers)
+                    incoming.write(data)
+        self.wait_for_count("events", 2)
+
     def test_client_certificates_when_client_ca_file_is_set(self):
         client_cert, client_key = self.certs.issue("client", "app-1", server=False)
         g = self.start({"events": FAST},
