@@ -37,11 +37,13 @@ part() {
     timing+=("$name $((SECONDS - started)) s")
 }
 
-build() {  # build DIR [cmake flags...]
-    local dir="$1"
+build() {  # build DIR [cmake flags...] [-- targets...]
+    local dir="$1" flags=() targets=()
     shift
-    cmake -S . -B "$dir" "$@" >/dev/null
-    cmake --build "$dir" -j"$jobs"
+    while (($#)) && [[ "$1" != -- ]]; do flags+=("$1"); shift; done
+    if (($#)); then shift; for t in "$@"; do targets+=(--target "$t"); done; fi
+    cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+    cmake --build "$dir" -j"$jobs" "${targets[@]}"
 }
 
 run_ctest() {  # run_ctest DIR [ctest args...]
@@ -65,7 +67,8 @@ asan() {
 }
 
 tsan() {
-    CC=clang CXX=clang++ build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHGATE_TSAN=ON
+    CC=clang CXX=clang++ build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHGATE_TSAN=ON \
+        -- chgate_unit_tests
     (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
         ctest --output-on-failure -L unit -j"$jobs" "$@")
 }
