@@ -19,6 +19,13 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 "$root/deploy/install-deps.sh"
+# The official ClickHouse JavaScript client, for the integration tests (npm).
+if ! command -v npm >/dev/null; then
+    sudo_cmd=()
+    if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends nodejs npm
+fi
+npm ci --prefix "$root/tests/clients" --no-audit --no-fund --loglevel=error >/dev/null
 
 parts="${CHGATE_TEST_PARTS:-plain,asan,tsan,fuzz}"
 if [[ "${CHGATE_SANITIZE:-0}" == 1 ]]; then parts=asan; fi

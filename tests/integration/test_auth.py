@@ -1,6 +1,8 @@
 """Access by token, per table, at a rate; the admin and metrics tokens; the
-address rules. Real clients: curl, Python's requests, and a ClickHouse HTTP
-client's headers (X-ClickHouse-Key, Basic auth)."""
+address rules. Real clients: curl, Python's requests, a ClickHouse HTTP
+client's headers (X-ClickHouse-Key, Basic auth), and the official ClickHouse
+JavaScript client (@clickhouse/client, installed by deploy/test.sh with npm
+into tests/clients/)."""
 
 import json
 import os
@@ -47,12 +49,43 @@ def python_requests(url, token, body):
     return json.loads(done.stdout)
 
 
+CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients")
+
+
+def clickhouse_js_insert(url, user, password, table, values):
+    """An INSERT through @clickhouse/client (Basic auth, query_id, a chunked body)."""
+    if not os.path.isdir(os.path.join(CLIENTS, "node_modules", "@clickhouse", "client")):
+        raise AssertionError("@clickhouse/client is not installed: run deploy/test.sh, "
+                             "or npm ci in tests/clients")
+    done = subprocess.run(["node", os.path.join(CLIENTS, "clickhouse-js-insert.js"), url, user,
+                           password, table, json.dumps(values)],
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise AssertionError(done.stderr)
+    return json.loads(done.stdout)
+
+
 class AuthTest(IntegrationTest):
     SCHEMA = {"events": COLUMNS, "orders": COLUMNS, "payments": COLUMNS}
 
     def gate(self, **sections):
         sections.setdefault("auth", {"tokens": TOKENS})
         return self.start({"events": FAST, "orders": FAST, "payments": FAST}, **sections)
+
+    def test_the_official_javascript_client_with_a_token_as_its_password(self):
+        g = self.gate()
+        url = f"http://127.0.0.1:{g.port}"
+        r = clickhouse_js_insert(url, "etl", ETL, "orders", rows(3, "clickhouse-js"))
+        self.assertTrue(r["ok"], r)
+        # The web token may not write to orders: the client sees the refusal.
+        r = clickhouse_js_insert(url, "web", WEB, "orders", rows(1, "refused"))
+        self.assertFalse(r["ok"])
+        self.assertIn("may not write to table", r["message"])
+        r = clickhouse_js_insert(url, "etl", "wrong-token-0000000000", "orders", rows(1, "no"))
+        self.assertFalse(r["ok"])
+        self.wait_for_count("orders", 3, where="note = 'clickhouse-js'")
+        self.assertEqual(self.ch.query(f"SELECT count() FROM `{self.db}`.orders").strip(), "3")
+        self.assertEqual(g.metrics()["auth"]["tokens"]["etl"]["requests"], 1)
 
     def test_tokens_from_real_clients(self):
         g = self.gate()
