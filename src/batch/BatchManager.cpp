@@ -510,14 +510,16 @@ std::size_t BatchManager::close_idle_buffers(TimePoint now) {
             it = tables_.erase(it);
         }
     }
-    // Outside the lock: removing the logs waits for the log writer.
+    // Outside the lock: removing the logs waits for the log writer. Each
+    // column list can be made anew as soon as its own log is gone.
     for (const auto& [key, buffer] : closing) {
         if (buffer->wal() && storage_ != nullptr) storage_->writer().retire(buffer->wal());
+        {
+            std::unique_lock lock(mutex_);
+            closing_.erase(key);
+        }
         LOG_DEBUG << buffer->label() << ": idle; its buffer is closed";
     }
-    std::unique_lock lock(mutex_);
-    for (const auto& [key, buffer] : closing)
-        closing_.erase(key);
     return closing.size();
 }
 

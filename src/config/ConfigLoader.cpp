@@ -57,12 +57,18 @@ class Reader {
         if (!node.IsMap()) fail(node, path, "must be a mapping of keys to values");
     }
 
+    /// A mapping's key as text: a list or mapping as a key (`? [a, b]: 1`) is an error.
+    std::string key(const YAML::Node& key, const std::string& path) const {
+        if (!key.IsScalar()) fail(key, path, "has a key that is a list or mapping, not a name");
+        return key.Scalar();
+    }
+
     /// Rejects keys outside `allowed`, suggesting the nearest known key.
     void check_keys(const YAML::Node& node, const std::string& path,
                     const std::vector<std::string_view>& allowed) const {
         expect_map(node, path);
         for (const auto& entry : node) {
-            const auto key = entry.first.as<std::string>();
+            const auto key = this->key(entry.first, path);
             if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
             std::string message = "unknown key";
             std::string_view best;
@@ -652,7 +658,7 @@ class Loader {
         if (auto n = node["error_classes"]) {
             r_.expect_map(n, p + ".error_classes");
             for (const auto& entry : n) {
-                const auto key = entry.first.as<std::string>();
+                const auto key = r_.key(entry.first, p + ".error_classes");
                 const auto path = p + ".error_classes." + key;
                 int code = 0;
                 auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), code);
@@ -672,7 +678,7 @@ class Loader {
             if (n.IsNull()) return;
             r_.expect_map(n, p + ".settings");
             for (const auto& entry : n) {
-                const auto name = entry.first.as<std::string>();
+                const auto name = r_.key(entry.first, p + ".settings");
                 const auto path = p + ".settings." + name;
                 if (!ingest::is_identifier(name)) {
                     r_.fail(entry.first, path, "is not a ClickHouse setting name");
@@ -830,7 +836,7 @@ class Loader {
             r_.expect_map(tables, p + ".tables");
             std::set<std::string> qualified_names;
             for (const auto& entry : tables) {
-                const auto name = entry.first.as<std::string>();
+                const auto name = r_.key(entry.first, p + ".tables");
                 const auto tp = p + ".tables." + name;
                 ingest::TableName parsed;
                 if (!ingest::parse_table_name(name, parsed)) {
@@ -946,7 +952,12 @@ LoadedConfig load_config_text(const std::string& yaml, const std::string& source
         throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) +
                           ": YAML syntax error: " + e.msg);
     }
-    return Loader(source, env).load(root);
+    try {
+        return Loader(source, env).load(root);
+    } catch (const YAML::Exception& e) {
+        // A shape the checks above did not foresee: still a config error, never a crash.
+        throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
 }
 
 LoadedConfig load_config_file(const std::string& path, const EnvLookup& env) {

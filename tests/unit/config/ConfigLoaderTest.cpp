@@ -389,3 +389,11 @@ TEST_CASE("log.rate_limit is read and printed") {
     CHECK(error_of("log: {rate_limit: {interval: 1ms}}").find("at least 100ms") !=
           std::string::npos);
 }
+
+TEST_CASE("a key that is a list or mapping is a config error, not a crash") {
+    // Found by fuzz_config: yaml-cpp throws its own exception for such keys.
+    CHECK_THAT(error_of("? [a, b]\n: 1\n"), Catch::Contains("not a name"));
+    CHECK_THAT(error_of("auth:\n  ? {tokens: 1}\n  : []\n"), Catch::Contains("auth"));
+    CHECK_THAT(error_of("batching: {tables: {[a]: {}}}"), Catch::Contains("batching.tables"));
+    CHECK_THAT(error_of("clickhouse: {settings: {[x]: 1}}"), Catch::Contains("not a name"));
+}
