@@ -58,9 +58,9 @@ class Reader {
     }
 
     /// A mapping's key as text: a list or mapping as a key (`? [a, b]: 1`) is an error.
-    std::string key(const YAML::Node& key, const std::string& path) const {
-        if (!key.IsScalar()) fail(key, path, "has a key that is a list or mapping, not a name");
-        return key.Scalar();
+    std::string key(const YAML::Node& node, const std::string& path) const {
+        if (!node.IsScalar()) fail(node, path, "has a key that is a list or mapping, not a name");
+        return node.Scalar();
     }
 
     /// Rejects keys outside `allowed`, suggesting the nearest known key.

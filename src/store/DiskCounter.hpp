@@ -21,18 +21,20 @@ class DiskCounter {
         own_.fetch_sub(n, std::memory_order_relaxed);
         if (total_ != nullptr) total_->fetch_sub(n, std::memory_order_relaxed);
     }
-    /// Adds `n` only if the total stays at most `limit` (0: no limit), in one
-    /// step: two writers cannot both take the last room.
+    /// Adds `n` only if the total (or, without one, this counter) stays at
+    /// most `limit` (0: no limit), in one step: two writers cannot both take
+    /// the last room.
     bool try_add(std::uint64_t n, std::uint64_t limit) {
-        if (total_ != nullptr && limit != 0) {
-            auto now = total_->load(std::memory_order_relaxed);
-            do {
-                if (now + n > limit) return false;
-            } while (!total_->compare_exchange_weak(now, now + n, std::memory_order_relaxed));
-            own_.fetch_add(n, std::memory_order_relaxed);
+        if (limit == 0) {
+            add(n);
             return true;
         }
-        add(n);
+        auto& bounded = total_ != nullptr ? *total_ : own_;
+        auto now = bounded.load(std::memory_order_relaxed);
+        do {
+            if (now + n > limit) return false;
+        } while (!bounded.compare_exchange_weak(now, now + n, std::memory_order_relaxed));
+        if (total_ != nullptr) own_.fetch_add(n, std::memory_order_relaxed);
         return true;
     }
     std::uint64_t load() const { return own_.load(std::memory_order_relaxed); }
