@@ -67,9 +67,13 @@ plain() {
     run_ctest build "$@"
 }
 
-asan() {
+build_asan() {  # clang, ASan and UBSan, with the fuzz targets
     CC=clang CXX=clang++ build build-asan -DCMAKE_BUILD_TYPE=Debug -DCHGATE_SANITIZE=ON \
         -DCHGATE_FUZZ=ON
+}
+
+asan() {
+    build_asan
     run_ctest build-asan "$@"
 }
 
@@ -81,10 +85,7 @@ tsan() {
 }
 
 fuzz() {
-    if [[ ! -x build-asan/tests/fuzz/fuzz_body ]]; then
-        CC=clang CXX=clang++ build build-asan -DCMAKE_BUILD_TYPE=Debug -DCHGATE_SANITIZE=ON \
-            -DCHGATE_FUZZ=ON
-    fi
+    if [[ ! -x build-asan/tests/fuzz/fuzz_body ]]; then build_asan; fi
     "$root/tests/fuzz/run.sh" "${CHGATE_FUZZ_SECONDS:-30}" "$root/build-asan"
 }
 

@@ -323,9 +323,9 @@ void BasicSession<Stream>::do_read_header() {
 
 template <class Stream>
 void BasicSession<Stream>::on_first_byte(beast::error_code ec, std::size_t n) {
-    // Nothing of a request came: the client left, or idle_timeout passed.
-    // (An answer still owed is written first: on_read_header parks the error.)
-    if (ec || n == 0) return direct_ ? on_read_header(ec ? ec : net::error::eof, 0) : do_close();
+    // Nothing of a request came: the client left, or idle_timeout passed. (A TLS
+    // session never owes a direct answer: the log writer does not write to it.)
+    if (ec || n == 0) return do_close();
     const auto to = buffer_.prepare(1);
     *static_cast<char*>(to.data()) = first_byte_;
     buffer_.commit(1);

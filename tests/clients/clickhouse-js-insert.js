@@ -1,6 +1,6 @@
 // Inserts rows through the official ClickHouse JavaScript client, pointed at
 // chgate's ClickHouse-compatible endpoint, as an app would. Prints one line of
-// JSON: {"ok": true} or {"ok": false, "status": ..., "message": ...}.
+// JSON: {"ok": true} or {"ok": false, "code": ..., "message": ...}.
 //   node clickhouse-js-insert.js URL USER PASSWORD TABLE ROWS_JSON
 const { createClient } = require('@clickhouse/client');
 
