@@ -5,7 +5,7 @@
 
 namespace chgate::load {
 
-/// Seed 002's analytics events, about 260 bytes each, with ids unique to one
+/// The analytics example's events, about 260 bytes each, with ids unique to one
 /// run ("<run>-<connection>-<sequence>") so --verify can count them.
 class EventGenerator {
   public:

@@ -7,7 +7,7 @@ namespace {
 
 const char* kUsage = R"(Usage: chgate-load [options]
 
-Posts seed 002-style analytics events (~260 bytes each) to chgate over
+Posts analytics-example events (~260 bytes each) to chgate over
 keep-alive connections and reports throughput and latency.
 
   --url HOST:PORT        chgate's address (default 127.0.0.1:8080)

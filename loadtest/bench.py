@@ -82,7 +82,7 @@ def sh(*args, **kw):
 
 
 def event(i, run):
-    """One seed 002 event, about 260 bytes."""
+    """One analytics-example event, about 260 bytes."""
     types = ["page_view", "add_to_cart", "purchase", "search", "click"]
     devices = ["desktop", "mobile", "tablet"]
     countries = ["US", "DE", "GB", "FR", "IN", "BR", "JP"]
@@ -533,7 +533,7 @@ def report(args, ch, baselines, chgate_rows, adaptive, growth, micro, recovery=N
          f"{'' if args.scenarios == 'a,b,c,d' else ' --scenarios ' + args.scenarios}"
          f"{'' if args.acks == 'buffered,durable' else ' --acks ' + args.acks}`",
          "- Client: wrk, one thread, keep-alive connections, one fixed body per scenario "
-         "(seed 002 events of about 260 bytes). Landed = rows counted in ClickHouse after the "
+         "(analytics-example events of about 260 bytes). Landed = rows counted in ClickHouse after the "
          "run; landed/s = those rows over the time from the first request to the last row "
          "landing.",
          f"- chgate: Release build, table `events` hybrid (50,000 rows / 500 ms, max_memory 128 MiB), "

@@ -139,7 +139,7 @@ def main():
         f"ClickHouse {subprocess.run(['clickhouse-server', '--version'], capture_output=True, text=True).stdout.strip() or '18.16'} "
         "on the same machine.",
         f"Command: `loadtest/bench-durable.sh --rounds {args.rounds} --seconds {args.seconds} --fsync {args.fsync}`",
-        "Workload: chgate-load, 64 keep-alive connections, one seed 002 event per POST; table "
+        "Workload: chgate-load, 64 keep-alive connections, one analytics-example event per POST; table "
         "events hybrid 5000 rows / 1 s; each run verified (ClickHouse holds exactly the "
         "acknowledged events).",
         "",

@@ -1,4 +1,4 @@
-// chgate-load: drives chgate with seed 002-style events and reports what it saw.
+// chgate-load: drives chgate with analytics-example events and reports what it saw.
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdio>

@@ -1,7 +1,7 @@
--- The tables config/chgate.yaml serves (seed 000), in ClickHouse 18.16's dialect:
+-- The tables config/chgate.yaml serves, in ClickHouse 18.16's dialect:
 -- String instead of LowCardinality(String), no TTL or projections.
 
--- Core analytics events (seed 002's events table).
+-- Core analytics events (the analytics example's events table).
 CREATE TABLE IF NOT EXISTS events (
     event_id String,
     user_id UInt64,

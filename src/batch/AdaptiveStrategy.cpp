@@ -4,7 +4,7 @@
 
 namespace chgate::batch {
 
-// Start small (seed 001: "batch.min_size: start small") and grow with evidence.
+// Start small (the batch configuration guide: "batch.min_size: start small") and grow with evidence.
 AdaptiveStrategy::AdaptiveStrategy(const config::TableConfig& cfg)
     : Strategy(cfg), current_(cfg.min_batch_size) {}
 

@@ -55,7 +55,7 @@ const std::pair<const std::string, config::TableConfig>* configured_table(
     return it == tables.end() ? nullptr : &*it;
 }
 
-// batching.enabled: false is seed 000's fallback: every request goes out at once.
+// batching.enabled: false is the batching design's fallback: every request goes out at once.
 config::TableConfig apply_enabled(config::TableConfig cfg, const config::BatchingConfig& b) {
     if (!b.enabled) {
         cfg.strategy = config::StrategyKind::immediate;

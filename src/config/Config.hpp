@@ -21,7 +21,7 @@ inline constexpr std::uint64_t kKiB = 1ULL << 10;
 inline constexpr std::uint64_t kMiB = 1ULL << 20;
 inline constexpr Duration kDefaultMaxAge = std::chrono::seconds(30);
 
-/// How a table's buffer decides to become a batch. Seed 001's spellings
+/// How a table's buffer decides to become a batch. The batch configuration guide's spellings
 /// (fixed_size, time_window, …) are aliases; low_latency and mega_batch are
 /// presets of hybrid (see strategy_preset()).
 enum class StrategyKind { immediate, time, size, hybrid, memory, adaptive };
@@ -39,7 +39,7 @@ enum class AckLevel {
 
 enum class FsyncMode { always, interval, never };
 
-/// Seed 001's failure strategies: what happens to rows ClickHouse refuses.
+/// The batch configuration guide's failure strategies: what happens to rows ClickHouse refuses.
 enum class FailureStrategy {
     retry_with_backoff,  ///< the default: bad rows are isolated and dead-lettered; the rest is
                          ///< retried

@@ -199,7 +199,7 @@ bool lookup_strategy(const std::string& name, Preset& out) {
     return false;
 }
 
-// Seed 001: low_latency keeps batches of a few rows and waits only milliseconds;
+// The batch configuration guide: low_latency keeps batches of a few rows and waits only milliseconds;
 // mega_batch gathers tens of thousands of rows and accepts seconds of delay.
 void apply_preset(const std::string& name, TableConfig& t) {
     if (name == "low_latency") {

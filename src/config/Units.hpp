@@ -11,7 +11,7 @@ namespace chgate::config {
 using Duration = std::chrono::milliseconds;
 
 /// Parses "500ms", "2s", "5m", "1h", "1d" (and the long forms "seconds",
-/// "minutes", … from seed 001). A bare "0" is accepted as zero; any other
+/// "minutes", … from the batch configuration guide). A bare "0" is accepted as zero; any other
 /// number needs a unit, because "2" could mean seconds or milliseconds.
 /// Returns nullopt on anything else.
 std::optional<Duration> parse_duration(std::string_view text);

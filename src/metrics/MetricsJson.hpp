@@ -6,7 +6,7 @@
 
 namespace chgate::metrics {
 
-/// GET /metrics: seed 000's `batching` and `calculated` objects, key for key,
+/// GET /metrics: the batching design's `batching` and `calculated` objects, key for key,
 /// plus `tables` with each table's counters and current thresholds. Pure.
 nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g);
 

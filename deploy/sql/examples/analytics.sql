@@ -1,4 +1,4 @@
--- Seed 002's tables for ClickHouse 18.16 (String for LowCardinality; no TTL or projections).
+-- The analytics example's tables for ClickHouse 18.16 (String for LowCardinality; no TTL or projections).
 CREATE TABLE IF NOT EXISTS events (
     event_id String, user_id UInt64, session_id String, event_type String,
     event_timestamp DateTime, event_date Date MATERIALIZED toDate(event_timestamp),

@@ -1,4 +1,4 @@
--- Seed 004's event log storage for ClickHouse 18.16 (no DateTime64 yet: DateTime;
+-- The Dagster event-log example's storage for ClickHouse 18.16 (no DateTime64 yet: DateTime;
 -- String for LowCardinality).
 CREATE TABLE IF NOT EXISTS event_logs (
     id UInt64, run_id String, timestamp DateTime, event String, dagster_event_type String,

@@ -1,4 +1,4 @@
--- Seed 003's time series for ClickHouse 18.16.
+-- The time-series (metrics) example's tables for ClickHouse 18.16.
 CREATE TABLE IF NOT EXISTS cost_metrics_ts (
     timestamp DateTime, customer_id String, cloud_provider String, service_name String,
     instance_id String, instance_type String, region String, cost_per_hour Float64,

@@ -45,7 +45,7 @@ TEST_CASE("an empty mapping gives the documented defaults") {
     CHECK(c->batching.defaults.compression == Compression::gzip);
 }
 
-TEST_CASE("the shipped config/chgate.yaml loads with seed 000's values") {
+TEST_CASE("the shipped config/chgate.yaml loads with the batching design's values") {
     std::ifstream in(CHGATE_SOURCE_DIR "/config/chgate.yaml");
     REQUIRE(in);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -5,7 +5,7 @@
 using namespace chgate::config;
 using namespace std::chrono_literals;
 
-TEST_CASE("durations take every unit seed 001 lists") {
+TEST_CASE("durations take every unit the batch configuration guide lists") {
     CHECK(parse_duration("500ms") == 500ms);
     CHECK(parse_duration("2s") == 2s);
     CHECK(parse_duration("5m") == 5min);
