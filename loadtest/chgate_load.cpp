@@ -12,6 +12,7 @@
 #include "clickhouse/HttpClient.hpp"
 #include "clickhouse/InsertRequest.hpp"
 
+using namespace chgate;
 using namespace chgate::load;
 namespace net = boost::asio;
 

@@ -11,7 +11,7 @@ namespace {
 using namespace chgate;
 
 struct Buffer {
-    explicit Buffer(std::uint64_t batch_rows) : gateway(1ULL << 30), rate(batch::Clock::now()) {
+    explicit Buffer(std::uint64_t batch_rows) : gateway(1ULL << 30), rate(Clock::now()) {
         cfg.strategy = config::StrategyKind::hybrid;
         cfg.max_batch_size = batch_rows;
         cfg.max_batch_time = std::chrono::hours(1);
@@ -21,7 +21,7 @@ struct Buffer {
                                                       batch::make_strategy(cfg));
     }
     // Appends one request's rows; lets sealed batches go as a flusher would.
-    void append(std::string_view body, std::span<const ingest::RowSlice> rows) {
+    void append(std::string_view body, std::span<const core::RowSlice> rows) {
         sealed.clear();
         buffer->append(body, rows, now, sealed);
         for (auto& b : sealed) {
@@ -32,17 +32,17 @@ struct Buffer {
 
     config::TableConfig cfg;
     batch::MemoryBudget gateway;
-    metrics::RateWindow rate;
+    core::RateWindow rate;
     std::shared_ptr<batch::Table> table;
     std::shared_ptr<batch::TableBuffer> buffer;
-    std::vector<batch::Batch> sealed;
-    batch::TimePoint now = batch::Clock::now();
+    std::vector<flush::Batch> sealed;
+    TimePoint now = Clock::now();
 };
 
 void run_append(benchmark::State& state, int events_per_request) {
     const auto body =
         events_per_request == 1 ? micro::event(1) : micro::body(events_per_request, true);
-    std::vector<ingest::RowSlice> rows;
+    std::vector<core::RowSlice> rows;
     ingest::DecodeError error;
     ingest::decode_body(body, ingest::BodyFormat::detect, rows, error);
     Buffer buf(static_cast<std::uint64_t>(state.range(0)));

@@ -11,7 +11,7 @@ namespace {
 using chgate::ingest::BodyFormat;
 
 void run_decode(benchmark::State& state, const std::string& body, BodyFormat format, int events) {
-    std::vector<chgate::ingest::RowSlice> rows;
+    std::vector<chgate::core::RowSlice> rows;
     chgate::ingest::DecodeError error;
     for (auto _ : state) {
         if (!chgate::ingest::decode_body(body, format, rows, error)) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "clickhouse/HttpClient.hpp"
+#include "clickhouse/ReplicaSender.hpp"
 #include "config/Cidr.hpp"
 #include "config/ConfigDiff.hpp"
 #include "config/ListenAddress.hpp"
@@ -72,11 +73,12 @@ App::App(config::LoadedConfig loaded, std::string config_path)
       warnings_(std::move(loaded.warnings)),
       config_path_(std::move(config_path)),
       storage_(std::make_unique<store::Storage>(storage_options(*config_))),
-      inserted_rate_(batch::Clock::now()),
+      inserted_rate_(Clock::now()),
       budget_(config_->batching.max_memory),
       replicas_(config_->clickhouse),
       manager_(config_, queue_, budget_, inserted_rate_, storage_.get()),
-      flusher_(queue_, config_->clickhouse, replicas_, storage_.get()),
+      flusher_(queue_, config_->clickhouse,
+               clickhouse::ReplicaSender::factory(config_->clickhouse, replicas_), storage_.get()),
       spool_replayer_(storage_->spool(), manager_, queue_, replicas_,
                       config_->storage.spool_replay_rate),
       router_(manager_, budget_, inserted_rate_, replicas_, storage_.get()),
@@ -168,7 +170,7 @@ config::ReloadReport App::reload() {
     const auto changes = config::diff_configs(*live, *loaded.config);
     auto next =
         std::make_shared<const config::Config>(config::apply_reloadable(*live, *loaded.config));
-    const auto retuned = manager_.retune(next, batch::Clock::now());
+    const auto retuned = manager_.retune(next, Clock::now());
     router_.access().reload(*next);
     // Certificates are read again whether or not their paths changed: the
     // files may hold new ones.
@@ -235,7 +237,7 @@ int App::stop() {
     // 1. No new connections. Seal the buffers at once, so requests waiting for
     //    ack: committed see their batches go out.
     server_.stop_accepting();
-    manager_.seal_all(batch::FlushReason::shutdown);
+    manager_.seal_all(flush::FlushReason::shutdown);
     // Admin work (dead-letter replays) ends, answering its callers.
     router_.stop();
     // 2. Answer the requests already in progress.
@@ -246,7 +248,7 @@ int App::stop() {
     spool_replayer_.stop();
     // 3. Seal what those last requests added: everything accepted is now queued.
     manager_.stop();
-    manager_.seal_all(batch::FlushReason::shutdown);
+    manager_.seal_all(flush::FlushReason::shutdown);
     // 4. Finish the inserts, retries included, until the deadline.
     queue_.close();
     int status = 0;
@@ -255,30 +257,14 @@ int App::stop() {
         // in a retry), then put what is left where the next start finds it.
         queue_.abort();
         flusher_.join();
-        std::uint64_t on_disk = 0, spooled = 0, lost = 0;
-        for (auto& b : queue_.take_all()) {
-            if (b.last_lsn != 0 || !b.spool_path.empty()) {
-                on_disk += b.row_count;  // in a write-ahead log, or already spooled
-                continue;
-            }
-            auto& table = b.source->table();
-            store::SpoolEntry entry;
-            std::string error;
-            if (storage_->disk_has_room(b.rows.size()) &&
-                storage_->spool().put({table.database(), table.table(), b.source->columns()}, b.id,
-                                      b.rows, b.row_count, error, entry)) {
-                spooled += b.row_count;
-            } else {
-                lost += b.row_count;
-            }
-        }
+        const auto left = flusher_.put_away(queue_.take_all());
         LOG_ERROR << "shutdown_timeout ("
                   << config::format_duration(config_->server.shutdown_timeout)
-                  << ") reached with rows ClickHouse has not taken: " << on_disk
-                  << " are in write-ahead logs or the spool, " << spooled
-                  << " were spooled now, all for the next start; " << lost << " are lost"
-                  << (lost > 0 ? " (no room under storage.max_disk)" : "");
-        if (lost > 0) status = 1;
+                  << ") reached with rows ClickHouse has not taken: " << left.on_disk
+                  << " are in write-ahead logs or the spool, " << left.spooled
+                  << " were spooled now, all for the next start; " << left.lost << " are lost"
+                  << (left.lost > 0 ? " (no room under storage.max_disk)" : "");
+        if (left.lost > 0) status = 1;
     }
     flusher_.join();
     // 5. The done records, and anything else still in memory, reach the disk.

@@ -8,15 +8,15 @@
 
 #include "batch/BatchManager.hpp"
 #include "batch/MemoryBudget.hpp"
+#include "batch/SpoolReplayer.hpp"
 #include "clickhouse/ReplicaSet.hpp"
 #include "config/ConfigDiff.hpp"
 #include "config/ConfigLoader.hpp"
+#include "core/RateWindow.hpp"
 #include "flush/FlushQueue.hpp"
 #include "flush/Flusher.hpp"
-#include "flush/SpoolReplayer.hpp"
 #include "http/Router.hpp"
 #include "http/Server.hpp"
-#include "metrics/RateWindow.hpp"
 #include "store/Storage.hpp"
 
 namespace chgate::app {
@@ -52,13 +52,13 @@ class App {
     const std::string config_path_;
     std::mutex reload_mutex_;                  // one reload at a time
     std::unique_ptr<store::Storage> storage_;  // first: the buffers log into it
-    metrics::RateWindow inserted_rate_;
+    core::RateWindow inserted_rate_;
     batch::MemoryBudget budget_;
     flush::FlushQueue queue_;
     clickhouse::ReplicaSet replicas_;
     batch::BatchManager manager_;
     flush::Flusher flusher_;
-    flush::SpoolReplayer spool_replayer_;
+    batch::SpoolReplayer spool_replayer_;
     http::Router router_;
     http::Server server_;
     std::thread replay_;

@@ -17,7 +17,8 @@ class AdaptiveStrategy final : public Strategy {
     std::uint64_t current_batch_size() const { return current_; }
 
   protected:
-    std::optional<FlushReason> own_trigger(const BufferView& b, TimePoint now) const override;
+    std::optional<flush::FlushReason> own_trigger(const BufferView& b,
+                                                  TimePoint now) const override;
     TimePoint own_deadline(const BufferView& b) const override;
 
   private:

@@ -13,7 +13,7 @@ namespace chgate::batch {
 using namespace std::chrono_literals;
 
 BatchManager::BatchManager(config::ConfigPtr config, flush::FlushQueue& queue, MemoryBudget& budget,
-                           metrics::RateWindow& inserted_rate, store::Storage* storage)
+                           core::RateWindow& inserted_rate, store::Storage* storage)
     : config_(std::move(config)),
       live_(config_),
       queue_(queue),
@@ -22,8 +22,8 @@ BatchManager::BatchManager(config::ConfigPtr config, flush::FlushQueue& queue, M
       storage_(storage) {
     // Configured tables exist from the start, so /metrics lists them before traffic.
     for (const auto& [name, cfg] : config_->batching.tables) {
-        ingest::TableName parsed;
-        ingest::parse_table_name(name, parsed);
+        core::TableName parsed;
+        core::parse_table_name(name, parsed);
         RouteError error = RouteError::none;
         bool created = false;
         find_or_create_table(
@@ -125,8 +125,8 @@ Route BatchManager::route(std::string_view name) {
             return {it->second};
         }
     }
-    ingest::TableName parsed;
-    if (!ingest::parse_table_name(name, parsed)) return {nullptr, RouteError::bad_name};
+    core::TableName parsed;
+    if (!core::parse_table_name(name, parsed)) return {nullptr, RouteError::bad_name};
     auto r = route(parsed, {});
     if (r.buffer) {
         std::unique_lock lock(mutex_);
@@ -135,7 +135,7 @@ Route BatchManager::route(std::string_view name) {
     return r;
 }
 
-Route BatchManager::route(const ingest::TableName& name, const std::vector<std::string>& columns) {
+Route BatchManager::route(const core::TableName& name, const std::vector<std::string>& columns) {
     auto r = route_impl(name, columns, false);
     if (r.buffer && r.buffer->table().retired()) return {nullptr, RouteError::unknown_table};
     if (r.buffer && r.buffer->table().missing(Clock::now())) return {nullptr, RouteError::missing};
@@ -149,7 +149,7 @@ config::ConfigPtr BatchManager::live_config() const {
 
 BatchManager::RetuneResult BatchManager::retune(const config::ConfigPtr& next, TimePoint now) {
     RetuneResult result;
-    std::vector<Batch> sealed;
+    std::vector<flush::Batch> sealed;
     {
         std::unique_lock lock(mutex_);
         live_ = next;
@@ -201,10 +201,10 @@ BatchManager::RetuneResult BatchManager::retune(const config::ConfigPtr& next, T
     return result;
 }
 
-Route BatchManager::route_impl(const ingest::TableName& name,
-                               const std::vector<std::string>& columns, bool force) {
+Route BatchManager::route_impl(const core::TableName& name, const std::vector<std::string>& columns,
+                               bool force) {
     const auto& database = name.database.empty() ? config_->clickhouse.database : name.database;
-    if (!ingest::fits_name_limit(database, name.table)) return {nullptr, RouteError::name_too_long};
+    if (!core::fits_name_limit(database, name.table)) return {nullptr, RouteError::name_too_long};
     std::string key = database + "." + name.table;
     if (!columns.empty()) {
         key += "(";
@@ -262,15 +262,15 @@ Route BatchManager::route_impl(const ingest::TableName& name,
 }
 
 AppendResult BatchManager::append(TableBuffer& buffer, std::string_view body,
-                                  std::span<const ingest::RowSlice> rows, TimePoint now,
-                                  const CommitWaiterPtr& waiter) {
+                                  std::span<const core::RowSlice> rows, TimePoint now,
+                                  const flush::CommitWaiterPtr& waiter) {
     // A logged table needs room on disk for what it accepts (storage.max_disk).
     if (buffer.logs_appends() && storage_ != nullptr && !storage_->disk_has_room(body.size())) {
         buffer.table().on_rejected(Admission::disk_full, body.size());
         return {Admission::disk_full, 0};
     }
     // Reused per io thread: sealing allocates nothing here once it has grown.
-    thread_local std::vector<Batch> sealed;
+    thread_local std::vector<flush::Batch> sealed;
     sealed.clear();
     const auto result = buffer.append(body, rows, now, sealed, waiter);
     for (auto& b : sealed)
@@ -389,7 +389,7 @@ void BatchManager::run_timer() {
         next_wake_.store(TimePoint::max().time_since_epoch().count());
         const auto now = Clock::now();
         auto next = now + 1s;
-        std::vector<Batch> due;
+        std::vector<flush::Batch> due;
         for (const auto& buffer : buffers()) {
             if (buffer->deadline() > now) {
                 next = std::min(next, buffer->deadline());
@@ -425,7 +425,7 @@ void BatchManager::run_timer() {
     }
 }
 
-void BatchManager::seal_all(FlushReason reason) {
+void BatchManager::seal_all(flush::FlushReason reason) {
     const auto now = Clock::now();
     for (const auto& buffer : buffers()) {
         if (auto b = buffer->seal_now(reason, now)) queue_.push(std::move(*b));
@@ -434,7 +434,7 @@ void BatchManager::seal_all(FlushReason reason) {
 
 std::pair<std::uint64_t, std::uint64_t> BatchManager::seal_table(std::string_view database,
                                                                  std::string_view table,
-                                                                 FlushReason reason) {
+                                                                 flush::FlushReason reason) {
     const auto now = Clock::now();
     std::uint64_t batches = 0, rows = 0;
     for (const auto& buffer : buffers()) {
@@ -449,7 +449,7 @@ std::pair<std::uint64_t, std::uint64_t> BatchManager::seal_table(std::string_vie
     return {batches, rows};
 }
 
-void BatchManager::seal(TableBuffer& buffer, FlushReason reason) {
+void BatchManager::seal(TableBuffer& buffer, flush::FlushReason reason) {
     if (auto b = buffer.seal_now(reason, Clock::now())) queue_.push(std::move(*b));
 }
 

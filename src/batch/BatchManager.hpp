@@ -17,8 +17,8 @@
 #include "batch/Table.hpp"
 #include "batch/TableBuffer.hpp"
 #include "config/Config.hpp"
-#include "ingest/TableName.hpp"
-#include "metrics/RateWindow.hpp"
+#include "core/RateWindow.hpp"
+#include "core/TableName.hpp"
 
 namespace chgate::flush {
 class FlushQueue;
@@ -34,7 +34,7 @@ namespace chgate::batch {
 enum class RouteError {
     none,
     bad_name,          ///< not [db.]identifier
-    name_too_long,     ///< database and table over ingest::kMaxQualifiedNameLength
+    name_too_long,     ///< database and table over core::kMaxQualifiedNameLength
     unknown_table,     ///< not configured, and unknown_tables: reject
     too_many_tables,   ///< batching.max_tables reached
     missing,           ///< served by default, and ClickHouse said lately it has no such table
@@ -59,25 +59,24 @@ class BatchManager {
   public:
     /// `storage` may be null (unit tests): then no table has a write-ahead log.
     BatchManager(config::ConfigPtr config, flush::FlushQueue& queue, MemoryBudget& budget,
-                 metrics::RateWindow& inserted_rate, store::Storage* storage = nullptr);
+                 core::RateWindow& inserted_rate, store::Storage* storage = nullptr);
     ~BatchManager();
 
     /// The buffer for /v1/events/{name}: "table" or "db.table", all columns.
     Route route(std::string_view name);
     /// The buffer for an INSERT with an optional column list (sorted, unique).
-    Route route(const ingest::TableName& name, const std::vector<std::string>& columns);
+    Route route(const core::TableName& name, const std::vector<std::string>& columns);
 
     /// The buffer for rows accepted earlier (the spool, dead letters): as
     /// route(), but a table no longer configured is served with the defaults.
-    Route route_for_recovery(const ingest::TableName& name,
-                             const std::vector<std::string>& columns) {
+    Route route_for_recovery(const core::TableName& name, const std::vector<std::string>& columns) {
         return route_impl(name, columns, true);
     }
 
     /// Appends rows to a buffer; a batch the strategy seals goes to the flush queue.
     AppendResult append(TableBuffer& buffer, std::string_view body,
-                        std::span<const ingest::RowSlice> rows, TimePoint now,
-                        const CommitWaiterPtr& waiter = nullptr);
+                        std::span<const core::RowSlice> rows, TimePoint now,
+                        const flush::CommitWaiterPtr& waiter = nullptr);
 
     /// Sends again what the write-ahead logs hold that ClickHouse has not
     /// committed: every log on disk, including those of tables no longer
@@ -101,13 +100,14 @@ class BatchManager {
     /// Stops the timer; buffers keep their rows until seal_all().
     void stop();
     /// Seals every non-empty buffer into the flush queue (for shutdown).
-    void seal_all(FlushReason reason);
+    void seal_all(flush::FlushReason reason);
     /// Seals one buffer into the flush queue, if it holds rows.
-    void seal(TableBuffer& buffer, FlushReason reason);
+    void seal(TableBuffer& buffer, flush::FlushReason reason);
     /// Seals the open buffers of `database`.`table` (every table when both are
     /// empty) and queues the batches. Returns {batches, rows} sealed.
     std::pair<std::uint64_t, std::uint64_t> seal_table(std::string_view database,
-                                                       std::string_view table, FlushReason reason);
+                                                       std::string_view table,
+                                                       flush::FlushReason reason);
 
     /// Closes buffers of column lists and of tables served by default that
     /// have been empty and unused for batching.idle_buffer_ttl, and that no
@@ -153,7 +153,7 @@ class BatchManager {
     std::shared_ptr<Table> find_or_create_table(const std::string& database,
                                                 const std::string& table, RouteError& error,
                                                 bool& created, bool force = false);
-    Route route_impl(const ingest::TableName& name, const std::vector<std::string>& columns,
+    Route route_impl(const core::TableName& name, const std::vector<std::string>& columns,
                      bool force);
     void enqueue_replayed(TableBuffer& buffer, store::ReplayedBatch&& replayed,
                           const std::atomic<bool>& stop);
@@ -164,7 +164,7 @@ class BatchManager {
     config::ConfigPtr live_;  // guarded by mutex_: the tables' settings, as last reloaded
     flush::FlushQueue& queue_;
     MemoryBudget& budget_;
-    metrics::RateWindow& inserted_rate_;
+    core::RateWindow& inserted_rate_;
     store::Storage* const storage_;
     std::atomic<bool> ready_{false};
 

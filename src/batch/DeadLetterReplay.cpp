@@ -15,7 +15,7 @@ namespace {
 
 // Appends one chunk of rows, waiting while the table's quota is full.
 bool append_chunk(BatchManager& manager, TableBuffer& buffer, const std::string& body,
-                  const std::vector<ingest::RowSlice>& slices, const CommitWaiterPtr& waiter,
+                  const std::vector<core::RowSlice>& slices, const flush::CommitWaiterPtr& waiter,
                   const std::atomic<bool>& stop, std::string& error) {
     for (;;) {
         const auto r = manager.append(buffer, body, slices, Clock::now(), waiter);
@@ -49,12 +49,12 @@ DeadLetterReplayResult replay_dead_letters(BatchManager& manager, store::DeadLet
         // Every chunk reports to one waiter; the files go once it has heard from all.
         // The waiter owns the promise: a flusher may report after this call returned
         // (stopping, or a chunk refused), and must not touch a promise that is gone.
-        auto done = std::make_shared<std::promise<CommitOutcome>>();
+        auto done = std::make_shared<std::promise<flush::CommitOutcome>>();
         auto future = done->get_future();
-        auto waiter =
-            std::make_shared<CommitWaiter>([done](const CommitOutcome& o) { done->set_value(o); });
+        auto waiter = std::make_shared<flush::CommitWaiter>(
+            [done](const flush::CommitOutcome& o) { done->set_value(o); });
         std::string body;
-        std::vector<ingest::RowSlice> slices;
+        std::vector<core::RowSlice> slices;
         std::uint64_t rows = 0;
         bool ok = true;
         auto flush = [&] {
@@ -77,7 +77,7 @@ DeadLetterReplayResult replay_dead_letters(BatchManager& manager, store::DeadLet
         // On failure the files stay aside and come back at the next start.
         if (!ok) break;
         // Rows still in the open buffer go out now rather than at its deadline.
-        manager.seal(*route.buffer, FlushReason::replay);
+        manager.seal(*route.buffer, flush::FlushReason::replay);
         while (future.wait_for(100ms) != std::future_status::ready) {
             if (stop.load()) {
                 result.error = "chgate is stopping; the rest comes back at the next start";

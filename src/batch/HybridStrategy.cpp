@@ -2,9 +2,10 @@
 
 namespace chgate::batch {
 
-std::optional<FlushReason> HybridStrategy::own_trigger(const BufferView& b, TimePoint now) const {
-    if (b.rows >= cfg_.max_batch_size) return FlushReason::size;
-    if (now - b.first_append >= cfg_.max_batch_time) return FlushReason::time;
+std::optional<flush::FlushReason> HybridStrategy::own_trigger(const BufferView& b,
+                                                              TimePoint now) const {
+    if (b.rows >= cfg_.max_batch_size) return flush::FlushReason::size;
+    if (now - b.first_append >= cfg_.max_batch_time) return flush::FlushReason::time;
     return std::nullopt;
 }
 

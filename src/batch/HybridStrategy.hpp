@@ -10,7 +10,8 @@ class HybridStrategy final : public Strategy {
     using Strategy::Strategy;
 
   protected:
-    std::optional<FlushReason> own_trigger(const BufferView& b, TimePoint now) const override;
+    std::optional<flush::FlushReason> own_trigger(const BufferView& b,
+                                                  TimePoint now) const override;
     TimePoint own_deadline(const BufferView& b) const override;
 };
 

@@ -2,8 +2,9 @@
 
 namespace chgate::batch {
 
-std::optional<FlushReason> ImmediateStrategy::own_trigger(const BufferView& b, TimePoint) const {
-    if (b.rows > 0) return FlushReason::immediate;
+std::optional<flush::FlushReason> ImmediateStrategy::own_trigger(const BufferView& b,
+                                                                 TimePoint) const {
+    if (b.rows > 0) return flush::FlushReason::immediate;
     return std::nullopt;
 }
 

@@ -3,7 +3,7 @@
 namespace chgate::batch {
 
 // Bytes are the common limit every strategy checks; this one adds nothing to it.
-std::optional<FlushReason> MemoryStrategy::own_trigger(const BufferView&, TimePoint) const {
+std::optional<flush::FlushReason> MemoryStrategy::own_trigger(const BufferView&, TimePoint) const {
     return std::nullopt;
 }
 

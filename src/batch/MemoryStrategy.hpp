@@ -15,7 +15,8 @@ class MemoryStrategy final : public Strategy {
     std::uint64_t row_limit() const override { return UINT64_MAX; }
 
   protected:
-    std::optional<FlushReason> own_trigger(const BufferView& b, TimePoint now) const override;
+    std::optional<flush::FlushReason> own_trigger(const BufferView& b,
+                                                  TimePoint now) const override;
     TimePoint own_deadline(const BufferView& b) const override;
 };
 

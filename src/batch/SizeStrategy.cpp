@@ -2,8 +2,8 @@
 
 namespace chgate::batch {
 
-std::optional<FlushReason> SizeStrategy::own_trigger(const BufferView& b, TimePoint) const {
-    if (b.rows >= cfg_.max_batch_size) return FlushReason::size;
+std::optional<flush::FlushReason> SizeStrategy::own_trigger(const BufferView& b, TimePoint) const {
+    if (b.rows >= cfg_.max_batch_size) return flush::FlushReason::size;
     return std::nullopt;
 }
 

@@ -11,7 +11,8 @@ class SizeStrategy final : public Strategy {
     Thresholds thresholds() const override;
 
   protected:
-    std::optional<FlushReason> own_trigger(const BufferView& b, TimePoint now) const override;
+    std::optional<flush::FlushReason> own_trigger(const BufferView& b,
+                                                  TimePoint now) const override;
     TimePoint own_deadline(const BufferView& b) const override;
 };
 

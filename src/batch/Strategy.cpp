@@ -11,39 +11,17 @@
 
 namespace chgate::batch {
 
-const char* to_string(FlushReason r) {
-    switch (r) {
-        case FlushReason::immediate:
-            return "immediate";
-        case FlushReason::size:
-            return "size";
-        case FlushReason::time:
-            return "time";
-        case FlushReason::memory:
-            return "memory";
-        case FlushReason::age:
-            return "age";
-        case FlushReason::shutdown:
-            return "shutdown";
-        case FlushReason::replay:
-            return "replay";
-        case FlushReason::admin:
-            return "admin";
-    }
-    return "?";
-}
-
 Strategy::Strategy(const config::TableConfig& cfg)
     : cfg_(config::resolve_max_age(cfg)),
       seal_bytes_(std::max<std::uint64_t>(cfg.max_memory / 2, 1)) {}
 
-std::optional<FlushReason> Strategy::should_seal(const BufferView& b, TimePoint now) const {
+std::optional<flush::FlushReason> Strategy::should_seal(const BufferView& b, TimePoint now) const {
     if (b.rows == 0) return std::nullopt;
     // The strategy's own reason wins when several apply, so the metrics say
     // "time" rather than "age" for a hybrid table whose limits coincide.
     if (auto reason = own_trigger(b, now)) return reason;
-    if (b.bytes >= seal_bytes_) return FlushReason::memory;
-    if (now - b.first_append >= cfg_.max_age) return FlushReason::age;
+    if (b.bytes >= seal_bytes_) return flush::FlushReason::memory;
+    if (now - b.first_append >= cfg_.max_age) return flush::FlushReason::age;
     return std::nullopt;
 }
 

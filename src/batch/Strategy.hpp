@@ -4,8 +4,9 @@
 #include <memory>
 #include <optional>
 
-#include "batch/Clock.hpp"
 #include "config/Config.hpp"
+#include "core/Clock.hpp"
+#include "flush/Batch.hpp"
 
 namespace chgate::batch {
 
@@ -20,7 +21,7 @@ struct BufferView {
 struct FlushFeedback {
     std::uint64_t rows = 0;
     milliseconds latency{0};
-    FlushReason reason = FlushReason::size;
+    flush::FlushReason reason = flush::FlushReason::size;
     bool ok = true;
 };
 
@@ -45,7 +46,7 @@ class Strategy {
 
     /// Seal now, and why; nullopt keeps the buffer open. Called after each append
     /// and whenever deadline() passes.
-    std::optional<FlushReason> should_seal(const BufferView& b, TimePoint now) const;
+    std::optional<flush::FlushReason> should_seal(const BufferView& b, TimePoint now) const;
 
     /// The latest time the buffer may stay open.
     TimePoint deadline(const BufferView& b) const;
@@ -60,7 +61,8 @@ class Strategy {
 
   protected:
     /// The strategy's own trigger, checked after the common limits.
-    virtual std::optional<FlushReason> own_trigger(const BufferView& b, TimePoint now) const = 0;
+    virtual std::optional<flush::FlushReason> own_trigger(const BufferView& b,
+                                                          TimePoint now) const = 0;
     /// The strategy's own deadline; TimePoint::max() for none.
     virtual TimePoint own_deadline(const BufferView& b) const = 0;
 

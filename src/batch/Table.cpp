@@ -9,7 +9,7 @@ constexpr auto kRelaxed = std::memory_order_relaxed;
 }
 
 Table::Table(std::string name, std::string database, std::string table, config::TableConfig cfg,
-             MemoryBudget& gateway, metrics::RateWindow& inserted_rate)
+             MemoryBudget& gateway, core::RateWindow& inserted_rate)
     : name_(std::move(name)),
       database_(std::move(database)),
       table_(std::move(table)),
@@ -67,7 +67,7 @@ void Table::on_buffered(std::int64_t rows, std::int64_t bytes) {
     stats_.buffered_bytes.fetch_add(static_cast<std::uint64_t>(bytes), kRelaxed);
 }
 
-void Table::on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
+void Table::on_sealed(flush::FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
                       TimePoint first_append, TimePoint sealed_at) {
     {
         std::lock_guard lock(mutex_);
@@ -90,7 +90,7 @@ void Table::on_replayed(std::uint64_t rows, std::uint64_t bytes, TimePoint first
         pending_sealed_.insert(sealed_at);
         pending_first_.insert(first_append);
     }
-    stats_.seals[static_cast<int>(FlushReason::replay)].fetch_add(1, kRelaxed);
+    stats_.seals[static_cast<int>(flush::FlushReason::replay)].fetch_add(1, kRelaxed);
     stats_.rows_replayed.fetch_add(rows, kRelaxed);
     stats_.pending_rows.fetch_add(rows, kRelaxed);
     stats_.pending_bytes.fetch_add(bytes, kRelaxed);

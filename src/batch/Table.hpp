@@ -7,11 +7,11 @@
 #include <set>
 #include <string>
 
-#include "batch/Clock.hpp"
 #include "batch/MemoryBudget.hpp"
+#include "batch/TableStats.hpp"
 #include "config/Config.hpp"
-#include "metrics/RateWindow.hpp"
-#include "metrics/TableStats.hpp"
+#include "core/Clock.hpp"
+#include "core/RateWindow.hpp"
 
 namespace chgate::batch {
 
@@ -24,7 +24,7 @@ enum class Admission { ok, table_full, gateway_full, too_large, disk_full };
 class Table {
   public:
     Table(std::string name, std::string database, std::string table, config::TableConfig cfg,
-          MemoryBudget& gateway, metrics::RateWindow& inserted_rate);
+          MemoryBudget& gateway, core::RateWindow& inserted_rate);
 
     const std::string& name() const { return name_; }  ///< as clients write it
     const std::string& database() const { return database_; }
@@ -34,7 +34,7 @@ class Table {
     std::shared_ptr<const config::TableConfig> config() const { return cfg_.load(); }
     /// A config reload: new settings, and the quota follows max_memory.
     void retune(config::TableConfig cfg);
-    const metrics::TableStats& stats() const { return stats_; }
+    const batch::TableStats& stats() const { return stats_; }
     std::uint64_t held_bytes() const { return quota_.held(); }
 
     /// Reserves `bytes` against the table's and the gateway's quotas.
@@ -48,7 +48,7 @@ class Table {
     void on_accepted(std::uint64_t rows, std::uint64_t bytes);
     void on_rejected(Admission why, std::uint64_t bytes);
     void on_buffered(std::int64_t rows, std::int64_t bytes);
-    void on_sealed(FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
+    void on_sealed(flush::FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
                    TimePoint first_append, TimePoint sealed_at);
     void on_replayed(std::uint64_t rows, std::uint64_t bytes, TimePoint first_append,
                      TimePoint sealed_at);
@@ -115,8 +115,8 @@ class Table {
     std::atomic<std::shared_ptr<const config::TableConfig>> cfg_;
     MemoryBudget quota_;
     MemoryBudget& gateway_;
-    metrics::RateWindow& inserted_rate_;
-    metrics::TableStats stats_;
+    core::RateWindow& inserted_rate_;
+    batch::TableStats stats_;
 
     mutable std::mutex mutex_;
     // Guarded by mutex_: the times of pending batches, and the hold.

@@ -52,15 +52,16 @@ TableBuffer::TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> 
                          bool log_appends)
     : table_(std::move(table)),
       columns_(std::move(columns)),
-      insert_query_(build_insert_query(*table_, columns_)),
-      label_(make_label(*table_, columns_)),
+      target_{build_insert_query(*table_, columns_),
+              {table_->database(), table_->table(), columns_},
+              make_label(*table_, columns_)},
       wal_(std::move(wal)),
       log_appends_(log_appends && wal_ != nullptr),
       strategy_(std::move(strategy)) {}
 
-AppendResult TableBuffer::append(std::string_view body, std::span<const ingest::RowSlice> rows,
-                                 TimePoint now, std::vector<Batch>& sealed,
-                                 const CommitWaiterPtr& waiter) {
+AppendResult TableBuffer::append(std::string_view body, std::span<const core::RowSlice> rows,
+                                 TimePoint now, std::vector<flush::Batch>& sealed,
+                                 const flush::CommitWaiterPtr& waiter) {
     AppendResult result;
     std::uint64_t bytes = 0;
     for (const auto& r : rows)
@@ -128,7 +129,7 @@ std::uint64_t TableBuffer::log_chunk_locked(std::uint64_t bytes) {
     return lsn;
 }
 
-void TableBuffer::copy_rows_locked(std::string_view body, std::span<const ingest::RowSlice> rows,
+void TableBuffer::copy_rows_locked(std::string_view body, std::span<const core::RowSlice> rows,
                                    std::uint64_t bytes) {
     const auto old_size = data_.size();
     data_.resize(old_size + bytes);
@@ -148,7 +149,7 @@ void TableBuffer::copy_rows_locked(std::string_view body, std::span<const ingest
     table_->on_buffered(static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(bytes));
 }
 
-std::optional<Batch> TableBuffer::seal_if_due(TimePoint now) {
+std::optional<flush::Batch> TableBuffer::seal_if_due(TimePoint now) {
     std::lock_guard lock(mutex_);
     if (rows_ == 0) return std::nullopt;
     const BufferView view{rows_, data_.size(), first_append_};
@@ -157,16 +158,16 @@ std::optional<Batch> TableBuffer::seal_if_due(TimePoint now) {
     return std::nullopt;
 }
 
-std::optional<Batch> TableBuffer::seal_now(FlushReason reason, TimePoint now) {
+std::optional<flush::Batch> TableBuffer::seal_now(flush::FlushReason reason, TimePoint now) {
     std::lock_guard lock(mutex_);
     if (rows_ == 0) return std::nullopt;
     return seal_locked(reason, now);
 }
 
-Batch TableBuffer::seal_locked(FlushReason reason, TimePoint now) {
-    Batch b;
+flush::Batch TableBuffer::seal_locked(flush::FlushReason reason, TimePoint now) {
+    flush::Batch b;
     b.id = next_batch_id();
-    b.source = shared_from_this();
+    b.owner = shared_from_this();
     b.row_count = rows_;
     b.first_append = first_append_;
     b.sealed_at = now;
@@ -189,15 +190,15 @@ Batch TableBuffer::seal_locked(FlushReason reason, TimePoint now) {
     return b;
 }
 
-Batch TableBuffer::adopt_replayed(store::ReplayedBatch&& replayed, std::uint64_t batch_id,
-                                  TimePoint now) {
-    Batch b;
+flush::Batch TableBuffer::adopt_replayed(store::ReplayedBatch&& replayed, std::uint64_t batch_id,
+                                         TimePoint now) {
+    flush::Batch b;
     b.id = batch_id;
-    b.source = shared_from_this();
+    b.owner = shared_from_this();
     b.row_count = replayed.row_count;
     b.first_append = now;
     b.sealed_at = now;
-    b.reason = FlushReason::replay;
+    b.reason = flush::FlushReason::replay;
     b.priority = table_->config()->priority;
     b.first_lsn = replayed.first_lsn;
     b.last_lsn = replayed.last_lsn;
@@ -223,7 +224,7 @@ TimePoint TableBuffer::oldest_open_event() const {
     return rows_ == 0 ? TimePoint::max() : first_append_;
 }
 
-std::optional<Batch> TableBuffer::retune(std::unique_ptr<Strategy> strategy, TimePoint now) {
+std::optional<flush::Batch> TableBuffer::retune(std::unique_ptr<Strategy> strategy, TimePoint now) {
     std::lock_guard lock(mutex_);
     strategy_ = std::move(strategy);
     if (rows_ > 0) {
@@ -252,7 +253,7 @@ void TableBuffer::hold(const std::string& reason, TimePoint now) {
             next_probe_ = now;
         }
     }
-    table_->on_hold(label_, reason);
+    table_->on_hold(target_.label, reason);
 }
 
 bool TableBuffer::release_hold() {
@@ -261,7 +262,7 @@ bool TableBuffer::release_hold() {
         if (!held_.exchange(false)) return false;
         held_since_ = TimePoint::max();
     }
-    table_->on_hold_released(label_);
+    table_->on_hold_released(target_.label);
     return true;
 }
 
@@ -278,6 +279,48 @@ bool TableBuffer::claim_probe(TimePoint now, milliseconds interval, TimePoint& n
     }
     next_probe_ = now + interval;
     return true;
+}
+
+void TableBuffer::on_sent(const flush::Batch& b, bool ok, milliseconds elapsed) {
+    on_flushed({b.row_count, elapsed, b.reason, ok});
+}
+
+void TableBuffer::on_inserted(const flush::Batch& b, std::uint64_t sent_bytes,
+                              milliseconds elapsed) {
+    table_->on_inserted(b.id, b.row_count, b.rows.size(), sent_bytes, elapsed, b.attempts,
+                        Clock::now());
+}
+
+void TableBuffer::on_attempt_failed(const flush::Batch& b, const std::string& error,
+                                    milliseconds retry_in, bool will_retry) {
+    table_->on_attempt_failed(b.id, b.row_count, b.attempts, error, retry_in, will_retry);
+}
+
+void TableBuffer::on_bad_rows(const flush::Batch& b, std::uint64_t inserted, std::uint64_t bad,
+                              std::uint64_t inserts, bool dead_lettered,
+                              const std::string& first_error) {
+    table_->on_bad_rows(b.id, inserted, bad, inserts, dead_lettered, first_error);
+}
+
+void TableBuffer::on_spooled(const flush::Batch& b, const std::string& error) {
+    table_->on_spooled(b.id, b.row_count, b.attempts, error);
+    on_done(b, store::DoneOutcome::spooled);
+}
+
+void TableBuffer::on_done(const flush::Batch& b, store::DoneOutcome outcome) {
+    // No sync: a lost done record costs a duplicate at replay, never a lost row.
+    if (b.last_lsn != 0 && wal_) wal_->append_done({b.id, b.first_lsn, b.last_lsn, outcome});
+}
+
+void TableBuffer::on_rows_left(std::uint64_t rows, std::uint64_t bytes) {
+    table_->on_settled(rows, bytes);
+    table_->release(bytes);
+}
+
+void TableBuffer::on_released(const flush::Batch& b) {
+    table_->on_settled(b.row_count, b.rows.size());
+    table_->on_batch_finished(b.first_append, b.sealed_at);
+    table_->release(b.rows.size());
 }
 
 }  // namespace chgate::batch

@@ -9,10 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "batch/Batch.hpp"
 #include "batch/Strategy.hpp"
 #include "batch/Table.hpp"
-#include "ingest/BodyDecoder.hpp"
+#include "core/RowSlice.hpp"
+#include "flush/Batch.hpp"
+#include "flush/BatchOwner.hpp"
 
 namespace chgate::store {
 class Wal;
@@ -32,7 +33,9 @@ struct AppendResult {
 /// under a short lock, and the table's strategy decides when the buffer is
 /// sealed into a Batch. With a write-ahead log, each chunk of rows is logged
 /// under the same lock, so a batch is always a contiguous range of records.
-class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
+/// It owns the batches it seals: the flusher reports their lives to it.
+class TableBuffer final : public flush::BatchOwner,
+                          public std::enable_shared_from_this<TableBuffer> {
   public:
     /// `wal` may be null (no log). `log_appends` says whether new rows are
     /// logged: false for ack: buffered tables, whose log only replays old rows.
@@ -45,19 +48,20 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     /// strategy seals are appended to `sealed`; a request larger than the
     /// strategy's row or byte limit is split across several. With `waiter`,
     /// every batch holding some of the rows reports to it when it finishes.
-    AppendResult append(std::string_view body, std::span<const ingest::RowSlice> rows,
-                        TimePoint now, std::vector<Batch>& sealed,
-                        const CommitWaiterPtr& waiter = nullptr);
+    AppendResult append(std::string_view body, std::span<const core::RowSlice> rows, TimePoint now,
+                        std::vector<flush::Batch>& sealed,
+                        const flush::CommitWaiterPtr& waiter = nullptr);
 
     /// Seals if a deadline has passed (called by the batch manager's timer).
-    std::optional<Batch> seal_if_due(TimePoint now);
+    std::optional<flush::Batch> seal_if_due(TimePoint now);
 
     /// Seals whatever is buffered, for shutdown.
-    std::optional<Batch> seal_now(FlushReason reason, TimePoint now);
+    std::optional<flush::Batch> seal_now(flush::FlushReason reason, TimePoint now);
 
     /// Turns a batch rebuilt from the log into one ready to send. The caller
     /// has reserved its bytes against the quotas.
-    Batch adopt_replayed(store::ReplayedBatch&& replayed, std::uint64_t batch_id, TimePoint now);
+    flush::Batch adopt_replayed(store::ReplayedBatch&& replayed, std::uint64_t batch_id,
+                                TimePoint now);
 
     /// When the buffer must be sealed; TimePoint::max() while it is empty.
     /// Lock-free, for the timer.
@@ -66,7 +70,7 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     /// A config reload: the table's new strategy takes over the open rows (an
     /// adaptive strategy starts learning again). Returns the batch it seals
     /// at once, if the rows already reach its limits.
-    std::optional<Batch> retune(std::unique_ptr<Strategy> strategy, TimePoint now);
+    std::optional<flush::Batch> retune(std::unique_ptr<Strategy> strategy, TimePoint now);
 
     void on_flushed(const FlushFeedback& feedback);
     /// When the first row of the open buffer came; TimePoint::max() when empty.
@@ -79,40 +83,60 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     const std::shared_ptr<Table>& table_ptr() const { return table_; }
     const std::vector<std::string>& columns() const { return columns_; }
     /// INSERT INTO `db`.`table` [(`c1`, …)] FORMAT JSONEachRow
-    const std::string& insert_query() const { return insert_query_; }
+    const std::string& insert_query() const { return target_.insert_query; }
     /// The write-ahead log, or null.
     const std::shared_ptr<store::Wal>& wal() const { return wal_; }
     bool logs_appends() const { return log_appends_; }
     /// The table's name, and its column list when it has one (cut at about
     /// 120 characters): for logs, /metrics and /readyz.
-    const std::string& label() const { return label_; }
+    const std::string& label() const { return target_.label; }
 
     // Held: ClickHouse cannot take this buffer's rows (its table or database
     // is gone, chgate's user lacks access). The rows are kept; one batch tries
     // again every hold_probe_interval. Another column list of the same table,
     // or the same table's plain buffer, is not held by it.
-    void hold(const std::string& reason, TimePoint now);
+    void hold(const std::string& reason, TimePoint now) override;
     /// Ends a hold; true if the buffer was held.
-    bool release_hold();
-    bool held() const { return held_.load(std::memory_order_relaxed); }
+    bool release_hold() override;
+    bool held() const override { return held_.load(std::memory_order_relaxed); }
     /// Since when it is held; TimePoint::max() when it is not.
     TimePoint held_since() const;
     /// For a held buffer: true if a batch may try now (and the next may not
     /// for `interval`); otherwise `next` says when.
-    bool claim_probe(TimePoint now, milliseconds interval, TimePoint& next);
+    bool claim_probe(TimePoint now, milliseconds interval, TimePoint& next) override;
+
+    // The rest of flush::BatchOwner: the flusher's reports, kept in the table's books.
+    const flush::BatchTarget& target() const override { return target_; }
+    std::shared_ptr<const config::TableConfig> settings() const override {
+        return table_->config();
+    }
+    bool configured() const override { return table_->configured(); }
+    void mark_missing(TimePoint until) override { table_->mark_missing(until); }
+    std::string hold_reason() const override { return table_->hold_state().reason; }
+    void on_sent(const flush::Batch& b, bool ok, milliseconds elapsed) override;
+    void on_inserted(const flush::Batch& b, std::uint64_t sent_bytes,
+                     milliseconds elapsed) override;
+    void on_attempt_failed(const flush::Batch& b, const std::string& error, milliseconds retry_in,
+                           bool will_retry) override;
+    void on_bad_rows(const flush::Batch& b, std::uint64_t inserted, std::uint64_t bad,
+                     std::uint64_t inserts, bool dead_lettered,
+                     const std::string& first_error) override;
+    void on_spooled(const flush::Batch& b, const std::string& error) override;
+    void on_done(const flush::Batch& b, store::DoneOutcome outcome) override;
+    void on_rows_left(std::uint64_t rows, std::uint64_t bytes) override;
+    void on_released(const flush::Batch& b) override;
 
   private:
     // All four need mutex_ held.
-    Batch seal_locked(FlushReason reason, TimePoint now);
+    flush::Batch seal_locked(flush::FlushReason reason, TimePoint now);
     void update_deadline_locked();
-    void copy_rows_locked(std::string_view body, std::span<const ingest::RowSlice> rows,
+    void copy_rows_locked(std::string_view body, std::span<const core::RowSlice> rows,
                           std::uint64_t bytes);
     std::uint64_t log_chunk_locked(std::uint64_t bytes);
 
     const std::shared_ptr<Table> table_;
     const std::vector<std::string> columns_;
-    const std::string insert_query_;
-    const std::string label_;
+    const flush::BatchTarget target_;
     const std::shared_ptr<store::Wal> wal_;
     const bool log_appends_;
 
@@ -125,7 +149,7 @@ class TableBuffer : public std::enable_shared_from_this<TableBuffer> {
     std::size_t last_batch_capacity_ = 0;
     std::uint64_t open_first_lsn_ = 0;
     std::uint64_t open_last_lsn_ = 0;
-    std::vector<WaiterRows> open_waiters_;
+    std::vector<flush::WaiterRows> open_waiters_;
 
     // Written under mutex_, read without it by the timer.
     std::atomic<Clock::rep> deadline_{TimePoint::max().time_since_epoch().count()};

@@ -2,9 +2,10 @@
 
 namespace chgate::batch {
 
-std::optional<FlushReason> TimeStrategy::own_trigger(const BufferView& b, TimePoint now) const {
-    if (b.rows >= cfg_.max_batch_size) return FlushReason::size;
-    if (now >= own_deadline(b)) return FlushReason::time;
+std::optional<flush::FlushReason> TimeStrategy::own_trigger(const BufferView& b,
+                                                            TimePoint now) const {
+    if (b.rows >= cfg_.max_batch_size) return flush::FlushReason::size;
+    if (now >= own_deadline(b)) return flush::FlushReason::time;
     return std::nullopt;
 }
 

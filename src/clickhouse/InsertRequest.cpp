@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "store/Crc32c.hpp"
+#include "core/Crc32c.hpp"
 
 namespace chgate::clickhouse {
 
@@ -29,8 +29,8 @@ std::string url_encode(std::string_view s) {
 std::string dedup_token(std::uint64_t batch_id, std::string_view rows) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "chgate-%llu-%08x-%zu",
-                  static_cast<unsigned long long>(batch_id),
-                  store::crc32c(rows.data(), rows.size()), rows.size());
+                  static_cast<unsigned long long>(batch_id), core::crc32c(rows.data(), rows.size()),
+                  rows.size());
     return buf;
 }
 

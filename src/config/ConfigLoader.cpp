@@ -12,7 +12,7 @@
 #include "config/Cidr.hpp"
 #include "config/ListenAddress.hpp"
 #include "config/UrlCredentials.hpp"
-#include "ingest/TableName.hpp"
+#include "core/TableName.hpp"
 #include "util/Sha256.hpp"
 
 namespace chgate::config {
@@ -199,8 +199,8 @@ bool lookup_strategy(const std::string& name, Preset& out) {
     return false;
 }
 
-// The batch configuration guide: low_latency keeps batches of a few rows and waits only milliseconds;
-// mega_batch gathers tens of thousands of rows and accepts seconds of delay.
+// The batch configuration guide: low_latency keeps batches of a few rows and waits only
+// milliseconds; mega_batch gathers tens of thousands of rows and accepts seconds of delay.
 void apply_preset(const std::string& name, TableConfig& t) {
     if (name == "low_latency") {
         t.max_batch_size = 5;
@@ -598,7 +598,7 @@ class Loader {
         }
         if (auto n = node["database"]) {
             c.database = r_.scalar(n, p + ".database");
-            if (!ingest::is_identifier(c.database)) {
+            if (!core::is_identifier(c.database)) {
                 r_.fail(n, p + ".database",
                         "\"" + c.database + "\" is not a plain identifier [A-Za-z_][A-Za-z0-9_]*");
             }
@@ -680,7 +680,7 @@ class Loader {
             for (const auto& entry : n) {
                 const auto name = r_.key(entry.first, p + ".settings");
                 const auto path = p + ".settings." + name;
-                if (!ingest::is_identifier(name)) {
+                if (!core::is_identifier(name)) {
                     r_.fail(entry.first, path, "is not a ClickHouse setting name");
                 }
                 if (name == "query" || name == "database" || name == "user" || name == "password" ||
@@ -838,8 +838,8 @@ class Loader {
             for (const auto& entry : tables) {
                 const auto name = r_.key(entry.first, p + ".tables");
                 const auto tp = p + ".tables." + name;
-                ingest::TableName parsed;
-                if (!ingest::parse_table_name(name, parsed)) {
+                core::TableName parsed;
+                if (!core::parse_table_name(name, parsed)) {
                     r_.fail(entry.first, tp,
                             "\"" + name +
                                 "\" is not a table name: use an identifier [A-Za-z_][A-Za-z0-9_]*, "

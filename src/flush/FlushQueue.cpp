@@ -2,12 +2,10 @@
 
 #include <algorithm>
 
-#include "batch/TableBuffer.hpp"
-
 namespace chgate::flush {
 
-void FlushQueue::insert_locked(batch::Batch b) {
-    if (b.not_before > batch::Clock::now()) {
+void FlushQueue::insert_locked(Batch b) {
+    if (b.not_before > Clock::now()) {
         delayed_.push_back(std::move(b));
         std::push_heap(delayed_.begin(), delayed_.end(), DelayOrder{});
     } else {
@@ -16,7 +14,7 @@ void FlushQueue::insert_locked(batch::Batch b) {
     }
 }
 
-void FlushQueue::push(batch::Batch b) {
+void FlushQueue::push(Batch b) {
     {
         std::lock_guard lock(mutex_);
         insert_locked(std::move(b));
@@ -26,7 +24,7 @@ void FlushQueue::push(batch::Batch b) {
     cv_.notify_one();
 }
 
-void FlushQueue::retry(batch::Batch b) {
+void FlushQueue::retry(Batch b) {
     {
         std::lock_guard lock(mutex_);
         --in_hand_;
@@ -46,7 +44,7 @@ void FlushQueue::finish() {
     if (drained) cv_.notify_all();
 }
 
-void FlushQueue::promote_due(batch::TimePoint now) {
+void FlushQueue::promote_due(TimePoint now) {
     while (!delayed_.empty() && delayed_.front().not_before <= now) {
         std::pop_heap(delayed_.begin(), delayed_.end(), DelayOrder{});
         ready_.push_back(std::move(delayed_.back()));
@@ -55,14 +53,14 @@ void FlushQueue::promote_due(batch::TimePoint now) {
     }
 }
 
-std::optional<batch::Batch> FlushQueue::pop() {
+std::optional<Batch> FlushQueue::pop() {
     std::unique_lock lock(mutex_);
     for (;;) {
         if (aborted_) return std::nullopt;
-        promote_due(batch::Clock::now());
+        promote_due(Clock::now());
         if (!ready_.empty()) {
             std::pop_heap(ready_.begin(), ready_.end(), ReadyOrder{});
-            batch::Batch b = std::move(ready_.back());
+            Batch b = std::move(ready_.back());
             ready_.pop_back();
             ++in_hand_;
             return b;
@@ -99,9 +97,9 @@ void FlushQueue::abort() {
     cv_.notify_all();
 }
 
-std::vector<batch::Batch> FlushQueue::take_all() {
+std::vector<Batch> FlushQueue::take_all() {
     std::lock_guard lock(mutex_);
-    std::vector<batch::Batch> all = std::move(ready_);
+    std::vector<Batch> all = std::move(ready_);
     for (auto& b : delayed_)
         all.push_back(std::move(b));
     ready_.clear();
@@ -109,13 +107,13 @@ std::vector<batch::Batch> FlushQueue::take_all() {
     return all;
 }
 
-void FlushQueue::release_delayed(const batch::TableBuffer* buffer) {
+void FlushQueue::release_delayed(const BatchOwner* owner) {
     {
         std::lock_guard lock(mutex_);
-        const auto now = batch::Clock::now();
+        const auto now = Clock::now();
         bool changed = false;
         for (auto& b : delayed_) {
-            if (b.source.get() == buffer && b.not_before > now) {
+            if (b.owner.get() == owner && b.not_before > now) {
                 b.not_before = now;
                 changed = true;
             }

@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "batch/Batch.hpp"
+#include "flush/Batch.hpp"
 
 namespace chgate::flush {
 
@@ -16,17 +16,17 @@ namespace chgate::flush {
 class FlushQueue {
   public:
     /// Adds a new batch; it becomes ready at b.not_before.
-    void push(batch::Batch b);
+    void push(Batch b);
 
     /// Puts back a batch taken by pop() that failed and will be tried again.
-    void retry(batch::Batch b);
+    void retry(Batch b);
 
     /// Reports that a batch taken by pop() is finished (inserted or given up).
     void finish();
 
     /// Blocks until a batch is ready and returns it, or returns nullopt once the
     /// queue is closed and empty.
-    std::optional<batch::Batch> pop();
+    std::optional<Batch> pop();
 
     /// pop() returns nullopt once everything queued has been taken. Pushes are
     /// still accepted after close (retries of batches already taken).
@@ -35,33 +35,33 @@ class FlushQueue {
     /// Wakes waiting flushers and makes pop() return nullopt at once, even with
     /// batches left; take_all() then collects what was left.
     void abort();
-    std::vector<batch::Batch> take_all();
+    std::vector<Batch> take_all();
 
     std::size_t size() const;
 
-    /// Makes every waiting batch of `buffer` ready now (its hold has ended).
-    void release_delayed(const batch::TableBuffer* buffer);
+    /// Makes every waiting batch of `owner` ready now (its hold has ended).
+    void release_delayed(const BatchOwner* owner);
 
   private:
     struct ReadyOrder {  // a max-heap: the "largest" batch leaves first
-        bool operator()(const batch::Batch& a, const batch::Batch& b) const {
+        bool operator()(const Batch& a, const Batch& b) const {
             if (a.priority != b.priority) return a.priority > b.priority;
             return a.first_append > b.first_append;
         }
     };
     struct DelayOrder {
-        bool operator()(const batch::Batch& a, const batch::Batch& b) const {
+        bool operator()(const Batch& a, const Batch& b) const {
             return a.not_before > b.not_before;
         }
     };
-    void promote_due(batch::TimePoint now);  // needs mutex_
-    void insert_locked(batch::Batch b);      // needs mutex_
+    void promote_due(TimePoint now);  // needs mutex_
+    void insert_locked(Batch b);      // needs mutex_
 
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     // Guarded by mutex_.
-    std::vector<batch::Batch> ready_;    // heap by ReadyOrder
-    std::vector<batch::Batch> delayed_;  // heap by DelayOrder
+    std::vector<Batch> ready_;    // heap by ReadyOrder
+    std::vector<Batch> delayed_;  // heap by DelayOrder
     bool closed_ = false;
     bool aborted_ = false;
     int in_hand_ = 0;  // popped batches that may still come back as retries

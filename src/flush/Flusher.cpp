@@ -2,17 +2,12 @@
 
 #include <random>
 
-#include "batch/TableBuffer.hpp"
-#include "clickhouse/Compressor.hpp"
-#include "clickhouse/HttpClient.hpp"
-#include "clickhouse/InsertRequest.hpp"
-#include "clickhouse/ReplicaSet.hpp"
+#include "flush/BatchOwner.hpp"
 #include "flush/Bisector.hpp"
 #include "flush/RequestOutcomes.hpp"
 #include "store/DeadLetters.hpp"
 #include "store/Spool.hpp"
 #include "store/Storage.hpp"
-#include "store/Wal.hpp"
 #include "util/Log.hpp"
 #include "util/ThreadName.hpp"
 
@@ -22,10 +17,10 @@ using namespace std::chrono_literals;
 using clickhouse::ErrorClass;
 
 Flusher::Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
-                 clickhouse::ReplicaSet& replicas, store::Storage* storage)
+                 clickhouse::SenderFactory senders, store::Storage* storage)
     : queue_(queue),
       cfg_(cfg),
-      replicas_(replicas),
+      senders_(std::move(senders)),
       storage_(storage),
       dead_letters_(storage != nullptr ? &storage->dead_letters() : nullptr),
       retry_(cfg.retry_initial, cfg.retry_max, cfg.retry_multiplier) {}
@@ -40,7 +35,7 @@ void Flusher::start() {
         ++running_;
         threads_.emplace_back([this, i] {
             set_thread_name("chgate-flush-" + std::to_string(i));
-            run(i);
+            run();
         });
     }
 }
@@ -57,19 +52,16 @@ void Flusher::join() {
     threads_.clear();
 }
 
-void Flusher::run(int) {
-    clickhouse::HttpClient client({cfg_.user, cfg_.password}, cfg_.timeout, cfg_.tls);
-    clickhouse::Compressor compressor;
-    std::string scratch;
-    Worker w{client, compressor, scratch};
+void Flusher::run() {
+    const auto sender = senders_();
     while (auto b = queue_.pop()) {
         try {
-            deliver(*b, w);
+            deliver(*b, *sender);
         } catch (const std::exception& e) {
             // A bug or an allocation failure must not end the process. A batch
             // still held here (deliver() had not handed it on) is tried again.
             LOG_ERROR << "flusher: delivering a batch failed: " << e.what();
-            if (b->source) retry_later(*b, std::string("local error: ") + e.what());
+            if (b->owner) retry_later(*b, std::string("local error: ") + e.what());
         }
     }
     std::lock_guard lock(mutex_);
@@ -77,75 +69,40 @@ void Flusher::run(int) {
     exited_.notify_all();
 }
 
-Flusher::Attempt Flusher::attempt(const batch::Batch& b, std::string_view rows, Worker& w) {
-    const auto& buffer = *b.source;
-    Attempt a;
-    auto* replica = replicas_.pick(clickhouse::CircuitBreaker::Clock::now());
-    if (replica == nullptr) {
-        a.response.transport_error =
-            "no ClickHouse replica can take inserts now (every circuit breaker is open)";
-        a.outcome = clickhouse::classify(a.response, &cfg_.error_classes);
-        return a;
-    }
-    const auto server = replica->monitor.info();
-    // 18.16 refuses zstd bodies (Code 89); fall back to gzip where the probe says so.
-    auto method = buffer.table().config()->compression;
-    if (method == config::Compression::zstd && !server->zstd_body) {
-        method = config::Compression::gzip;
-    }
-    try {
-        const char* encoding = w.compressor.compress(method, rows, w.scratch);
-        const std::string_view body = encoding != nullptr ? std::string_view(w.scratch) : rows;
-        a.sent_bytes = body.size();
-        a.response =
-            w.client.post(clickhouse::build_insert_url(replica->url, buffer.insert_query(), *server,
-                                                       clickhouse::dedup_token(b.id, rows)),
-                          body, encoding);
-    } catch (const std::exception& e) {
-        // Only allocation or a library failure lands here; treat it as transient.
-        a.response = {};
-        a.response.transport_error = std::string("local error: ") + e.what();
-    }
-    a.outcome = clickhouse::classify(a.response, &cfg_.error_classes);
-    // Only server trouble counts against the replica: bad rows or a missing
-    // table are answers, from a server that works.
-    const bool trouble = a.outcome.error_class == ErrorClass::retry;
-    replicas_.report(*replica, trouble, !a.response.transport_ok, a.outcome.message);
-    if (trouble && replicas_.replicas().size() > 1) {
-        a.outcome.message = replica->url + ": " + a.outcome.message;
-    }
-    return a;
+clickhouse::SendResult Flusher::attempt(const Batch& b, std::string_view rows,
+                                        clickhouse::Sender& sender) {
+    const auto& owner = *b.owner;
+    return sender.send({owner.target().insert_query, rows, b.id, owner.settings()->compression});
 }
 
-void Flusher::deliver(batch::Batch& b, Worker& w) {
-    auto& buffer = *b.source;
-    auto& table = buffer.table();
-    const auto now = batch::Clock::now();
+void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {
+    auto& owner = *b.owner;
+    const auto now = Clock::now();
     // A held buffer tries one batch per hold_probe_interval; the others wait,
     // each at most hold_max, then go to the dead letters.
     const auto give_up_at = b.first_append + cfg_.hold_max;
-    if (buffer.held()) {
-        batch::TimePoint next;
-        if (!buffer.claim_probe(now, cfg_.hold_probe_interval, next)) {
+    if (owner.held()) {
+        TimePoint next;
+        if (!owner.claim_probe(now, cfg_.hold_probe_interval, next)) {
             if (now >= give_up_at) return give_up_held(b, {});
             b.not_before = std::min(next, give_up_at);
             queue_.retry(std::move(b));
             return;
         }
     }
-    const auto a = attempt(b, b.rows, w);
+    const auto a = attempt(b, b.rows, sender);
     auto error_class = a.outcome.error_class;
-    if (error_class == ErrorClass::hold && !table.configured() &&
+    if (error_class == ErrorClass::hold && !owner.configured() &&
         (a.outcome.code == 60 || a.outcome.code == 81)) {
         // A table served by default that does not exist in ClickHouse: the
         // client named it, so its rows are refused, not held; for a while
         // requests for it are refused at the door.
-        table.mark_missing(now + cfg_.hold_probe_interval);
+        owner.mark_missing(now + cfg_.hold_probe_interval);
         error_class = ErrorClass::reject;
     }
     if (error_class == ErrorClass::hold) {
         // The target is wrong, not the rows: keep them, and do not spend retries.
-        buffer.hold(describe(a.outcome), now);
+        owner.hold(describe(a.outcome), now);
         if (now >= give_up_at) return give_up_held(b, a.outcome);
         b.not_before = std::min(now + cfg_.hold_probe_interval, give_up_at);
         queue_.retry(std::move(b));
@@ -154,27 +111,26 @@ void Flusher::deliver(batch::Batch& b, Worker& w) {
     ++b.attempts;
     if (error_class == ErrorClass::none) {
         // The first success after a hold lets the buffer's waiting batches go.
-        if (buffer.release_hold()) queue_.release_delayed(&buffer);
-        table.on_inserted(b.id, b.row_count, b.rows.size(), a.sent_bytes, a.response.elapsed,
-                          b.attempts, batch::Clock::now());
-        buffer.on_flushed({b.row_count, a.response.elapsed, b.reason, true});
+        if (owner.release_hold()) queue_.release_delayed(&owner);
+        owner.on_sent(b, true, a.response.elapsed);
+        owner.on_inserted(b, a.sent_bytes, a.response.elapsed);
         RequestOutcomes outcomes(std::move(b.refused));
         finish(b, b.had_bad_rows ? store::DoneOutcome::quarantined : store::DoneOutcome::committed,
                outcomes);
         return;
     }
-    buffer.on_flushed({b.row_count, a.response.elapsed, b.reason, false});
+    owner.on_sent(b, false, a.response.elapsed);
     const std::string error = a.outcome.code != 0 ? "Code " + std::to_string(a.outcome.code) +
                                                         " (" + clickhouse::to_string(error_class) +
                                                         "): " + a.outcome.message
                                                   : a.outcome.message;
     if (error_class == ErrorClass::quarantine) {
-        table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
-        on_bad_rows(b, a.outcome, w);
+        owner.on_attempt_failed(b, error, 0ms, false);
+        on_bad_rows(b, a.outcome, sender);
         return;
     }
     if (error_class == ErrorClass::reject) {
-        table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
+        owner.on_attempt_failed(b, error, 0ms, false);
         on_rejected(b, a.outcome);
         return;
     }
@@ -197,7 +153,7 @@ std::vector<store::DeadRow> every_row(std::string_view rows, int code, const std
 
 /// Whether every row of `b` came from the request `w` (so that ClickHouse's
 /// message about the batch quotes only that request's rows).
-bool owns_all(const batch::Batch& b, const batch::CommitWaiterPtr& w) {
+bool owns_all(const Batch& b, const CommitWaiterPtr& w) {
     std::uint64_t rows = 0;
     for (const auto& r : b.waiters) {
         if (r.waiter == w) rows += r.count;
@@ -220,55 +176,52 @@ std::string Flusher::describe(const clickhouse::InsertOutcome& o) {
     return o.code != 0 ? "Code " + std::to_string(o.code) + ": " + o.message : o.message;
 }
 
-void Flusher::give_up_held(batch::Batch& b, const clickhouse::InsertOutcome& last) {
-    auto& buffer = *b.source;
-    auto& table = buffer.table();
+void Flusher::give_up_held(Batch& b, const clickhouse::InsertOutcome& last) {
     if (dead_letters_ == nullptr) {
         // Nowhere to keep them (tests without storage): wait, as before hold_max.
-        b.not_before = batch::Clock::now() + cfg_.hold_probe_interval;
+        b.not_before = Clock::now() + cfg_.hold_probe_interval;
         queue_.retry(std::move(b));
         return;
     }
-    const auto hold = table.hold_state();
     const std::string reason =
         "waited longer than clickhouse.hold_max (" + config::format_duration(cfg_.hold_max) +
-        "): " + (last.error_class == ErrorClass::hold ? describe(last) : hold.reason);
+        "): " + (last.error_class == ErrorClass::hold ? describe(last) : b.owner->hold_reason());
     const auto all = every_row(b.rows, last.code, reason);
     // Not a refusal of the rows: kept whatever the failure_strategy.
     if (!settle_bad_rows(b, all, 0, 0, true)) return;
-    LOG_ERROR << buffer.label() << ": batch " << b.id << " (" << b.row_count
+    LOG_ERROR << b.owner->target().label << ": batch " << b.id << " (" << b.row_count
               << " rows) went to the dead letters: " << reason;
     RequestOutcomes outcomes(std::move(b.refused));
-    finish(b, store::DoneOutcome::quarantined, outcomes, [&](const batch::CommitWaiterPtr&) {
-        return batch::CommitOutcome{false, false, reason + "; the rows are in the dead letters"};
+    finish(b, store::DoneOutcome::quarantined, outcomes, [&](const CommitWaiterPtr&) {
+        return CommitOutcome{false, false, reason + "; the rows are in the dead letters"};
     });
 }
 
-void Flusher::on_rejected(batch::Batch& b, const clickhouse::InsertOutcome& refusal) {
+void Flusher::on_rejected(Batch& b, const clickhouse::InsertOutcome& refusal) {
     // Every row fails the same way (the column list names a column the table
     // lacks): no bisection. The message is about the column list, which every
     // request in this buffer sent alike.
     const auto all = every_row(b.rows, refusal.code, refusal.message);
     if (!settle_bad_rows(b, all, 0, 0)) return;
     RequestOutcomes outcomes(std::move(b.refused));
-    outcomes.refuse_all(b.waiters, [&](const batch::WaiterRows&) { return describe(refusal); });
+    outcomes.refuse_all(b.waiters, [&](const WaiterRows&) { return describe(refusal); });
     finish(b, store::DoneOutcome::quarantined, outcomes);
 }
 
-void Flusher::on_transient(batch::Batch& b, const clickhouse::InsertOutcome& failure,
+void Flusher::on_transient(Batch& b, const clickhouse::InsertOutcome& failure,
                            const std::string& error) {
-    auto& table = b.source->table();
-    const auto tcfg = table.config();
-    if (b.attempts <= tcfg->retry_attempts) return retry_later(b, error);
+    auto& owner = *b.owner;
+    const auto settings = owner.settings();
+    if (b.attempts <= settings->retry_attempts) return retry_later(b, error);
     // Out of retries.
-    if (tcfg->failure_strategy == config::FailureStrategy::send_to_dlq &&
+    if (settings->failure_strategy == config::FailureStrategy::send_to_dlq &&
         dead_letters_ != nullptr) {
         const auto all = every_row(b.rows, failure.code, "out of retries: " + failure.message);
-        table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
+        owner.on_attempt_failed(b, error, 0ms, false);
         if (!settle_bad_rows(b, all, 0, 0)) return;
         RequestOutcomes outcomes(std::move(b.refused));
-        finish(b, store::DoneOutcome::quarantined, outcomes, [&](const batch::CommitWaiterPtr& w) {
-            return batch::CommitOutcome{
+        finish(b, store::DoneOutcome::quarantined, outcomes, [&](const CommitWaiterPtr& w) {
+            return CommitOutcome{
                 false, false,
                 "out of retries: " +
                     message_for_request(failure.code, failure.message, owns_all(b, w)) +
@@ -279,72 +232,64 @@ void Flusher::on_transient(batch::Batch& b, const clickhouse::InsertOutcome& fai
     spool_or_keep(b, failure, error);
 }
 
-void Flusher::spool_or_keep(batch::Batch& b, const clickhouse::InsertOutcome& failure,
+void Flusher::spool_or_keep(Batch& b, const clickhouse::InsertOutcome& failure,
                             const std::string& error) {
-    auto& buffer = *b.source;
-    auto& table = buffer.table();
+    auto& owner = *b.owner;
     // Already on disk: leave memory; the spool replay brings it back later.
     if (!b.spool_path.empty()) {
-        table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
+        owner.on_attempt_failed(b, error, 0ms, false);
         storage_->spool().unload(b.spool_path);
         return let_go(b);
     }
     if (storage_ != nullptr && storage_->disk_has_room(b.rows.size())) {
         store::SpoolEntry entry;
         std::string spool_error;
-        const store::LogTarget target{table.database(), table.table(), buffer.columns()};
-        if (storage_->spool().put(target, b.id, b.rows, b.row_count, spool_error, entry)) {
-            table.on_attempt_failed(b.id, b.row_count, b.attempts, error, 0ms, false);
-            table.on_spooled(b.id, b.row_count, b.attempts, error);
+        if (storage_->spool().put(owner.target().files, b.id, b.rows, b.row_count, spool_error,
+                                  entry)) {
+            owner.on_attempt_failed(b, error, 0ms, false);
             // The spool holds the rows now: the log need not replay them.
-            if (b.last_lsn != 0 && buffer.wal()) {
-                buffer.wal()->append_done(
-                    {b.id, b.first_lsn, b.last_lsn, store::DoneOutcome::spooled});
-            }
-            RequestOutcomes(std::move(b.refused))
-                .report(b.waiters, [&](const batch::CommitWaiterPtr& w) {
-                    return batch::CommitOutcome{
-                        false, false,
-                        message_for_request(failure.code, failure.message, owns_all(b, w)) +
-                            "; the events are spooled on disk and will be delivered"};
-                });
+            owner.on_spooled(b, error);
+            RequestOutcomes(std::move(b.refused)).report(b.waiters, [&](const CommitWaiterPtr& w) {
+                return CommitOutcome{
+                    false, false,
+                    message_for_request(failure.code, failure.message, owns_all(b, w)) +
+                        "; the events are spooled on disk and will be delivered"};
+            });
             b.waiters.clear();
             storage_->spool().unload(entry.path);
             return let_go(b);
         }
-        LOG_ERROR << "table " << table.name() << ": cannot spool batch " << b.id << ": "
-                  << spool_error << "; keeping it in memory";
+        LOG_ERROR << owner.target().label << ": cannot spool batch " << b.id << ": " << spool_error
+                  << "; keeping it in memory";
     }
     // No room on disk: the batch stays in memory, retried at the backoff cap;
     // the table answers 429 once its max_memory is in use. Nothing is dropped.
     retry_later(b, error);
 }
 
-void Flusher::let_go(batch::Batch& b) {
-    auto& table = b.source->table();
-    table.on_settled(b.row_count, b.rows.size());
-    table.on_batch_finished(b.first_append, b.sealed_at);
-    table.release(b.rows.size());
+void Flusher::let_go(Batch& b) {
+    b.owner->on_released(b);
     queue_.finish();
 }
 
-void Flusher::on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refusal, Worker& w) {
-    auto& table = b.source->table();
-    const auto strategy = table.config()->failure_strategy;
+void Flusher::on_bad_rows(Batch& b, const clickhouse::InsertOutcome& refusal,
+                          clickhouse::Sender& sender) {
+    const auto strategy = b.owner->settings()->failure_strategy;
     RequestOutcomes outcomes(std::move(b.refused));
     std::vector<store::DeadRow> bad;
     BisectResult found;
     if (strategy == config::FailureStrategy::fail_batch) {
         // FailBatch: the whole batch is quarantined, good rows with the bad.
         bad = every_row(b.rows, refusal.code, refusal.message);
-        outcomes.refuse_all(b.waiters, [&](const batch::WaiterRows& r) {
+        outcomes.refuse_all(b.waiters, [&](const WaiterRows& r) {
             return "the batch was refused (failure_strategy FailBatch): " +
                    message_for_request(refusal.code, refusal.message, owns_all(b, r.waiter));
         });
     } else {
         const auto owners = row_owners(b.waiters, b.row_count);
         found = bisect(
-            b.rows, refusal, [&](std::string_view rows) { return attempt(b, rows, w).outcome; },
+            b.rows, refusal,
+            [&](std::string_view rows) { return attempt(b, rows, sender).outcome; },
             cfg_.max_inserts_per_batch, owners);
         const auto limit = std::to_string(cfg_.max_inserts_per_batch);
         for (const auto& r : found.bad_rows) {
@@ -375,7 +320,7 @@ void Flusher::on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refu
         std::sort(unsettled.begin(), unsettled.end());
     }
     if (!bad.empty() || found.inserted_rows > 0) {
-        LOG_DEBUG << "table " << table.name() << ": batch " << b.id << ": " << found.inserts
+        LOG_DEBUG << b.owner->target().label << ": batch " << b.id << ": " << found.inserts
                   << " INSERTs to isolate " << bad.size() << " bad rows, " << found.successful
                   << " of them inserted rows (a part each)";
     }
@@ -393,15 +338,12 @@ void Flusher::on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refu
     finish(b, rejected ? store::DoneOutcome::quarantined : store::DoneOutcome::committed, outcomes);
 }
 
-void Flusher::keep_only(batch::Batch& b, std::span<const std::size_t> kept,
-                        RequestOutcomes& outcomes) {
-    auto& table = b.source->table();
+void Flusher::keep_only(Batch& b, std::span<const std::size_t> kept, RequestOutcomes& outcomes) {
     const auto starts = row_starts(b.rows);
     auto rest = pick_rows(b.rows, starts, kept);
     const auto settled_bytes = b.rows.size() - rest.size();
     const auto settled_rows = b.row_count - kept.size();
-    table.on_settled(settled_rows, settled_bytes);
-    table.release(settled_bytes);
+    b.owner->on_rows_left(settled_rows, settled_bytes);
     auto waiters = keep_rows(b.waiters, kept);
     // Requests with no rows left in the batch hear now; the others at its end.
     b.refused = outcomes.settle(b.waiters, waiters);
@@ -410,23 +352,21 @@ void Flusher::keep_only(batch::Batch& b, std::span<const std::size_t> kept,
     b.row_count = kept.size();
 }
 
-bool Flusher::settle_bad_rows(batch::Batch& b, std::span<const store::DeadRow> bad,
-                              std::uint64_t inserted, std::uint64_t inserts, bool always_keep,
+bool Flusher::settle_bad_rows(Batch& b, std::span<const store::DeadRow> bad, std::uint64_t inserted,
+                              std::uint64_t inserts, bool always_keep,
                               std::span<const std::size_t> unsettled, RequestOutcomes* outcomes) {
-    auto& buffer = *b.source;
-    auto& table = buffer.table();
+    auto& owner = *b.owner;
     const bool keep =
-        dead_letters_ != nullptr && (always_keep || table.config()->failure_strategy !=
+        dead_letters_ != nullptr && (always_keep || owner.settings()->failure_strategy !=
                                                         config::FailureStrategy::log_and_continue);
     if (keep && !bad.empty()) {
         std::string error;
-        const store::LogTarget target{table.database(), table.table(), buffer.columns()};
-        if (!dead_letters_->append(target, b.id, bad, error)) {
+        if (!dead_letters_->append(owner.target().files, b.id, bad, error)) {
             // The rows must not be lost: they stay in the batch and come back here.
-            LOG_ERROR << "table " << table.name() << ": cannot write dead letters: " << error
+            LOG_ERROR << owner.target().label << ": cannot write dead letters: " << error
                       << "; keeping the batch and retrying";
             if (outcomes != nullptr && unsettled.size() < b.row_count) {
-                table.on_bad_rows(b.id, inserted, 0, inserts, true, "");
+                owner.on_bad_rows(b, inserted, 0, inserts, true, "");
                 keep_only(b, unsettled, *outcomes);
             } else if (outcomes != nullptr) {
                 b.refused = outcomes->take();
@@ -436,32 +376,48 @@ bool Flusher::settle_bad_rows(batch::Batch& b, std::span<const store::DeadRow> b
         }
     }
     if (!bad.empty() || inserted > 0) {
-        table.on_bad_rows(b.id, inserted, bad.size(), inserts, keep,
+        owner.on_bad_rows(b, inserted, bad.size(), inserts, keep,
                           bad.empty() ? std::string() : bad.front().message);
     }
     return true;
 }
 
-void Flusher::retry_later(batch::Batch& b, const std::string& error) {
+void Flusher::retry_later(Batch& b, const std::string& error) {
     thread_local std::minstd_rand rng{std::random_device{}()};
     const auto wait = retry_.delay(b.attempts, std::uniform_real_distribution<>(0, 1)(rng));
-    b.source->table().on_attempt_failed(b.id, b.row_count, b.attempts, error, wait, true);
-    b.not_before = batch::Clock::now() + wait;
+    b.owner->on_attempt_failed(b, error, wait, true);
+    b.not_before = Clock::now() + wait;
     queue_.retry(std::move(b));
 }
 
-void Flusher::finish(batch::Batch& b, store::DoneOutcome outcome, const RequestOutcomes& outcomes,
+void Flusher::finish(Batch& b, store::DoneOutcome outcome, const RequestOutcomes& outcomes,
                      const RequestOutcomes::Otherwise& otherwise) {
-    auto& buffer = *b.source;
-    // The log need not replay a finished batch. No sync: a lost done record
-    // costs a duplicate at replay, never a lost row.
-    if (b.last_lsn != 0 && buffer.wal()) {
-        buffer.wal()->append_done({b.id, b.first_lsn, b.last_lsn, outcome});
-    }
+    // The log need not replay a finished batch.
+    b.owner->on_done(b, outcome);
     outcomes.report(b.waiters, otherwise);
     b.waiters.clear();
     if (!b.spool_path.empty()) storage_->spool().remove(b.spool_path);
     let_go(b);
+}
+
+Flusher::Leftovers Flusher::put_away(std::vector<Batch> left) {
+    Leftovers l;
+    for (auto& b : left) {
+        if (b.last_lsn != 0 || !b.spool_path.empty()) {
+            l.on_disk += b.row_count;  // in a write-ahead log, or already spooled
+            continue;
+        }
+        store::SpoolEntry entry;
+        std::string error;
+        if (storage_ != nullptr && storage_->disk_has_room(b.rows.size()) &&
+            storage_->spool().put(b.owner->target().files, b.id, b.rows, b.row_count, error,
+                                  entry)) {
+            l.spooled += b.row_count;
+        } else {
+            l.lost += b.row_count;
+        }
+    }
+    return l;
 }
 
 }  // namespace chgate::flush

@@ -8,19 +8,15 @@
 #include <thread>
 #include <vector>
 
-#include "batch/Batch.hpp"
 #include "clickhouse/ErrorClassifier.hpp"
+#include "clickhouse/Sender.hpp"
 #include "config/Config.hpp"
+#include "flush/Batch.hpp"
 #include "flush/FlushQueue.hpp"
 #include "flush/RequestOutcomes.hpp"
 #include "flush/RetryPolicy.hpp"
 #include "store/WalFormat.hpp"
 
-namespace chgate::clickhouse {
-class ReplicaSet;
-class HttpClient;
-class Compressor;
-}  // namespace chgate::clickhouse
 namespace chgate::store {
 class DeadLetters;
 class Storage;
@@ -34,12 +30,14 @@ namespace chgate::flush {
 /// batch goes back to the queue with a backoff, so one broken table never holds
 /// a worker while others wait. Rows ClickHouse refuses are isolated by
 /// bisection and, per the table's failure_strategy, dead-lettered or dropped.
+/// The flusher knows a batch's source only through its BatchOwner, and
+/// ClickHouse only through a Sender.
 class Flusher {
   public:
     /// `storage` may be null (tests): refused rows are then dropped, and
     /// batches out of retries stay in memory.
     Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
-            clickhouse::ReplicaSet& replicas, store::Storage* storage = nullptr);
+            clickhouse::SenderFactory senders, store::Storage* storage = nullptr);
     ~Flusher();
 
     void start();
@@ -51,62 +49,65 @@ class Flusher {
     /// Joins the workers; call after the queue is closed or aborted.
     void join();
 
-  private:
-    /// One worker's connection and buffers.
-    struct Worker {
-        clickhouse::HttpClient& client;
-        clickhouse::Compressor& compressor;
-        std::string& scratch;
+    /// What put_away() did with the batches left at shutdown, in rows.
+    struct Leftovers {
+        std::uint64_t on_disk = 0;  ///< already in a write-ahead log or the spool
+        std::uint64_t spooled = 0;  ///< written to the spool now
+        std::uint64_t lost = 0;     ///< no room on disk
     };
-    struct Attempt {
-        clickhouse::InsertOutcome outcome;
-        clickhouse::HttpResponse response;
-        std::uint64_t sent_bytes = 0;
-    };
+    /// At a shutdown that ran out of time (the queue aborted, the workers
+    /// joined): writes each batch that is only in memory to the spool, where
+    /// the next start finds it.
+    Leftovers put_away(std::vector<Batch> left);
 
-    void run(int index);
-    void deliver(batch::Batch& b, Worker& w);
-    Attempt attempt(const batch::Batch& b, std::string_view rows, Worker& w);
+    /// One attempt at one batch, on the caller's thread, as each worker does
+    /// it: the batch ends, or goes back to the queue. Public for tests.
+    void deliver(Batch& b, clickhouse::Sender& sender);
+
+  private:
+    void run();
+    clickhouse::SendResult attempt(const Batch& b, std::string_view rows,
+                                   clickhouse::Sender& sender);
     /// "Code N: message", or the message when there is no code.
     static std::string describe(const clickhouse::InsertOutcome& o);
     /// Quarantine: bisection finds the bad rows (within the INSERT budget).
-    void on_bad_rows(batch::Batch& b, const clickhouse::InsertOutcome& refusal, Worker& w);
+    void on_bad_rows(Batch& b, const clickhouse::InsertOutcome& refusal,
+                     clickhouse::Sender& sender);
     /// Reject: every row of the batch goes to the dead letters, no bisection.
-    void on_rejected(batch::Batch& b, const clickhouse::InsertOutcome& refusal);
-    void on_transient(batch::Batch& b, const clickhouse::InsertOutcome& failure,
-                      const std::string& error);
+    void on_rejected(Batch& b, const clickhouse::InsertOutcome& refusal);
+    void on_transient(Batch& b, const clickhouse::InsertOutcome& failure, const std::string& error);
     /// The batch has waited longer than hold_max while its buffer is held: its
     /// rows go to the dead letters, with the hold's reason (`last`, when this
     /// batch just tried, else the table's).
-    void give_up_held(batch::Batch& b, const clickhouse::InsertOutcome& last);
+    void give_up_held(Batch& b, const clickhouse::InsertOutcome& last);
     /// Writes refused rows to the dead letters (or drops them, LogAndContinue,
     /// unless `always_keep`). False when the dead letters could not be
     /// written: then the batch keeps only the rows at `unsettled` (all of
     /// them when that covers the batch, or when `outcomes` is null) and goes
     /// back to the queue.
-    bool settle_bad_rows(batch::Batch& b, std::span<const store::DeadRow> bad,
-                         std::uint64_t inserted, std::uint64_t inserts, bool always_keep = false,
+    bool settle_bad_rows(Batch& b, std::span<const store::DeadRow> bad, std::uint64_t inserted,
+                         std::uint64_t inserts, bool always_keep = false,
                          std::span<const std::size_t> unsettled = {},
                          RequestOutcomes* outcomes = nullptr);
     /// The batch goes on with only the rows at `kept` (ascending): the others
     /// are settled, their memory released, their requests told.
-    void keep_only(batch::Batch& b, std::span<const std::size_t> kept, RequestOutcomes& outcomes);
-    void retry_later(batch::Batch& b, const std::string& error);
+    void keep_only(Batch& b, std::span<const std::size_t> kept, RequestOutcomes& outcomes);
+    void retry_later(Batch& b, const std::string& error);
     /// Out of retries: to the spool if there is room, else kept in memory.
-    void spool_or_keep(batch::Batch& b, const clickhouse::InsertOutcome& failure,
+    void spool_or_keep(Batch& b, const clickhouse::InsertOutcome& failure,
                        const std::string& error);
     /// The batch leaves memory and the queue: its counters, its quota. On its
     /// own when the batch is on disk and not finished; the end of finish().
-    void let_go(batch::Batch& b);
+    void let_go(Batch& b);
     /// Ends a batch's life: its log's done record, its requests' answers
     /// (each its own outcome: refused per `outcomes`, else `otherwise`, else
     /// committed), its memory.
-    void finish(batch::Batch& b, store::DoneOutcome outcome, const RequestOutcomes& outcomes,
+    void finish(Batch& b, store::DoneOutcome outcome, const RequestOutcomes& outcomes,
                 const RequestOutcomes::Otherwise& otherwise = {});
 
     FlushQueue& queue_;
     const config::ClickHouseConfig cfg_;
-    clickhouse::ReplicaSet& replicas_;
+    const clickhouse::SenderFactory senders_;
     store::Storage* const storage_;
     store::DeadLetters* const dead_letters_;
     const RetryPolicy retry_;

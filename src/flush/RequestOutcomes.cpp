@@ -5,10 +5,10 @@
 
 namespace chgate::flush {
 
-std::vector<std::uint32_t> row_owners(const std::vector<batch::WaiterRows>& waiters,
+std::vector<std::uint32_t> row_owners(const std::vector<WaiterRows>& waiters,
                                       std::uint64_t row_count) {
     std::vector<std::uint32_t> owners(row_count, 0);
-    std::unordered_map<const batch::CommitWaiter*, std::uint32_t> ids;
+    std::unordered_map<const CommitWaiter*, std::uint32_t> ids;
     for (std::size_t i = 0; i < waiters.size(); ++i) {
         const auto& w = waiters[i];
         const auto id =
@@ -20,20 +20,18 @@ std::vector<std::uint32_t> row_owners(const std::vector<batch::WaiterRows>& wait
     return owners;
 }
 
-const batch::WaiterRows* owner_of(const std::vector<batch::WaiterRows>& waiters,
-                                  std::uint64_t row) {
+const WaiterRows* owner_of(const std::vector<WaiterRows>& waiters, std::uint64_t row) {
     // The last entry starting at or before `row`.
-    auto it =
-        std::upper_bound(waiters.begin(), waiters.end(), row,
-                         [](std::uint64_t r, const batch::WaiterRows& w) { return r < w.first; });
+    auto it = std::upper_bound(waiters.begin(), waiters.end(), row,
+                               [](std::uint64_t r, const WaiterRows& w) { return r < w.first; });
     if (it == waiters.begin()) return nullptr;
     --it;
     return row < it->first + it->count ? &*it : nullptr;
 }
 
-std::vector<batch::WaiterRows> keep_rows(const std::vector<batch::WaiterRows>& waiters,
-                                         std::span<const std::size_t> kept) {
-    std::vector<batch::WaiterRows> out;
+std::vector<WaiterRows> keep_rows(const std::vector<WaiterRows>& waiters,
+                                  std::span<const std::size_t> kept) {
+    std::vector<WaiterRows> out;
     for (std::size_t new_pos = 0; new_pos < kept.size(); ++new_pos) {
         const auto old = kept[new_pos];
         const auto* w = owner_of(waiters, old);
@@ -62,7 +60,7 @@ std::string message_for_request(int code, const std::string& message, bool own_r
            "rows in the dead letters instead";
 }
 
-void RequestOutcomes::refuse_row(const std::vector<batch::WaiterRows>& waiters, std::uint64_t row,
+void RequestOutcomes::refuse_row(const std::vector<WaiterRows>& waiters, std::uint64_t row,
                                  const std::string& message) {
     const auto* w = owner_of(waiters, row);
     if (w == nullptr || find(w->waiter.get()) != nullptr) return;
@@ -71,44 +69,43 @@ void RequestOutcomes::refuse_row(const std::vector<batch::WaiterRows>& waiters, 
                                          " of the request: " + message);
 }
 
-void RequestOutcomes::refuse_all(
-    const std::vector<batch::WaiterRows>& waiters,
-    const std::function<std::string(const batch::WaiterRows&)>& message) {
+void RequestOutcomes::refuse_all(const std::vector<WaiterRows>& waiters,
+                                 const std::function<std::string(const WaiterRows&)>& message) {
     for (const auto& w : waiters) {
         if (find(w.waiter.get()) == nullptr) refused_.emplace_back(w.waiter, message(w));
     }
 }
 
-const std::string* RequestOutcomes::find(const batch::CommitWaiter* w) const {
+const std::string* RequestOutcomes::find(const CommitWaiter* w) const {
     for (const auto& [waiter, message] : refused_) {
         if (waiter.get() == w) return &message;
     }
     return nullptr;
 }
 
-std::vector<std::pair<batch::CommitWaiterPtr, std::string>> RequestOutcomes::settle(
-    const std::vector<batch::WaiterRows>& before, const std::vector<batch::WaiterRows>& after) {
-    auto present = [&](const batch::CommitWaiter* w) {
+std::vector<std::pair<CommitWaiterPtr, std::string>> RequestOutcomes::settle(
+    const std::vector<WaiterRows>& before, const std::vector<WaiterRows>& after) {
+    auto present = [&](const CommitWaiter* w) {
         return std::any_of(after.begin(), after.end(),
-                           [w](const batch::WaiterRows& a) { return a.waiter.get() == w; });
+                           [w](const WaiterRows& a) { return a.waiter.get() == w; });
     };
-    std::vector<const batch::CommitWaiter*> told;
+    std::vector<const CommitWaiter*> told;
     for (const auto& w : before) {
         if (present(w.waiter.get())) continue;
         if (std::find(told.begin(), told.end(), w.waiter.get()) != told.end()) continue;
         told.push_back(w.waiter.get());
         tell(w.waiter, {});
     }
-    std::vector<std::pair<batch::CommitWaiterPtr, std::string>> keep;
+    std::vector<std::pair<CommitWaiterPtr, std::string>> keep;
     for (const auto& [w, message] : refused_) {
         if (present(w.get())) keep.emplace_back(w, message);
     }
     return keep;
 }
 
-void RequestOutcomes::report(const std::vector<batch::WaiterRows>& waiters,
+void RequestOutcomes::report(const std::vector<WaiterRows>& waiters,
                              const Otherwise& otherwise) const {
-    std::vector<const batch::CommitWaiter*> told;
+    std::vector<const CommitWaiter*> told;
     for (const auto& w : waiters) {
         if (std::find(told.begin(), told.end(), w.waiter.get()) != told.end()) continue;
         told.push_back(w.waiter.get());
@@ -116,11 +113,11 @@ void RequestOutcomes::report(const std::vector<batch::WaiterRows>& waiters,
     }
 }
 
-void RequestOutcomes::tell(const batch::CommitWaiterPtr& w, const Otherwise& otherwise) const {
+void RequestOutcomes::tell(const CommitWaiterPtr& w, const Otherwise& otherwise) const {
     if (const auto* message = find(w.get())) {
         w->batch_finished({false, true, *message});
     } else {
-        w->batch_finished(otherwise ? otherwise(w) : batch::CommitOutcome{});
+        w->batch_finished(otherwise ? otherwise(w) : CommitOutcome{});
     }
 }
 

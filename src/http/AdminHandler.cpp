@@ -4,8 +4,8 @@
 
 #include "batch/BatchManager.hpp"
 #include "batch/DeadLetterReplay.hpp"
+#include "core/TableName.hpp"
 #include "http/ApiError.hpp"
-#include "ingest/TableName.hpp"
 #include "store/DeadLetters.hpp"
 #include "store/Storage.hpp"
 #include "util/Json.hpp"
@@ -77,16 +77,16 @@ std::optional<Response> AdminHandler::handle(const Request& req, std::string_vie
 }
 
 Response AdminHandler::flush(std::string_view name) {
-    ingest::TableName t;
+    core::TableName t;
     if (!name.empty()) {
-        if (!ingest::parse_table_name(name, t)) {
+        if (!core::parse_table_name(name, t)) {
             return error_response(ApiError::bad_request,
                                   client_quote(name) + " is not a table name");
         }
         if (t.database.empty()) t.database = manager_.config().clickhouse.database;
     }
     const auto [batches, rows] =
-        manager_.seal_table(t.database, t.table, batch::FlushReason::admin);
+        manager_.seal_table(t.database, t.table, flush::FlushReason::admin);
     Response r;
     r.status = bhttp::status::accepted;
     r.body = dump_json(nlohmann::ordered_json{
@@ -124,8 +124,8 @@ Response AdminHandler::dead_letters() const {
 }
 
 std::optional<Response> AdminHandler::replay(std::string_view name, const Defer& defer) {
-    ingest::TableName t;
-    if (!ingest::parse_table_name(name, t)) {
+    core::TableName t;
+    if (!core::parse_table_name(name, t)) {
         return error_response(ApiError::bad_request, client_quote(name) + " is not a table name");
     }
     if (t.database.empty()) t.database = manager_.config().clickhouse.database;

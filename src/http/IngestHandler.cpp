@@ -210,7 +210,7 @@ std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
         case batch::RouteError::name_too_long:
             return error_response(ApiError::bad_request,
                                   "the table name, with its database, is longer than " +
-                                      std::to_string(ingest::kMaxQualifiedNameLength) +
+                                      std::to_string(core::kMaxQualifiedNameLength) +
                                       " characters");
         case batch::RouteError::storage_failed:
             return error_response(ApiError::storage_failed,
@@ -286,7 +286,7 @@ std::optional<Response> IngestHandler::admit_insert(std::string_view url_query,
         return error_response(ApiError::bad_request, parse_error);
     }
     if (insert.table.database.empty()) {
-        if (auto db = query_param(url_query, "database"); db && ingest::is_identifier(*db)) {
+        if (auto db = query_param(url_query, "database"); db && core::is_identifier(*db)) {
             insert.table.database = *db;
         }
     }
@@ -344,12 +344,12 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
     const auto accepted = scratch.rows.size();
     const Response ok = success(compat, ack, accepted);
 
-    batch::CommitWaiterPtr waiter;
+    flush::CommitWaiterPtr waiter;
     ReplyPtr reply;
     if (ack == config::AckLevel::committed) {
         reply = (*in.defer)(commit_timeout_, not_committed_response(accepted, commit_timeout_));
-        waiter = std::make_shared<batch::CommitWaiter>(
-            [reply, ok, accepted](const batch::CommitOutcome& o) {
+        waiter = std::make_shared<flush::CommitWaiter>(
+            [reply, ok, accepted](const flush::CommitOutcome& o) {
                 if (o.committed) return reply->send(ok);
                 reply->send(error_response(
                     o.rejected ? ApiError::rejected_by_clickhouse : ApiError::not_committed,
@@ -357,8 +357,7 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
                     "\"accepted\":" + std::to_string(accepted)));
             });
     }
-    const auto result =
-        manager_.append(*route.buffer, data, scratch.rows, batch::Clock::now(), waiter);
+    const auto result = manager_.append(*route.buffer, data, scratch.rows, Clock::now(), waiter);
     const auto& table = route.buffer->table();
     std::optional<Response> refused;
     switch (result.admission) {
@@ -467,7 +466,7 @@ std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
     }
     if (insert.table.database.empty()) {
         if (auto db = query_param(url_query, "database"); db && !db->empty()) {
-            if (!ingest::is_identifier(*db)) {
+            if (!core::is_identifier(*db)) {
                 return error_response(ApiError::bad_request,
                                       "database " + client_quote(*db) + " is not an identifier");
             }

@@ -3,12 +3,12 @@
 #include "clickhouse/ReplicaSet.hpp"
 #include "config/Cidr.hpp"
 #include "config/ListenAddress.hpp"
+#include "core/RateWindow.hpp"
 #include "http/AdminHandler.hpp"
 #include "http/ApiError.hpp"
 #include "http/UrlQuery.hpp"
 #include "metrics/MetricsJson.hpp"
 #include "metrics/MetricsPrometheus.hpp"
-#include "metrics/RateWindow.hpp"
 #include "store/Spool.hpp"
 #include "store/Storage.hpp"
 #include "util/Json.hpp"
@@ -62,7 +62,7 @@ Response method_not_allowed(const char* allow) {
 }  // namespace
 
 Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
-               const metrics::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
+               const core::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
                store::Storage* storage)
     : access_(manager.config(), listens_on_loopback(manager.config())),
       ingest_(manager, access_, manager.config().server.max_body_size,
@@ -211,7 +211,7 @@ void Router::fill_server(metrics::GatewaySnapshot& g) const {
 
 Response Router::metrics() const {
     auto snapshot =
-        metrics::take_snapshot(manager_, budget_, inserted_rate_, storage_, batch::Clock::now());
+        metrics::take_snapshot(manager_, budget_, inserted_rate_, storage_, Clock::now());
     fill_server(snapshot);
     auto body = metrics::render_metrics_json(snapshot);
     body["clickhouse"] = clickhouse_state();
@@ -222,7 +222,7 @@ Response Router::metrics() const {
 
 Response Router::metrics_prometheus() const {
     auto snapshot =
-        metrics::take_snapshot(manager_, budget_, inserted_rate_, storage_, batch::Clock::now());
+        metrics::take_snapshot(manager_, budget_, inserted_rate_, storage_, Clock::now());
     fill_server(snapshot);
     metrics::ClickHouseUp up;
     up.reachable = replicas_.any_reachable();
@@ -260,7 +260,7 @@ nlohmann::ordered_json Router::clickhouse_state() const {
 Response Router::ready() const {
     const bool reachable = replicas_.any_reachable();
     const auto& readiness = manager_.config().readiness;
-    const auto now = batch::Clock::now();
+    const auto now = Clock::now();
     std::vector<std::string> reasons;
     if (!reachable) {
         std::string errors;
@@ -291,7 +291,7 @@ Response Router::ready() const {
                 reasons.push_back("table " + t->name() + " is held: " + h.reason);
         }
         const auto sealed = t->oldest_sealed();
-        if (readiness.max_lag.count() > 0 && sealed != batch::TimePoint::max() &&
+        if (readiness.max_lag.count() > 0 && sealed != TimePoint::max() &&
             now - sealed > readiness.max_lag) {
             reasons.push_back(
                 "table " + t->name() + ": a batch has waited " +

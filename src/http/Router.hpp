@@ -17,8 +17,10 @@
 namespace chgate::clickhouse {
 class ReplicaSet;
 }
-namespace chgate::metrics {
+namespace chgate::core {
 class RateWindow;
+}
+namespace chgate::metrics {
 struct GatewaySnapshot;
 }  // namespace chgate::metrics
 namespace chgate::store {
@@ -46,7 +48,7 @@ struct RequestContext {
 class Router {
   public:
     Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
-           const metrics::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
+           const core::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
            store::Storage* storage);
     ~Router();
 
@@ -96,7 +98,7 @@ class Router {
     IngestHandler ingest_;
     batch::BatchManager& manager_;
     const batch::MemoryBudget& budget_;
-    const metrics::RateWindow& inserted_rate_;
+    const core::RateWindow& inserted_rate_;
     const clickhouse::ReplicaSet& replicas_;
     const store::Storage* storage_;
     std::unique_ptr<AdminHandler> admin_;

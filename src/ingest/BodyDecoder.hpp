@@ -5,17 +5,11 @@
 #include <string_view>
 #include <vector>
 
+#include "core/RowSlice.hpp"
+
 namespace chgate::ingest {
 
-/// Where one event sits in the request body. Rows are never copied here; the
-/// buffer copies them once, straight from the body.
-struct RowSlice {
-    std::uint32_t offset = 0;
-    std::uint32_t length = 0;
-    /// The event spans lines. The buffer must fold its line breaks (which can
-    /// only be whitespace in valid JSON) so that each row stays one NDJSON line.
-    bool has_line_break = false;
-};
+using core::RowSlice;
 
 /// How the body is laid out.
 enum class BodyFormat {

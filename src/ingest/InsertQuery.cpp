@@ -47,9 +47,9 @@ class Parser {
             for (;;) {
                 std::string column;
                 if (!identifier(column)) return expected("a column name", error);
-                if (out.columns.size() == kMaxColumns) {
-                    error =
-                        "more than " + std::to_string(kMaxColumns) + " columns in the column list";
+                if (out.columns.size() == core::kMaxColumns) {
+                    error = "more than " + std::to_string(core::kMaxColumns) +
+                            " columns in the column list";
                     return false;
                 }
                 out.columns.push_back(column);
@@ -135,7 +135,7 @@ class Parser {
                 ++i_;
             out.assign(s_.substr(start, i_ - start));
         }
-        return is_identifier(out);
+        return core::is_identifier(out);
     }
 
     std::string_view s_;

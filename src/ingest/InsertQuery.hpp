@@ -4,14 +4,14 @@
 #include <string_view>
 #include <vector>
 
-#include "ingest/TableName.hpp"
+#include "core/TableName.hpp"
 
 namespace chgate::ingest {
 
 /// The one statement chgate's ClickHouse-compatible endpoint takes:
 /// INSERT INTO [TABLE] [db.]table [(c1, c2, …)] FORMAT JSONEachRow [rows…]
 struct InsertQuery {
-    TableName table;
+    core::TableName table;
     /// Sorted and unique, so that "(b, a)" and "(a,b)" share a batch. JSONEachRow
     /// matches values to columns by name, so the order carries no meaning.
     std::vector<std::string> columns;

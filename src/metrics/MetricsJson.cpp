@@ -32,8 +32,8 @@ nlohmann::ordered_json time_or_null(std::int64_t unix_ms) {
 
 nlohmann::ordered_json render_table(const TableSnapshot& t) {
     nlohmann::ordered_json seals = nlohmann::ordered_json::object();
-    for (int i = 0; i < batch::kFlushReasonCount; ++i) {
-        seals[batch::to_string(static_cast<batch::FlushReason>(i))] = t.seals[i];
+    for (int i = 0; i < flush::kFlushReasonCount; ++i) {
+        seals[flush::to_string(static_cast<flush::FlushReason>(i))] = t.seals[i];
     }
     return {
         {"strategy", t.strategy},

@@ -3,7 +3,7 @@
 #include <map>
 
 #include "batch/BatchManager.hpp"
-#include "metrics/RateWindow.hpp"
+#include "core/RateWindow.hpp"
 #include "store/DeadLetters.hpp"
 #include "store/Spool.hpp"
 #include "store/Storage.hpp"
@@ -11,8 +11,8 @@
 namespace chgate::metrics {
 
 GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::MemoryBudget& budget,
-                              const RateWindow& inserted, const store::Storage* storage,
-                              batch::TimePoint now) {
+                              const core::RateWindow& inserted, const store::Storage* storage,
+                              TimePoint now) {
     GatewaySnapshot g;
     g.enabled = manager.config().batching.enabled;
     g.memory_bytes = budget.held();
@@ -47,7 +47,7 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
     // A table fed through several column lists has several buffers; show the
     // thresholds of one of them (they share the table's settings).
     std::map<const batch::Table*, batch::Thresholds> thresholds;
-    std::map<const batch::Table*, batch::TimePoint> oldest_open;
+    std::map<const batch::Table*, TimePoint> oldest_open;
     for (const auto& buffer : manager.buffers()) {
         thresholds.try_emplace(&buffer->table(), buffer->thresholds());
         const auto first = buffer->oldest_open_event();
@@ -101,8 +101,8 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
         ts.held_since_unix_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(hold.since.time_since_epoch())
                 .count();
-        auto age = [now](batch::TimePoint since) -> std::int64_t {
-            if (since == batch::TimePoint::max() || since > now) return 0;
+        auto age = [now](TimePoint since) -> std::int64_t {
+            if (since == TimePoint::max() || since > now) return 0;
             return std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count();
         };
         ts.send_lag_ms = age(t->oldest_sealed());

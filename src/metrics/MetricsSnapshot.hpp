@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "batch/Clock.hpp"
 #include "batch/Strategy.hpp"
+#include "core/Clock.hpp"
 
 namespace chgate::batch {
 class BatchManager;
@@ -16,9 +16,11 @@ namespace chgate::store {
 class Storage;
 }
 
-namespace chgate::metrics {
-
+namespace chgate::core {
 class RateWindow;
+}
+
+namespace chgate::metrics {
 
 /// Plain values copied from one table's counters at one moment.
 struct TableSnapshot {
@@ -34,7 +36,7 @@ struct TableSnapshot {
 
     std::uint64_t requests_accepted = 0, rows_accepted = 0, bytes_accepted = 0;
     std::uint64_t requests_rejected_full = 0;
-    std::array<std::uint64_t, batch::kFlushReasonCount> seals{};
+    std::array<std::uint64_t, flush::kFlushReasonCount> seals{};
     std::uint64_t buffered_rows = 0, buffered_bytes = 0, pending_rows = 0, pending_bytes = 0;
     std::uint64_t rows_replayed = 0, rows_retried = 0, rows_dead_lettered = 0;
     bool held = false;
@@ -90,7 +92,7 @@ struct GatewaySnapshot {
 
 /// Reads every counter once. Safe while traffic flows.
 GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::MemoryBudget& budget,
-                              const RateWindow& inserted, const store::Storage* storage,
-                              batch::TimePoint now);
+                              const core::RateWindow& inserted, const store::Storage* storage,
+                              TimePoint now);
 
 }  // namespace chgate::metrics

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "store/Crc32c.hpp"
+#include "core/Crc32c.hpp"
 
 namespace chgate::store {
 namespace {
@@ -30,7 +30,7 @@ std::uint32_t checksum(std::uint32_t type, std::uint64_t lsn, std::uint32_t leng
     put(p, type);
     put(p, lsn);
     put(p, length);
-    return crc32c(payload.data(), payload.size(), crc32c(fields, sizeof fields));
+    return core::crc32c(payload.data(), payload.size(), core::crc32c(fields, sizeof fields));
 }
 
 }  // namespace

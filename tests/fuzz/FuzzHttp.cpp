@@ -17,11 +17,11 @@
 #include "batch/BatchManager.hpp"
 #include "clickhouse/ReplicaSet.hpp"
 #include "config/ConfigLoader.hpp"
+#include "core/RateWindow.hpp"
 #include "flush/FlushQueue.hpp"
 #include "http/ReplyInbox.hpp"
 #include "http/Router.hpp"
 #include "http/Session.hpp"
-#include "metrics/RateWindow.hpp"
 #include "util/Log.hpp"
 
 namespace {
@@ -49,13 +49,12 @@ batching:
 )";
 
 struct World {
-    config::ConfigPtr config = config::load_config_text(kConfig, "fuzz.yaml",
-                                                        [](const std::string&) {
-                                                            return std::optional<std::string>();
-                                                        })
-                                   .config;
+    config::ConfigPtr config =
+        config::load_config_text(kConfig, "fuzz.yaml", [](const std::string&) {
+            return std::optional<std::string>();
+        }).config;
     batch::MemoryBudget budget{config->batching.max_memory};
-    metrics::RateWindow rate{batch::Clock::now()};
+    core::RateWindow rate{Clock::now()};
     flush::FlushQueue queue;
     clickhouse::ReplicaSet replicas{config->clickhouse};
     batch::BatchManager manager{config, queue, budget, rate, nullptr};
@@ -83,10 +82,10 @@ void check_answers(std::string_view out) {
         bool json = false;
         for (std::size_t pos = head.find("\r\n"); pos != std::string_view::npos;) {
             const auto next = head.find("\r\n", pos + 2);
-            const auto line = head.substr(pos + 2, next == std::string_view::npos
-                                                       ? std::string_view::npos
-                                                       : next - pos - 2);
-            if (line.starts_with("Content-Length: ")) length = std::stoul(std::string(line.substr(16)));
+            const auto line = head.substr(
+                pos + 2, next == std::string_view::npos ? std::string_view::npos : next - pos - 2);
+            if (line.starts_with("Content-Length: "))
+                length = std::stoul(std::string(line.substr(16)));
             if (line == "Content-Type: application/json") json = true;
             pos = next;
         }
@@ -145,8 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Batches nobody sends (ClickHouse is absent): given back, so that the
     // quotas stay free for the next inputs.
     for (auto& b : w.queue.take_all()) {
-        b.source->table().on_settled(b.row_count, b.rows.size());
-        b.source->table().release(b.rows.size());
+        b.owner->on_released(b);
     }
     return 0;
 }

@@ -5,24 +5,24 @@
 #include <string>
 #include <string_view>
 
+#include "core/TableName.hpp"
 #include "ingest/InsertQuery.hpp"
-#include "ingest/TableName.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     chgate::ingest::InsertQuery q;
     std::string error;
     if (chgate::ingest::parse_insert_query(text, q, error)) {
-        if (!chgate::ingest::is_identifier(q.table.table)) std::abort();
-        if (!q.table.database.empty() && !chgate::ingest::is_identifier(q.table.database))
+        if (!chgate::core::is_identifier(q.table.table)) std::abort();
+        if (!q.table.database.empty() && !chgate::core::is_identifier(q.table.database))
             std::abort();
         for (const auto& c : q.columns) {
-            if (!chgate::ingest::is_identifier(c)) std::abort();
+            if (!chgate::core::is_identifier(c)) std::abort();
         }
         if (q.data.data() < text.data() || q.data.data() + q.data.size() > text.data() + size)
             std::abort();
     }
-    chgate::ingest::TableName name;
-    chgate::ingest::parse_table_name(text, name);
+    chgate::core::TableName name;
+    chgate::core::parse_table_name(text, name);
     return 0;
 }

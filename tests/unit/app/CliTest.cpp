@@ -2,6 +2,7 @@
 
 #include "app/Cli.hpp"
 
+using namespace chgate;
 using namespace chgate::app;
 using Action = CliOptions::Action;
 

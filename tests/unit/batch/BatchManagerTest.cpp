@@ -3,6 +3,7 @@
 #include "batch/BatchManager.hpp"
 #include "config/ConfigLoader.hpp"
 #include "flush/FlushQueue.hpp"
+#include "ingest/BodyDecoder.hpp"
 
 using namespace chgate;
 using namespace chgate::batch;
@@ -25,7 +26,7 @@ struct Fixture {
 
     Admission post(Route route, std::string_view body) {
         REQUIRE(route.buffer);
-        std::vector<ingest::RowSlice> rows;
+        std::vector<core::RowSlice> rows;
         ingest::DecodeError error;
         REQUIRE(ingest::decode_body(body, ingest::BodyFormat::detect, rows, error));
         return manager.append(*route.buffer, body, rows, Clock::now()).admission;
@@ -34,7 +35,7 @@ struct Fixture {
     config::ConfigPtr config;
     flush::FlushQueue queue;
     MemoryBudget budget;
-    metrics::RateWindow rate;
+    core::RateWindow rate;
     BatchManager manager;
 };
 
@@ -79,7 +80,7 @@ TEST_CASE("sealed batches go to the flush queue and seal_all takes the rest") {
     CHECK(f.queue.size() == 1);
     CHECK(f.post(f.manager.route("u"), R"({"a":1})") == Admission::ok);
     CHECK(f.queue.size() == 1);
-    f.manager.seal_all(FlushReason::shutdown);
+    f.manager.seal_all(flush::FlushReason::shutdown);
     CHECK(f.queue.size() == 3);
 }
 
@@ -105,7 +106,7 @@ TEST_CASE("the timer seals buffers when their time is up") {
     f.queue.close();
     const auto b = f.queue.pop();
     REQUIRE(b);
-    CHECK(b->reason == FlushReason::time);
+    CHECK(b->reason == flush::FlushReason::time);
     CHECK(Clock::now() - started >= std::chrono::milliseconds(25));
 }
 
@@ -199,7 +200,7 @@ TEST_CASE("idle buffers of column lists and of tables served by default are clos
         CHECK(f.manager.route("other").error == RouteError::too_many_tables);
         // Not idle long enough, and holding rows: nothing goes.
         CHECK(f.manager.close_idle_buffers(now + 2min) == 0);
-        f.manager.seal_all(FlushReason::admin);
+        f.manager.seal_all(flush::FlushReason::admin);
     }
     // Sealed, the batches still hold their buffers: nothing goes.
     CHECK(f.manager.close_idle_buffers(now + 2min) == 0);

@@ -20,8 +20,8 @@ struct Fixture {
     }
 
     // Appends; the last batch sealed (if any) lands in `sealed`, all of them in `all`.
-    Admission append(std::string_view body, TimePoint now, std::optional<Batch>& sealed) {
-        std::vector<ingest::RowSlice> rows;
+    Admission append(std::string_view body, TimePoint now, std::optional<flush::Batch>& sealed) {
+        std::vector<core::RowSlice> rows;
         ingest::DecodeError error;
         REQUIRE(ingest::decode_body(body, ingest::BodyFormat::detect, rows, error));
         all.clear();
@@ -30,10 +30,10 @@ struct Fixture {
         return a;
     }
 
-    std::vector<Batch> all;
+    std::vector<flush::Batch> all;
 
     MemoryBudget gateway;
-    metrics::RateWindow rate;
+    core::RateWindow rate;
     std::shared_ptr<Table> table;
     std::shared_ptr<TableBuffer> buffer;
 };
@@ -50,7 +50,7 @@ config::TableConfig hybrid(std::uint64_t size = 3) {
 
 TEST_CASE("rows become NDJSON one line each sealed by the strategy") {
     Fixture f(hybrid(3));
-    std::optional<Batch> sealed;
+    std::optional<flush::Batch> sealed;
     CHECK(f.append(R"([{"a":1},{"a":2}])", t0, sealed) == Admission::ok);
     CHECK_FALSE(sealed.has_value());
     CHECK(f.buffer->deadline() == t0 + 2s);
@@ -58,33 +58,33 @@ TEST_CASE("rows become NDJSON one line each sealed by the strategy") {
     REQUIRE(sealed.has_value());
     CHECK(sealed->rows == "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
     CHECK(sealed->row_count == 3);
-    CHECK(sealed->reason == FlushReason::size);
+    CHECK(sealed->reason == flush::FlushReason::size);
     CHECK(sealed->first_append == t0);
-    CHECK(sealed->source == f.buffer);
+    CHECK(sealed->owner == f.buffer);
     CHECK(f.buffer->deadline() == TimePoint::max());
     CHECK(f.table->stats().rows_accepted == 3);
-    CHECK(f.table->stats().seals[static_cast<int>(FlushReason::size)] == 1);
+    CHECK(f.table->stats().seals[static_cast<int>(flush::FlushReason::size)] == 1);
     CHECK(f.table->stats().pending_rows == 3);
     CHECK(f.table->stats().buffered_rows == 0);
 }
 
 TEST_CASE("multi-line events are folded onto one line") {
     Fixture f(hybrid(10));
-    std::optional<Batch> sealed;
+    std::optional<flush::Batch> sealed;
     f.append("[{\n  \"a\": \"x\",\r\n  \"b\": 1\n}]", t0, sealed);
-    sealed = f.buffer->seal_now(FlushReason::shutdown, t0);
+    sealed = f.buffer->seal_now(flush::FlushReason::shutdown, t0);
     REQUIRE(sealed);
     CHECK(sealed->rows == "{   \"a\": \"x\",    \"b\": 1 }\n");
 }
 
 TEST_CASE("the timer seals a buffer once its deadline has passed") {
     Fixture f(hybrid(100));
-    std::optional<Batch> sealed;
+    std::optional<flush::Batch> sealed;
     f.append(R"({"a":1})", t0, sealed);
     CHECK_FALSE(f.buffer->seal_if_due(t0 + 1999ms).has_value());
     const auto b = f.buffer->seal_if_due(t0 + 2s);
     REQUIRE(b.has_value());
-    CHECK(b->reason == FlushReason::time);
+    CHECK(b->reason == flush::FlushReason::time);
     CHECK_FALSE(f.buffer->seal_if_due(t0 + 10s).has_value());  // empty now
 }
 
@@ -94,11 +94,11 @@ TEST_CASE("quotas: a full table and a full gateway refuse without buffering") {
     Fixture f(cfg);
     const std::string row =
         R"({"pad":")" + std::string(1100, 'x') + R"("})";  // 1111 bytes with its newline
-    std::optional<Batch> sealed;
+    std::optional<flush::Batch> sealed;
     CHECK(f.append(row, t0, sealed) == Admission::ok);
     CHECK(f.append(row, t0, sealed) == Admission::ok);
     REQUIRE(sealed.has_value());  // 2 KiB: sealed by memory, still held until inserted
-    CHECK(sealed->reason == FlushReason::memory);
+    CHECK(sealed->reason == flush::FlushReason::memory);
     CHECK(f.append(row, t0, sealed) == Admission::ok);
     CHECK(f.append(row, t0, sealed) == Admission::table_full);
     CHECK(f.table->stats().requests_rejected_full == 1);
@@ -118,17 +118,17 @@ TEST_CASE("quotas: a full table and a full gateway refuse without buffering") {
 
 TEST_CASE("a request larger than max_batch_size is split across batches") {
     Fixture f(hybrid(3));
-    std::optional<Batch> sealed;
+    std::optional<flush::Batch> sealed;
     CHECK(f.append(R"({"a":0})", t0, sealed) == Admission::ok);
     CHECK(f.append(R"([{"a":1},{"a":2},{"a":3},{"a":4},{"a":5},{"a":6},{"a":7}])", t0, sealed) ==
           Admission::ok);
     REQUIRE(f.all.size() == 2);
     CHECK(f.all[0].rows == "{\"a\":0}\n{\"a\":1}\n{\"a\":2}\n");
     CHECK(f.all[1].rows == "{\"a\":3}\n{\"a\":4}\n{\"a\":5}\n");
-    CHECK(f.all[1].reason == FlushReason::size);
+    CHECK(f.all[1].reason == flush::FlushReason::size);
     // The rest waits for the next rows or the deadline.
     CHECK(f.buffer->deadline() == t0 + 2s);
-    const auto rest = f.buffer->seal_now(FlushReason::shutdown, t0);
+    const auto rest = f.buffer->seal_now(flush::FlushReason::shutdown, t0);
     REQUIRE(rest);
     CHECK(rest->rows == "{\"a\":6}\n{\"a\":7}\n");
     CHECK(f.table->stats().rows_accepted == 8);
@@ -141,12 +141,12 @@ TEST_CASE("a request larger than the byte limit is split and an oversized row go
     Fixture f(cfg);
     const std::string row = R"({"pad":")" + std::string(1500, 'x') + R"("})";  // 1511 bytes
     const std::string big = R"({"pad":")" + std::string(4500, 'x') + R"("})";
-    std::optional<Batch> sealed;
+    std::optional<flush::Batch> sealed;
     CHECK(f.append("[" + row + "," + row + "," + row + "," + row + "]", t0, sealed) ==
           Admission::ok);
     REQUIRE(f.all.size() == 1);
     CHECK(f.all[0].row_count == 3);
-    CHECK(f.all[0].reason == FlushReason::memory);
+    CHECK(f.all[0].reason == flush::FlushReason::memory);
     f.table->release(f.all[0].rows.size());
     CHECK(f.append(big, t0, sealed) == Admission::ok);
     REQUIRE(f.all.size() == 1);
@@ -157,11 +157,11 @@ TEST_CASE("immediate keeps a request whole") {
     auto cfg = hybrid(3);
     cfg.strategy = config::StrategyKind::immediate;
     Fixture f(cfg);
-    std::optional<Batch> sealed;
+    std::optional<flush::Batch> sealed;
     f.append(R"([{"a":1},{"a":2},{"a":3},{"a":4},{"a":5}])", t0, sealed);
     REQUIRE(f.all.size() == 1);
     CHECK(f.all[0].row_count == 5);
-    CHECK(f.all[0].reason == FlushReason::immediate);
+    CHECK(f.all[0].reason == flush::FlushReason::immediate);
 }
 
 TEST_CASE("the INSERT names the table and the column list backquoted") {

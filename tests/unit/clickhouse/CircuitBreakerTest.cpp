@@ -2,6 +2,7 @@
 
 #include "clickhouse/CircuitBreaker.hpp"
 
+using namespace chgate;
 using namespace chgate::clickhouse;
 using namespace std::chrono_literals;
 using State = CircuitBreaker::State;

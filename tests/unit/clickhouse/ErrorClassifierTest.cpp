@@ -2,6 +2,7 @@
 
 #include "clickhouse/ErrorClassifier.hpp"
 
+using namespace chgate;
 using namespace chgate::clickhouse;
 
 namespace {

@@ -2,6 +2,7 @@
 
 #include "clickhouse/InsertRequest.hpp"
 
+using namespace chgate;
 using namespace chgate::clickhouse;
 
 TEST_CASE("url encoding leaves only unreserved characters") {

@@ -4,6 +4,7 @@
 #include "config/ConfigLoader.hpp"
 #include "config/ConfigPrinter.hpp"
 
+using namespace chgate;
 using namespace chgate::config;
 namespace ip = boost::asio::ip;
 

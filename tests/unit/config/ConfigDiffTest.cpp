@@ -3,6 +3,7 @@
 #include "config/ConfigDiff.hpp"
 #include "config/ConfigLoader.hpp"
 
+using namespace chgate;
 using namespace chgate::config;
 
 namespace {

@@ -5,6 +5,7 @@
 #include "config/ConfigPrinter.hpp"
 #include "util/Sha256.hpp"
 
+using namespace chgate;
 using namespace chgate::config;
 using namespace std::chrono_literals;
 

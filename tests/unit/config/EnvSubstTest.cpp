@@ -3,6 +3,7 @@
 
 #include "config/EnvSubst.hpp"
 
+using namespace chgate;
 using namespace chgate::config;
 
 namespace {

@@ -2,6 +2,7 @@
 
 #include "config/Units.hpp"
 
+using namespace chgate;
 using namespace chgate::config;
 using namespace std::chrono_literals;
 

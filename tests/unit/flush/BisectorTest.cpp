@@ -5,6 +5,7 @@
 
 #include "flush/Bisector.hpp"
 
+using namespace chgate;
 using namespace chgate::flush;
 using chgate::clickhouse::ErrorClass;
 using chgate::clickhouse::InsertOutcome;

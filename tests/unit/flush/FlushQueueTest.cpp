@@ -4,12 +4,11 @@
 #include "flush/FlushQueue.hpp"
 
 using namespace chgate;
-using namespace chgate::batch;
 using namespace std::chrono_literals;
 
 namespace {
-Batch make(std::uint64_t id, int priority, TimePoint first, TimePoint not_before = {}) {
-    Batch b;
+flush::Batch make(std::uint64_t id, int priority, TimePoint first, TimePoint not_before = {}) {
+    flush::Batch b;
     b.id = id;
     b.priority = priority;
     b.first_append = first;
@@ -78,7 +77,7 @@ TEST_CASE("abort stops pops and hands back what is left") {
 
 TEST_CASE("a waiting flusher wakes for a new batch") {
     flush::FlushQueue q;
-    std::optional<Batch> got;
+    std::optional<flush::Batch> got;
     std::thread worker([&] { got = q.pop(); });
     std::this_thread::sleep_for(20ms);
     q.push(make(7, 1, Clock::now()));

@@ -2,10 +2,11 @@
 
 #include "flush/RequestOutcomes.hpp"
 
+using namespace chgate;
 using namespace chgate::flush;
-using chgate::batch::CommitOutcome;
-using chgate::batch::CommitWaiter;
-using chgate::batch::WaiterRows;
+using chgate::flush::CommitOutcome;
+using chgate::flush::CommitWaiter;
+using chgate::flush::WaiterRows;
 
 namespace {
 

@@ -2,6 +2,7 @@
 
 #include "http/IdempotencyCache.hpp"
 
+using namespace chgate;
 using namespace chgate::http;
 using namespace std::chrono_literals;
 namespace bhttp = boost::beast::http;

@@ -49,7 +49,7 @@ struct Fixture {
                   yaml, "t.yaml", [](const std::string&) { return std::optional<std::string>(); })
                   .config),
           budget(config->batching.max_memory),
-          rate(batch::Clock::now()),
+          rate(Clock::now()),
           manager(config, queue, budget, rate, storage),
           access(*config, true),
           handler(manager, access, max_body, std::chrono::seconds(30)) {
@@ -81,11 +81,11 @@ struct Fixture {
     }
     // Everything buffered so far, sealed and read back from the queue.
     std::map<std::string, std::string> flushed() {
-        manager.seal_all(batch::FlushReason::shutdown);
+        manager.seal_all(flush::FlushReason::shutdown);
         queue.close();
         std::map<std::string, std::string> out;
         while (auto b = queue.pop()) {
-            out[b->source->insert_query()] += b->rows;
+            out[b->owner->target().insert_query] += b->rows;
             queue.finish();
         }
         return out;
@@ -94,7 +94,7 @@ struct Fixture {
     config::ConfigPtr config;
     flush::FlushQueue queue;
     batch::MemoryBudget budget;
-    metrics::RateWindow rate;
+    core::RateWindow rate;
     batch::BatchManager manager;
     http::Access access;
     http::IngestHandler handler;
@@ -288,7 +288,7 @@ TEST_CASE("ack committed answers 200 once every batch holding the rows is insert
     REQUIRE(first->waiters.size() == 1);
     first->waiters[0].waiter->batch_finished({});
     CHECK_FALSE(f.replies[0]->answer.has_value());
-    f.manager.seal_all(batch::FlushReason::shutdown);
+    f.manager.seal_all(flush::FlushReason::shutdown);
     auto second = f.queue.pop();
     REQUIRE(second);
     second->waiters[0].waiter->batch_finished({});

@@ -2,6 +2,7 @@
 
 #include "http/ResponseWriter.hpp"
 
+using namespace chgate;
 using namespace chgate::http;
 namespace bhttp = boost::beast::http;
 

@@ -2,6 +2,7 @@
 
 #include "http/UrlQuery.hpp"
 
+using namespace chgate;
 using namespace chgate::http;
 
 TEST_CASE("targets split into path and query") {

@@ -2,6 +2,7 @@
 
 #include "ingest/BodyDecoder.hpp"
 
+using namespace chgate;
 using namespace chgate::ingest;
 
 namespace {

@@ -6,6 +6,7 @@
 #include "clickhouse/Compressor.hpp"
 #include "ingest/ContentDecoding.hpp"
 
+using namespace chgate;
 using namespace chgate::ingest;
 
 namespace {

@@ -2,6 +2,7 @@
 
 #include "ingest/InsertQuery.hpp"
 
+using namespace chgate;
 using namespace chgate::ingest;
 
 namespace {

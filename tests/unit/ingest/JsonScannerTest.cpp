@@ -3,6 +3,7 @@
 
 #include "ingest/JsonScanner.hpp"
 
+using namespace chgate;
 using namespace chgate::ingest;
 
 namespace {

@@ -2,6 +2,7 @@
 
 #include "metrics/MetricsPrometheus.hpp"
 
+using namespace chgate;
 using namespace chgate::metrics;
 
 namespace {

@@ -11,7 +11,7 @@
 #include <fstream>
 #include "support/TempDir.hpp"
 
-#include "store/Crc32c.hpp"
+#include "core/Crc32c.hpp"
 #include "store/SegmentScan.hpp"
 #include "store/Storage.hpp"
 #include "store/Wal.hpp"
@@ -56,13 +56,13 @@ const LogTarget kTarget{"default", "events", {}};
 }  // namespace
 
 TEST_CASE("CRC-32C matches the standard check value") {
-    CHECK(crc32c("123456789", 9) == 0xE3069283u);
-    CHECK(crc32c("", 0) == 0u);
+    CHECK(core::crc32c("123456789", 9) == 0xE3069283u);
+    CHECK(core::crc32c("", 0) == 0u);
     // Continuing a CRC equals computing it in one go.
-    CHECK(crc32c("56789", 5, crc32c("1234", 4)) == 0xE3069283u);
+    CHECK(core::crc32c("56789", 5, core::crc32c("1234", 4)) == 0xE3069283u);
     const std::string big(100'003, 'x');
-    CHECK(crc32c(big.data(), big.size()) ==
-          crc32c(big.data() + 3, big.size() - 3, crc32c(big.data(), 3)));
+    CHECK(core::crc32c(big.data(), big.size()) ==
+          core::crc32c(big.data() + 3, big.size() - 3, core::crc32c(big.data(), 3)));
 }
 
 TEST_CASE("records encode and decode") {

@@ -3,6 +3,7 @@
 
 #include "util/Log.hpp"
 
+using namespace chgate;
 using namespace chgate::log;
 using namespace std::chrono_literals;
 

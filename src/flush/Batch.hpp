@@ -1,17 +1,37 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "batch/Clock.hpp"
-#include "batch/CommitWaiter.hpp"
+#include "core/Clock.hpp"
+#include "core/EnumNames.hpp"
+#include "flush/CommitWaiter.hpp"
 
-namespace chgate::batch {
+namespace chgate::flush {
 
-class TableBuffer;
+class BatchOwner;
+
+/// Why a buffer became a batch (`admin`: POST /admin/flush). Shown per table in /metrics.
+enum class FlushReason { immediate, size, time, memory, age, shutdown, replay, admin };
+inline constexpr std::array<core::EnumName<FlushReason>, 8> kFlushReasonNames{{
+    {FlushReason::immediate, "immediate"},
+    {FlushReason::size, "size"},
+    {FlushReason::time, "time"},
+    {FlushReason::memory, "memory"},
+    {FlushReason::age, "age"},
+    {FlushReason::shutdown, "shutdown"},
+    {FlushReason::replay, "replay"},
+    {FlushReason::admin, "admin"},
+}};
+inline constexpr int kFlushReasonCount = static_cast<int>(kFlushReasonNames.size());
+
+inline std::string_view to_string(FlushReason r) {
+    return core::name_of<FlushReason>(kFlushReasonNames, r);
+}
 
 /// The rows of a batch that came from one ack: committed request, so that the
 /// request hears of its own rows only.
@@ -27,7 +47,8 @@ struct WaiterRows {
 /// holds it: the flush queue, then one flusher.
 struct Batch {
     std::uint64_t id = 0;
-    std::shared_ptr<TableBuffer> source;  ///< the buffer it came from: target, table, strategy
+    /// Where it came from (a table's buffer): its target, settings and books.
+    std::shared_ptr<BatchOwner> owner;
     std::string rows;
     std::uint64_t row_count = 0;
     TimePoint first_append{};
@@ -53,4 +74,4 @@ struct Batch {
     std::vector<WaiterRows> waiters;
 };
 
-}  // namespace chgate::batch
+}  // namespace chgate::flush

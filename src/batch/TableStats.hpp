@@ -4,9 +4,9 @@
 #include <atomic>
 #include <cstdint>
 
-#include "batch/Clock.hpp"
+#include "flush/Batch.hpp"
 
-namespace chgate::metrics {
+namespace chgate::batch {
 
 using Counter = std::atomic<std::uint64_t>;
 
@@ -21,7 +21,7 @@ struct TableStats {
     Counter requests_rejected_full{0};  ///< 429/503 answers for this table
 
     // Sealing: how many batches each FlushReason produced.
-    std::array<Counter, batch::kFlushReasonCount> seals{};
+    std::array<Counter, flush::kFlushReasonCount> seals{};
 
     // Held in memory: the open buffer, and sealed batches not yet finished.
     Counter buffered_rows{0};
@@ -47,4 +47,4 @@ struct TableStats {
     std::atomic<std::int64_t> last_flush_unix_ms{0};  ///< 0: never
 };
 
-}  // namespace chgate::metrics
+}  // namespace chgate::batch

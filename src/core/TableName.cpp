@@ -1,6 +1,6 @@
-#include "ingest/TableName.hpp"
+#include "core/TableName.hpp"
 
-namespace chgate::ingest {
+namespace chgate::core {
 
 bool is_identifier(std::string_view s) {
     if (s.empty() || s.size() > 255) return false;
@@ -29,4 +29,4 @@ bool parse_table_name(std::string_view text, TableName& out) {
     return true;
 }
 
-}  // namespace chgate::ingest
+}  // namespace chgate::core

@@ -1,4 +1,4 @@
-#include "store/Crc32c.hpp"
+#include "core/Crc32c.hpp"
 
 #include <array>
 #include <cstring>
@@ -7,7 +7,7 @@
 #include <nmmintrin.h>
 #endif
 
-namespace chgate::store {
+namespace chgate::core {
 namespace {
 
 constexpr std::array<std::uint32_t, 256> make_table() {
@@ -58,4 +58,4 @@ std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc) {
     return ~crc_table(p, size, crc);
 }
 
-}  // namespace chgate::store
+}  // namespace chgate::core

@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include "batch/BatchManager.hpp"
+#include "batch/SpoolReplayer.hpp"
 #include "clickhouse/ReplicaSet.hpp"
 #include "config/ConfigLoader.hpp"
 #include "flush/FlushQueue.hpp"
-#include "flush/SpoolReplayer.hpp"
 #include "store/Spool.hpp"
 
 using namespace chgate;
@@ -22,7 +22,7 @@ struct Fixture {
                      [](const std::string&) { return std::optional<std::string>(); })
                      .config),
           budget(config->batching.max_memory),
-          rate(batch::Clock::now()),
+          rate(Clock::now()),
           manager(config, queue, budget, rate),
           replicas(config->clickhouse),
           spool((std::filesystem::remove_all(dir), dir)),
@@ -44,8 +44,8 @@ struct Fixture {
     std::map<std::string, int> taken() {
         std::map<std::string, int> out;
         for (auto& b : queue.take_all()) {
-            ++out[b.source->table().table()];
-            b.source->table().release(b.rows.size());
+            ++out[b.owner->target().files.table];
+            b.owner->on_released(b);
         }
         return out;
     }
@@ -54,11 +54,11 @@ struct Fixture {
     config::ConfigPtr config;
     flush::FlushQueue queue;
     batch::MemoryBudget budget;
-    metrics::RateWindow rate;
+    core::RateWindow rate;
     batch::BatchManager manager;
     clickhouse::ReplicaSet replicas;
     store::Spool spool;
-    flush::SpoolReplayer replayer;
+    batch::SpoolReplayer replayer;
     std::uint64_t id = 0;
 };
 

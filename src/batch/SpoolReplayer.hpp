@@ -6,9 +6,6 @@
 #include <mutex>
 #include <thread>
 
-namespace chgate::batch {
-class BatchManager;
-}
 namespace chgate::clickhouse {
 class ReplicaSet;
 }
@@ -18,8 +15,12 @@ struct SpoolEntry;
 }  // namespace chgate::store
 
 namespace chgate::flush {
-
 class FlushQueue;
+}
+
+namespace chgate::batch {
+
+class BatchManager;
 
 /// Brings spooled batches back while ClickHouse answers: oldest first, one
 /// table after another (a table whose memory is full is skipped, so it never
@@ -28,7 +29,7 @@ class FlushQueue;
 /// half of its max_memory, so that its live requests are still taken.
 class SpoolReplayer {
   public:
-    SpoolReplayer(store::Spool& spool, batch::BatchManager& manager, FlushQueue& queue,
+    SpoolReplayer(store::Spool& spool, BatchManager& manager, flush::FlushQueue& queue,
                   const clickhouse::ReplicaSet& replicas, std::uint64_t bytes_per_second);
     ~SpoolReplayer();
 
@@ -49,8 +50,8 @@ class SpoolReplayer {
     Outcome bring_back(const store::SpoolEntry& entry);
 
     store::Spool& spool_;
-    batch::BatchManager& manager_;
-    FlushQueue& queue_;
+    BatchManager& manager_;
+    flush::FlushQueue& queue_;
     const clickhouse::ReplicaSet& replicas_;
     const std::uint64_t rate_;
     std::mutex mutex_;
@@ -59,4 +60,4 @@ class SpoolReplayer {
     std::thread thread_;
 };
 
-}  // namespace chgate::flush
+}  // namespace chgate::batch

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-namespace chgate::ingest {
+namespace chgate::core {
 
 /// True for [A-Za-z_][A-Za-z0-9_]* of at most 255 characters, the only names
 /// chgate puts into SQL.
@@ -31,4 +31,4 @@ struct TableName {
 /// Parses "table" or "db.table"; both parts must be identifiers.
 bool parse_table_name(std::string_view text, TableName& out);
 
-}  // namespace chgate::ingest
+}  // namespace chgate::core

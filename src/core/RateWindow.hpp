@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <mutex>
 
-#include "batch/Clock.hpp"
+#include "core/Clock.hpp"
 
-namespace chgate::metrics {
+namespace chgate::core {
 
 /// Counts events in one-second buckets and reports the mean rate over about
 /// the last kWindowSeconds: the second in progress and the full seconds before
@@ -16,16 +16,16 @@ class RateWindow {
   public:
     static constexpr int kWindowSeconds = 10;
 
-    explicit RateWindow(batch::TimePoint start) : start_(start) {}
+    explicit RateWindow(TimePoint start) : start_(start) {}
 
-    void add(std::uint64_t count, batch::TimePoint now);
-    double per_second(batch::TimePoint now) const;
+    void add(std::uint64_t count, TimePoint now);
+    double per_second(TimePoint now) const;
 
   private:
-    std::int64_t second_of(batch::TimePoint t) const;
+    std::int64_t second_of(TimePoint t) const;
     void advance(std::int64_t second) const;  // needs mutex_
 
-    const batch::TimePoint start_;
+    const TimePoint start_;
     mutable std::mutex mutex_;
     // Guarded by mutex_: bucket i holds the count of second (newest_ - k) where
     // i == (newest_ - k) mod size.
@@ -33,4 +33,4 @@ class RateWindow {
     mutable std::int64_t newest_ = 0;
 };
 
-}  // namespace chgate::metrics
+}  // namespace chgate::core

@@ -1,10 +1,10 @@
-#include "metrics/RateWindow.hpp"
+#include "core/RateWindow.hpp"
 
 #include <algorithm>
 
-namespace chgate::metrics {
+namespace chgate::core {
 
-std::int64_t RateWindow::second_of(batch::TimePoint t) const {
+std::int64_t RateWindow::second_of(TimePoint t) const {
     return std::chrono::duration_cast<std::chrono::seconds>(t - start_).count();
 }
 
@@ -18,7 +18,7 @@ void RateWindow::advance(std::int64_t second) const {
     newest_ = second;
 }
 
-void RateWindow::add(std::uint64_t count, batch::TimePoint now) {
+void RateWindow::add(std::uint64_t count, TimePoint now) {
     const auto second = second_of(now);
     std::lock_guard lock(mutex_);
     advance(second);
@@ -27,7 +27,7 @@ void RateWindow::add(std::uint64_t count, batch::TimePoint now) {
     buckets_[(std::max<std::int64_t>(second, 0)) % size] += count;
 }
 
-double RateWindow::per_second(batch::TimePoint now) const {
+double RateWindow::per_second(TimePoint now) const {
     const auto second = second_of(now);
     std::lock_guard lock(mutex_);
     advance(second);
@@ -45,4 +45,4 @@ double RateWindow::per_second(batch::TimePoint now) const {
     return static_cast<double>(sum) / covered;
 }
 
-}  // namespace chgate::metrics
+}  // namespace chgate::core

@@ -1,13 +1,13 @@
 #include <catch2/catch.hpp>
 
-#include "metrics/RateWindow.hpp"
+#include "core/RateWindow.hpp"
 
 using namespace chgate;
 using namespace std::chrono_literals;
 
 TEST_CASE("events per second is the mean over about the last ten seconds") {
-    const auto t0 = batch::TimePoint(std::chrono::hours(5));
-    metrics::RateWindow w(t0);
+    const auto t0 = TimePoint(std::chrono::hours(5));
+    core::RateWindow w(t0);
     CHECK(w.per_second(t0) == 0.0);
     w.add(100, t0 + 100ms);
     CHECK(w.per_second(t0 + 500ms) == Approx(200.0));  // 100 events in half a second

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <string>
 
-namespace chgate::batch {
+namespace chgate::flush {
 
 /// How the batches holding a request's rows ended, for ack: committed.
 struct CommitOutcome {
@@ -58,4 +58,4 @@ class CommitWaiter {
 
 using CommitWaiterPtr = std::shared_ptr<CommitWaiter>;
 
-}  // namespace chgate::batch
+}  // namespace chgate::flush

@@ -1,4 +1,4 @@
-#include "flush/SpoolReplayer.hpp"
+#include "batch/SpoolReplayer.hpp"
 
 #include "batch/BatchManager.hpp"
 #include "clickhouse/ReplicaSet.hpp"
@@ -7,11 +7,11 @@
 #include "util/Log.hpp"
 #include "util/ThreadName.hpp"
 
-namespace chgate::flush {
+namespace chgate::batch {
 
 using namespace std::chrono_literals;
 
-SpoolReplayer::SpoolReplayer(store::Spool& spool, batch::BatchManager& manager, FlushQueue& queue,
+SpoolReplayer::SpoolReplayer(store::Spool& spool, BatchManager& manager, flush::FlushQueue& queue,
                              const clickhouse::ReplicaSet& replicas, std::uint64_t bytes_per_second)
     : spool_(spool),
       manager_(manager),
@@ -88,9 +88,9 @@ SpoolReplayer::Outcome SpoolReplayer::bring_back(const store::SpoolEntry& entry)
     // its live requests are still taken meanwhile.
     if (table.held_bytes() > table.config()->max_memory / 2) return Outcome::no_room;
     switch (table.reserve(entry.bytes)) {
-        case batch::Admission::ok:
+        case Admission::ok:
             break;
-        case batch::Admission::too_large:
+        case Admission::too_large:
             // Spooled before a reload made the table's memory smaller: it was
             // acknowledged, so it goes through all the same.
             table.force_reserve(entry.bytes);
@@ -113,15 +113,15 @@ SpoolReplayer::Outcome SpoolReplayer::bring_back(const store::SpoolEntry& entry)
                   << (aside ? ", the file is kept as " + aside->string() : "");
         return Outcome::set_aside;
     }
-    const auto now = batch::Clock::now();
-    batch::Batch b;
+    const auto now = Clock::now();
+    flush::Batch b;
     b.id = entry.batch_id;  // the same id: a retry is recognisably the same batch
-    b.source = route.buffer;
+    b.owner = route.buffer;
     b.rows = std::move(rows);
     b.row_count = entry.rows;
     b.first_append = now;
     b.sealed_at = now;
-    b.reason = batch::FlushReason::replay;
+    b.reason = flush::FlushReason::replay;
     b.priority = table.config()->priority;
     b.spool_path = entry.path;
     table.on_replayed(b.row_count, b.rows.size(), b.first_append, b.sealed_at);
@@ -129,4 +129,4 @@ SpoolReplayer::Outcome SpoolReplayer::bring_back(const store::SpoolEntry& entry)
     return Outcome::loaded;
 }
 
-}  // namespace chgate::flush
+}  // namespace chgate::batch

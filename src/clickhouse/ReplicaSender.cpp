@@ -1,0 +1,56 @@
+#include "clickhouse/ReplicaSender.hpp"
+
+#include "clickhouse/InsertRequest.hpp"
+#include "clickhouse/ReplicaSet.hpp"
+
+namespace chgate::clickhouse {
+
+ReplicaSender::ReplicaSender(config::ClickHouseConfig cfg, ReplicaSet& replicas)
+    : cfg_(std::move(cfg)),
+      replicas_(replicas),
+      client_({cfg_.user, cfg_.password}, cfg_.timeout, cfg_.tls) {}
+
+SenderFactory ReplicaSender::factory(config::ClickHouseConfig cfg, ReplicaSet& replicas) {
+    return [cfg = std::move(cfg), &replicas] {
+        return std::make_unique<ReplicaSender>(cfg, replicas);
+    };
+}
+
+SendResult ReplicaSender::send(const InsertCall& call) {
+    SendResult r;
+    auto* replica = replicas_.pick(CircuitBreaker::Clock::now());
+    if (replica == nullptr) {
+        r.response.transport_error =
+            "no ClickHouse replica can take inserts now (every circuit breaker is open)";
+        r.outcome = classify(r.response, &cfg_.error_classes);
+        return r;
+    }
+    const auto server = replica->monitor.info();
+    // 18.16 refuses zstd bodies (Code 89); fall back to gzip where the probe says so.
+    auto method = call.compression;
+    if (method == config::Compression::zstd && !server->zstd_body)
+        method = config::Compression::gzip;
+    try {
+        const char* encoding = compressor_.compress(method, call.rows, scratch_);
+        const std::string_view body = encoding != nullptr ? std::string_view(scratch_) : call.rows;
+        r.sent_bytes = body.size();
+        r.response = client_.post(build_insert_url(replica->url, call.insert_query, *server,
+                                                   dedup_token(call.batch_id, call.rows)),
+                                  body, encoding);
+    } catch (const std::exception& e) {
+        // Only allocation or a library failure lands here; treat it as transient.
+        r.response = {};
+        r.response.transport_error = std::string("local error: ") + e.what();
+    }
+    r.outcome = classify(r.response, &cfg_.error_classes);
+    // Only server trouble counts against the replica: bad rows or a missing
+    // table are answers, from a server that works.
+    const bool trouble = r.outcome.error_class == ErrorClass::retry;
+    replicas_.report(*replica, trouble, !r.response.transport_ok, r.outcome.message);
+    if (trouble && replicas_.replicas().size() > 1) {
+        r.outcome.message = replica->url + ": " + r.outcome.message;
+    }
+    return r;
+}
+
+}  // namespace chgate::clickhouse
