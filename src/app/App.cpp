@@ -156,7 +156,7 @@ void App::start() {
 }
 
 config::ReloadReport App::reload() {
-    std::lock_guard lock(reload_mutex_);
+    LockGuard lock(reload_mutex_);
     config::ReloadReport report;
     config::LoadedConfig loaded;
     try {

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -18,6 +17,7 @@
 #include "http/Router.hpp"
 #include "http/Server.hpp"
 #include "store/Storage.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::app {
 
@@ -50,7 +50,7 @@ class App {
     const config::ConfigPtr config_;
     const std::vector<std::string> warnings_;
     const std::string config_path_;
-    std::mutex reload_mutex_;                  // one reload at a time
+    Mutex reload_mutex_;                       // one reload at a time
     std::unique_ptr<store::Storage> storage_;  // first: the buffers log into it
     core::RateWindow inserted_rate_;
     batch::MemoryBudget budget_;

@@ -1,7 +1,6 @@
 #include "batch/BatchManager.hpp"
 
 #include <unordered_set>
-#include "util/ThreadName.hpp"
 
 #include "flush/FlushQueue.hpp"
 #include "store/DeadLetters.hpp"
@@ -69,7 +68,6 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
                                                           const std::string& table,
                                                           RouteError& error, bool& created,
                                                           bool force) {
-    // Needs mutex_ held exclusively.
     const auto qualified = database + "." + table;
     if (auto it = tables_.find(qualified); it != tables_.end()) return it->second;
     created = true;
@@ -117,7 +115,7 @@ std::shared_ptr<Table> BatchManager::find_or_create_table(const std::string& dat
 
 Route BatchManager::route(std::string_view name) {
     {
-        std::shared_lock lock(mutex_);
+        ReaderLock lock(mutex_);
         if (auto it = by_name_.find(name); it != by_name_.end()) {
             const auto& table = it->second->table();
             if (table.retired()) return {nullptr, RouteError::unknown_table};
@@ -129,7 +127,7 @@ Route BatchManager::route(std::string_view name) {
     if (!core::parse_table_name(name, parsed)) return {nullptr, RouteError::bad_name};
     auto r = route(parsed, {});
     if (r.buffer) {
-        std::unique_lock lock(mutex_);
+        WriterLock lock(mutex_);
         by_name_.emplace(std::string(name), r.buffer);
     }
     return r;
@@ -143,7 +141,7 @@ Route BatchManager::route(const core::TableName& name, const std::vector<std::st
 }
 
 config::ConfigPtr BatchManager::live_config() const {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     return live_;
 }
 
@@ -151,7 +149,7 @@ BatchManager::RetuneResult BatchManager::retune(const config::ConfigPtr& next, T
     RetuneResult result;
     std::vector<flush::Batch> sealed;
     {
-        std::unique_lock lock(mutex_);
+        WriterLock lock(mutex_);
         live_ = next;
         const auto& batching = next->batching;
         for (const auto& [qualified, table] : tables_) {
@@ -197,7 +195,7 @@ BatchManager::RetuneResult BatchManager::retune(const config::ConfigPtr& next, T
     budget_.set_limit(next->batching.max_memory);
     for (auto& b : sealed)
         queue_.push(std::move(b));
-    wake_timer_if_earlier(now);  // deadlines may have moved earlier
+    timer_.wake();  // deadlines may have moved earlier
     return result;
 }
 
@@ -213,10 +211,10 @@ Route BatchManager::route_impl(const core::TableName& name, const std::vector<st
         key += ")";
     }
     {
-        std::shared_lock lock(mutex_);
+        ReaderLock lock(mutex_);
         if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
     }
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
     if (closing_.contains(key)) return {nullptr, RouteError::closing};
     RouteError error = RouteError::none;
@@ -276,7 +274,7 @@ AppendResult BatchManager::append(TableBuffer& buffer, std::string_view body,
     for (auto& b : sealed)
         queue_.push(std::move(b));
     sealed.clear();
-    if (result.admission == Admission::ok) wake_timer_if_earlier(buffer.deadline());
+    if (result.admission == Admission::ok) timer_.wake_by(buffer.deadline());
     return result;
 }
 
@@ -292,7 +290,7 @@ void BatchManager::replay(const std::atomic<bool>& stop) {
     }
     decltype(pending_replays_) work;
     {
-        std::unique_lock lock(mutex_);
+        WriterLock lock(mutex_);
         work.swap(pending_replays_);
     }
     for (auto& entry : work) {
@@ -305,7 +303,7 @@ void BatchManager::replay(const std::atomic<bool>& stop) {
             [&](store::ReplayedBatch&& b) { enqueue_replayed(*buffer, std::move(b), stop); },
             std::max<std::uint64_t>(table.config()->max_memory / 2, 1));
         {
-            std::unique_lock lock(mutex_);
+            WriterLock lock(mutex_);
             ++replay_totals_.logs;
             replay_totals_.records += stats.records;
             replay_totals_.rows += stats.rows;
@@ -349,80 +347,50 @@ void BatchManager::enqueue_replayed(TableBuffer& buffer, store::ReplayedBatch&& 
 }
 
 BatchManager::ReplayTotals BatchManager::replay_totals() const {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     return replay_totals_;
 }
 
-void BatchManager::wake_timer_if_earlier(TimePoint deadline) {
-    const auto d = deadline.time_since_epoch().count();
-    if (d >= next_wake_.load()) return;
-    {
-        std::lock_guard lock(timer_mutex_);
-        if (d >= next_wake_.load()) return;
-        next_wake_.store(d);
-    }
-    timer_cv_.notify_one();
-}
-
 void BatchManager::start() {
-    timer_ = std::thread([this] {
-        set_thread_name("chgate-timer");
-        run_timer();
-    });
+    next_idle_check_ = Clock::now() + 1s;
+    timer_.start(
+        "chgate-timer", [this](bool last) { return last ? TimePoint{} : seal_due(); },
+        Clock::now());
 }
 
 void BatchManager::stop() {
-    {
-        std::lock_guard lock(timer_mutex_);
-        timer_stopping_ = true;
-    }
-    timer_cv_.notify_all();
-    if (timer_.joinable()) timer_.join();
+    timer_.stop();
 }
 
-void BatchManager::run_timer() {
-    auto next_idle_check = Clock::now() + 1s;
-    std::unique_lock lock(timer_mutex_);
-    while (!timer_stopping_) {
-        // While scanning, next_wake_ reads "never": an appender whose buffer gains
-        // a deadline meanwhile blocks on timer_mutex_ and wakes us when we wait.
-        next_wake_.store(TimePoint::max().time_since_epoch().count());
-        const auto now = Clock::now();
-        auto next = now + 1s;
-        std::vector<flush::Batch> due;
-        for (const auto& buffer : buffers()) {
-            if (buffer->deadline() > now) {
-                next = std::min(next, buffer->deadline());
-            } else if (auto b = buffer->seal_if_due(now)) {
-                due.push_back(std::move(*b));
-            } else {
-                next = std::min(next, buffer->deadline());
-            }
+TimePoint BatchManager::seal_due() {
+    const auto now = Clock::now();
+    auto next = now + 1s;
+    std::vector<flush::Batch> due;
+    for (const auto& buffer : buffers()) {
+        if (buffer->deadline() > now) {
+            next = std::min(next, buffer->deadline());
+        } else if (auto b = buffer->seal_if_due(now)) {
+            due.push_back(std::move(*b));
+        } else {
+            next = std::min(next, buffer->deadline());
         }
-        if (next.time_since_epoch().count() < next_wake_.load()) {
-            next_wake_.store(next.time_since_epoch().count());
-        }
-        // Hand batches over outside the decision loop, without the timer lock.
-        lock.unlock();
-        for (auto& b : due)
-            queue_.push(std::move(b));
-        due.clear();
-        // Now and then, close buffers that have been idle long enough.
-        if (now >= next_idle_check) {
-            close_idle_buffers(now);
-            if (storage_ != nullptr) {
-                storage_->dead_letters().expire(std::chrono::system_clock::now(),
-                                                config_->storage.dead_letter_retention);
-            }
-            // A tenth of the TTL, within [1 s, 1 min]: the scan takes the lock
-            // every route needs, so not more often than it must.
-            const auto ttl = live_config()->batching.idle_buffer_ttl;
-            next_idle_check = now + std::clamp<Clock::duration>(ttl / 10, 1s, 1min);
-        }
-        lock.lock();
-        if (timer_stopping_) break;
-        timer_cv_.wait_until(lock, TimePoint(Clock::duration(next_wake_.load())));
     }
+    // Hand batches over outside the decision loop.
+    for (auto& b : due)
+        queue_.push(std::move(b));
+    // Now and then, close buffers that have been idle long enough.
+    if (now >= next_idle_check_) {
+        close_idle_buffers(now);
+        if (storage_ != nullptr) {
+            storage_->dead_letters().expire(std::chrono::system_clock::now(),
+                                            config_->storage.dead_letter_retention);
+        }
+        // A tenth of the TTL, within [1 s, 1 min]: the scan takes the lock
+        // every route needs, so not more often than it must.
+        const auto ttl = live_config()->batching.idle_buffer_ttl;
+        next_idle_check_ = now + std::clamp<Clock::duration>(ttl / 10, 1s, 1min);
+    }
+    return next;
 }
 
 void BatchManager::seal_all(flush::FlushReason reason) {
@@ -456,7 +424,7 @@ void BatchManager::seal(TableBuffer& buffer, flush::FlushReason reason) {
 std::size_t BatchManager::close_idle_buffers(TimePoint now) {
     std::vector<std::pair<std::string, std::shared_ptr<TableBuffer>>> closing;
     {
-        std::unique_lock lock(mutex_);
+        WriterLock lock(mutex_);
         if (!ready_.load()) return 0;  // replay holds buffers of its own
         const auto ttl = live_->batching.idle_buffer_ttl;
         std::unordered_map<const TableBuffer*, long> name_refs;
@@ -515,7 +483,7 @@ std::size_t BatchManager::close_idle_buffers(TimePoint now) {
     for (const auto& [key, buffer] : closing) {
         if (buffer->wal() && storage_ != nullptr) storage_->writer().retire(buffer->wal());
         {
-            std::unique_lock lock(mutex_);
+            WriterLock lock(mutex_);
             closing_.erase(key);
         }
         LOG_DEBUG << buffer->label() << ": idle; its buffer is closed";
@@ -524,7 +492,7 @@ std::size_t BatchManager::close_idle_buffers(TimePoint now) {
 }
 
 std::vector<std::shared_ptr<Table>> BatchManager::tables() const {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     std::vector<std::shared_ptr<Table>> out;
     out.reserve(tables_.size());
     for (const auto& [key, t] : tables_)
@@ -533,7 +501,7 @@ std::vector<std::shared_ptr<Table>> BatchManager::tables() const {
 }
 
 std::vector<std::shared_ptr<TableBuffer>> BatchManager::buffers() const {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     std::vector<std::shared_ptr<TableBuffer>> out;
     out.reserve(buffers_.size());
     for (const auto& [key, b] : buffers_)

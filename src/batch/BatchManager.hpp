@@ -1,12 +1,9 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -19,6 +16,8 @@
 #include "config/Config.hpp"
 #include "core/RateWindow.hpp"
 #include "core/TableName.hpp"
+#include "util/Mutex.hpp"
+#include "util/PeriodicTask.hpp"
 
 namespace chgate::flush {
 class FlushQueue;
@@ -152,45 +151,43 @@ class BatchManager {
     /// `created` is set when the table was made by this call.
     std::shared_ptr<Table> find_or_create_table(const std::string& database,
                                                 const std::string& table, RouteError& error,
-                                                bool& created, bool force = false);
+                                                bool& created, bool force = false) REQUIRES(mutex_);
     Route route_impl(const core::TableName& name, const std::vector<std::string>& columns,
                      bool force);
     void enqueue_replayed(TableBuffer& buffer, store::ReplayedBatch&& replayed,
                           const std::atomic<bool>& stop);
-    void run_timer();
-    void wake_timer_if_earlier(TimePoint deadline);
+    /// One run of the seal timer: seals the buffers whose deadline has
+    /// passed, now and then closes idle ones; returns when to run again.
+    TimePoint seal_due();
 
     const config::ConfigPtr config_;
-    config::ConfigPtr live_;  // guarded by mutex_: the tables' settings, as last reloaded
+    config::ConfigPtr live_ GUARDED_BY(mutex_);  // the tables' settings, as last reloaded
     flush::FlushQueue& queue_;
     MemoryBudget& budget_;
     core::RateWindow& inserted_rate_;
     store::Storage* const storage_;
     std::atomic<bool> ready_{false};
 
-    mutable std::shared_mutex mutex_;
+    mutable SharedMutex mutex_;
     // Guarded by mutex_. Keys: tables_ by "db.table"; buffers_ by "db.table" or
     // "db.table(a,b)"; by_name_ by the name a client wrote in /v1/events/{name}.
-    std::map<std::string, std::shared_ptr<Table>> tables_;
-    BufferMap buffers_;
-    BufferMap by_name_;
-    std::size_t dynamic_tables_ = 0;
+    std::map<std::string, std::shared_ptr<Table>> tables_ GUARDED_BY(mutex_);
+    BufferMap buffers_ GUARDED_BY(mutex_);
+    BufferMap by_name_ GUARDED_BY(mutex_);
+    std::size_t dynamic_tables_ GUARDED_BY(mutex_) = 0;
     // Column lists (buffers besides the plain one) per table.
-    std::unordered_map<const Table*, std::size_t> column_lists_;
+    std::unordered_map<const Table*, std::size_t> column_lists_ GUARDED_BY(mutex_);
     // Keys of buffers being closed: their logs are still being removed.
-    std::set<std::string> closing_;
+    std::set<std::string> closing_ GUARDED_BY(mutex_);
     // Logs opened with records to send again, until replay() runs them.
     std::vector<std::pair<std::shared_ptr<TableBuffer>, std::unique_ptr<store::PendingReplay>>>
-        pending_replays_;
+        pending_replays_ GUARDED_BY(mutex_);
     ReplayTotals replay_totals_;
 
-    std::mutex timer_mutex_;
-    std::condition_variable timer_cv_;
-    bool timer_stopping_ = false;  // guarded by timer_mutex_
-    // When the timer will next wake. Written under timer_mutex_; read without it
-    // by appenders deciding whether to wake the timer early.
-    std::atomic<Clock::rep> next_wake_{TimePoint::max().time_since_epoch().count()};
-    std::thread timer_;
+    // The seal timer. An appender whose buffer gains an earlier deadline
+    // wakes it (lock-free when it is already due by then).
+    PeriodicTask timer_;
+    TimePoint next_idle_check_{};  // the timer's own
 };
 
 }  // namespace chgate::batch

@@ -5,7 +5,6 @@
 #include "flush/FlushQueue.hpp"
 #include "store/Spool.hpp"
 #include "util/Log.hpp"
-#include "util/ThreadName.hpp"
 
 namespace chgate::batch {
 
@@ -23,36 +22,29 @@ SpoolReplayer::~SpoolReplayer() {
     stop();
 }
 
+namespace {
+constexpr auto kTick = 100ms;
+}
+
 void SpoolReplayer::start() {
-    thread_ = std::thread([this] {
-        set_thread_name("chgate-spool");
-        run();
-    });
+    tokens_ = rate_;
+    task_.start(
+        "chgate-spool",
+        [this](bool last) {
+            if (!last) tick();
+            return Clock::now() + kTick;
+        },
+        Clock::now() + kTick);
 }
 
 void SpoolReplayer::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    task_.stop();
 }
 
-void SpoolReplayer::run() {
-    // A token bucket: rate_ bytes a second, at most one second's worth saved up.
-    constexpr auto kTick = 100ms;
-    std::uint64_t tokens = rate_;
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-        if (cv_.wait_for(lock, kTick, [this] { return stopping_; })) break;
-        tokens = std::min(rate_, tokens + rate_ / 10);
-        if (!replicas_.any_reachable() || tokens == 0) continue;
-        lock.unlock();
-        const auto used = round(tokens);
-        lock.lock();
-        tokens -= std::min(tokens, used);
-    }
+void SpoolReplayer::tick() {
+    tokens_ = std::min(rate_, tokens_ + rate_ / 10);
+    if (!replicas_.any_reachable() || tokens_ == 0) return;
+    tokens_ -= std::min(tokens_, round(tokens_));
 }
 
 std::uint64_t SpoolReplayer::round(std::uint64_t budget) {

@@ -1,10 +1,8 @@
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
+
+#include "util/PeriodicTask.hpp"
 
 namespace chgate::clickhouse {
 class ReplicaSet;
@@ -36,13 +34,14 @@ class SpoolReplayer {
     void start();
     void stop();
 
-    /// One round (run() calls it every 100 ms while a replica answers): loads
+    /// One round (called every 100 ms while a replica answers): loads
     /// spooled batches into the flush queue, one table after another, until
     /// `budget` bytes are loaded or no table takes more. Returns the bytes.
     std::uint64_t round(std::uint64_t budget);
 
   private:
-    void run();
+    /// Every 100 ms: refills the token bucket, and spends it on a round.
+    void tick();
     enum class Outcome { loaded, no_room, set_aside };
     /// Loads `entry` into the flush queue if its table has room. An entry that
     /// will never load (gone, or damaged) is set aside; one that cannot be
@@ -54,10 +53,10 @@ class SpoolReplayer {
     flush::FlushQueue& queue_;
     const clickhouse::ReplicaSet& replicas_;
     const std::uint64_t rate_;
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    bool stopping_ = false;  // guarded by mutex_
-    std::thread thread_;
+    // A token bucket: rate_ bytes a second, at most one second's worth saved
+    // up. The task's thread's alone.
+    std::uint64_t tokens_ = 0;
+    PeriodicTask task_;
 };
 
 }  // namespace chgate::batch

@@ -70,7 +70,7 @@ void Table::on_buffered(std::int64_t rows, std::int64_t bytes) {
 void Table::on_sealed(flush::FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
                       TimePoint first_append, TimePoint sealed_at) {
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         pending_sealed_.insert(sealed_at);
         pending_first_.insert(first_append);
     }
@@ -86,7 +86,7 @@ void Table::on_sealed(flush::FlushReason reason, std::uint64_t rows, std::uint64
 void Table::on_replayed(std::uint64_t rows, std::uint64_t bytes, TimePoint first_append,
                         TimePoint sealed_at) {
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         pending_sealed_.insert(sealed_at);
         pending_first_.insert(first_append);
     }
@@ -146,7 +146,7 @@ void Table::on_settled(std::uint64_t rows, std::uint64_t bytes) {
 }
 
 void Table::on_batch_finished(TimePoint first_append, TimePoint sealed_at) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     if (auto it = pending_sealed_.find(sealed_at); it != pending_sealed_.end()) {
         pending_sealed_.erase(it);
     }
@@ -156,18 +156,18 @@ void Table::on_batch_finished(TimePoint first_append, TimePoint sealed_at) {
 }
 
 TimePoint Table::oldest_sealed() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return pending_sealed_.empty() ? TimePoint::max() : *pending_sealed_.begin();
 }
 
 TimePoint Table::oldest_pending_event() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return pending_first_.empty() ? TimePoint::max() : *pending_first_.begin();
 }
 
 void Table::on_hold(const std::string& label, const std::string& reason) {
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         auto [it, fresh] = holds_.try_emplace(label, BufferHold{reason, {}});
         it->second.reason = reason;
         if (!fresh) return;
@@ -182,14 +182,14 @@ void Table::on_hold(const std::string& label, const std::string& reason) {
 
 void Table::on_hold_released(const std::string& label) {
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         if (holds_.erase(label) == 0) return;
     }
     LOG_INFO << label << " is no longer held: ClickHouse takes its rows again";
 }
 
 Table::HoldState Table::hold_state() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     HoldState h;
     h.buffers = holds_.size();
     for (const auto& [label, hold] : holds_) {

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
@@ -12,6 +11,7 @@
 #include "config/Config.hpp"
 #include "core/Clock.hpp"
 #include "core/RateWindow.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::batch {
 
@@ -118,15 +118,15 @@ class Table {
     core::RateWindow& inserted_rate_;
     batch::TableStats stats_;
 
-    mutable std::mutex mutex_;
+    mutable Mutex mutex_;
     // Guarded by mutex_: the times of pending batches, and the hold.
-    std::multiset<TimePoint> pending_sealed_;
-    std::multiset<TimePoint> pending_first_;
+    std::multiset<TimePoint> pending_sealed_ GUARDED_BY(mutex_);
+    std::multiset<TimePoint> pending_first_ GUARDED_BY(mutex_);
     struct BufferHold {
         std::string reason;
         std::chrono::system_clock::time_point since;
     };
-    std::map<std::string, BufferHold> holds_;  // by buffer label
+    std::map<std::string, BufferHold> holds_ GUARDED_BY(mutex_);  // by buffer label
     std::atomic<Clock::rep> missing_until_{0};
 };
 

@@ -73,7 +73,7 @@ AppendResult TableBuffer::append(std::string_view body, std::span<const core::Ro
         return result;
     }
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         bool open = false;
         std::size_t i = 0;
         while (i < rows.size()) {
@@ -150,7 +150,7 @@ void TableBuffer::copy_rows_locked(std::string_view body, std::span<const core::
 }
 
 std::optional<flush::Batch> TableBuffer::seal_if_due(TimePoint now) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     if (rows_ == 0) return std::nullopt;
     const BufferView view{rows_, data_.size(), first_append_};
     if (auto reason = strategy_->should_seal(view, now)) return seal_locked(*reason, now);
@@ -159,7 +159,7 @@ std::optional<flush::Batch> TableBuffer::seal_if_due(TimePoint now) {
 }
 
 std::optional<flush::Batch> TableBuffer::seal_now(flush::FlushReason reason, TimePoint now) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     if (rows_ == 0) return std::nullopt;
     return seal_locked(reason, now);
 }
@@ -220,12 +220,12 @@ void TableBuffer::update_deadline_locked() {
 }
 
 TimePoint TableBuffer::oldest_open_event() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return rows_ == 0 ? TimePoint::max() : first_append_;
 }
 
 std::optional<flush::Batch> TableBuffer::retune(std::unique_ptr<Strategy> strategy, TimePoint now) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     strategy_ = std::move(strategy);
     if (rows_ > 0) {
         const BufferView view{rows_, data_.size(), first_append_};
@@ -236,18 +236,18 @@ std::optional<flush::Batch> TableBuffer::retune(std::unique_ptr<Strategy> strate
 }
 
 void TableBuffer::on_flushed(const FlushFeedback& feedback) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     strategy_->on_flushed(feedback);
 }
 
 Thresholds TableBuffer::thresholds() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return strategy_->thresholds();
 }
 
 void TableBuffer::hold(const std::string& reason, TimePoint now) {
     {
-        std::lock_guard lock(hold_mutex_);
+        LockGuard lock(hold_mutex_);
         if (!held_.exchange(true)) {
             held_since_ = now;
             next_probe_ = now;
@@ -258,7 +258,7 @@ void TableBuffer::hold(const std::string& reason, TimePoint now) {
 
 bool TableBuffer::release_hold() {
     {
-        std::lock_guard lock(hold_mutex_);
+        LockGuard lock(hold_mutex_);
         if (!held_.exchange(false)) return false;
         held_since_ = TimePoint::max();
     }
@@ -267,12 +267,12 @@ bool TableBuffer::release_hold() {
 }
 
 TimePoint TableBuffer::held_since() const {
-    std::lock_guard lock(hold_mutex_);
+    LockGuard lock(hold_mutex_);
     return held_since_;
 }
 
 bool TableBuffer::claim_probe(TimePoint now, milliseconds interval, TimePoint& next) {
-    std::lock_guard lock(hold_mutex_);
+    LockGuard lock(hold_mutex_);
     if (now < next_probe_) {
         next = next_probe_;
         return false;

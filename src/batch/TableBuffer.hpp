@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -14,6 +13,7 @@
 #include "core/RowSlice.hpp"
 #include "flush/Batch.hpp"
 #include "flush/BatchOwner.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::store {
 class Wal;
@@ -127,12 +127,11 @@ class TableBuffer final : public flush::BatchOwner,
     void on_released(const flush::Batch& b) override;
 
   private:
-    // All four need mutex_ held.
-    flush::Batch seal_locked(flush::FlushReason reason, TimePoint now);
-    void update_deadline_locked();
+    flush::Batch seal_locked(flush::FlushReason reason, TimePoint now) REQUIRES(mutex_);
+    void update_deadline_locked() REQUIRES(mutex_);
     void copy_rows_locked(std::string_view body, std::span<const core::RowSlice> rows,
-                          std::uint64_t bytes);
-    std::uint64_t log_chunk_locked(std::uint64_t bytes);
+                          std::uint64_t bytes) REQUIRES(mutex_);
+    std::uint64_t log_chunk_locked(std::uint64_t bytes) REQUIRES(mutex_);
 
     const std::shared_ptr<Table> table_;
     const std::vector<std::string> columns_;
@@ -140,25 +139,25 @@ class TableBuffer final : public flush::BatchOwner,
     const std::shared_ptr<store::Wal> wal_;
     const bool log_appends_;
 
-    mutable std::mutex mutex_;
+    mutable Mutex mutex_;
     // Guarded by mutex_: the open rows and what the strategy knows of them.
-    std::string data_;
-    std::uint64_t rows_ = 0;
-    TimePoint first_append_{};
-    std::unique_ptr<Strategy> strategy_;
-    std::size_t last_batch_capacity_ = 0;
-    std::uint64_t open_first_lsn_ = 0;
-    std::uint64_t open_last_lsn_ = 0;
-    std::vector<flush::WaiterRows> open_waiters_;
+    std::string data_ GUARDED_BY(mutex_);
+    std::uint64_t rows_ GUARDED_BY(mutex_) = 0;
+    TimePoint first_append_ GUARDED_BY(mutex_){};
+    std::unique_ptr<Strategy> strategy_ GUARDED_BY(mutex_);
+    std::size_t last_batch_capacity_ GUARDED_BY(mutex_) = 0;
+    std::uint64_t open_first_lsn_ GUARDED_BY(mutex_) = 0;
+    std::uint64_t open_last_lsn_ GUARDED_BY(mutex_) = 0;
+    std::vector<flush::WaiterRows> open_waiters_ GUARDED_BY(mutex_);
 
     // Written under mutex_, read without it by the timer.
     std::atomic<Clock::rep> deadline_{TimePoint::max().time_since_epoch().count()};
     std::atomic<Clock::rep> last_used_{Clock::now().time_since_epoch().count()};
 
-    mutable std::mutex hold_mutex_;
+    mutable Mutex hold_mutex_;
     // Guarded by hold_mutex_ (held_ is written under it, read without it).
-    TimePoint held_since_ = TimePoint::max();
-    TimePoint next_probe_{};
+    TimePoint held_since_ GUARDED_BY(hold_mutex_) = TimePoint::max();
+    TimePoint next_probe_ GUARDED_BY(hold_mutex_){};
     std::atomic<bool> held_{false};
 };
 

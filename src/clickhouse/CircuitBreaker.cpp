@@ -6,7 +6,7 @@ CircuitBreaker::CircuitBreaker(int failures, std::chrono::milliseconds cooldown)
     : threshold_(failures), cooldown_(cooldown) {}
 
 bool CircuitBreaker::allow(Clock::time_point now) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     switch (state_) {
         case State::closed:
             return true;
@@ -24,14 +24,14 @@ bool CircuitBreaker::allow(Clock::time_point now) {
 }
 
 void CircuitBreaker::on_success() {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     state_ = State::closed;
     failures_ = 0;
     trial_in_flight_ = false;
 }
 
 void CircuitBreaker::on_failure(Clock::time_point now) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     ++failures_;
     trial_in_flight_ = false;
     if (state_ == State::half_open || (state_ == State::closed && failures_ >= threshold_)) {
@@ -41,14 +41,14 @@ void CircuitBreaker::on_failure(Clock::time_point now) {
 }
 
 CircuitBreaker::State CircuitBreaker::state(Clock::time_point now) const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     // An open breaker past its cool-down reads as half-open: the next request is a trial.
     if (state_ == State::open && now - opened_at_ >= cooldown_) return State::half_open;
     return state_;
 }
 
 int CircuitBreaker::consecutive_failures() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return failures_;
 }
 

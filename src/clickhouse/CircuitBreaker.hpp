@@ -1,7 +1,8 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
+
+#include "util/Mutex.hpp"
 
 namespace chgate::clickhouse {
 
@@ -28,12 +29,12 @@ class CircuitBreaker {
   private:
     const int threshold_;
     const std::chrono::milliseconds cooldown_;
-    mutable std::mutex mutex_;
+    mutable Mutex mutex_;
     // Guarded by mutex_.
-    State state_ = State::closed;
-    int failures_ = 0;
-    Clock::time_point opened_at_{};
-    bool trial_in_flight_ = false;
+    State state_ GUARDED_BY(mutex_) = State::closed;
+    int failures_ GUARDED_BY(mutex_) = 0;
+    Clock::time_point opened_at_ GUARDED_BY(mutex_){};
+    bool trial_in_flight_ GUARDED_BY(mutex_) = false;
 };
 
 const char* to_string(CircuitBreaker::State s);

@@ -1,5 +1,4 @@
 #include "clickhouse/ServerMonitor.hpp"
-#include "util/ThreadName.hpp"
 
 #include <set>
 #include <sstream>
@@ -60,28 +59,29 @@ void ServerMonitor::start() {
         LOG_WARN << "ClickHouse at " << cfg_.url << " is not answering (" << last_error()
                  << "); accepting events anyway, and they will be sent when it is back";
     }
-    thread_ = std::thread([this] {
-        set_thread_name("chgate-monitor");
-        run();
-    });
+    client_ = std::make_unique<HttpClient>(HttpClient::Credentials{cfg_.user, cfg_.password},
+                                           probe_timeout_for(cfg_), cfg_.tls);
+    const auto next = [this] { return std::chrono::steady_clock::now() + cfg_.probe_interval; };
+    task_.start(
+        "chgate-monitor",
+        [this, next](bool last) {
+            if (!last) probe_once(*client_);
+            return next();
+        },
+        next());
 }
 
 void ServerMonitor::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    task_.stop();
 }
 
 std::shared_ptr<const ServerInfo> ServerMonitor::info() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return info_;
 }
 
 std::string ServerMonitor::last_error() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return last_error_;
 }
 
@@ -96,7 +96,7 @@ void ServerMonitor::report_unreachable(const std::string& error) {
 void ServerMonitor::set_state(bool reachable, const std::string& error) {
     const bool was = reachable_.exchange(reachable);
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         if (!reachable) {
             last_error_ = error;
             probed_ = false;  // it may come back as another version
@@ -111,17 +111,6 @@ void ServerMonitor::set_state(bool reachable, const std::string& error) {
     }
 }
 
-void ServerMonitor::run() {
-    HttpClient client({cfg_.user, cfg_.password}, probe_timeout_for(cfg_), cfg_.tls);
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-        if (cv_.wait_for(lock, cfg_.probe_interval, [this] { return stopping_; })) break;
-        lock.unlock();
-        probe_once(client);
-        lock.lock();
-    }
-}
-
 void ServerMonitor::probe_once(HttpClient& client) {
     const auto r = client.query(cfg_.url, "SELECT 1");
     if (!answered_one(r)) {
@@ -130,7 +119,7 @@ void ServerMonitor::probe_once(HttpClient& client) {
     }
     bool need_probe = false;
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         need_probe = !probed_;
     }
     if (need_probe) {
@@ -191,7 +180,7 @@ bool ServerMonitor::probe_capabilities(HttpClient& client, std::string& error) {
              << (info->wait_end_of_query ? "yes" : "no") << ", insert_deduplication_token "
              << (info->insert_deduplication_token ? "yes" : "no") << ", async_insert "
              << (info->async_insert ? "yes" : "no");
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     info_ = std::move(info);
     probed_ = true;
     return true;

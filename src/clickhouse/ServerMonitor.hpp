@@ -1,14 +1,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "clickhouse/ServerInfo.hpp"
 #include "config/Config.hpp"
+#include "util/Mutex.hpp"
+#include "util/PeriodicTask.hpp"
 
 namespace chgate::clickhouse {
 
@@ -37,7 +36,6 @@ class ServerMonitor {
     void report_unreachable(const std::string& error);
 
   private:
-    void run();
     void probe_once(HttpClient& client);
     bool probe_capabilities(HttpClient& client, std::string& error);
     void set_state(bool reachable, const std::string& error);
@@ -45,15 +43,15 @@ class ServerMonitor {
     const config::ClickHouseConfig cfg_;
     std::atomic<bool> reachable_{false};
 
-    mutable std::mutex mutex_;
-    // Guarded by mutex_.
-    std::shared_ptr<const ServerInfo> info_;
-    bool probed_ = false;  // capabilities known for the current reachable period
-    std::string last_error_;
-    bool stopping_ = false;
-    std::condition_variable cv_;
+    mutable Mutex mutex_;
+    std::shared_ptr<const ServerInfo> info_ GUARDED_BY(mutex_);
+    // Capabilities known for the current reachable period.
+    bool probed_ GUARDED_BY(mutex_) = false;
+    std::string last_error_ GUARDED_BY(mutex_);
 
-    std::thread thread_;
+    // The probe thread's own connection, and the thread.
+    std::unique_ptr<HttpClient> client_;
+    PeriodicTask task_;
 };
 
 }  // namespace chgate::clickhouse

@@ -20,7 +20,7 @@ void RateWindow::advance(std::int64_t second) const {
 
 void RateWindow::add(std::uint64_t count, TimePoint now) {
     const auto second = second_of(now);
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     advance(second);
     if (second < newest_ - kWindowSeconds) return;  // too old to matter
     const auto size = static_cast<std::int64_t>(buckets_.size());
@@ -29,7 +29,7 @@ void RateWindow::add(std::uint64_t count, TimePoint now) {
 
 double RateWindow::per_second(TimePoint now) const {
     const auto second = second_of(now);
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     advance(second);
     const auto size = static_cast<std::int64_t>(buckets_.size());
     // The second in progress and up to kWindowSeconds - 1 full seconds before it.

@@ -2,9 +2,9 @@
 
 #include <array>
 #include <cstdint>
-#include <mutex>
 
 #include "core/Clock.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::core {
 
@@ -23,14 +23,14 @@ class RateWindow {
 
   private:
     std::int64_t second_of(TimePoint t) const;
-    void advance(std::int64_t second) const;  // needs mutex_
+    void advance(std::int64_t second) const REQUIRES(mutex_);
 
     const TimePoint start_;
-    mutable std::mutex mutex_;
+    mutable Mutex mutex_;
     // Guarded by mutex_: bucket i holds the count of second (newest_ - k) where
     // i == (newest_ - k) mod size.
-    mutable std::array<std::uint64_t, kWindowSeconds + 1> buckets_{};
-    mutable std::int64_t newest_ = 0;
+    mutable std::array<std::uint64_t, kWindowSeconds + 1> buckets_ GUARDED_BY(mutex_){};
+    mutable std::int64_t newest_ GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace chgate::core

@@ -3,8 +3,9 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
+
+#include "util/Mutex.hpp"
 
 namespace chgate::flush {
 
@@ -28,7 +29,7 @@ class CommitWaiter {
     /// A batch holding some of the rows is finished.
     void batch_finished(const CommitOutcome& outcome) {
         {
-            std::lock_guard lock(mutex_);
+            LockGuard lock(mutex_);
             if (!outcome.committed && outcome_.committed) outcome_ = outcome;
         }
         if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) finish();
@@ -43,7 +44,7 @@ class CommitWaiter {
     void finish() {
         CommitOutcome copy;
         {
-            std::lock_guard lock(mutex_);
+            LockGuard lock(mutex_);
             copy = outcome_;
         }
         done_(copy);
@@ -51,8 +52,8 @@ class CommitWaiter {
 
     // Starts at 1 for the appender itself, so the count cannot reach 0 before arm().
     std::atomic<int> pending_{1};
-    std::mutex mutex_;
-    CommitOutcome outcome_;  // guarded by mutex_: the first failure, if any
+    Mutex mutex_;
+    CommitOutcome outcome_ GUARDED_BY(mutex_);  // the first failure, if any
     std::function<void(const CommitOutcome&)> done_;
 };
 

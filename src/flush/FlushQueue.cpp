@@ -16,7 +16,7 @@ void FlushQueue::insert_locked(Batch b) {
 
 void FlushQueue::push(Batch b) {
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         insert_locked(std::move(b));
     }
     // One waiter suffices: whoever wakes takes a ready batch or re-times its wait
@@ -26,7 +26,7 @@ void FlushQueue::push(Batch b) {
 
 void FlushQueue::retry(Batch b) {
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         --in_hand_;
         insert_locked(std::move(b));
     }
@@ -36,7 +36,7 @@ void FlushQueue::retry(Batch b) {
 void FlushQueue::finish() {
     bool drained = false;
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         --in_hand_;
         drained = closed_ && in_hand_ == 0 && ready_.empty() && delayed_.empty();
     }
@@ -54,7 +54,7 @@ void FlushQueue::promote_due(TimePoint now) {
 }
 
 std::optional<Batch> FlushQueue::pop() {
-    std::unique_lock lock(mutex_);
+    UniqueLock lock(mutex_);
     for (;;) {
         if (aborted_) return std::nullopt;
         promote_due(Clock::now());
@@ -83,7 +83,7 @@ std::optional<Batch> FlushQueue::pop() {
 
 void FlushQueue::close() {
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         closed_ = true;
     }
     cv_.notify_all();
@@ -91,14 +91,14 @@ void FlushQueue::close() {
 
 void FlushQueue::abort() {
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         aborted_ = true;
     }
     cv_.notify_all();
 }
 
 std::vector<Batch> FlushQueue::take_all() {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     std::vector<Batch> all = std::move(ready_);
     for (auto& b : delayed_)
         all.push_back(std::move(b));
@@ -109,7 +109,7 @@ std::vector<Batch> FlushQueue::take_all() {
 
 void FlushQueue::release_delayed(const BatchOwner* owner) {
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         const auto now = Clock::now();
         bool changed = false;
         for (auto& b : delayed_) {
@@ -126,7 +126,7 @@ void FlushQueue::release_delayed(const BatchOwner* owner) {
 }
 
 std::size_t FlushQueue::size() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return ready_.size() + delayed_.size();
 }
 

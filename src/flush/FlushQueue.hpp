@@ -1,12 +1,11 @@
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "flush/Batch.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::flush {
 
@@ -54,17 +53,17 @@ class FlushQueue {
             return a.not_before > b.not_before;
         }
     };
-    void promote_due(TimePoint now);  // needs mutex_
-    void insert_locked(Batch b);      // needs mutex_
+    void promote_due(TimePoint now) REQUIRES(mutex_);
+    void insert_locked(Batch b) REQUIRES(mutex_);
 
-    mutable std::mutex mutex_;
-    std::condition_variable cv_;
+    mutable Mutex mutex_;
+    CondVar cv_;
     // Guarded by mutex_.
-    std::vector<Batch> ready_;    // heap by ReadyOrder
-    std::vector<Batch> delayed_;  // heap by DelayOrder
-    bool closed_ = false;
-    bool aborted_ = false;
-    int in_hand_ = 0;  // popped batches that may still come back as retries
+    std::vector<Batch> ready_ GUARDED_BY(mutex_);    // heap by ReadyOrder
+    std::vector<Batch> delayed_ GUARDED_BY(mutex_);  // heap by DelayOrder
+    bool closed_ GUARDED_BY(mutex_) = false;
+    bool aborted_ GUARDED_BY(mutex_) = false;
+    int in_hand_ GUARDED_BY(mutex_) = 0;  // popped batches that may still come back as retries
 };
 
 }  // namespace chgate::flush

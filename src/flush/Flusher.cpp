@@ -30,7 +30,7 @@ Flusher::~Flusher() {
 }
 
 void Flusher::start() {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     for (int i = 0; i < cfg_.max_concurrent_inserts; ++i) {
         ++running_;
         threads_.emplace_back([this, i] {
@@ -41,8 +41,11 @@ void Flusher::start() {
 }
 
 bool Flusher::wait_until_drained(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(mutex_);
-    return exited_.wait_until(lock, deadline, [this] { return running_ == 0; });
+    UniqueLock lock(mutex_);
+    while (running_ > 0) {
+        if (exited_.wait_until(lock, deadline) == std::cv_status::timeout) return running_ == 0;
+    }
+    return true;
 }
 
 void Flusher::join() {
@@ -64,7 +67,7 @@ void Flusher::run() {
             if (b->owner) retry_later(*b, std::string("local error: ") + e.what());
         }
     }
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     --running_;
     exited_.notify_all();
 }

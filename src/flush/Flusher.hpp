@@ -1,8 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -16,6 +14,7 @@
 #include "flush/RequestOutcomes.hpp"
 #include "flush/RetryPolicy.hpp"
 #include "store/WalFormat.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::store {
 class DeadLetters;
@@ -112,9 +111,9 @@ class Flusher {
     store::DeadLetters* const dead_letters_;
     const RetryPolicy retry_;
 
-    std::mutex mutex_;
-    std::condition_variable exited_;
-    int running_ = 0;  // guarded by mutex_
+    Mutex mutex_;
+    CondVar exited_;
+    int running_ GUARDED_BY(mutex_) = 0;
     std::vector<std::thread> threads_;
 };
 

@@ -116,7 +116,7 @@ std::shared_ptr<const Access::Rules> Access::build(const config::Config& cfg) {
 }
 
 void Access::reload(const config::Config& cfg) {
-    std::lock_guard lock(reload_mutex_);
+    LockGuard lock(reload_mutex_);
     rules_.store(build(cfg));
 }
 

@@ -6,7 +6,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +15,7 @@
 #include "config/Config.hpp"
 #include "http/Response.hpp"
 #include "http/TokenBucket.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::http {
 
@@ -96,15 +96,15 @@ class Access {
         std::vector<config::Cidr> admin_from;
     };
     std::shared_ptr<const Rules> rules() const { return rules_.load(); }
-    std::shared_ptr<const Rules> build(const config::Config& cfg);
+    std::shared_ptr<const Rules> build(const config::Config& cfg) REQUIRES(reload_mutex_);
 
     const bool loopback_;
     const std::string default_database_;
     const std::vector<config::Cidr> server_from_;
     std::atomic<std::shared_ptr<const Rules>> rules_;
-    std::mutex reload_mutex_;
+    Mutex reload_mutex_;
     // Guarded by reload_mutex_: what a token keeps across reloads, by name.
-    std::map<std::string, std::shared_ptr<Token>> by_name_;
+    std::map<std::string, std::shared_ptr<Token>> by_name_ GUARDED_BY(reload_mutex_);
     mutable std::atomic<std::uint64_t> unauthorized_{0};
 };
 

@@ -32,7 +32,7 @@ void AdminHandler::stop() {
     stopping_.store(true);
     std::thread worker;
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         worker.swap(worker_);
     }
     if (worker.joinable()) worker.join();
@@ -145,7 +145,7 @@ std::optional<Response> AdminHandler::replay(std::string_view name, const Defer&
 
 std::optional<Response> AdminHandler::answer_from_thread(const Defer& defer,
                                                          std::function<Response()> work) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     if (worker_.joinable()) {
         if (!worker_done_->load()) {
             return error_response(ApiError::conflict,

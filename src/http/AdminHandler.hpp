@@ -3,7 +3,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +13,7 @@
 #include "config/ConfigDiff.hpp"
 #include "http/Response.hpp"
 #include "http/Router.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::batch {
 class BatchManager;
@@ -60,10 +60,10 @@ class AdminHandler {
     store::Storage* const storage_;
     std::function<config::ReloadReport()> reload_;  // set before the server starts
     std::atomic<bool> stopping_{false};
-    std::mutex mutex_;
+    Mutex mutex_;
     // Guarded by mutex_: the admin thread of the last work, and whether it is done.
-    std::thread worker_;
-    std::shared_ptr<std::atomic<bool>> worker_done_;
+    std::thread worker_ GUARDED_BY(mutex_);
+    std::shared_ptr<std::atomic<bool>> worker_done_ GUARDED_BY(mutex_);
 };
 
 }  // namespace chgate::http

@@ -17,7 +17,7 @@ void IdempotencyCache::expire(Clock::time_point now) {
 
 IdempotencyCache::Claim IdempotencyCache::claim(const std::string& key, Clock::time_point now,
                                                 Response& stored) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     expire(now);
     if (auto it = entries_.find(key); it != entries_.end()) {
         if (!it->second.answered) return Claim::in_progress;
@@ -33,7 +33,7 @@ IdempotencyCache::Claim IdempotencyCache::claim(const std::string& key, Clock::t
 void IdempotencyCache::complete(const std::string& key, const Response& r, Clock::time_point now) {
     const auto code = static_cast<int>(r.status);
     if (code < 200 || code >= 300) return forget(key);
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     auto it = entries_.find(key);
     if (it == entries_.end()) return;  // evicted meanwhile
     it->second.answered = true;
@@ -45,7 +45,7 @@ void IdempotencyCache::complete(const std::string& key, const Response& r, Clock
 }
 
 void IdempotencyCache::forget(const std::string& key) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     auto it = entries_.find(key);
     if (it == entries_.end()) return;
     order_.erase(it->second.position);
@@ -53,7 +53,7 @@ void IdempotencyCache::forget(const std::string& key) {
 }
 
 std::size_t IdempotencyCache::size() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return entries_.size();
 }
 

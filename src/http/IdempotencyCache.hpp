@@ -3,11 +3,11 @@
 #include <chrono>
 #include <cstddef>
 #include <list>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "http/Response.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::http {
 
@@ -43,14 +43,14 @@ class IdempotencyCache {
         Clock::time_point at;
         std::list<std::string>::iterator position;
     };
-    void expire(Clock::time_point now);  // needs mutex_
+    void expire(Clock::time_point now) REQUIRES(mutex_);
 
     const std::chrono::milliseconds window_;
     const std::size_t max_keys_;
-    mutable std::mutex mutex_;
+    mutable Mutex mutex_;
     // Guarded by mutex_: the entries, and their keys oldest first.
-    std::unordered_map<std::string, Entry> entries_;
-    std::list<std::string> order_;
+    std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mutex_);
+    std::list<std::string> order_ GUARDED_BY(mutex_);
 };
 
 }  // namespace chgate::http

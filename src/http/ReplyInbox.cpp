@@ -7,28 +7,30 @@
 namespace chgate::http {
 
 void ReplyInbox::deliver(std::shared_ptr<SessionBase> session, Response r, std::uint64_t request) {
-    std::unique_lock lock(mutex_);
-    pending_.push_back({std::move(session), std::move(r), request});
-    schedule_locked(lock);
+    bool post = false;
+    {
+        LockGuard lock(mutex_);
+        pending_.push_back({std::move(session), std::move(r), request});
+        post = !std::exchange(scheduled_, true);
+    }
+    // One drain at a time is posted; it takes everything that came meanwhile.
+    if (post) boost::asio::post(ioc_, [this] { drain(); });
 }
 
 void ReplyInbox::deliver_written(std::shared_ptr<SessionBase> session,
-                                 std::shared_ptr<DirectReply> direct, std::size_t written) {
-    std::unique_lock lock(mutex_);
-    pending_written_.push_back({std::move(session), std::move(direct), written});
-    schedule_locked(lock);
-}
-
-void ReplyInbox::schedule_locked(std::unique_lock<std::mutex>& lock) {
-    if (scheduled_) return;
-    scheduled_ = true;
-    lock.unlock();
-    boost::asio::post(ioc_, [this] { drain(); });
+                                 std::shared_ptr<DirectAnswer> direct, std::size_t written) {
+    bool post = false;
+    {
+        LockGuard lock(mutex_);
+        pending_written_.push_back({std::move(session), std::move(direct), written});
+        post = !std::exchange(scheduled_, true);
+    }
+    if (post) boost::asio::post(ioc_, [this] { drain(); });
 }
 
 void ReplyInbox::drain() {
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         delivering_.swap(pending_);
         delivering_written_.swap(pending_written_);
         scheduled_ = false;

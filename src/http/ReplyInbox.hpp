@@ -2,16 +2,16 @@
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
-#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "http/Response.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::http {
 
 class SessionBase;
-struct DirectReply;
+class DirectAnswer;
 
 /// Deferred answers bound for the sessions of one io thread. Any thread adds
 /// to it; the first answer into an empty inbox posts one handler, which
@@ -24,9 +24,9 @@ class ReplyInbox {
     /// `request` is the session's number for the request answered: an answer
     /// that arrives for a request already answered is dropped there.
     void deliver(std::shared_ptr<SessionBase> session, Response r, std::uint64_t request);
-    /// For an answer written straight to the socket (Session's DirectReply):
+    /// For an answer written straight to the socket (Session's DirectAnswer):
     /// the session has to go on with it, having `written` bytes of it out.
-    void deliver_written(std::shared_ptr<SessionBase> session, std::shared_ptr<DirectReply> direct,
+    void deliver_written(std::shared_ptr<SessionBase> session, std::shared_ptr<DirectAnswer> direct,
                          std::size_t written);
     boost::asio::io_context& context() { return ioc_; }
 
@@ -34,8 +34,7 @@ class ReplyInbox {
     void drain();  // on the io thread
 
     boost::asio::io_context& ioc_;
-    std::mutex mutex_;
-    void schedule_locked(std::unique_lock<std::mutex>& lock);
+    Mutex mutex_;
 
     // Guarded by mutex_.
     struct Answer {
@@ -43,14 +42,14 @@ class ReplyInbox {
         Response response;
         std::uint64_t request;
     };
-    std::vector<Answer> pending_;
+    std::vector<Answer> pending_ GUARDED_BY(mutex_);
     struct Written {
         std::shared_ptr<SessionBase> session;
-        std::shared_ptr<DirectReply> direct;
+        std::shared_ptr<DirectAnswer> direct;
         std::size_t written;
     };
-    std::vector<Written> pending_written_;
-    bool scheduled_ = false;
+    std::vector<Written> pending_written_ GUARDED_BY(mutex_);
+    bool scheduled_ GUARDED_BY(mutex_) = false;
     // The io thread's own: what drain() is delivering.
     std::vector<Answer> delivering_;
     std::vector<Written> delivering_written_;

@@ -140,7 +140,7 @@ Server::Admit Server::admit_connection(const std::string& address) {
                  << ") reached; refusing new connections";
         return over();
     }
-    std::lock_guard lock(per_ip_mutex_);
+    LockGuard lock(per_ip_mutex_);
     auto& n = per_ip_[address];
     if (n >= cfg_.max_connections_per_ip) {
         counts_.open.fetch_sub(1, std::memory_order_relaxed);
@@ -155,7 +155,7 @@ Server::Admit Server::admit_connection(const std::string& address) {
 ConnectionSlot Server::slot_for(std::string address) {
     return ConnectionSlot(nullptr, [this, address = std::move(address)](void*) {
         counts_.open.fetch_sub(1, std::memory_order_relaxed);
-        std::lock_guard lock(per_ip_mutex_);
+        LockGuard lock(per_ip_mutex_);
         if (auto it = per_ip_.find(address); it != per_ip_.end() && --it->second == 0) {
             per_ip_.erase(it);
         }

@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -16,6 +15,7 @@
 #include "config/Config.hpp"
 #include "http/Router.hpp"
 #include "http/Session.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::http {
 
@@ -89,8 +89,8 @@ class Server {
     Router::ConnectionCounts& counts_;  // the Router's, for /metrics
     // HTTPS: the context new connections get (each keeps the one it got).
     std::atomic<std::shared_ptr<boost::asio::ssl::context>> tls_;
-    std::mutex per_ip_mutex_;
-    std::unordered_map<std::string, std::uint64_t> per_ip_;  // guarded by per_ip_mutex_
+    Mutex per_ip_mutex_;
+    std::unordered_map<std::string, std::uint64_t> per_ip_ GUARDED_BY(per_ip_mutex_);
     // Past the limits, at most this many connections are answered 503 at once;
     // more are closed without a word.
     static constexpr std::uint64_t kMaxRefusing = 256;

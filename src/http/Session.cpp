@@ -8,15 +8,13 @@
 #include <boost/beast/http/read.hpp>
 
 #include "http/ApiError.hpp"
+#include "http/DirectAnswer.hpp"
 #include "http/ResponseWriter.hpp"
 #include "util/Log.hpp"
 
 #include <openssl/ssl.h>
-#include <sys/socket.h>
 
 #include <array>
-#include <cerrno>
-#include <mutex>
 
 namespace chgate::http {
 
@@ -52,32 +50,12 @@ Response lost_answer() {
 }
 }  // namespace
 
-// What a session and its SessionReply share about an answer written straight
-// to the socket.
-struct DirectReply {
-    // Set before it is shared.
-    int fd = -1;
-    Framing framing;
-    std::string out;  // the answer's bytes: the writer's, then the session's
-    std::chrono::steady_clock::time_point owed_since = std::chrono::steady_clock::now();
-
-    std::mutex mutex;
-    // Guarded by mutex.
-    bool pending = true;        // not wholly written yet: the socket must stay open
-    bool handed_back = false;   // the writer wrote part: the session writes the rest
-    bool parked = false;        // the session holds its next request until it is
-    bool close_wanted = false;  // the session wants to close once it is
-    bool abandoned = false;     // the handler answered at once after all: write nothing
-    bool armed = false;         // the handler is done, the session reads ahead
-    bool dropped = false;       // the Reply went away unanswered before that
-};
-
 // The Reply a session hands out: the first answer is posted to the session's
-// own thread, or written straight to the socket (DirectReply); later ones are
+// own thread, or written straight to the socket (DirectAnswer); later ones are
 // dropped.
 class SessionReply : public Reply {
   public:
-    SessionReply(std::shared_ptr<SessionBase> session, std::shared_ptr<DirectReply> direct)
+    SessionReply(std::shared_ptr<SessionBase> session, std::shared_ptr<DirectAnswer> direct)
         : session_(std::move(session)),
           direct_(std::move(direct)),
           inbox_(session_->inbox_),
@@ -88,13 +66,7 @@ class SessionReply : public Reply {
         // would wait for ever, holding a parked request back. Answer for it,
         // or, while the handler still runs, let the session answer.
         if (!direct_ || sent_.exchange(true)) return;
-        bool armed = false;
-        {
-            std::lock_guard lock(direct_->mutex);
-            armed = direct_->armed;
-            direct_->dropped = !armed;
-        }
-        if (armed) write_direct(lost_answer());
+        if (direct_->drop()) write_direct(lost_answer());
     }
     void send(Response r) override {
         if (sent_.exchange(true)) return;
@@ -110,54 +82,15 @@ class SessionReply : public Reply {
   private:
     // Writes what the socket takes now, without blocking; the session's
     // thread hears of it only if it must write the rest, resume a parked
-    // request, or close.
+    // request, or close (and then gets this reply's hold on the session, to
+    // release on its own thread: its SessionSet is that thread's).
     void write_direct(const Response& r) {
-        auto& d = *direct_;
-        write_response(r, d.framing, d.out);
-        std::size_t written = 0;
-        // Set when the session's thread must hear of this answer; it then also
-        // gets this reply's hold on the session.
-        std::shared_ptr<SessionBase> tell;
-        {
-            std::lock_guard lock(d.mutex);
-            if (d.abandoned) {
-                // Released on the session's thread: the session must never
-                // end on this one (its SessionSet is that thread's own).
-                tell = std::move(session_);
-            } else {
-                while (written < d.out.size()) {
-                    const auto n = ::send(d.fd, d.out.data() + written, d.out.size() - written,
-                                          MSG_DONTWAIT | MSG_NOSIGNAL);
-                    if (n > 0) {
-                        written += static_cast<std::size_t>(n);
-                    } else if (n < 0 && errno == EINTR) {
-                        continue;
-                    } else {
-                        // EAGAIN: the session writes the rest. Anything else: the
-                        // peer is gone; its read fails too, and the session closes.
-                        if (errno != EAGAIN && errno != EWOULDBLOCK) written = d.out.size();
-                        break;
-                    }
-                }
-                const bool whole = written == d.out.size();
-                if (whole) d.pending = false;
-                if (!whole) d.handed_back = true;
-                if (!whole || d.parked || d.close_wanted) {
-                    tell = std::move(session_);
-                } else {
-                    // Not parked: the session's read of its next request still
-                    // holds it, and cannot end before this lock is released.
-                    // So this is never the last hold, and the session does not
-                    // end on this thread.
-                    session_.reset();
-                }
-            }
-        }
-        if (tell) inbox_.deliver_written(std::move(tell), direct_, written);
+        const auto w = direct_->write(r, session_);
+        if (w.tell_session) inbox_.deliver_written(std::move(session_), direct_, w.bytes);
     }
 
     std::shared_ptr<SessionBase> session_;  // kept alive until answered
-    std::shared_ptr<DirectReply> direct_;
+    std::shared_ptr<DirectAnswer> direct_;
     ReplyInbox& inbox_;
     const std::uint64_t request_;  // the session's number for the request this answers
     // While an answer is owed, the io thread must not run out of work and
@@ -234,7 +167,7 @@ template <class Stream>
 void BasicSession<Stream>::set_deadline(std::chrono::steady_clock::duration d) {
     deadline_ = std::chrono::steady_clock::now() + d;
     // Reading ahead while an answer is owed: wake up when it is overdue, too.
-    if (direct_) deadline_ = std::min(deadline_, direct_->owed_since + limits_.answer_timeout);
+    if (direct_) deadline_ = std::min(deadline_, direct_->owed_since() + limits_.answer_timeout);
     // Usually later than the watchdog's wake-up; earlier only after waiting
     // for a deferred answer (no deadline): then wake up in time for this one.
     if (deadline_ < watchdog_.expiry()) arm_watchdog();
@@ -252,7 +185,7 @@ void BasicSession<Stream>::arm_watchdog() {
         // answer, it is not idle; but not for ever.
         if (self->direct_ && self->owed_answer_overdue()) return;
         if (self->direct_owed(false)) {
-            self->deadline_ = self->direct_->owed_since + self->limits_.answer_timeout;
+            self->deadline_ = self->direct_->owed_since() + self->limits_.answer_timeout;
             return self->arm_watchdog();
         }
         // Idle too long between requests, or too slow within one: the pending
@@ -349,14 +282,10 @@ void BasicSession<Stream>::do_read_rest_of_header() {
 template <class Stream>
 void BasicSession<Stream>::on_read_header(beast::error_code ec, std::size_t) {
     waiting_for_request_ = false;
-    if (direct_) {
-        // Read ahead: nothing more goes out until the answer before is written.
-        std::lock_guard lock(direct_->mutex);
-        if (direct_->pending) {
-            direct_->parked = true;
-            parked_ec_ = ec;
-            return;
-        }
+    // Read ahead: nothing more goes out until the answer before is written.
+    if (direct_ && direct_->park()) {
+        parked_ec_ = ec;
+        return;
     }
     direct_.reset();
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted) return do_close();
@@ -486,13 +415,7 @@ void BasicSession<Stream>::handle_request() {
     if (!answer) {
         // A direct answer needs no help from this thread: read the next request.
         if (direct_) {
-            bool dropped = false;
-            {
-                std::lock_guard lock(direct_->mutex);
-                dropped = direct_->dropped;
-                direct_->armed = !dropped;
-            }
-            if (!dropped) return do_read_header();
+            if (direct_->arm()) return do_read_header();
             direct_.reset();
             return respond(lost_answer());
         }
@@ -500,12 +423,8 @@ void BasicSession<Stream>::handle_request() {
         deadline_ = std::chrono::steady_clock::time_point::max();
         return;
     }
-    if (direct_) {
-        // Deferred, then answered at once after all: the answer given wins.
-        std::lock_guard lock(direct_->mutex);
-        direct_->abandoned = true;
-        direct_->pending = false;
-    }
+    // Deferred, then answered at once after all: the answer given wins.
+    if (direct_) direct_->take_over();
     direct_.reset();
     respond(std::move(*answer));
 }
@@ -513,14 +432,13 @@ void BasicSession<Stream>::handle_request() {
 template <class Stream>
 ReplyPtr BasicSession<Stream>::defer(std::chrono::milliseconds timeout, Response on_timeout) {
     const auto& req = parser_->get();
-    std::shared_ptr<DirectReply> direct;
+    std::shared_ptr<DirectAnswer> direct;
     // Answers with a timeout (ack committed) come back here: the timer is here.
     // Over TLS every answer does: only this thread may write to the stream.
     if (!kTls && timeout.count() == 0 && parser_->is_done() && req.keep_alive() && !stopping_) {
-        direct = std::make_shared<DirectReply>();
-        direct->fd = lowest().native_handle();
-        direct->framing = {req.version() == 10 ? 10U : 11U, true,
-                           req.method() == bhttp::verb::head};
+        direct = std::make_shared<DirectAnswer>(
+            lowest().native_handle(),
+            Framing{req.version() == 10 ? 10U : 11U, true, req.method() == bhttp::verb::head});
         direct_ = direct;
     }
     auto reply = std::make_shared<SessionReply>(this->shared_from_this(), std::move(direct));
@@ -582,18 +500,16 @@ void BasicSession<Stream>::do_linger() {
 }
 
 template <class Stream>
-void BasicSession<Stream>::on_direct_written(const std::shared_ptr<DirectReply>& d,
+void BasicSession<Stream>::on_direct_written(const std::shared_ptr<DirectAnswer>& d,
                                              std::size_t written) {
     if (d != direct_) return;  // an answer the session has already gone past
-    if (written < d->out.size()) {
+    const auto& out = d->out();
+    if (written < out.size()) {
         // The socket took part of it: write the rest from here.
         set_deadline(limits_.body_timeout);
-        net::async_write(stream_, net::buffer(d->out.data() + written, d->out.size() - written),
+        net::async_write(stream_, net::buffer(out.data() + written, out.size() - written),
                          [self = this->shared_from_this(), d](beast::error_code ec, std::size_t) {
-                             {
-                                 std::lock_guard lock(d->mutex);
-                                 d->pending = false;
-                             }
+                             d->rest_written();
                              if (ec) return self->do_close();
                              self->after_direct();
                          });
@@ -604,50 +520,34 @@ void BasicSession<Stream>::on_direct_written(const std::shared_ptr<DirectReply>&
 
 template <class Stream>
 void BasicSession<Stream>::after_direct() {
-    bool parked = false, close = false;
-    {
-        std::lock_guard lock(direct_->mutex);
-        parked = direct_->parked;
-        close = direct_->close_wanted;
-    }
+    const auto after = direct_->after();
     direct_.reset();
-    if (parked) return on_read_header(parked_ec_, 0);
-    if (close) do_close();
+    if (after.parked) return on_read_header(parked_ec_, 0);
+    if (after.close) do_close();
 }
 
 template <class Stream>
 bool BasicSession<Stream>::direct_owed(bool close_after) {
-    if (!direct_) return false;
-    std::lock_guard lock(direct_->mutex);
-    if (!direct_->pending) return false;
-    if (close_after) direct_->close_wanted = true;
-    return true;
+    return direct_ && direct_->owed(close_after);
 }
 
 template <class Stream>
 bool BasicSession<Stream>::owed_answer_overdue() {
-    auto& d = *direct_;
-    if (std::chrono::steady_clock::now() < d.owed_since + limits_.answer_timeout) return false;
-    bool answer_here = false;
-    {
-        std::lock_guard lock(d.mutex);
-        if (!d.pending) return false;
-        // Not begun by the writer: nothing of it went out, so answer here,
-        // and the writer writes nothing. Begun: the client is not reading.
-        answer_here = !d.handed_back;
-        if (answer_here) {
-            d.abandoned = true;
-            d.pending = false;
-        }
+    if (std::chrono::steady_clock::now() < direct_->owed_since() + limits_.answer_timeout) {
+        return false;
     }
+    const auto what = direct_->overdue();
+    if (what == DirectAnswer::Overdue::not_owed) return false;
     LOG_WARN << "an answer owed for " << limits_.answer_timeout.count()
              << " ms did not come (the write-ahead log is slow, or the client does not read)";
-    if (!answer_here) {
+    if (what == DirectAnswer::Overdue::close) {
         beast::error_code ignored;
         lowest().close(ignored);
         return true;
     }
-    const bool parked = d.parked;
+    // Not begun by the writer: nothing of it went out, so it is answered
+    // here, and the writer writes nothing.
+    const bool parked = direct_->after().parked;
     direct_.reset();
     stopping_ = stopping_ || parked;  // a request read ahead is dropped with the connection
     respond(error_response(ApiError::not_committed,

@@ -21,7 +21,7 @@
 
 namespace chgate::http {
 
-struct DirectReply;
+class DirectAnswer;
 class SessionReply;
 
 /// What the inbox, a deferred answer and the server see of a session, plain
@@ -35,10 +35,10 @@ class SessionBase {
     /// A deferred answer to request number `request`; dropped unless that
     /// request is still waiting for it.
     virtual void on_deferred(Response r, std::uint64_t request) = 0;
-    /// A direct answer (see DirectReply) is out up to `written` bytes (or
+    /// A direct answer (see DirectAnswer) is out up to `written` bytes (or
     /// failed): write the rest, then go on with a request parked meanwhile,
     /// or close.
-    virtual void on_direct_written(const std::shared_ptr<DirectReply>& d, std::size_t written) = 0;
+    virtual void on_direct_written(const std::shared_ptr<DirectAnswer>& d, std::size_t written) = 0;
 
   protected:
     explicit SessionBase(ReplyInbox& inbox) : inbox_(inbox) {}
@@ -88,7 +88,7 @@ class BasicSession : public SessionBase, public std::enable_shared_from_this<Bas
     void run();
     void stop() override;
     void on_deferred(Response r, std::uint64_t request) override;
-    void on_direct_written(const std::shared_ptr<DirectReply>& d, std::size_t written) override;
+    void on_direct_written(const std::shared_ptr<DirectAnswer>& d, std::size_t written) override;
 
   private:
     Socket& lowest() { return boost::beast::get_lowest_layer(stream_); }
@@ -165,7 +165,7 @@ class BasicSession : public SessionBase, public std::enable_shared_from_this<Bas
     // not posted back here, while this session already reads the next
     // request; that request waits, parked, until the answer is out. Shared
     // with the SessionReply; its own mutex guards what both sides touch.
-    std::shared_ptr<DirectReply> direct_;
+    std::shared_ptr<DirectAnswer> direct_;
     boost::beast::error_code parked_ec_;  // how the parked request's read ended
 };
 

@@ -13,7 +13,7 @@ void TokenBucket::refill(Clock::time_point now) {
 }
 
 TokenBucket::Decision TokenBucket::take(double n, Clock::time_point now) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     refill(now);
     Decision d;
     if (tokens_ <= 0) {
@@ -27,13 +27,13 @@ TokenBucket::Decision TokenBucket::take(double n, Clock::time_point now) {
 }
 
 void TokenBucket::set_rate(double rate) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     rate_ = rate;
     tokens_ = std::min(tokens_, rate_);
 }
 
 double TokenBucket::rate() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return rate_;
 }
 

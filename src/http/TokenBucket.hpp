@@ -2,7 +2,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
+
+#include "util/Mutex.hpp"
 
 namespace chgate::http {
 
@@ -31,13 +32,13 @@ class TokenBucket {
     double rate() const;
 
   private:
-    void refill(Clock::time_point now);  // needs mutex_
+    void refill(Clock::time_point now) REQUIRES(mutex_);
 
-    mutable std::mutex mutex_;
+    mutable Mutex mutex_;
     // Guarded by mutex_.
-    double rate_;
-    double tokens_;
-    Clock::time_point last_;
+    double rate_ GUARDED_BY(mutex_);
+    double tokens_ GUARDED_BY(mutex_);
+    Clock::time_point last_ GUARDED_BY(mutex_);
 };
 
 }  // namespace chgate::http

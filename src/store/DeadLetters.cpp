@@ -95,6 +95,7 @@ void DeadLetters::recount() {
         const auto meta = read_target_meta(e.path());
         if (!meta) continue;
         const auto c = count_dir(e.path());
+        LockGuard lock(mutex_);  // at start, before anyone else can look
         counts_[name] = c;
         targets_[name] = *meta;
         bytes_.add(c.bytes);
@@ -128,7 +129,7 @@ bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
         if (written < text.size()) bytes_.sub(text.size() - written);
         if (written > text.size()) bytes_.add(written - text.size());
     };
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     try {
         prepare_target_dir(dir, target);
     } catch (const std::exception& e) {
@@ -170,7 +171,7 @@ bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
 }
 
 std::map<std::string, DeadLetters::Count> DeadLetters::counts() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     std::map<std::string, Count> out;
     for (const auto& [name, c] : counts_) {
         const auto& t = targets_.at(name);
@@ -183,7 +184,7 @@ std::map<std::string, DeadLetters::Count> DeadLetters::counts() const {
 
 std::vector<DeadLetters::Taken> DeadLetters::take(const std::string& database,
                                                   const std::string& table) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     std::vector<Taken> out;
     for (auto it = targets_.begin(); it != targets_.end();) {
         const auto& [name, target] = *it;
@@ -219,7 +220,7 @@ std::uint64_t DeadLetters::expire(std::chrono::system_clock::time_point now,
     // Files are named by the UTC day their rows were written: YYYY-MM-DD….ndjson.
     const auto cutoff = format_utc_seconds(now - retention - std::chrono::hours(24)).substr(0, 10);
     std::uint64_t rows = 0;
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     for (auto& [name, count] : counts_) {
         const auto dir = dir_ / name;
         bool removed = false;

@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +11,7 @@
 
 #include "store/DiskCounter.hpp"
 #include "store/Storage.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::store {
 
@@ -81,11 +81,11 @@ class DeadLetters {
     const std::filesystem::path dir_;
     DiskCounter bytes_;
     const std::uint64_t max_disk_;
-    mutable std::mutex mutex_;
+    mutable Mutex mutex_;
     // Guarded by mutex_: per target directory name.
-    std::map<std::string, Count> counts_;
-    std::map<std::string, LogTarget> targets_;
-    std::uint64_t taken_ = 0;
+    std::map<std::string, Count> counts_ GUARDED_BY(mutex_);
+    std::map<std::string, LogTarget> targets_ GUARDED_BY(mutex_);
+    std::uint64_t taken_ GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace chgate::store

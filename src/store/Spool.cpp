@@ -73,7 +73,7 @@ bool Spool::put(const LogTarget& target, std::uint64_t batch_id, std::string_vie
     const auto dir = dir_ / name;
     char file[64];
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         // Names sort by spooling time: oldest first on replay, across restarts.
         const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
@@ -94,7 +94,7 @@ bool Spool::put(const LogTarget& target, std::uint64_t batch_id, std::string_vie
         return false;
     }
     entry = {path, target, batch_id, row_count, rows.size(), file_size_or_zero(path)};
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     entries_[name][file] = entry;
     // Written by this run and still in memory until the flusher lets it go.
     loaded_.insert(path);
@@ -103,7 +103,7 @@ bool Spool::put(const LogTarget& target, std::uint64_t batch_id, std::string_vie
 }
 
 std::vector<SpoolEntry> Spool::oldest_per_target() {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     std::vector<SpoolEntry> out;
     for (const auto& [dir, files] : entries_) {
         for (const auto& [name, e] : files) {
@@ -131,20 +131,20 @@ bool Spool::load(const SpoolEntry& entry, std::string& rows, std::string& error,
         return false;
     }
     rows.assign(std::istreambuf_iterator<char>(in), {});
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     loaded_.insert(entry.path);
     return true;
 }
 
 void Spool::unload(const std::filesystem::path& path) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     loaded_.erase(path);
 }
 
 void Spool::remove(const std::filesystem::path& path) {
     std::error_code ec;
     std::filesystem::remove(path, ec);
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     loaded_.erase(path);
     // The size counted when the file was indexed: the same number goes back.
     auto it = entries_.find(path.parent_path().filename().string());
@@ -163,7 +163,7 @@ std::optional<std::filesystem::path> Spool::set_aside(const std::filesystem::pat
 }
 
 std::map<std::string, Spool::Count> Spool::counts() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     std::map<std::string, Count> out;
     for (const auto& [dir, files] : entries_) {
         for (const auto& [name, e] : files) {

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "store/DiskCounter.hpp"
 #include "store/Storage.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::store {
 
@@ -68,12 +68,12 @@ class Spool {
 
   private:
     const std::filesystem::path dir_;
-    mutable std::mutex mutex_;
+    mutable Mutex mutex_;
     // Guarded by mutex_: every entry on disk by target directory, oldest first
     // (file names sort by time), and which are loaded.
-    std::map<std::string, std::map<std::string, SpoolEntry>> entries_;
-    std::set<std::filesystem::path> loaded_;
-    std::uint64_t sequence_ = 0;
+    std::map<std::string, std::map<std::string, SpoolEntry>> entries_ GUARDED_BY(mutex_);
+    std::set<std::filesystem::path> loaded_ GUARDED_BY(mutex_);
+    std::uint64_t sequence_ GUARDED_BY(mutex_) = 0;
     DiskCounter bytes_;
     std::atomic<std::uint64_t> set_aside_{0};
 };

@@ -69,7 +69,7 @@ std::uint64_t Wal::append_data(std::string_view rows) {
     std::uint64_t lsn = 0;
     bool kept = true;
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         if (failed_.load()) {
             // Not kept while the log is down: nobody gets a durable ack for it,
             // and keeping the rows would grow with the outage. They are still
@@ -87,7 +87,7 @@ std::uint64_t Wal::append_data(std::string_view rows) {
 }
 
 void Wal::append_seal(std::uint64_t batch_id, std::uint64_t first_lsn, std::uint64_t last_lsn) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     append_locked(RecordType::seal,
                   encode_range({batch_id, first_lsn, last_lsn}, RecordType::seal));
     outstanding_[first_lsn] = last_lsn;
@@ -96,12 +96,12 @@ void Wal::append_seal(std::uint64_t batch_id, std::uint64_t first_lsn, std::uint
 }
 
 void Wal::adopt_batch(std::uint64_t, std::uint64_t first_lsn, std::uint64_t last_lsn) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     outstanding_[first_lsn] = last_lsn;
 }
 
 void Wal::append_done(const BatchRange& range) {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     append_locked(RecordType::done, encode_range(range, RecordType::done));
     outstanding_.erase(range.first_lsn);
 }
@@ -110,7 +110,7 @@ void Wal::when_durable(std::uint64_t lsn, DurableCallback callback) {
     bool now = false;
     bool ok = true;
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         if (failed_ || lsn <= dropped_upto_) {
             // The log is down, or was when this record would have been written.
             now = true;
@@ -125,7 +125,7 @@ void Wal::when_durable(std::uint64_t lsn, DurableCallback callback) {
 }
 
 std::string Wal::failure() const {
-    std::lock_guard lock(mutex_);
+    LockGuard lock(mutex_);
     return failure_;
 }
 
@@ -199,7 +199,7 @@ bool Wal::flush(bool sync) {
     }
     std::uint64_t first = 0, last = 0, next = 0;
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         if (tail_.empty() && !(sync && dirty_) && !down_) return false;
         writing_.swap(tail_);
         first = tail_first_lsn_;
@@ -242,7 +242,7 @@ bool Wal::flush(bool sync) {
             // Kept, to go out first in the next segment: its seal and done
             // records spare the next start from sending batches again. Its
             // data records may be written twice then (replay skips repeats).
-            std::lock_guard lock(mutex_);
+            LockGuard lock(mutex_);
             if (tail_.empty()) tail_last_lsn_ = last;
             tail_.insert(0, writing_);
             tail_first_lsn_ = first;
@@ -252,7 +252,7 @@ bool Wal::flush(bool sync) {
         const bool opened_now = fd_ >= 0 && segments_.back().first_lsn == (records ? first : next);
         done = go_down(opened_now);
     } else if (records || probing) {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         failed_ = false;  // written and synced: the log works (again)
         failure_.clear();
         if (records) {
@@ -304,7 +304,7 @@ bool Wal::write_probe() {
 Wal::Waiters Wal::go_down(bool discard_segment) {
     Waiters failed;
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         if (!failed_) failure_ = last_error_;
         failed_ = true;
         // Whatever was appended so far gets no durable ack, even once written.
@@ -347,7 +347,7 @@ Wal::Waiters Wal::go_down(bool discard_segment) {
 void Wal::bound_tail_while_down() {
     std::size_t dropped = 0;
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         if (tail_.size() <= options_.segment_size) return;
         dropped = tail_.size();
         dropped_upto_ = std::max(dropped_upto_, tail_last_lsn_);
@@ -389,7 +389,7 @@ std::uint64_t Wal::low_water_mark() const {
 void Wal::collect_garbage() {
     std::uint64_t low = 0;
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         low = low_water_mark();
     }
     // A segment's records all come before the next segment's first LSN.
@@ -401,7 +401,7 @@ void Wal::collect_garbage() {
     }
     // The newest segment, once closed and wholly finished, can go too.
     if (fd_ < 0 && segments_.size() == 1) {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         if (low == next_lsn_ && tail_.empty()) {
             std::error_code ec;
             std::filesystem::remove(segments_.front().path, ec);
@@ -417,7 +417,7 @@ bool Wal::retire() {
     close_segment();
     collect_garbage();
     {
-        std::lock_guard lock(mutex_);
+        LockGuard lock(mutex_);
         if (low_water_mark() != next_lsn_ || !tail_.empty()) {
             LOG_WARN << "write-ahead log " << dir_.string()
                      << ": closed with unfinished batches; kept for the next start";

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +15,7 @@
 
 #include "store/DiskCounter.hpp"
 #include "store/WalFormat.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::store {
 
@@ -116,7 +116,7 @@ class Wal {
   private:
     using Waiters = std::vector<std::pair<std::uint64_t, DurableCallback>>;
 
-    std::uint64_t append_locked(RecordType type, std::string_view payload);  // needs mutex_
+    std::uint64_t append_locked(RecordType type, std::string_view payload) REQUIRES(mutex_);
     bool open_segment(std::uint64_t first_lsn);
     /// Writes a page of zeros to the segment just opened (when preallocation
     /// wrote none): does the disk take writes?
@@ -138,24 +138,26 @@ class Wal {
     void extend_preallocation();
     /// fdatasync, timed and counted for the metrics; errno set when false.
     bool sync_file();
-    std::uint64_t low_water_mark() const;  // needs mutex_
+    std::uint64_t low_water_mark() const REQUIRES(mutex_);
 
     const std::filesystem::path dir_;
     const WalOptions options_;
     WalWriter* const writer_;
 
-    mutable std::mutex mutex_;
+    mutable Mutex mutex_;
     // Guarded by mutex_.
-    std::string tail_;  // encoded records not yet handed to the writer
-    std::uint64_t tail_first_lsn_ = 0;
-    std::uint64_t tail_last_lsn_ = 0;
-    std::uint64_t next_lsn_;
-    Waiters waiters_;
-    std::map<std::uint64_t, std::uint64_t> outstanding_;  // sealed batches: first_lsn -> last_lsn
-    std::uint64_t unsealed_first_ = 0;                    // first data LSN not in a batch; 0: none
-    std::atomic<bool> failed_{false};                     // written under mutex_; see failed()
-    std::string failure_;                                 // why, for /readyz and /metrics
-    std::uint64_t dropped_upto_ = 0;  // records up to here may be missing: never durable
+    std::string tail_ GUARDED_BY(mutex_);  // encoded records not yet handed to the writer
+    std::uint64_t tail_first_lsn_ GUARDED_BY(mutex_) = 0;
+    std::uint64_t tail_last_lsn_ GUARDED_BY(mutex_) = 0;
+    std::uint64_t next_lsn_ GUARDED_BY(mutex_);
+    Waiters waiters_ GUARDED_BY(mutex_);
+    std::map<std::uint64_t, std::uint64_t> outstanding_
+        GUARDED_BY(mutex_);                                // sealed batches: first_lsn -> last_lsn
+    std::uint64_t unsealed_first_ GUARDED_BY(mutex_) = 0;  // first data LSN not in a batch; 0: none
+    std::atomic<bool> failed_{false};                      // written under mutex_; see failed()
+    std::string failure_ GUARDED_BY(mutex_);               // why, for /readyz and /metrics
+    std::uint64_t dropped_upto_ GUARDED_BY(mutex_) =
+        0;  // records up to here may be missing: never durable
 
     std::atomic<std::uint64_t> durable_lsn_{0};
     DiskCounter disk_bytes_;

@@ -2,14 +2,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <future>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "store/Wal.hpp"
+#include "util/Mutex.hpp"
+#include "util/PeriodicTask.hpp"
 
 namespace chgate::store {
 
@@ -45,21 +44,25 @@ class WalWriter {
     }
 
   private:
-    void run();
+    using Retiring = std::vector<std::pair<std::shared_ptr<Wal>, std::promise<bool>*>>;
+    /// One round of the writer's thread: writes what the logs hold, syncs as
+    /// the mode says, retires logs, deletes finished segments. `last` (after
+    /// stop()): everything left is written and synced.
+    std::chrono::steady_clock::time_point write_round(bool last) EXCLUDES(mutex_);
 
     const FsyncMode mode_;
     const std::chrono::milliseconds fsync_interval_;
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    std::vector<std::shared_ptr<Wal>> wals_;  // guarded by mutex_
-    bool stopping_ = false;                   // guarded by mutex_
-    // Guarded by mutex_: logs to retire, and the promises that say they are.
-    std::vector<std::pair<std::shared_ptr<Wal>, std::promise<bool>*>> retiring_;
-    bool running_ = false;  // guarded by mutex_: the thread is in run()
+    Mutex mutex_;
+    std::vector<std::shared_ptr<Wal>> wals_ GUARDED_BY(mutex_);
+    // Logs to retire, and the promises that say they are.
+    Retiring retiring_ GUARDED_BY(mutex_);
+    bool running_ GUARDED_BY(mutex_) = false;  // the thread takes retire() requests
     std::atomic<bool> pending_{false};
     std::atomic<std::uint64_t> syncs_{0};
     std::atomic<std::uint64_t> sync_ns_{0};
-    std::thread thread_;
+    // The writer's thread's own.
+    std::chrono::steady_clock::time_point last_sync_{}, last_gc_{};
+    PeriodicTask task_;
 };
 
 }  // namespace chgate::store

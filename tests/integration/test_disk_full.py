@@ -16,9 +16,9 @@ SECTIONS = {"batching": {"max_memory": "16MiB"}, "storage": {"max_disk": "1GiB"}
             "clickhouse": {"retry": {"initial": "50ms", "max": "200ms"}, "probe_interval": "200ms"}}
 
 
-def fill(directory):
+def fill(directory, name="filler"):
     """Writes a file until the filesystem holding `directory` is full."""
-    path = os.path.join(directory, "filler")
+    path = os.path.join(directory, name)
     with open(path, "wb", buffering=0) as f:
         for size in (1 << 20, 4096):
             try:
@@ -60,6 +60,10 @@ class DiskFullTest(IntegrationTest):
             g.proc.kill()
             g.proc.wait()
             load.join()
+            # chgate may have deleted finished log segments after the disk
+            # filled (their batches went to the spool): fill that room too,
+            # so that the second start is on a full disk.
+            seen["filler2"] = fill(disk, "filler2")
             st = os.statvfs(disk)
             seen["free_at_start"] = st.f_bavail * st.f_frsize
             seen["g2"] = g2 = self.start(TABLES, storage, **SECTIONS)
@@ -69,6 +73,7 @@ class DiskFullTest(IntegrationTest):
             seen["posts2"] = [(f"full{i}", g2.post_events("t", {"id": f"full{i}", "n": 1, "pad": ""}))
                               for i in range(20)]
             os.unlink(seen["filler"])
+            os.unlink(seen["filler2"])
 
         restart_clickhouse(12, while_down=while_down)
         self.assertTrue(seen["alive"], "chgate died on the full disk")
