@@ -60,7 +60,7 @@ BUILD = os.path.join(ROOT, "build-release")
 CHGATE = os.path.join(BUILD, "chgate")
 LOAD = os.path.join(BUILD, "loadtest", "chgate-load")
 MICRO = os.path.join(BUILD, "loadtest", "chgate-microbench")
-BEAST = os.path.join(BUILD, "loadtest", "beast-noop")
+BEAST = os.path.join(BUILD, "loadtest", "baseline-server")
 WRK_SCRIPT = os.path.join(ROOT, "loadtest", "wrk", "post.lua")
 NGINX_CONF = os.path.join(ROOT, "loadtest", "wrk", "nginx-noop.conf.in")
 DB = "bench"
@@ -691,7 +691,7 @@ def run_ab(args, workdir, ch):
             raise SystemExit(f"--ab: {b} is not an executable")
     runs = {}  # (scenario key, ack, binary) -> [row, ...]
     recoveries = {}  # binary -> [run_recovery's row, ...]
-    args.scenarios = args.scenarios if args.scenarios != "a,b,c,d" else "a"
+    args.scenarios = args.scenarios or "a"
     for r in range(args.rounds):
         log(f"round {r + 1} of {args.rounds}")
         if "recovery" in args.scenarios.split(","):
@@ -754,7 +754,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=10, help="per wrk run (default 10)")
     ap.add_argument("--only", default=ALL_PARTS,
                     help="comma-separated parts to run (default: all)")
-    ap.add_argument("--scenarios", default="a,b,c,d", help="chgate scenarios (default a,b,c,d)")
+    ap.add_argument("--scenarios", default=None,
+                    help="chgate scenarios (default a,b,c,d; with --ab, a)")
     ap.add_argument("--acks", default="buffered,durable")
     ap.add_argument("--threads", type=int, default=1,
                     help="chgate's server.threads (default 1: wrk takes the other core; "
@@ -769,6 +770,8 @@ def main():
     ap.add_argument("--output", default=None,
                     help="report file (default loadtest/results/DATE-bench.md)")
     args, _ = ap.parse_known_args()
+    if args.ab is None:
+        args.scenarios = args.scenarios or "a,b,c,d"
     parts = set(args.only.split(","))
     # The hardening's costs (HTTPS, idle connections) have a report of their own.
     if parts and parts <= {"tls", "idle"}:
@@ -808,7 +811,7 @@ def main():
             baselines.append(run_nginx())
             beast_threads = args.threads or os.cpu_count()
             port = free_port()
-            beast = subprocess.Popen([BEAST, str(port), str(beast_threads)])
+            beast = subprocess.Popen([BEAST, "noop", str(port), str(beast_threads)])
             try:
                 wait_http(f"http://127.0.0.1:{port}/", 10, method="POST")
                 baselines.append(run_baseline(

@@ -8,11 +8,18 @@
 #                     [--scenarios a,b,c,d] [--acks buffered,durable] [--output FILE]
 #   loadtest/bench.sh --ab BIN_A,BIN_B [--rounds N] [--scenarios a] [--acks ...]
 #                     compares chgate binaries, alternated (loadtest/results/<date>-ab.md)
+#   loadtest/bench.sh --durable [--connections 64,512] [--rounds N] [--seconds S]
+#                     durable against buffered and the durable-echo baseline
+#                     (loadtest/bench-durable.sh, loadtest/results/<date>-durable.md)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+if [[ "${1:-}" == "--durable" ]]; then
+    shift
+    exec "$root/loadtest/bench-durable.sh" "$@"
+fi
 "$root/deploy/install-deps.sh" --bench
 cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DCHGATE_TESTS=OFF \
     -DCHGATE_BENCH=ON >/dev/null
-cmake --build "$root/build-release" -j"$(nproc)" --target chgate chgate-load chgate-microbench beast-noop \
+cmake --build "$root/build-release" -j"$(nproc)" --target chgate chgate-load chgate-microbench baseline-server \
     >/dev/null
 exec python3 "$root/loadtest/bench.py" "$@"

@@ -4,6 +4,7 @@
 
 #include "Events.hpp"
 #include "batch/TableBuffer.hpp"
+#include "ingest/BodyDecoder.hpp"
 #include "clickhouse/Compressor.hpp"
 
 namespace {
