@@ -4,8 +4,8 @@
 
 #include "Events.hpp"
 #include "batch/TableBuffer.hpp"
-#include "ingest/BodyDecoder.hpp"
 #include "clickhouse/Compressor.hpp"
+#include "ingest/BodyDecoder.hpp"
 
 namespace {
 
