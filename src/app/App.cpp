@@ -58,9 +58,7 @@ store::StorageOptions storage_options(const config::Config& c) {
     o.dir = std::filesystem::absolute(c.storage.dir);
     o.wal.segment_size = c.storage.segment_size;
     o.wal.preallocate = c.storage.preallocate;
-    o.wal.fsync = c.storage.fsync == config::FsyncMode::always     ? store::FsyncMode::always
-                  : c.storage.fsync == config::FsyncMode::interval ? store::FsyncMode::interval
-                                                                   : store::FsyncMode::never;
+    o.wal.fsync = c.storage.fsync;
     o.fsync_interval = c.storage.fsync_interval;
     o.max_disk = c.storage.max_disk;
     return o;

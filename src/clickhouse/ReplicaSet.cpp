@@ -2,15 +2,8 @@
 
 namespace chgate::clickhouse {
 
-namespace {
-config::ClickHouseConfig for_url(config::ClickHouseConfig cfg, const std::string& url) {
-    cfg.url = url;
-    return cfg;
-}
-}  // namespace
-
 Replica::Replica(const config::ClickHouseConfig& cfg, const std::string& u)
-    : url(u), monitor(for_url(cfg, u)), breaker(cfg.breaker_failures, cfg.breaker_cooldown) {}
+    : url(u), monitor(cfg, u), breaker(cfg.breaker_failures, cfg.breaker_cooldown) {}
 
 ReplicaSet::ReplicaSet(const config::ClickHouseConfig& cfg) {
     for (const auto& url : cfg.urls)

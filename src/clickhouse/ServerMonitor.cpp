@@ -38,7 +38,8 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-ServerMonitor::ServerMonitor(config::ClickHouseConfig cfg) : cfg_(std::move(cfg)) {
+ServerMonitor::ServerMonitor(config::ClickHouseConfig cfg, std::string url)
+    : cfg_(std::move(cfg)), url_(std::move(url)) {
     // Until a probe says otherwise, send the operator's settings as configured:
     // leaving them out could change how rows parse.
     auto info = std::make_shared<ServerInfo>();
@@ -56,7 +57,7 @@ void ServerMonitor::start() {
         probe_once(client);
     }
     if (!reachable()) {
-        LOG_WARN << "ClickHouse at " << cfg_.url << " is not answering (" << last_error()
+        LOG_WARN << "ClickHouse at " << url_ << " is not answering (" << last_error()
                  << "); accepting events anyway, and they will be sent when it is back";
     }
     client_ = std::make_unique<HttpClient>(HttpClient::Credentials{cfg_.user, cfg_.password},
@@ -104,15 +105,15 @@ void ServerMonitor::set_state(bool reachable, const std::string& error) {
     }
     if (was != reachable) {
         if (reachable) {
-            LOG_INFO << "ClickHouse at " << cfg_.url << " is reachable";
+            LOG_INFO << "ClickHouse at " << url_ << " is reachable";
         } else {
-            LOG_WARN << "ClickHouse at " << cfg_.url << " is unreachable: " << error;
+            LOG_WARN << "ClickHouse at " << url_ << " is unreachable: " << error;
         }
     }
 }
 
 void ServerMonitor::probe_once(HttpClient& client) {
-    const auto r = client.query(cfg_.url, "SELECT 1");
+    const auto r = client.query(url_, "SELECT 1");
     if (!answered_one(r)) {
         set_state(false, describe_failure(r));
         return;
@@ -135,7 +136,7 @@ void ServerMonitor::probe_once(HttpClient& client) {
 bool ServerMonitor::probe_capabilities(HttpClient& client, std::string& error) {
     auto info = std::make_shared<ServerInfo>();
 
-    auto r = client.query(cfg_.url, "SELECT version()");
+    auto r = client.query(url_, "SELECT version()");
     if (!r.transport_ok || r.status != 200) {
         error = describe_failure(r);
         return false;
@@ -145,7 +146,7 @@ bool ServerMonitor::probe_capabilities(HttpClient& client, std::string& error) {
     std::string names = "'insert_deduplication_token','async_insert'";
     for (const auto& [name, value] : cfg_.settings)
         names += ",'" + name + "'";
-    r = client.query(cfg_.url, "SELECT name FROM system.settings WHERE name IN (" + names + ")");
+    r = client.query(url_, "SELECT name FROM system.settings WHERE name IN (" + names + ")");
     if (!r.transport_ok || r.status != 200) {
         error = describe_failure(r);
         return false;
@@ -166,16 +167,16 @@ bool ServerMonitor::probe_capabilities(HttpClient& client, std::string& error) {
         }
     }
 
-    r = client.post(cfg_.url + "/?wait_end_of_query=1", "SELECT 1", nullptr);
+    r = client.post(url_ + "/?wait_end_of_query=1", "SELECT 1", nullptr);
     info->wait_end_of_query = answered_one(r);
 
     Compressor compressor;
     std::string compressed;
     compressor.compress(config::Compression::zstd, "SELECT 1", compressed);
-    r = client.post(cfg_.url + "/", compressed, "zstd");
+    r = client.post(url_ + "/", compressed, "zstd");
     info->zstd_body = answered_one(r);
 
-    LOG_INFO << "ClickHouse " << info->version << " at " << cfg_.url << ": zstd bodies "
+    LOG_INFO << "ClickHouse " << info->version << " at " << url_ << ": zstd bodies "
              << (info->zstd_body ? "yes" : "no") << ", wait_end_of_query "
              << (info->wait_end_of_query ? "yes" : "no") << ", insert_deduplication_token "
              << (info->insert_deduplication_token ? "yes" : "no") << ", async_insert "

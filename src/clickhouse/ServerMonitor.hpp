@@ -19,7 +19,8 @@ class HttpClient;
 /// the network: they read the last results.
 class ServerMonitor {
   public:
-    explicit ServerMonitor(config::ClickHouseConfig cfg);
+    /// Watches the replica at `url`, with the rest of `cfg` (credentials, TLS, timeouts).
+    ServerMonitor(config::ClickHouseConfig cfg, std::string url);
     ~ServerMonitor();
 
     /// Probes once synchronously, so the start-up log says what was found, then
@@ -41,6 +42,7 @@ class ServerMonitor {
     void set_state(bool reachable, const std::string& error);
 
     const config::ClickHouseConfig cfg_;
+    const std::string url_;
     std::atomic<bool> reachable_{false};
 
     mutable Mutex mutex_;

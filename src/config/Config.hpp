@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/Units.hpp"
+#include "core/EnumNames.hpp"
 #include "util/LogLevel.hpp"
 
 namespace chgate::config {
@@ -26,9 +27,34 @@ inline constexpr Duration kDefaultMaxAge = std::chrono::seconds(30);
 /// presets of hybrid (see strategy_preset()).
 enum class StrategyKind { immediate, time, size, hybrid, memory, adaptive };
 
+/// Each enum's names, for parsing and printing alike. Where a value has
+/// several names, the first is the one printed.
+inline constexpr core::EnumName<StrategyKind> kStrategyNames[] = {
+    {StrategyKind::immediate, "immediate"},
+    {StrategyKind::time, "time"},
+    {StrategyKind::size, "size"},
+    {StrategyKind::hybrid, "hybrid"},
+    {StrategyKind::memory, "memory"},
+    {StrategyKind::adaptive, "adaptive"},
+    // The batch configuration guide's spellings.
+    {StrategyKind::size, "fixed_size"},
+    {StrategyKind::time, "time_window"},
+    {StrategyKind::memory, "memory_based"},
+    {StrategyKind::adaptive, "adaptive_size"},
+    // Presets of hybrid (see apply_strategy_preset()).
+    {StrategyKind::hybrid, "low_latency"},
+    {StrategyKind::hybrid, "mega_batch"},
+};
+
 enum class Compression { none, gzip, zstd };
 
+inline constexpr core::EnumName<Compression> kCompressionNames[] = {
+    {Compression::gzip, "gzip"}, {Compression::zstd, "zstd"}, {Compression::none, "none"}};
+
 enum class UnknownTables { reject, defaults };
+
+inline constexpr core::EnumName<UnknownTables> kUnknownTablesNames[] = {
+    {UnknownTables::reject, "reject"}, {UnknownTables::defaults, "defaults"}};
 
 /// What a success answer promises (per table; a request may ask for more).
 enum class AckLevel {
@@ -37,7 +63,19 @@ enum class AckLevel {
     committed,  ///< 200 once ClickHouse has committed the batch holding them
 };
 
-enum class FsyncMode { always, interval, never };
+inline constexpr core::EnumName<AckLevel> kAckNames[] = {{AckLevel::buffered, "buffered"},
+                                                         {AckLevel::durable, "durable"},
+                                                         {AckLevel::committed, "committed"}};
+
+/// When the write-ahead log syncs (store::Wal takes it as it is).
+enum class FsyncMode {
+    always,    ///< fdatasync before a durable ack (group commit)
+    interval,  ///< write before the ack, fdatasync every fsync_interval
+    never,     ///< write before the ack; the kernel syncs when it likes
+};
+
+inline constexpr core::EnumName<FsyncMode> kFsyncNames[] = {
+    {FsyncMode::always, "always"}, {FsyncMode::interval, "interval"}, {FsyncMode::never, "never"}};
 
 /// The batch configuration guide's failure strategies: what happens to rows ClickHouse refuses.
 enum class FailureStrategy {
@@ -48,8 +86,22 @@ enum class FailureStrategy {
     fail_batch,          ///< a batch with a bad row goes to the dead letters whole
 };
 
+inline constexpr core::EnumName<FailureStrategy> kFailureStrategyNames[] = {
+    {FailureStrategy::retry_with_backoff, "RetryWithBackoff"},
+    {FailureStrategy::send_to_dlq, "SendToDLQ"},
+    {FailureStrategy::log_and_continue, "LogAndContinue"},
+    {FailureStrategy::fail_batch, "FailBatch"},
+};
+
 /// What to do about a ClickHouse error code (overridable per code).
 enum class ErrorAction { retry, quarantine, reject, hold };
+
+inline constexpr core::EnumName<ErrorAction> kErrorActionNames[] = {
+    {ErrorAction::retry, "retry"},
+    {ErrorAction::quarantine, "quarantine"},
+    {ErrorAction::reject, "reject"},
+    {ErrorAction::hold, "hold"},
+};
 
 /// One table's batching settings: built-in values, overlaid by `batching.defaults`,
 /// then by the strategy's preset, then by the table's own keys.
@@ -126,8 +178,7 @@ struct ServerConfig {
 };
 
 struct ClickHouseConfig {
-    std::string url = "http://127.0.0.1:8123";
-    /// Every replica; from clickhouse.urls, or just url. Never empty once loaded.
+    /// Every replica: clickhouse.urls, or the one clickhouse.url. Never empty.
     std::vector<std::string> urls = {"http://127.0.0.1:8123"};
     // A replica's circuit breaker: open after this many consecutive failures,
     // half-open after the cool-down.
@@ -193,6 +244,11 @@ struct StorageConfig {
 
 using LogLevel = log::LogLevel;
 
+inline constexpr core::EnumName<LogLevel> kLogLevelNames[] = {{LogLevel::debug, "debug"},
+                                                              {LogLevel::info, "info"},
+                                                              {LogLevel::warn, "warn"},
+                                                              {LogLevel::error, "error"}};
+
 /// When /readyz answers 503 besides an unreachable ClickHouse.
 struct ReadinessConfig {
     bool held_tables = true;            ///< while any table is held
@@ -254,13 +310,25 @@ struct Config {
 
 using ConfigPtr = std::shared_ptr<const Config>;
 
-const char* to_string(StrategyKind k);
-const char* to_string(Compression c);
-const char* to_string(UnknownTables u);
-const char* to_string(LogLevel l);
-const char* to_string(AckLevel a);
-const char* to_string(FsyncMode f);
-const char* to_string(FailureStrategy f);
-const char* to_string(ErrorAction a);
+// clang-format off
+/// Each enum's name table, found by the enum's type.
+constexpr auto& names_for(StrategyKind) { return kStrategyNames; }
+constexpr auto& names_for(Compression) { return kCompressionNames; }
+constexpr auto& names_for(UnknownTables) { return kUnknownTablesNames; }
+constexpr auto& names_for(LogLevel) { return kLogLevelNames; }
+constexpr auto& names_for(AckLevel) { return kAckNames; }
+constexpr auto& names_for(FsyncMode) { return kFsyncNames; }
+constexpr auto& names_for(FailureStrategy) { return kFailureStrategyNames; }
+constexpr auto& names_for(ErrorAction) { return kErrorActionNames; }
+// clang-format on
+
+/// The printed name of an enum value (a literal, so also a C string).
+template <class E>
+requires requires(E e) {
+    names_for(e);
+}
+constexpr const char* to_string(E value) {
+    return core::name_of(names_for(value), value).data();
+}
 
 }  // namespace chgate::config

@@ -10,7 +10,8 @@ namespace chgate::config {
 /// Where two configurations differ, as dotted paths ("server.listen",
 /// "batching.tables.events"), split by whether a reload applies them.
 struct ConfigChanges {
-    /// batching.tables.{name}, batching.defaults, batching.max_memory, log.level
+    /// The keys marked live in ConfigSchema.cpp: batching.tables.{name},
+    /// batching.defaults, batching.max_memory, log, auth, admin, metrics, server.tls
     std::vector<std::string> live;
     /// Everything else: these take effect at the next start.
     std::vector<std::string> restart;

@@ -34,4 +34,14 @@ constexpr bool value_of(std::span<const EnumName<E>> names, std::string_view tex
     return false;
 }
 
+template <class E, std::size_t N>
+constexpr std::string_view name_of(const EnumName<E> (&names)[N], E value) {
+    return name_of(std::span<const EnumName<E>>(names), value);
+}
+
+template <class E, std::size_t N>
+constexpr bool value_of(const EnumName<E> (&names)[N], std::string_view text, E& out) {
+    return value_of(std::span<const EnumName<E>>(names), text, out);
+}
+
 }  // namespace chgate::core

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <charconv>
 
+#include "core/EnumNames.hpp"
 #include "http/ApiError.hpp"
 #include "http/UrlQuery.hpp"
 #include "ingest/ContentDecoding.hpp"
@@ -30,10 +31,9 @@ std::string size_text(std::uint64_t bytes) {
 }
 
 std::optional<config::AckLevel> parse_ack(std::string_view s) {
-    if (s == "buffered") return config::AckLevel::buffered;
-    if (s == "durable") return config::AckLevel::durable;
-    if (s == "committed") return config::AckLevel::committed;
-    return std::nullopt;
+    config::AckLevel level{};
+    if (!core::value_of(config::kAckNames, s, level)) return std::nullopt;
+    return level;
 }
 
 // What success looks like: ClickHouse's empty 200 on the compatible endpoint;

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/Config.hpp"
+
 #include <unistd.h>
 
 #include "store/DiskCounter.hpp"
@@ -21,11 +23,7 @@ namespace chgate::store {
 
 class WalWriter;
 
-enum class FsyncMode {
-    always,    ///< fdatasync before a durable ack (group commit)
-    interval,  ///< write before the ack, fdatasync every fsync_interval
-    never,     ///< write before the ack; the kernel syncs when it likes
-};
+using FsyncMode = config::FsyncMode;
 
 struct WalOptions {
     std::uint64_t segment_size = 16ull << 20;

@@ -48,3 +48,48 @@ log: {level: debug}
     CHECK(merged.batching.defaults.priority == 2);
     CHECK(merged.log.level == LogLevel::debug);
 }
+
+TEST_CASE(
+    "every section's keys say whether a reload applies them, and the reload copies just those") {
+    const std::string token_a = "aaaaaaaaaaaaaaaaaaaaaaaa";
+    const std::string token_b = "bbbbbbbbbbbbbbbbbbbbbbbb";
+    const auto before = load(R"(
+clickhouse: {urls: ["http://a:8123"], retry: {initial: 1s}, settings: {x: 1}}
+auth: {tokens: [{name: app, token: )" +
+                             token_a + R"(}]}
+admin: {allow_from: ["127.0.0.1/32"]}
+storage: {fsync: always}
+log: {rate_limit: {lines: 5}}
+)");
+    const auto after = load(R"(
+clickhouse: {urls: ["http://a:8123", "http://b:8123"], retry: {initial: 2s}, settings: {x: 2}}
+auth: {tokens: [{name: app, token: )" +
+                            token_b + R"(}]}
+admin: {allow_from: ["10.0.0.0/8"]}
+storage: {fsync: never}
+log: {rate_limit: {lines: 9}}
+)");
+    const auto changes = diff_configs(*before, *after);
+    CHECK_THAT(changes.live, Catch::UnorderedEquals(std::vector<std::string>{
+                                 "auth.tokens", "admin.allow_from", "log.rate_limit.lines"}));
+    CHECK_THAT(changes.restart, Catch::UnorderedEquals(std::vector<std::string>{
+                                    "clickhouse.urls", "clickhouse.retry.initial",
+                                    "clickhouse.settings", "storage.fsync"}));
+
+    const auto merged = apply_reloadable(*before, *after);
+    CHECK(merged.auth.tokens == after->auth.tokens);
+    CHECK(merged.admin.allow_from == after->admin.allow_from);
+    CHECK(merged.log.rate_limit_lines == 9);
+    CHECK(merged.clickhouse.urls == before->clickhouse.urls);
+    CHECK(merged.clickhouse.retry_initial == before->clickhouse.retry_initial);
+    CHECK(merged.clickhouse.settings == before->clickhouse.settings);
+    CHECK(merged.storage.fsync == FsyncMode::always);
+}
+
+TEST_CASE("a changed secret is a change, though the printer masks it") {
+    const auto a = load("clickhouse: {password: one}\nmetrics: {token: aaaaaaaaaaaaaaaaaaaa}");
+    const auto b = load("clickhouse: {password: two}\nmetrics: {token: bbbbbbbbbbbbbbbbbbbb}");
+    const auto changes = diff_configs(*a, *b);
+    CHECK(changes.live == std::vector<std::string>{"metrics.token"});
+    CHECK(changes.restart == std::vector<std::string>{"clickhouse.password"});
+}
