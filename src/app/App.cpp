@@ -134,8 +134,7 @@ void App::start() {
             set_thread_name("chgate-replay");
             manager_.replay(stop_replay_);
             if (stop_replay_.load()) return;
-            manager_.set_ready();
-            const auto t = manager_.replay_totals();
+            const auto t = manager_.replayer().totals();
             LOG_INFO << "ready: replayed " << t.rows << " rows in " << t.batches << " batches from "
                      << t.logs << " write-ahead logs";
         });
@@ -164,7 +163,7 @@ config::ReloadReport App::reload() {
         LOG_ERROR << "reload: " << config_path_ << " is invalid, nothing changed: " << e.what();
         return report;
     }
-    const auto live = manager_.live_config();
+    const auto live = manager_.registry().live_config();
     const auto changes = config::diff_configs(*live, *loaded.config);
     auto next =
         std::make_shared<const config::Config>(config::apply_reloadable(*live, *loaded.config));
@@ -269,7 +268,7 @@ int App::stop() {
     storage_->writer().stop();
     replicas_.stop();
     std::uint64_t inserted = 0, dropped = 0;
-    for (const auto& t : manager_.tables()) {
+    for (const auto& t : manager_.registry().tables()) {
         inserted += t->stats().rows_inserted.load();
         dropped += t->stats().rows_dropped.load();
     }

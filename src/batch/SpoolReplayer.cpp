@@ -72,8 +72,8 @@ std::uint64_t SpoolReplayer::round(std::uint64_t budget) {
 }
 
 SpoolReplayer::Outcome SpoolReplayer::bring_back(const store::SpoolEntry& entry) {
-    const auto route = manager_.route_for_recovery({entry.target.database, entry.target.table},
-                                                   entry.target.columns);
+    const auto route = manager_.registry().route_for_recovery(
+        {entry.target.database, entry.target.table}, entry.target.columns);
     if (!route.buffer) return Outcome::no_room;
     auto& table = route.buffer->table();
     // Loaded only while the table holds at most half of its memory, so that

@@ -83,7 +83,8 @@ Response AdminHandler::flush(std::string_view name) {
             return error_response(ApiError::bad_request,
                                   client_quote(name) + " is not a table name");
         }
-        if (t.database.empty()) t.database = manager_.config().clickhouse.database;
+        if (t.database.empty())
+            t.database = manager_.registry().startup_config().clickhouse.database;
     }
     const auto [batches, rows] =
         manager_.seal_table(t.database, t.table, flush::FlushReason::admin);
@@ -128,7 +129,7 @@ std::optional<Response> AdminHandler::replay(std::string_view name, const Defer&
     if (!core::parse_table_name(name, t)) {
         return error_response(ApiError::bad_request, client_quote(name) + " is not a table name");
     }
-    if (t.database.empty()) t.database = manager_.config().clickhouse.database;
+    if (t.database.empty()) t.database = manager_.registry().startup_config().clickhouse.database;
     return answer_from_thread(defer, [this, t] {
         const auto result = batch::replay_dead_letters(manager_, storage_->dead_letters(),
                                                        t.database, t.table, stopping_);

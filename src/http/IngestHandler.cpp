@@ -195,7 +195,7 @@ std::optional<Response> IngestHandler::refuse_encoding(std::string_view content_
 std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
                                                     std::string_view table_label, bool quick_room,
                                                     const Access::Caller* caller) const {
-    if (!manager_.ready()) {
+    if (!manager_.registry().ready()) {
         return error_response(ApiError::starting,
                               "chgate is replaying its write-ahead log; retry shortly");
     }
@@ -233,7 +233,8 @@ std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
             return error_response(
                 ApiError::bad_request,
                 "table " + std::string(table_label) + " has " +
-                    std::to_string(manager_.live_config()->batching.max_buffers_per_table) +
+                    std::to_string(
+                        manager_.registry().live_config()->batching.max_buffers_per_table) +
                     " column lists in use already (batching.max_buffers_per_table); send rows "
                     "with one of those column lists, or with none");
         case batch::RouteError::closing:
@@ -272,7 +273,7 @@ std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
 std::optional<Response> IngestHandler::admit_events(std::string_view table,
                                                     const IngestInput& headers) {
     if (auto refused = refuse_encoding(headers.content_encoding)) return refused;
-    return refuse_route(manager_.route(table), table, true, headers.caller);
+    return refuse_route(manager_.registry().route(table), table, true, headers.caller);
 }
 
 std::optional<Response> IngestHandler::admit_insert(std::string_view url_query,
@@ -293,7 +294,8 @@ std::optional<Response> IngestHandler::admit_insert(std::string_view url_query,
     const std::string label = insert.table.database.empty()
                                   ? insert.table.table
                                   : insert.table.database + "." + insert.table.table;
-    return refuse_route(manager_.route(insert.table, insert.columns), label, true, headers.caller);
+    return refuse_route(manager_.registry().route(insert.table, insert.columns), label, true,
+                        headers.caller);
 }
 
 std::optional<Response> IngestHandler::ingest(const batch::Route& route,
@@ -419,7 +421,7 @@ std::optional<Response> IngestHandler::post_events(std::string_view table, const
         if (!decode_content(in, scratch, body, error)) return error;
         const auto format = is_ndjson_type(in.content_type) ? ingest::BodyFormat::ndjson
                                                             : ingest::BodyFormat::detect;
-        return ingest(manager_.route(table), table, body, format, scratch, in, false);
+        return ingest(manager_.registry().route(table), table, body, format, scratch, in, false);
     });
 }
 
@@ -482,7 +484,7 @@ std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
     const std::string scope = std::string(in.scope) + "?" + label;
     scoped.scope = scope;
     return idempotently(scoped, [&](const IngestInput& s) {
-        return ingest(manager_.route(insert.table, insert.columns), label, data,
+        return ingest(manager_.registry().route(insert.table, insert.columns), label, data,
                       ingest::BodyFormat::ndjson, scratch, s, true);
     });
 }

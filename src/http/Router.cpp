@@ -64,17 +64,19 @@ Response method_not_allowed(const char* allow) {
 Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
                const core::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
                store::Storage* storage)
-    : access_(manager.config(), listens_on_loopback(manager.config())),
-      ingest_(manager, access_, manager.config().server.max_body_size,
-              manager.config().server.commit_timeout, manager.config().server.idempotency_window,
-              manager.config().server.idempotency_max_keys),
+    : access_(manager.registry().startup_config(),
+              listens_on_loopback(manager.registry().startup_config())),
+      ingest_(manager, access_, manager.registry().startup_config().server.max_body_size,
+              manager.registry().startup_config().server.commit_timeout,
+              manager.registry().startup_config().server.idempotency_window,
+              manager.registry().startup_config().server.idempotency_max_keys),
       manager_(manager),
       budget_(budget),
       inserted_rate_(inserted_rate),
       replicas_(replicas),
       storage_(storage),
       admin_(std::make_unique<AdminHandler>(manager, storage)),
-      inflight_(manager.config().server.max_inflight_bytes) {}
+      inflight_(manager.registry().startup_config().server.max_inflight_bytes) {}
 
 Router::~Router() = default;
 
@@ -193,7 +195,7 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
 }
 
 void Router::fill_server(metrics::GatewaySnapshot& g) const {
-    const auto& server = manager_.config().server;
+    const auto& server = manager_.registry().startup_config().server;
     g.connections = connections_.open.load(std::memory_order_relaxed);
     g.max_connections = server.max_connections;
     g.connections_refused = connections_.refused.load(std::memory_order_relaxed);
@@ -259,7 +261,7 @@ nlohmann::ordered_json Router::clickhouse_state() const {
 
 Response Router::ready() const {
     const bool reachable = replicas_.any_reachable();
-    const auto& readiness = manager_.config().readiness;
+    const auto& readiness = manager_.registry().startup_config().readiness;
     const auto now = Clock::now();
     std::vector<std::string> reasons;
     if (!reachable) {
@@ -271,8 +273,8 @@ Response Router::ready() const {
         }
         reasons.push_back("ClickHouse does not answer chgate's probe: " + errors);
     }
-    if (!manager_.ready()) reasons.push_back("replaying the write-ahead log");
-    for (const auto& [table, why] : manager_.failed_logs()) {
+    if (!manager_.registry().ready()) reasons.push_back("replaying the write-ahead log");
+    for (const auto& [table, why] : manager_.registry().failed_logs()) {
         reasons.push_back("table " + table + ": its write-ahead log failed (" + why +
                           "); durable requests answer 503 until a write succeeds again");
     }
@@ -283,7 +285,7 @@ Response Router::ready() const {
                           config::format_size(readiness.max_spool_bytes) + ")");
     }
     nlohmann::ordered_json held = nlohmann::ordered_json::object();
-    for (const auto& t : manager_.tables()) {
+    for (const auto& t : manager_.registry().tables()) {
         const auto h = t->hold_state();
         if (h.held) {
             held[t->name()] = {{"reason", h.reason}, {"since", format_utc_seconds(h.since)}};

@@ -14,13 +14,13 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
                               const core::RateWindow& inserted, const store::Storage* storage,
                               TimePoint now) {
     GatewaySnapshot g;
-    g.enabled = manager.config().batching.enabled;
+    g.enabled = manager.registry().startup_config().batching.enabled;
     g.memory_bytes = budget.held();
     g.max_memory = budget.limit();
     g.events_per_second = inserted.per_second(now);
-    g.ready = manager.ready();
+    g.ready = manager.registry().ready();
     if (storage != nullptr) {
-        const auto& cfg = manager.config().storage;
+        const auto& cfg = manager.registry().startup_config().storage;
         g.has_storage = true;
         g.storage_dir = storage->dir().string();
         g.fsync = config::to_string(cfg.fsync);
@@ -33,9 +33,9 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
             g.dead_letter_bytes += c.bytes;
         }
         g.syncs = storage->syncs();
-        g.failed_logs = manager.failed_logs();
+        g.failed_logs = manager.registry().failed_logs();
         g.sync_seconds = std::chrono::duration<double>(storage->sync_time()).count();
-        const auto r = manager.replay_totals();
+        const auto r = manager.replayer().totals();
         g.replay_logs = r.logs;
         g.replay_rows = r.rows;
         g.replay_batches = r.batches;
@@ -48,7 +48,7 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
     // thresholds of one of them (they share the table's settings).
     std::map<const batch::Table*, batch::Thresholds> thresholds;
     std::map<const batch::Table*, TimePoint> oldest_open;
-    for (const auto& buffer : manager.buffers()) {
+    for (const auto& buffer : manager.registry().buffers()) {
         thresholds.try_emplace(&buffer->table(), buffer->thresholds());
         const auto first = buffer->oldest_open_event();
         auto [it, fresh] = oldest_open.try_emplace(&buffer->table(), first);
@@ -57,7 +57,7 @@ GatewaySnapshot take_snapshot(const batch::BatchManager& manager, const batch::M
     std::map<std::string, store::Spool::Count> spooled;
     if (storage != nullptr) spooled = storage->spool().counts();
     constexpr auto r = std::memory_order_relaxed;
-    for (const auto& t : manager.tables()) {
+    for (const auto& t : manager.registry().tables()) {
         const auto& s = t->stats();
         const auto cfg = t->config();
         const auto& c = *cfg;

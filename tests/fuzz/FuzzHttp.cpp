@@ -66,7 +66,7 @@ struct World {
 
     World() {
         log::set_level(log::LogLevel::error);
-        manager.set_ready();
+        manager.registry().set_ready();
     }
 };
 

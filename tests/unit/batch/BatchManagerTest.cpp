@@ -43,21 +43,22 @@ struct Fixture {
 
 TEST_CASE("configured tables exist from the start and others are refused") {
     Fixture f("batching: {tables: {events: {}, analytics.clicks: {}}}");
-    CHECK(f.manager.tables().size() == 2);
-    CHECK(f.manager.route("events").buffer);
-    CHECK(f.manager.route("default.events").buffer == f.manager.route("events").buffer);
-    CHECK(f.manager.route("analytics.clicks").buffer);
-    CHECK(f.manager.route("clicks").error == RouteError::unknown_table);
-    CHECK(f.manager.route("nope").error == RouteError::unknown_table);
-    CHECK(f.manager.route("bad-name").error == RouteError::bad_name);
-    CHECK(f.manager.route("a.b.c").error == RouteError::bad_name);
+    CHECK(f.manager.registry().tables().size() == 2);
+    CHECK(f.manager.registry().route("events").buffer);
+    CHECK(f.manager.registry().route("default.events").buffer ==
+          f.manager.registry().route("events").buffer);
+    CHECK(f.manager.registry().route("analytics.clicks").buffer);
+    CHECK(f.manager.registry().route("clicks").error == RouteError::unknown_table);
+    CHECK(f.manager.registry().route("nope").error == RouteError::unknown_table);
+    CHECK(f.manager.registry().route("bad-name").error == RouteError::bad_name);
+    CHECK(f.manager.registry().route("a.b.c").error == RouteError::bad_name);
 }
 
 TEST_CASE("the same table with another column list gets its own buffer") {
     Fixture f("batching: {tables: {events: {}}}");
-    const auto all = f.manager.route({"", "events"}, {});
-    const auto ab = f.manager.route({"default", "events"}, {"a", "b"});
-    const auto ab2 = f.manager.route({"", "events"}, {"a", "b"});
+    const auto all = f.manager.registry().route({"", "events"}, {});
+    const auto ab = f.manager.registry().route({"default", "events"}, {"a", "b"});
+    const auto ab2 = f.manager.registry().route({"", "events"}, {"a", "b"});
     CHECK(all.buffer != ab.buffer);
     CHECK(ab.buffer == ab2.buffer);
     CHECK(&all.buffer->table() ==
@@ -66,19 +67,19 @@ TEST_CASE("the same table with another column list gets its own buffer") {
 
 TEST_CASE("unknown_tables: defaults serves new tables up to max_tables") {
     Fixture f("batching: {unknown_tables: defaults, max_tables: 2, defaults: {strategy: size}}");
-    const auto a = f.manager.route("a");
+    const auto a = f.manager.registry().route("a");
     REQUIRE(a.buffer);
     CHECK(a.buffer->table().config()->strategy == config::StrategyKind::size);
-    CHECK(f.manager.route("b").buffer);
-    CHECK(f.manager.route("c").error == RouteError::too_many_tables);
-    CHECK(f.manager.route("a").buffer == a.buffer);
+    CHECK(f.manager.registry().route("b").buffer);
+    CHECK(f.manager.registry().route("c").error == RouteError::too_many_tables);
+    CHECK(f.manager.registry().route("a").buffer == a.buffer);
 }
 
 TEST_CASE("sealed batches go to the flush queue and seal_all takes the rest") {
     Fixture f("batching: {tables: {t: {strategy: size, max_batch_size: 2}, u: {}}}");
-    CHECK(f.post(f.manager.route("t"), R"([{"a":1},{"a":2},{"a":3}])") == Admission::ok);
+    CHECK(f.post(f.manager.registry().route("t"), R"([{"a":1},{"a":2},{"a":3}])") == Admission::ok);
     CHECK(f.queue.size() == 1);
-    CHECK(f.post(f.manager.route("u"), R"({"a":1})") == Admission::ok);
+    CHECK(f.post(f.manager.registry().route("u"), R"({"a":1})") == Admission::ok);
     CHECK(f.queue.size() == 1);
     f.manager.seal_all(flush::FlushReason::shutdown);
     CHECK(f.queue.size() == 3);
@@ -86,17 +87,17 @@ TEST_CASE("sealed batches go to the flush queue and seal_all takes the rest") {
 
 TEST_CASE("batching disabled sends every request at once") {
     Fixture f("batching: {enabled: false, tables: {t: {strategy: hybrid, max_batch_size: 1000}}}");
-    CHECK(f.manager.route("t").buffer->table().config()->strategy ==
+    CHECK(f.manager.registry().route("t").buffer->table().config()->strategy ==
           config::StrategyKind::immediate);
-    CHECK(f.post(f.manager.route("t"), R"({"a":1})") == Admission::ok);
-    CHECK(f.post(f.manager.route("t"), R"({"a":1})") == Admission::ok);
+    CHECK(f.post(f.manager.registry().route("t"), R"({"a":1})") == Admission::ok);
+    CHECK(f.post(f.manager.registry().route("t"), R"({"a":1})") == Admission::ok);
     CHECK(f.queue.size() == 2);
 }
 
 TEST_CASE("the timer seals buffers when their time is up") {
     Fixture f("batching: {tables: {t: {strategy: hybrid, max_batch_time: 30ms}}}");
     f.manager.start();
-    CHECK(f.post(f.manager.route("t"), R"({"a":1})") == Admission::ok);
+    CHECK(f.post(f.manager.registry().route("t"), R"({"a":1})") == Admission::ok);
     const auto started = Clock::now();
     while (f.queue.size() == 0 && Clock::now() - started < std::chrono::seconds(5)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -112,7 +113,7 @@ TEST_CASE("the timer seals buffers when their time is up") {
 
 TEST_CASE("a reload retunes a table in place and keeps its open rows") {
     Fixture f("batching: {tables: {t: {strategy: size, max_batch_size: 100, max_memory: 1MiB}}}");
-    const auto t = f.manager.route("t");
+    const auto t = f.manager.registry().route("t");
     CHECK(f.post(t, R"([{"a":1},{"a":2},{"a":3}])") == Admission::ok);
     CHECK(f.queue.size() == 0);
     const auto r = f.manager.retune(
@@ -131,7 +132,7 @@ TEST_CASE("a reload retunes a table in place and keeps its open rows") {
     CHECK(t.buffer->thresholds().max_batch_size == 2);
     CHECK(t.buffer->table().held_bytes() > 0);  // still held until the batch is done
     // The same buffer goes on with the new settings.
-    CHECK(f.manager.route("t").buffer == t.buffer);
+    CHECK(f.manager.registry().route("t").buffer == t.buffer);
     CHECK(f.post(t, R"([{"a":4},{"a":5}])") == Admission::ok);
     CHECK(f.queue.size() == 1);
     // An unchanged file retunes nothing.
@@ -144,78 +145,80 @@ TEST_CASE("a reload retunes a table in place and keeps its open rows") {
 
 TEST_CASE("a reload refuses removed tables, serves added ones and keeps the log choice") {
     Fixture f("batching: {tables: {t: {ack: buffered}, u: {}}}");
-    REQUIRE(f.manager.route("t").buffer);
-    REQUIRE(f.manager.route("u").buffer);
+    REQUIRE(f.manager.registry().route("t").buffer);
+    REQUIRE(f.manager.registry().route("u").buffer);
     const auto r = f.manager.retune(
         config_from("batching: {max_memory: 64MiB, tables: {t: {ack: durable}, v: {}}}"),
         Clock::now());
     CHECK(r.retired == std::vector<std::string>{"u"});
     REQUIRE(r.restart_needed.size() == 1);
     CHECK_THAT(r.restart_needed[0], Catch::Contains("batching.tables.t.ack: buffered to durable"));
-    CHECK(f.manager.route("t").buffer->table().config()->ack == config::AckLevel::buffered);
-    CHECK(f.manager.route("u").error == RouteError::unknown_table);
-    CHECK(f.manager.route("v").buffer);
+    CHECK(f.manager.registry().route("t").buffer->table().config()->ack ==
+          config::AckLevel::buffered);
+    CHECK(f.manager.registry().route("u").error == RouteError::unknown_table);
+    CHECK(f.manager.registry().route("v").buffer);
     CHECK(f.budget.limit() == 64ull << 20);
     // Configured again: served again.
     f.manager.retune(config_from("batching: {tables: {t: {ack: buffered}, u: {}}}"), Clock::now());
-    CHECK(f.manager.route("u").buffer);
+    CHECK(f.manager.registry().route("u").buffer);
 }
 
 TEST_CASE("a table opened only to deliver earlier rows refuses new requests") {
     Fixture f("batching: {tables: {t: {}}}");
     // As replay, the spool or dead-letter replay open it.
-    const auto r = f.manager.route_for_recovery({"", "gone"}, {});
+    const auto r = f.manager.registry().route_for_recovery({"", "gone"}, {});
     REQUIRE(r.buffer);
     CHECK(f.post(r, R"({"a":1})") == Admission::ok);
-    CHECK(f.manager.route("gone").error == RouteError::unknown_table);
-    CHECK(f.manager.route_for_recovery({"", "gone"}, {}).buffer == r.buffer);
+    CHECK(f.manager.registry().route("gone").error == RouteError::unknown_table);
+    CHECK(f.manager.registry().route_for_recovery({"", "gone"}, {}).buffer == r.buffer);
     // Configured by a reload: served.
     f.manager.retune(config_from("batching: {tables: {t: {}, gone: {}}}"), Clock::now());
-    CHECK(f.manager.route("gone").buffer == r.buffer);
+    CHECK(f.manager.registry().route("gone").buffer == r.buffer);
 }
 
 TEST_CASE("a table's column lists are capped by max_buffers_per_table") {
     Fixture f("batching: {max_buffers_per_table: 2, tables: {events: {}}}");
-    CHECK(f.manager.route({"", "events"}, {"a"}).buffer);
-    CHECK(f.manager.route({"", "events"}, {"b"}).buffer);
-    CHECK(f.manager.route({"", "events"}, {"c"}).error == RouteError::too_many_buffers);
+    CHECK(f.manager.registry().route({"", "events"}, {"a"}).buffer);
+    CHECK(f.manager.registry().route({"", "events"}, {"b"}).buffer);
+    CHECK(f.manager.registry().route({"", "events"}, {"c"}).error == RouteError::too_many_buffers);
     // The plain buffer and the lists it has still work.
-    CHECK(f.manager.route("events").buffer);
-    CHECK(f.manager.route({"", "events"}, {"a"}).buffer);
+    CHECK(f.manager.registry().route("events").buffer);
+    CHECK(f.manager.registry().route({"", "events"}, {"a"}).buffer);
     // Rows accepted earlier (a replay) are delivered whatever the cap.
-    CHECK(f.manager.route_for_recovery({"", "events"}, {"d"}).buffer);
+    CHECK(f.manager.registry().route_for_recovery({"", "events"}, {"d"}).buffer);
 }
 
 TEST_CASE("idle buffers of column lists and of tables served by default are closed") {
     Fixture f(
         "batching: {unknown_tables: defaults, max_tables: 1, idle_buffer_ttl: 1m, "
         "max_buffers_per_table: 1, tables: {events: {}}}");
-    f.manager.set_ready();
+    f.manager.registry().set_ready();
     const auto now = Clock::now();
     {
-        const auto cols = f.manager.route({"", "events"}, {"a"});
+        const auto cols = f.manager.registry().route({"", "events"}, {"a"});
         CHECK(f.post(cols, R"({"a":1})") == Admission::ok);
-        CHECK(f.manager.route({"", "events"}, {"b"}).error == RouteError::too_many_buffers);
-        CHECK(f.post(f.manager.route("dyn"), R"({"a":1})") == Admission::ok);
-        CHECK(f.manager.route("other").error == RouteError::too_many_tables);
+        CHECK(f.manager.registry().route({"", "events"}, {"b"}).error ==
+              RouteError::too_many_buffers);
+        CHECK(f.post(f.manager.registry().route("dyn"), R"({"a":1})") == Admission::ok);
+        CHECK(f.manager.registry().route("other").error == RouteError::too_many_tables);
         // Not idle long enough, and holding rows: nothing goes.
-        CHECK(f.manager.close_idle_buffers(now + 2min) == 0);
+        CHECK(f.manager.registry().close_idle_buffers(now + 2min) == 0);
         f.manager.seal_all(flush::FlushReason::admin);
     }
     // Sealed, the batches still hold their buffers: nothing goes.
-    CHECK(f.manager.close_idle_buffers(now + 2min) == 0);
+    CHECK(f.manager.registry().close_idle_buffers(now + 2min) == 0);
     while (f.queue.size() > 0) {
         f.queue.close();
         (void)f.queue.pop();
     }
-    CHECK(f.manager.close_idle_buffers(now + 30s) == 0);   // not idle long enough
-    CHECK(f.manager.close_idle_buffers(now + 2min) == 2);  // events (a) and dyn
+    CHECK(f.manager.registry().close_idle_buffers(now + 30s) == 0);   // not idle long enough
+    CHECK(f.manager.registry().close_idle_buffers(now + 2min) == 2);  // events (a) and dyn
     // The configured table's plain buffer stays; the table made on the fly
     // went, with its max_tables slot, and its column list slot is free.
-    CHECK(f.manager.route("other").buffer);
-    CHECK(f.manager.route({"", "events"}, {"b"}).buffer);
+    CHECK(f.manager.registry().route("other").buffer);
+    CHECK(f.manager.registry().route({"", "events"}, {"b"}).buffer);
     std::vector<std::string> names;
-    for (const auto& t : f.manager.tables())
+    for (const auto& t : f.manager.registry().tables())
         names.push_back(t->name());
     CHECK(names == std::vector<std::string>{"events", "other"});
 }

@@ -85,8 +85,8 @@ TEST_CASE("spooled batches take turns between tables and stop at half of each ta
 
     // Loaded while a table holds at most half of 1 MiB: six batches of 100 kB.
     CHECK(f.replayer.round(16 << 20) == 1'200'000);
-    CHECK(f.manager.route("t").buffer->table().held_bytes() == 600'000);
-    CHECK(f.manager.route("u").buffer->table().held_bytes() == 600'000);
+    CHECK(f.manager.registry().route("t").buffer->table().held_bytes() == 600'000);
+    CHECK(f.manager.registry().route("u").buffer->table().held_bytes() == 600'000);
     CHECK(f.replayer.round(16 << 20) == 0);
     CHECK(f.taken() == std::map<std::string, int>{{"t", 6}, {"u", 6}});
     CHECK(f.replayer.round(16 << 20) == 400'000);

@@ -53,7 +53,7 @@ struct Fixture {
           manager(config, queue, budget, rate, storage),
           access(*config, true),
           handler(manager, access, max_body, std::chrono::seconds(30)) {
-        manager.set_ready();
+        manager.registry().set_ready();
         defer = [this](std::chrono::milliseconds timeout, http::Response on_timeout) {
             auto r = std::make_shared<CapturedReply>();
             r->timeout = timeout;
@@ -334,7 +334,7 @@ TEST_CASE("ack durable answers 202 once the write-ahead log is written") {
             f.handler.post_events("t", input(R"([{"a":1},{"a":2}])", {}, f.defer), f.scratch);
         REQUIRE_FALSE(now.has_value());
         CHECK_FALSE(f.replies[0]->answer.has_value());
-        const auto buffer = f.manager.route("t").buffer;
+        const auto buffer = f.manager.registry().route("t").buffer;
         REQUIRE(buffer->wal());
         buffer->wal()->flush(true);  // what the writer thread does
         REQUIRE(f.replies[0]->answer);

@@ -1,0 +1,364 @@
+#include "batch/TableRegistry.hpp"
+
+#include <unordered_set>
+#include <utility>
+
+#include "store/Storage.hpp"
+#include "util/Log.hpp"
+
+namespace chgate::batch {
+
+namespace {
+// What a client is told of a storage failure: the reason (the text after the
+// last ": ", as in "cannot create DIR: Too many open files"), not the paths.
+std::string storage_error_detail(std::string_view what) {
+    const auto colon = what.rfind(": ");
+    return std::string(colon == std::string_view::npos ? what : what.substr(colon + 2));
+}
+
+// The entry for database.table in `c`'s batching.tables (by its plain name in
+// the default database, or qualified), or null.
+const std::pair<const std::string, config::TableConfig>* configured_table(
+    const config::Config& c, const std::string& database, const std::string& table) {
+    const auto& tables = c.batching.tables;
+    auto it = tables.end();
+    if (database == c.clickhouse.database) it = tables.find(table);
+    if (it == tables.end()) it = tables.find(database + "." + table);
+    return it == tables.end() ? nullptr : &*it;
+}
+
+// batching.enabled: false is the batching design's fallback: every request goes out at once.
+config::TableConfig apply_enabled(config::TableConfig cfg, const config::BatchingConfig& b) {
+    if (!b.enabled) {
+        cfg.strategy = config::StrategyKind::immediate;
+        cfg.strategy_name = "immediate";
+    }
+    return cfg;
+}
+}  // namespace
+
+TableRegistry::TableRegistry(config::ConfigPtr startup, MemoryBudget& budget,
+                             core::RateWindow& inserted_rate, store::Storage* storage)
+    : startup_(std::move(startup)),
+      budget_(budget),
+      inserted_rate_(inserted_rate),
+      storage_(storage),
+      live_(startup_) {
+    // Configured tables exist from the start, so /metrics lists them before traffic.
+    WriterLock lock(mutex_);
+    for (const auto& [name, cfg] : startup_->batching.tables) {
+        core::TableName parsed;
+        core::parse_table_name(name, parsed);
+        RouteError error = RouteError::none;
+        bool created = false;
+        find_or_create_table(
+            parsed.database.empty() ? startup_->clickhouse.database : parsed.database, parsed.table,
+            RouteFor::client, error, created);
+    }
+}
+
+std::shared_ptr<Table> TableRegistry::find_or_create_table(const std::string& database,
+                                                           const std::string& table, RouteFor why,
+                                                           RouteError& error, bool& created) {
+    const auto qualified = database + "." + table;
+    if (auto it = tables_.find(qualified); it != tables_.end()) return it->second;
+    created = true;
+
+    const auto& batching = live_->batching;
+    const auto* configured = configured_table(*live_, database, table);
+    std::string display = database == startup_->clickhouse.database ? table : qualified;
+    bool counted = false;
+    config::TableConfig cfg;
+    if (configured != nullptr) {
+        cfg = configured->second;
+        display = configured->first;
+    } else if (why == RouteFor::recovery) {
+        // A log on disk for a table no longer configured: its rows were
+        // acknowledged, so they are delivered, with the defaults.
+        cfg = config::resolve_max_age(batching.defaults);
+        LOG_WARN << "table " << display << " is not configured, but its write-ahead log holds "
+                 << "rows; delivering them with the defaults";
+    } else {
+        if (batching.unknown_tables == config::UnknownTables::reject) {
+            error = RouteError::unknown_table;
+            return nullptr;
+        }
+        if (dynamic_tables_ >= batching.max_tables) {
+            error = RouteError::too_many_tables;
+            return nullptr;
+        }
+        ++dynamic_tables_;
+        counted = true;
+        cfg = config::resolve_max_age(batching.defaults);
+        LOG_INFO << "table " << display << " is not configured; serving it with the defaults ("
+                 << cfg.strategy_name << ")";
+    }
+    auto t = std::make_shared<Table>(display, database, table, apply_enabled(cfg, batching),
+                                     budget_, inserted_rate_);
+    t->set_configured(configured != nullptr);
+    t->counts_toward_max_tables = counted;
+    // Only there to deliver what was accepted earlier: clients are refused
+    // as for any table the configuration does not serve.
+    if (configured == nullptr && batching.unknown_tables == config::UnknownTables::reject)
+        t->set_retired(true);
+    tables_.emplace(qualified, t);
+    return t;
+}
+
+Route TableRegistry::route(std::string_view name) {
+    {
+        ReaderLock lock(mutex_);
+        if (auto it = by_name_.find(name); it != by_name_.end()) {
+            const auto& table = it->second->table();
+            if (table.retired()) return {nullptr, RouteError::unknown_table};
+            if (table.missing(Clock::now())) return {nullptr, RouteError::missing};
+            return {it->second};
+        }
+    }
+    core::TableName parsed;
+    if (!core::parse_table_name(name, parsed)) return {nullptr, RouteError::bad_name};
+    auto r = route(parsed, {});
+    if (r.buffer) {
+        WriterLock lock(mutex_);
+        by_name_.emplace(std::string(name), r.buffer);
+    }
+    return r;
+}
+
+Route TableRegistry::route(const core::TableName& name, const std::vector<std::string>& columns) {
+    auto r = open_buffer(name, columns, RouteFor::client);
+    if (r.buffer && r.buffer->table().retired()) return {nullptr, RouteError::unknown_table};
+    if (r.buffer && r.buffer->table().missing(Clock::now())) return {nullptr, RouteError::missing};
+    return r;
+}
+
+config::ConfigPtr TableRegistry::live_config() const {
+    ReaderLock lock(mutex_);
+    return live_;
+}
+
+TableRegistry::RetuneResult TableRegistry::retune(const config::ConfigPtr& next, TimePoint now) {
+    RetuneResult result;
+    WriterLock lock(mutex_);
+    {
+        live_ = next;
+        const auto& batching = next->batching;
+        for (const auto& [qualified, table] : tables_) {
+            const auto old = table->config();
+            const auto* configured = configured_table(*next, table->database(), table->table());
+            table->set_configured(configured != nullptr);
+            if (configured != nullptr && table->counts_toward_max_tables) {
+                // Configured now: no longer one of the tables made on the fly.
+                table->counts_toward_max_tables = false;
+                --dynamic_tables_;
+            }
+            config::TableConfig cfg;
+            if (configured != nullptr) {
+                cfg = configured->second;
+            } else if (batching.unknown_tables == config::UnknownTables::defaults) {
+                cfg = config::resolve_max_age(batching.defaults);
+            } else {
+                // As a start with this file would: refused. What it holds is delivered.
+                if (!table->retired()) result.retired.push_back(table->name());
+                table->set_retired(true);
+                continue;
+            }
+            table->set_retired(false);
+            cfg = apply_enabled(cfg, batching);
+            if ((old->ack == config::AckLevel::buffered) !=
+                (cfg.ack == config::AckLevel::buffered)) {
+                result.restart_needed.push_back(
+                    "batching.tables." + table->name() + ".ack: " + config::to_string(old->ack) +
+                    " to " + config::to_string(cfg.ack) +
+                    " (a table's write-ahead log is opened or not at start)");
+                cfg.ack = old->ack;
+            }
+            if (cfg == *old) continue;
+            table->retune(cfg);
+            result.retuned.push_back(table->name());
+            for (const auto& [key, buffer] : buffers_) {
+                if (buffer->table_ptr() != table) continue;
+                if (auto b = buffer->retune(make_strategy(cfg), now))
+                    result.sealed.push_back(std::move(*b));
+            }
+        }
+    }
+    return result;
+}
+
+Route TableRegistry::open_buffer(const core::TableName& name,
+                                 const std::vector<std::string>& columns, RouteFor why) {
+    const auto& database = name.database.empty() ? startup_->clickhouse.database : name.database;
+    if (!core::fits_name_limit(database, name.table)) return {nullptr, RouteError::name_too_long};
+    std::string key = database + "." + name.table;
+    if (!columns.empty()) {
+        key += "(";
+        for (std::size_t i = 0; i < columns.size(); ++i)
+            key += (i ? "," : "") + columns[i];
+        key += ")";
+    }
+    {
+        ReaderLock lock(mutex_);
+        if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
+    }
+    WriterLock lock(mutex_);
+    if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
+    if (closing_.contains(key)) return {nullptr, RouteError::closing};
+    RouteError error = RouteError::none;
+    bool created = false;
+    auto table = find_or_create_table(database, name.table, why, error, created);
+    if (!table) return {nullptr, error};
+    // A client may not make a table's column lists grow without bound; rows
+    // accepted earlier are delivered whatever the cap is now.
+    auto& lists = column_lists_[table.get()];
+    if (!columns.empty() && why == RouteFor::client &&
+        lists >= live_->batching.max_buffers_per_table) {
+        return {nullptr, RouteError::too_many_buffers};
+    }
+    std::shared_ptr<store::Wal> wal;
+    std::unique_ptr<store::PendingReplay> replay;
+    if (auto failed = open_log(table, {database, name.table}, columns, why, created, wal, replay);
+        failed.error != RouteError::none) {
+        return failed;
+    }
+    const bool log_appends = table->config()->ack != config::AckLevel::buffered;
+    auto buffer = std::make_shared<TableBuffer>(table, columns, make_strategy(*table->config()),
+                                                wal, log_appends);
+    if (replay) pending_replays_.emplace_back(buffer, std::move(replay));
+    buffers_.emplace(key, buffer);
+    if (!columns.empty()) ++lists;
+    return {buffer};
+}
+
+Route TableRegistry::open_log(const std::shared_ptr<Table>& table, const core::TableName& target,
+                              const std::vector<std::string>& columns, RouteFor why, bool created,
+                              std::shared_ptr<store::Wal>& wal,
+                              std::unique_ptr<store::PendingReplay>& replay) {
+    // Tables with ack durable or committed log every append. Recovery opens
+    // the log even of a table now configured as buffered.
+    const bool log_appends = table->config()->ack != config::AckLevel::buffered;
+    if (storage_ == nullptr || (!log_appends && why != RouteFor::recovery)) return {};
+    // Runs on an io thread: a failure here (no file descriptors left, a full
+    // disk) refuses this request, and the next one tries again.
+    try {
+        auto opened = storage_->open({target.database, target.table, columns});
+        wal = std::move(opened.wal);
+        replay = std::move(opened.replay);
+        return {};
+    } catch (const std::exception& e) {
+        LOG_ERROR << "table " << table->name() << ": cannot open its write-ahead log: " << e.what();
+        if (created) {
+            // Made for this request only: it must not take a max_tables slot.
+            tables_.erase(target.database + "." + target.table);
+            column_lists_.erase(table.get());
+            if (table->counts_toward_max_tables) --dynamic_tables_;
+        }
+        return {nullptr, RouteError::storage_failed, storage_error_detail(e.what())};
+    }
+}
+
+std::vector<std::pair<std::shared_ptr<TableBuffer>, std::unique_ptr<store::PendingReplay>>>
+TableRegistry::take_pending_replays() {
+    WriterLock lock(mutex_);
+    return std::exchange(pending_replays_, {});
+}
+
+std::size_t TableRegistry::close_idle_buffers(TimePoint now) {
+    std::vector<std::pair<std::string, std::shared_ptr<TableBuffer>>> closing;
+    {
+        WriterLock lock(mutex_);
+        if (!ready_.load()) return 0;  // replay holds buffers of its own
+        const auto ttl = live_->batching.idle_buffer_ttl;
+        std::unordered_map<const TableBuffer*, long> name_refs;
+        for (const auto& [name, b] : by_name_)
+            ++name_refs[b.get()];
+        for (auto it = buffers_.begin(); it != buffers_.end();) {
+            const auto& buffer = it->second;  // a reference: use_count() stays exact
+            const auto& table = buffer->table();
+            const bool closable =
+                !buffer->columns().empty() || !table.configured() || table.retired();
+            if (!closable || buffer->held() || now - buffer->last_used() < ttl ||
+                buffer->oldest_open_event() != TimePoint::max()) {
+                ++it;
+                continue;
+            }
+            // Held only by the maps: no request, batch, spool or dead-letter
+            // replay has it, and under this lock none can get it.
+            const auto named = name_refs.find(buffer.get());
+            const long refs = 1 + (named == name_refs.end() ? 0 : named->second);
+            if (buffer.use_count() != refs) {
+                ++it;
+                continue;
+            }
+            closing.emplace_back(it->first, buffer);
+            closing_.insert(it->first);
+            it = buffers_.erase(it);
+        }
+        if (closing.empty()) return 0;
+        std::unordered_set<const TableBuffer*> closed;
+        for (const auto& c : closing)
+            closed.insert(c.second.get());
+        std::erase_if(by_name_,
+                      [&](const auto& entry) { return closed.contains(entry.second.get()); });
+        for (const auto& [key, buffer] : closing) {
+            if (!buffer->columns().empty()) --column_lists_[&buffer->table()];
+        }
+        // A table made on the fly with no buffer left goes, with its slot.
+        std::unordered_set<const Table*> with_buffers;
+        for (const auto& [key, b] : buffers_)
+            with_buffers.insert(&b->table());
+        for (auto it = tables_.begin(); it != tables_.end();) {
+            const auto& t = it->second;
+            if (t->configured() || with_buffers.contains(t.get())) {
+                ++it;
+                continue;
+            }
+            if (t->counts_toward_max_tables) --dynamic_tables_;
+            column_lists_.erase(t.get());
+            LOG_INFO << "table " << t->name() << ": idle for " << config::format_duration(ttl)
+                     << "; closed";
+            it = tables_.erase(it);
+        }
+    }
+    // Outside the lock: removing the logs waits for the log writer. Each
+    // column list can be made anew as soon as its own log is gone.
+    for (const auto& [key, buffer] : closing) {
+        if (buffer->wal() && storage_ != nullptr) storage_->writer().retire(buffer->wal());
+        {
+            WriterLock lock(mutex_);
+            closing_.erase(key);
+        }
+        LOG_DEBUG << buffer->label() << ": idle; its buffer is closed";
+    }
+    return closing.size();
+}
+
+std::vector<std::shared_ptr<Table>> TableRegistry::tables() const {
+    ReaderLock lock(mutex_);
+    std::vector<std::shared_ptr<Table>> out;
+    out.reserve(tables_.size());
+    for (const auto& [key, t] : tables_)
+        out.push_back(t);
+    return out;
+}
+
+std::vector<std::shared_ptr<TableBuffer>> TableRegistry::buffers() const {
+    ReaderLock lock(mutex_);
+    std::vector<std::shared_ptr<TableBuffer>> out;
+    out.reserve(buffers_.size());
+    for (const auto& [key, b] : buffers_)
+        out.push_back(b);
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> TableRegistry::failed_logs() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& b : buffers()) {
+        if (!b->wal()) continue;
+        if (auto why = b->wal()->failure(); !why.empty())
+            out.emplace_back(b->table().name(), std::move(why));
+    }
+    return out;
+}
+
+}  // namespace chgate::batch
