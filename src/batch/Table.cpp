@@ -105,10 +105,9 @@ void Table::on_inserted(std::uint64_t batch_id, std::uint64_t rows, std::uint64_
     stats_.bytes_sent.fetch_add(sent_bytes, kRelaxed);
     stats_.flush_latency_ms_sum.fetch_add(static_cast<std::uint64_t>(latency.count()), kRelaxed);
     stats_.last_flush_latency_ms.store(static_cast<std::uint64_t>(latency.count()), kRelaxed);
-    stats_.last_flush_unix_ms.store(std::chrono::duration_cast<milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count(),
-                                    kRelaxed);
+    const auto unix_ms = std::chrono::duration_cast<milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    stats_.last_flush_unix_ms.store(static_cast<std::uint64_t>(unix_ms.count()), kRelaxed);
     inserted_rate_.add(rows, now);
     if (attempt > 1) {
         LOG_INFO << "table " << name_ << ": batch " << batch_id << " inserted " << rows

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string_view>
 
 #include "flush/Batch.hpp"
 
@@ -10,41 +11,118 @@ namespace chgate::batch {
 
 using Counter = std::atomic<std::uint64_t>;
 
-/// One table's counters, declared once. Writers add with relaxed atomics; the
-/// /metrics view reads them without locks, so figures taken together may be a
-/// few events apart while traffic flows.
-struct TableStats {
+/// One table's counters, declared once: `TableStats` (V = Counter) is the
+/// live set, `TableCounts` (V = uint64_t) a copy taken for /metrics. Writers
+/// add with relaxed atomics; readers copy without locks, so figures taken
+/// together may be a few events apart while traffic flows.
+template <class V>
+struct TableCounters {
     // Ingest.
-    Counter requests_accepted{0};
-    Counter rows_accepted{0};
-    Counter bytes_accepted{0};
-    Counter requests_rejected_full{0};  ///< 429/503 answers for this table
-
-    // Sealing: how many batches each FlushReason produced.
-    std::array<Counter, flush::kFlushReasonCount> seals{};
+    V requests_accepted{};
+    V rows_accepted{};
+    V bytes_accepted{};
+    V requests_rejected_full{};  ///< 429/503 answers for this table
 
     // Held in memory: the open buffer, and sealed batches not yet finished.
-    Counter buffered_rows{0};
-    Counter buffered_bytes{0};
-    Counter pending_rows{0};  ///< sealed, queued or being sent
-    Counter pending_bytes{0};
-    Counter rows_replayed{0};  ///< rows read back from the write-ahead log at start
+    V buffered_rows{};
+    V buffered_bytes{};
+    V pending_rows{};  ///< sealed, queued or being sent
+    V pending_bytes{};
+    V rows_replayed{};  ///< rows read back from the write-ahead log at start
 
     // Delivery.
-    Counter batches_inserted{0};
-    Counter rows_inserted{0};
-    Counter bytes_inserted{0};  ///< NDJSON bytes, before compression
-    Counter bytes_sent{0};      ///< request body bytes, after compression
-    Counter failed_attempts{0};
-    Counter batches_dropped{0};
-    Counter rows_dropped{0};
-    Counter rows_retried{0};          ///< rows in batches sent again after a failure
-    Counter rows_dead_lettered{0};    ///< rows ClickHouse refused, kept in the dead letters
-    Counter holds{0};                 ///< times the table was held
-    Counter rows_spooled{0};          ///< rows moved to the spool on disk
-    Counter flush_latency_ms_sum{0};  ///< over inserted batches
-    Counter last_flush_latency_ms{0};
-    std::atomic<std::int64_t> last_flush_unix_ms{0};  ///< 0: never
+    V batches_inserted{};
+    V rows_inserted{};
+    V bytes_inserted{};  ///< NDJSON bytes, before compression
+    V bytes_sent{};      ///< request body bytes, after compression
+    V failed_attempts{};
+    V batches_dropped{};
+    V rows_dropped{};
+    V rows_retried{};          ///< rows in batches sent again after a failure
+    V rows_dead_lettered{};    ///< rows ClickHouse refused, kept in the dead letters
+    V holds{};                 ///< times the table was held
+    V rows_spooled{};          ///< rows moved to the spool on disk
+    V flush_latency_ms_sum{};  ///< over inserted batches
+    V last_flush_latency_ms{};
+    V last_flush_unix_ms{};  ///< 0: never
+
+    // Sealing: how many batches each FlushReason produced.
+    std::array<V, flush::kFlushReasonCount> seals{};
 };
+
+using TableStats = TableCounters<Counter>;
+using TableCounts = TableCounters<std::uint64_t>;
+
+/// How /metrics shows one counter: its JSON key under tables.{t} (empty: the
+/// JSON derives something from it instead) and its Prometheus family,
+/// chgate_<name>{table="..."} (empty: JSON only).
+template <class V>
+struct CounterField {
+    V TableCounters<V>::*member;
+    std::string_view json;
+    std::string_view prometheus;
+    bool gauge;  ///< a level that goes up and down, not a running total
+    std::string_view help;
+};
+
+/// Every counter of TableCounters but `seals`, each once.
+template <class V>
+constexpr auto counter_fields() {
+    using T = TableCounters<V>;
+    using F = CounterField<V>;
+    return std::array{
+        F{&T::requests_accepted, "requests_accepted", "requests_accepted_total", false,
+          "Requests accepted into the table's buffer."},
+        F{&T::rows_accepted, "rows_accepted", "rows_accepted_total", false, "Events accepted."},
+        F{&T::bytes_accepted, "bytes_accepted", "bytes_accepted_total", false,
+          "Bytes of events accepted."},
+        F{&T::requests_rejected_full, "requests_rejected_full", "requests_rejected_full_total",
+          false, "Requests refused with 429 or 503 for lack of room."},
+        F{&T::buffered_rows, "buffered_rows", "buffered_rows", true, "Rows in the open buffer."},
+        F{&T::buffered_bytes, "buffered_bytes", "", true, "Bytes in the open buffer."},
+        F{&T::pending_rows, "pending_rows", "pending_rows", true,
+          "Rows in sealed batches not yet finished."},
+        F{&T::pending_bytes, "pending_bytes", "", true,
+          "Bytes in sealed batches not yet finished."},
+        F{&T::rows_replayed, "rows_replayed", "rows_replayed_total", false,
+          "Rows replayed from the write-ahead log at start."},
+        F{&T::batches_inserted, "batches_inserted", "batches_inserted_total", false,
+          "INSERTs ClickHouse committed."},
+        F{&T::rows_inserted, "rows_inserted", "rows_inserted_total", false,
+          "Rows ClickHouse committed."},
+        F{&T::bytes_inserted, "bytes_inserted", "", false, "NDJSON bytes committed."},
+        F{&T::bytes_sent, "bytes_sent", "bytes_sent_total", false,
+          "Bytes sent to ClickHouse, after compression."},
+        F{&T::failed_attempts, "failed_batches", "failed_batches_total", false,
+          "INSERT attempts that failed."},
+        F{&T::batches_dropped, "batches_dropped", "", false, "Batches dropped."},
+        F{&T::rows_dropped, "rows_dropped", "rows_dropped_total", false,
+          "Rows dropped (LogAndContinue, or abandoned at a stop)."},
+        F{&T::rows_retried, "rows_retried", "rows_retried_total", false,
+          "Rows of failed INSERTs that were tried again."},
+        F{&T::rows_dead_lettered, "rows_dead_lettered", "rows_dead_lettered_total", false,
+          "Rows ClickHouse refused, kept as dead letters."},
+        F{&T::holds, "holds", "holds_total", false,
+          "Times the table was held (unknown table, authentication)."},
+        F{&T::rows_spooled, "rows_spooled", "rows_spooled_total", false,
+          "Rows moved to the spool on disk."},
+        F{&T::flush_latency_ms_sum, "", "", false, "Milliseconds of committed INSERTs."},
+        F{&T::last_flush_latency_ms, "last_flush_latency_ms", "", true,
+          "The last committed INSERT's milliseconds."},
+        F{&T::last_flush_unix_ms, "", "", true, "When the last INSERT committed (unix ms)."},
+    };
+}
+
+/// A copy of `live`, counter by counter.
+inline TableCounts read_counts(const TableStats& live) {
+    constexpr auto from = counter_fields<Counter>();
+    constexpr auto to = counter_fields<std::uint64_t>();
+    TableCounts out;
+    for (std::size_t i = 0; i < from.size(); ++i)
+        out.*(to[i].member) = (live.*(from[i].member)).load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < out.seals.size(); ++i)
+        out.seals[i] = live.seals[i].load(std::memory_order_relaxed);
+    return out;
+}
 
 }  // namespace chgate::batch

@@ -31,11 +31,8 @@ nlohmann::ordered_json time_or_null(std::int64_t unix_ms) {
 }
 
 nlohmann::ordered_json render_table(const TableSnapshot& t) {
-    nlohmann::ordered_json seals = nlohmann::ordered_json::object();
-    for (int i = 0; i < flush::kFlushReasonCount; ++i) {
-        seals[flush::to_string(static_cast<flush::FlushReason>(i))] = t.seals[i];
-    }
-    return {
+    const auto& c = t.counts;
+    nlohmann::ordered_json out = {
         {"strategy", t.strategy},
         {"priority", t.priority},
         {"compression", t.compression},
@@ -48,41 +45,24 @@ nlohmann::ordered_json render_table(const TableSnapshot& t) {
           {"seal_bytes", t.thresholds.seal_bytes},
           {"max_memory_bytes", t.max_memory},
           {"max_age_ms", t.thresholds.max_age.count()}}},
-        {"requests_accepted", t.requests_accepted},
-        {"rows_accepted", t.rows_accepted},
-        {"bytes_accepted", t.bytes_accepted},
-        {"requests_rejected_full", t.requests_rejected_full},
-        {"buffered_rows", t.buffered_rows},
-        {"buffered_bytes", t.buffered_bytes},
-        {"pending_rows", t.pending_rows},
-        {"pending_bytes", t.pending_bytes},
-        {"rows_replayed", t.rows_replayed},
         {"memory_bytes", t.memory_bytes},
-        {"batches_inserted", t.batches_inserted},
-        {"rows_inserted", t.rows_inserted},
-        {"bytes_inserted", t.bytes_inserted},
-        {"bytes_sent", t.bytes_sent},
-        {"failed_batches", t.failed_attempts},
-        {"batches_dropped", t.batches_dropped},
-        {"rows_dropped", t.rows_dropped},
-        {"rows_retried", t.rows_retried},
-        {"rows_dead_lettered", t.rows_dead_lettered},
-        {"held", t.held},
-        {"held_reason",
-         t.held ? nlohmann::ordered_json(t.held_reason) : nlohmann::ordered_json(nullptr)},
-        {"held_since",
-         t.held ? time_or_null(t.held_since_unix_ms) : nlohmann::ordered_json(nullptr)},
-        {"holds", t.holds},
-        {"oldest_pending_age_ms", t.oldest_pending_age_ms},
-        {"send_lag_ms", t.send_lag_ms},
-        {"rows_spooled", t.rows_spooled},
-        {"spool", {{"batches", t.spool_batches}, {"rows", t.spool_rows}, {"bytes", t.spool_bytes}}},
-        {"avg_batch_size", round_to(ratio(t.rows_inserted, t.batches_inserted), 1)},
-        {"avg_flush_latency_ms", round_to(ratio(t.flush_latency_ms_sum, t.batches_inserted), 1)},
-        {"last_flush_latency_ms", t.last_flush_latency_ms},
-        {"last_flush_time", time_or_null(t.last_flush_unix_ms)},
-        {"seals", seals},
     };
+    for (const auto& f : batch::counter_fields<std::uint64_t>()) {
+        if (!f.json.empty()) out[std::string(f.json)] = c.*(f.member);
+    }
+    out["held"] = t.held;
+    out["held_reason"] = t.held ? nlohmann::ordered_json(t.held_reason) : nullptr;
+    out["held_since"] = t.held ? time_or_null(t.held_since_unix_ms) : nullptr;
+    out["oldest_pending_age_ms"] = t.oldest_pending_age_ms;
+    out["send_lag_ms"] = t.send_lag_ms;
+    out["spool"] = {{"batches", t.spool_batches}, {"rows", t.spool_rows}, {"bytes", t.spool_bytes}};
+    out["avg_batch_size"] = round_to(ratio(c.rows_inserted, c.batches_inserted), 1);
+    out["avg_flush_latency_ms"] = round_to(ratio(c.flush_latency_ms_sum, c.batches_inserted), 1);
+    out["last_flush_time"] = time_or_null(static_cast<std::int64_t>(c.last_flush_unix_ms));
+    auto& seals = out["seals"] = nlohmann::ordered_json::object();
+    for (int i = 0; i < flush::kFlushReasonCount; ++i)
+        seals[flush::to_string(static_cast<flush::FlushReason>(i))] = c.seals[i];
+    return out;
 }
 
 }  // namespace
@@ -92,12 +72,13 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
     std::int64_t last_flush = 0;
     nlohmann::ordered_json tables = nlohmann::ordered_json::object();
     for (const auto& t : g.tables) {
-        batches += t.batches_inserted;
-        items += t.rows_inserted;
-        failed += t.failed_attempts;
-        latency_sum += t.flush_latency_ms_sum;
-        queued += t.buffered_rows + t.pending_rows;
-        last_flush = std::max(last_flush, t.last_flush_unix_ms);
+        const auto& c = t.counts;
+        batches += c.batches_inserted;
+        items += c.rows_inserted;
+        failed += c.failed_attempts;
+        latency_sum += c.flush_latency_ms_sum;
+        queued += c.buffered_rows + c.pending_rows;
+        last_flush = std::max(last_flush, static_cast<std::int64_t>(c.last_flush_unix_ms));
         tables[t.name] = render_table(t);
     }
     const double success_rate = batches + failed == 0 ? 1.0 : ratio(batches, batches + failed);

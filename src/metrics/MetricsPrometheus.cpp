@@ -37,7 +37,7 @@ double seconds(std::int64_t ms) {
     return static_cast<double>(ms) / 1000.0;
 }
 
-// One per-table family: the value read from each table's snapshot.
+// The per-table families that are not a plain counter of TableCounts.
 struct TableMetric {
     const char* name;
     const char* help;
@@ -48,38 +48,6 @@ struct TableMetric {
 const std::vector<TableMetric>& table_metrics() {
     using T = TableSnapshot;
     static const std::vector<TableMetric> all = {
-        {"requests_accepted_total", "Requests accepted into the table's buffer.",
-         MetricType::Counter, [](const T& t) { return double(t.requests_accepted); }},
-        {"rows_accepted_total", "Events accepted.", MetricType::Counter,
-         [](const T& t) { return double(t.rows_accepted); }},
-        {"bytes_accepted_total", "Bytes of events accepted.", MetricType::Counter,
-         [](const T& t) { return double(t.bytes_accepted); }},
-        {"requests_rejected_full_total", "Requests refused with 429 or 503 for lack of room.",
-         MetricType::Counter, [](const T& t) { return double(t.requests_rejected_full); }},
-        {"rows_inserted_total", "Rows ClickHouse committed.", MetricType::Counter,
-         [](const T& t) { return double(t.rows_inserted); }},
-        {"batches_inserted_total", "INSERTs ClickHouse committed.", MetricType::Counter,
-         [](const T& t) { return double(t.batches_inserted); }},
-        {"bytes_sent_total", "Bytes sent to ClickHouse, after compression.", MetricType::Counter,
-         [](const T& t) { return double(t.bytes_sent); }},
-        {"failed_batches_total", "INSERT attempts that failed.", MetricType::Counter,
-         [](const T& t) { return double(t.failed_attempts); }},
-        {"rows_retried_total", "Rows of failed INSERTs that were tried again.", MetricType::Counter,
-         [](const T& t) { return double(t.rows_retried); }},
-        {"rows_spooled_total", "Rows moved to the spool on disk.", MetricType::Counter,
-         [](const T& t) { return double(t.rows_spooled); }},
-        {"rows_dead_lettered_total", "Rows ClickHouse refused, kept as dead letters.",
-         MetricType::Counter, [](const T& t) { return double(t.rows_dead_lettered); }},
-        {"rows_dropped_total", "Rows dropped (LogAndContinue, or abandoned at a stop).",
-         MetricType::Counter, [](const T& t) { return double(t.rows_dropped); }},
-        {"rows_replayed_total", "Rows replayed from the write-ahead log at start.",
-         MetricType::Counter, [](const T& t) { return double(t.rows_replayed); }},
-        {"holds_total", "Times the table was held (unknown table, authentication).",
-         MetricType::Counter, [](const T& t) { return double(t.holds); }},
-        {"buffered_rows", "Rows in the open buffer.", MetricType::Gauge,
-         [](const T& t) { return double(t.buffered_rows); }},
-        {"pending_rows", "Rows in sealed batches not yet finished.", MetricType::Gauge,
-         [](const T& t) { return double(t.pending_rows); }},
         {"memory_bytes", "Bytes of rows the table holds in memory.", MetricType::Gauge,
          [](const T& t) { return double(t.memory_bytes); }},
         {"max_memory_bytes", "The table's max_memory.", MetricType::Gauge,
@@ -95,11 +63,36 @@ const std::vector<TableMetric>& table_metrics() {
         {"send_lag_seconds", "How long the oldest sealed batch has waited.", MetricType::Gauge,
          [](const T& t) { return seconds(t.send_lag_ms); }},
         {"flush_latency_seconds_sum", "Total time of committed INSERTs.", MetricType::Counter,
-         [](const T& t) { return seconds(static_cast<std::int64_t>(t.flush_latency_ms_sum)); }},
+         [](const T& t) {
+             return seconds(static_cast<std::int64_t>(t.counts.flush_latency_ms_sum));
+         }},
         {"current_batch_size", "The size trigger now (adaptive moves it).", MetricType::Gauge,
          [](const T& t) { return double(t.thresholds.current_batch_size); }},
     };
     return all;
+}
+
+void add_table_families(const GatewaySnapshot& g, std::vector<MetricFamily>& out) {
+    for (const auto& c : batch::counter_fields<std::uint64_t>()) {
+        if (c.prometheus.empty()) continue;
+        auto f = family(std::string(c.prometheus), std::string(c.help),
+                        c.gauge ? MetricType::Gauge : MetricType::Counter);
+        for (const auto& t : g.tables)
+            add(f, double(t.counts.*(c.member)), {{"table", t.name}});
+        out.push_back(std::move(f));
+    }
+    for (const auto& m : table_metrics()) {
+        auto f = family(m.name, m.help, m.type);
+        for (const auto& t : g.tables)
+            add(f, m.value(t), {{"table", t.name}});
+        out.push_back(std::move(f));
+    }
+    // The ack level as an info-style gauge: 1 for the table's level.
+    auto ack = family("table_ack_level", "The table's ack level (1 for the one in use).",
+                      MetricType::Gauge);
+    for (const auto& t : g.tables)
+        add(ack, 1, {{"table", t.name}, {"ack", t.ack}});
+    out.push_back(std::move(ack));
 }
 
 }  // namespace
@@ -123,18 +116,7 @@ bool accept_wants_prometheus_text(std::string_view accept) {
 
 std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouseUp& clickhouse) {
     std::vector<MetricFamily> out;
-    for (const auto& m : table_metrics()) {
-        auto f = family(m.name, m.help, m.type);
-        for (const auto& t : g.tables)
-            add(f, m.value(t), {{"table", t.name}});
-        out.push_back(std::move(f));
-    }
-    // The ack level as an info-style gauge: 1 for the table's level.
-    auto ack = family("table_ack_level", "The table's ack level (1 for the one in use).",
-                      MetricType::Gauge);
-    for (const auto& t : g.tables)
-        add(ack, 1, {{"table", t.name}, {"ack", t.ack}});
-    out.push_back(std::move(ack));
+    add_table_families(g, out);
 
     auto gauge = [&](const char* name, const char* help, double v) {
         auto f = family(name, help, MetricType::Gauge);

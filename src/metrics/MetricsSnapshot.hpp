@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "batch/Strategy.hpp"
+#include "batch/TableStats.hpp"
 #include "core/Clock.hpp"
 
 namespace chgate::batch {
@@ -34,23 +35,13 @@ struct TableSnapshot {
     std::uint64_t max_memory = 0;
     std::uint64_t memory_bytes = 0;
 
-    std::uint64_t requests_accepted = 0, rows_accepted = 0, bytes_accepted = 0;
-    std::uint64_t requests_rejected_full = 0;
-    std::array<std::uint64_t, flush::kFlushReasonCount> seals{};
-    std::uint64_t buffered_rows = 0, buffered_bytes = 0, pending_rows = 0, pending_bytes = 0;
-    std::uint64_t rows_replayed = 0, rows_retried = 0, rows_dead_lettered = 0;
+    batch::TableCounts counts;  ///< every counter of batch::TableStats, copied
     bool held = false;
     std::string held_reason;
     std::int64_t held_since_unix_ms = 0;
-    std::uint64_t holds = 0;
     std::int64_t oldest_pending_age_ms = 0;  ///< the oldest unflushed event, 0 when none
     std::int64_t send_lag_ms = 0;            ///< the oldest sealed batch's wait, 0 when none
-    std::uint64_t rows_spooled = 0;          ///< moved to the spool, ever
     std::uint64_t spool_batches = 0, spool_rows = 0, spool_bytes = 0;  ///< in the spool now
-    std::uint64_t batches_inserted = 0, rows_inserted = 0, bytes_inserted = 0, bytes_sent = 0;
-    std::uint64_t failed_attempts = 0, batches_dropped = 0, rows_dropped = 0;
-    std::uint64_t flush_latency_ms_sum = 0, last_flush_latency_ms = 0;
-    std::int64_t last_flush_unix_ms = 0;
 };
 
 struct GatewaySnapshot {

@@ -52,19 +52,19 @@ TEST_CASE("gateway figures add up the tables") {
     g.memory_bytes = 45 * 1024 * 1024;
     g.events_per_second = 2840.54;
     auto a = table("events");
-    a.batches_inserted = 15000;
-    a.rows_inserted = 1'500'000;
-    a.failed_attempts = 10;
-    a.flush_latency_ms_sum = 15000 * 25;
-    a.buffered_rows = 200;
-    a.pending_rows = 34;
-    a.last_flush_unix_ms = 1'705'314'615'000;  // 2024-01-15T10:30:15Z
+    a.counts.batches_inserted = 15000;
+    a.counts.rows_inserted = 1'500'000;
+    a.counts.failed_attempts = 10;
+    a.counts.flush_latency_ms_sum = 15000 * 25;
+    a.counts.buffered_rows = 200;
+    a.counts.pending_rows = 34;
+    a.counts.last_flush_unix_ms = 1'705'314'615'000;  // 2024-01-15T10:30:15Z
     auto b = table("payments");
-    b.batches_inserted = 420;
-    b.rows_inserted = 42'000;
-    b.failed_attempts = 2;
-    b.flush_latency_ms_sum = 420 * 25;
-    b.last_flush_unix_ms = 1'705'314'000'000;
+    b.counts.batches_inserted = 420;
+    b.counts.rows_inserted = 42'000;
+    b.counts.failed_attempts = 2;
+    b.counts.flush_latency_ms_sum = 420 * 25;
+    b.counts.last_flush_unix_ms = 1'705'314'000'000;
     g.tables = {a, b};
 
     const auto j = render_metrics_json(g);
@@ -87,8 +87,8 @@ TEST_CASE("gateway figures add up the tables") {
 TEST_CASE("each table shows its strategy thresholds and counters") {
     GatewaySnapshot g;
     auto t = table("events");
-    t.rows_accepted = 10;
-    t.seals[1] = 4;  // size
+    t.counts.rows_accepted = 10;
+    t.counts.seals[1] = 4;  // size
     t.max_memory = 10 * 1024 * 1024;
     g.tables = {t};
     const auto j = render_metrics_json(g)["tables"]["events"];

@@ -18,14 +18,14 @@ GatewaySnapshot snapshot() {
     TableSnapshot t;
     t.name = "events";
     t.ack = "durable";
-    t.rows_accepted = 1000;
-    t.rows_inserted = 990;
+    t.counts.rows_accepted = 1000;
+    t.counts.rows_inserted = 990;
     t.held = true;
     t.oldest_pending_age_ms = 1500;
     g.tables.push_back(t);
     t.name = "db2.other\"x";  // quotes are escaped in label values
     t.ack = "buffered";
-    t.rows_accepted = 5;
+    t.counts.rows_accepted = 5;
     t.held = false;
     g.tables.push_back(t);
     return g;
