@@ -43,99 +43,134 @@ struct Attempt {
     std::optional<InsertOutcome> failure;
 };
 
+// One bisection: a stack of attempts, worked from the top, so that the rows
+// are resolved in order.
+class Bisection {
+  public:
+    Bisection(std::string_view rows, const InsertOutcome& first,
+              const std::function<InsertOutcome(std::string_view)>& insert,
+              std::uint64_t max_inserts, std::span<const std::uint32_t> owners)
+        : rows_(rows),
+          starts_(row_starts(rows)),
+          insert_(insert),
+          max_inserts_(max_inserts),
+          owners_(owners),
+          last_error_(first) {
+        Attempt all;
+        all.rows.resize(starts_.size() - 1);
+        for (std::size_t i = 0; i < all.rows.size(); ++i)
+            all.rows[i] = i;
+        all.failure = first;
+        work_.push_back(std::move(all));
+    }
+
+    BisectResult run() {
+        while (!work_.empty()) {
+            Attempt a = std::move(work_.back());
+            work_.pop_back();
+            if (a.rows.empty()) continue;
+            if (!a.failure) {
+                if (result_.inserts >= max_inserts_) return give_up(std::move(a));
+                if (!try_insert(a)) return std::move(result_);
+                if (!a.failure) continue;  // inserted
+            }
+            split(std::move(a));
+        }
+        return std::move(result_);
+    }
+
+  private:
+    std::string_view line(std::size_t i) const {
+        auto r = rows_.substr(starts_[i], starts_[i + 1] - starts_[i]);
+        if (!r.empty() && r.back() == '\n') r.remove_suffix(1);
+        return r;
+    }
+    std::uint32_t owner(std::size_t i) const { return i < owners_.size() ? owners_[i] : 0; }
+    // Whether every row of `a` has the owner of row `i` (and there are owners).
+    bool one_owner(const std::vector<std::size_t>& a, std::size_t i) const {
+        if (owners_.empty() || owner(i) == 0) return a.size() == 1;
+        return std::all_of(a.begin(), a.end(), [&](auto r) { return owner(r) == owner(i); });
+    }
+
+    // Out of budget: `a` and everything still queued is unresolved.
+    BisectResult give_up(Attempt a) {
+        work_.push_back(std::move(a));
+        for (auto it = work_.rbegin(); it != work_.rend(); ++it) {
+            for (const auto r : it->rows) {
+                result_.bad_rows.push_back(
+                    {r, line(r), last_error_.code, last_error_.message, false, true});
+            }
+        }
+        return std::move(result_);
+    }
+
+    // Inserts `a`'s rows; a refusal of the rows is kept in a.failure. False
+    // when the refusal is not about the rows: the bisection stops, and hands
+    // back everything unresolved.
+    bool try_insert(Attempt& a) {
+        body_.clear();
+        for (const auto r : a.rows)
+            body_.append(rows_.substr(starts_[r], starts_[r + 1] - starts_[r]));
+        ++result_.inserts;
+        auto outcome = insert_(body_);
+        if (outcome.error_class == ErrorClass::none) {
+            ++result_.successful;
+            result_.inserted_rows += a.rows.size();
+            return true;
+        }
+        if (outcome.error_class == ErrorClass::quarantine) {
+            last_error_ = outcome;
+            a.failure = std::move(outcome);
+            return true;
+        }
+        result_.interrupted = true;
+        result_.interruption = std::move(outcome);
+        work_.push_back(std::move(a));
+        for (auto it = work_.rbegin(); it != work_.rend(); ++it)
+            result_.remainder.insert(result_.remainder.end(), it->rows.begin(), it->rows.end());
+        std::sort(result_.remainder.begin(), result_.remainder.end());
+        return false;
+    }
+
+    // A refused attempt: the row its error names is bad, and the others go
+    // again together; with no row named, the rows are halved.
+    void split(Attempt a) {
+        const auto named = error_row(a.failure->message);
+        if (a.rows.size() == 1 || (named >= 1 && named <= a.rows.size())) {
+            const auto at = a.rows.size() == 1 ? 0 : named - 1;
+            const auto r = a.rows[at];
+            result_.bad_rows.push_back(
+                {r, line(r), a.failure->code, a.failure->message, one_owner(a.rows, r), false});
+            a.rows.erase(a.rows.begin() + static_cast<std::ptrdiff_t>(at));
+            work_.push_back({std::move(a.rows), std::nullopt});
+            return;
+        }
+        // Pushed in reverse, so the first half goes first.
+        const auto mid = a.rows.size() / 2;
+        Attempt second{{a.rows.begin() + static_cast<std::ptrdiff_t>(mid), a.rows.end()},
+                       std::nullopt};
+        a.rows.resize(mid);
+        work_.push_back(std::move(second));
+        work_.push_back({std::move(a.rows), std::nullopt});
+    }
+
+    const std::string_view rows_;
+    const std::vector<std::size_t> starts_;
+    const std::function<InsertOutcome(std::string_view)>& insert_;
+    const std::uint64_t max_inserts_;
+    const std::span<const std::uint32_t> owners_;
+    BisectResult result_;
+    std::vector<Attempt> work_;
+    InsertOutcome last_error_;
+    std::string body_;  // the rows of one attempt, reused
+};
+
 }  // namespace
 
 BisectResult bisect(std::string_view rows, const InsertOutcome& first,
                     const std::function<InsertOutcome(std::string_view)>& insert,
                     std::uint64_t max_inserts, std::span<const std::uint32_t> owners) {
-    const auto starts = row_starts(rows);
-    const auto n = starts.size() - 1;
-    auto line = [&](std::size_t i) {
-        auto r = rows.substr(starts[i], starts[i + 1] - starts[i]);
-        if (!r.empty() && r.back() == '\n') r.remove_suffix(1);
-        return r;
-    };
-    auto owner = [&](std::size_t i) -> std::uint32_t { return i < owners.size() ? owners[i] : 0; };
-    // Whether every row of `a` has the owner of row `i` (and there are owners).
-    auto one_owner = [&](const std::vector<std::size_t>& a, std::size_t i) {
-        if (owners.empty() || owner(i) == 0) return a.size() == 1;
-        for (const auto r : a)
-            if (owner(r) != owner(i)) return false;
-        return true;
-    };
-
-    BisectResult result;
-    std::vector<Attempt> work;
-    {
-        Attempt all;
-        all.rows.resize(n);
-        for (std::size_t i = 0; i < n; ++i)
-            all.rows[i] = i;
-        all.failure = first;
-        work.push_back(std::move(all));
-    }
-    InsertOutcome last_error = first;
-    std::string body;  // the rows of one attempt, reused
-    while (!work.empty()) {
-        Attempt a = std::move(work.back());
-        work.pop_back();
-        if (a.rows.empty()) continue;
-        if (!a.failure) {
-            if (result.inserts >= max_inserts) {
-                // Out of budget: this and everything still queued is unresolved.
-                work.push_back(std::move(a));
-                for (auto it = work.rbegin(); it != work.rend(); ++it) {
-                    for (const auto r : it->rows) {
-                        result.bad_rows.push_back(
-                            {r, line(r), last_error.code, last_error.message, false, true});
-                    }
-                }
-                return result;
-            }
-            body.clear();
-            for (const auto r : a.rows)
-                body.append(rows.substr(starts[r], starts[r + 1] - starts[r]));
-            ++result.inserts;
-            auto outcome = insert(body);
-            if (outcome.error_class == ErrorClass::none) {
-                ++result.successful;
-                result.inserted_rows += a.rows.size();
-                continue;
-            }
-            if (outcome.error_class != ErrorClass::quarantine) {
-                // Not about the rows: stop, and hand back everything unresolved.
-                result.interrupted = true;
-                result.interruption = std::move(outcome);
-                work.push_back(std::move(a));
-                for (auto it = work.rbegin(); it != work.rend(); ++it)
-                    result.remainder.insert(result.remainder.end(), it->rows.begin(),
-                                            it->rows.end());
-                std::sort(result.remainder.begin(), result.remainder.end());
-                return result;
-            }
-            last_error = outcome;
-            a.failure = std::move(outcome);
-        }
-        const auto named = error_row(a.failure->message);
-        if (a.rows.size() == 1 || (named >= 1 && named <= a.rows.size())) {
-            // The named row is bad; the others go again together.
-            const auto at = a.rows.size() == 1 ? 0 : named - 1;
-            const auto r = a.rows[at];
-            result.bad_rows.push_back(
-                {r, line(r), a.failure->code, a.failure->message, one_owner(a.rows, r), false});
-            a.rows.erase(a.rows.begin() + static_cast<std::ptrdiff_t>(at));
-            work.push_back({std::move(a.rows), std::nullopt});
-            continue;
-        }
-        // No row named: halve. Pushed in reverse, so the first half goes first.
-        const auto mid = a.rows.size() / 2;
-        Attempt second{{a.rows.begin() + static_cast<std::ptrdiff_t>(mid), a.rows.end()},
-                       std::nullopt};
-        a.rows.resize(mid);
-        work.push_back(std::move(second));
-        work.push_back({std::move(a.rows), std::nullopt});
-    }
-    return result;
+    return Bisection(rows, first, insert, max_inserts, owners).run();
 }
 
 }  // namespace chgate::flush

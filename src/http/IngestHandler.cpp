@@ -38,9 +38,9 @@ std::optional<config::AckLevel> parse_ack(std::string_view s) {
 
 // What success looks like: ClickHouse's empty 200 on the compatible endpoint;
 // 202 {"accepted": N} here, or 200 once committed.
-Response success(bool compat, config::AckLevel ack, std::size_t accepted) {
+Response success(Dialect dialect, config::AckLevel ack, std::size_t accepted) {
     Response r;
-    if (compat) {
+    if (dialect == Dialect::clickhouse) {
         r.content_type = "text/plain; charset=UTF-8";
         return r;
     }
@@ -62,6 +62,32 @@ Response not_committed_response(std::size_t accepted, std::chrono::milliseconds 
                               std::to_string(timeout.count()) +
                               " ms); they are kept and will be delivered",
                           "\"accepted\":" + std::to_string(accepted));
+}
+
+// Answers `reply` once the batch holding the events reports: `ok` when
+// ClickHouse committed them, the reason when it did not.
+flush::CommitWaiterPtr commit_waiter(ReplyPtr reply, Response ok, std::size_t accepted) {
+    return std::make_shared<flush::CommitWaiter>(
+        [reply = std::move(reply), ok = std::move(ok), accepted](const flush::CommitOutcome& o) {
+            if (o.committed) return reply->send(ok);
+            reply->send(error_response(
+                o.rejected ? ApiError::rejected_by_clickhouse : ApiError::not_committed,
+                o.rejected ? o.error : "ClickHouse did not commit the events: " + o.error,
+                "\"accepted\":" + std::to_string(accepted)));
+        });
+}
+
+// Answers `reply` once the log has written the events up to `lsn`.
+void answer_when_durable(const batch::TableBuffer& buffer, std::uint64_t lsn, ReplyPtr reply,
+                         Response ok) {
+    buffer.wal()->when_durable(lsn, [reply = std::move(reply), ok = std::move(ok)](bool written) {
+        if (written) return reply->send(ok);
+        // The log failed after the events were buffered: they may still reach
+        // ClickHouse, so a retry may store them twice.
+        reply->send(error_response(ApiError::storage_failed,
+                                   "the events could not be made durable: the write-ahead log "
+                                   "failed; they stay buffered and may still be delivered"));
+    });
 }
 
 }  // namespace
@@ -192,16 +218,12 @@ std::optional<Response> IngestHandler::refuse_encoding(std::string_view content_
                               " is not supported; use gzip, deflate, zstd or none");
 }
 
-std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
-                                                    std::string_view table_label, bool quick_room,
-                                                    const Access::Caller* caller) const {
-    if (!manager_.registry().ready()) {
-        return error_response(ApiError::starting,
-                              "chgate is replaying its write-ahead log; retry shortly");
-    }
+std::optional<Response> IngestHandler::route_error(const batch::Route& route,
+                                                   std::string_view table_label) const {
+    const std::string table(table_label);
     switch (route.error) {
         case batch::RouteError::none:
-            break;
+            return std::nullopt;
         case batch::RouteError::bad_name:
             return error_response(ApiError::bad_request,
                                   client_quote(table_label) +
@@ -214,59 +236,61 @@ std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
                                       " characters");
         case batch::RouteError::storage_failed:
             return error_response(ApiError::storage_failed,
-                                  "chgate cannot open the write-ahead log for table " +
-                                      std::string(table_label) + " now (" + route.detail +
+                                  "chgate cannot open the write-ahead log for table " + table +
+                                      " now (" + route.detail +
                                       "); nothing was stored; retry later");
         case batch::RouteError::unknown_table:
-            return error_response(
-                ApiError::unknown_table,
-                "table " + std::string(table_label) + " is not configured (batching.tables)",
-                "\"table\":\"" + json_escape(table_label) + "\"");
+            return error_response(ApiError::unknown_table,
+                                  "table " + table + " is not configured (batching.tables)",
+                                  "\"table\":\"" + json_escape(table_label) + "\"");
         case batch::RouteError::missing:
             return error_response(
                 ApiError::unknown_table,
-                "table " + std::string(table_label) +
+                "table " + table +
                     " does not exist in ClickHouse (it is served with batching.defaults, and "
                     "ClickHouse refused it lately); create it, or retry later",
                 "\"table\":\"" + json_escape(table_label) + "\"");
         case batch::RouteError::too_many_buffers:
             return error_response(
                 ApiError::bad_request,
-                "table " + std::string(table_label) + " has " +
+                "table " + table + " has " +
                     std::to_string(
                         manager_.registry().live_config()->batching.max_buffers_per_table) +
                     " column lists in use already (batching.max_buffers_per_table); send rows "
                     "with one of those column lists, or with none");
         case batch::RouteError::closing:
             return error_response(ApiError::storage_failed,
-                                  "this buffer of table " + std::string(table_label) +
+                                  "this buffer of table " + table +
                                       " is being closed (idle); nothing was stored; retry");
         case batch::RouteError::too_many_tables:
-            return error_response(
-                ApiError::too_many_tables,
-                "too many tables (batching.max_tables); not creating " + std::string(table_label));
+            return error_response(ApiError::too_many_tables,
+                                  "too many tables (batching.max_tables); not creating " + table);
     }
+    return std::nullopt;
+}
+
+std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
+                                                    std::string_view table_label, bool quick_room,
+                                                    const Access::Caller* caller) const {
+    if (!manager_.registry().ready()) {
+        return error_response(ApiError::starting,
+                              "chgate is replaying its write-ahead log; retry shortly");
+    }
+    if (auto refused = route_error(route, table_label)) return refused;
+    const auto& table = route.buffer->table();
     // The caller's tables: 403 for another, whatever the route said.
     if (caller != nullptr) {
-        const auto& t = route.buffer->table();
-        if (auto refused = access_.authorize(*caller, t.database(), t.table())) return refused;
-    }
-    if (quick_room) {
-        // Before a body is read: a table or gateway with no room at all says so
-        // now, rather than after the client has sent megabytes.
-        const auto& table = route.buffer->table();
-        if (table.held_bytes() >= table.config()->max_memory) {
-            return error_response(ApiError::table_full,
-                                  "table " + table.name() +
-                                      " has its max_memory in use while ClickHouse catches "
-                                      "up; retry later");
-        }
-        if (manager_.memory_full()) {
-            return error_response(ApiError::gateway_full,
-                                  "the gateway has batching.max_memory in use while "
-                                  "ClickHouse catches up; retry later");
+        if (auto refused = access_.authorize(*caller, table.database(), table.table())) {
+            return refused;
         }
     }
+    if (!quick_room) return std::nullopt;
+    // Before a body is read: a table or gateway with no room at all says so
+    // now, rather than after the client has sent megabytes.
+    if (table.held_bytes() >= table.config()->max_memory) {
+        return admission_error(batch::Admission::table_full, table);
+    }
+    if (manager_.memory_full()) return admission_error(batch::Admission::gateway_full, table);
     return std::nullopt;
 }
 
@@ -298,30 +322,59 @@ std::optional<Response> IngestHandler::admit_insert(std::string_view url_query,
                         headers.caller);
 }
 
-std::optional<Response> IngestHandler::ingest(const batch::Route& route,
-                                              std::string_view table_label, std::string_view data,
-                                              ingest::BodyFormat format, IngestScratch& scratch,
-                                              const IngestInput& in, bool compat) {
-    if (auto refused = refuse_route(route, table_label, false, in.caller)) return refused;
+std::optional<Response> IngestHandler::admission_error(batch::Admission admission,
+                                                       const batch::Table& table) const {
+    switch (admission) {
+        case batch::Admission::ok:
+            return std::nullopt;
+        case batch::Admission::too_large:
+            return error_response(ApiError::body_too_large,
+                                  "the events are larger than table " + table.name() +
+                                      "'s max_memory (" + size_text(table.config()->max_memory) +
+                                      "); send smaller requests");
+        case batch::Admission::table_full:
+            return error_response(ApiError::table_full,
+                                  "table " + table.name() +
+                                      " has its max_memory in use while ClickHouse catches "
+                                      "up; retry later");
+        case batch::Admission::gateway_full:
+            return error_response(ApiError::gateway_full,
+                                  "the gateway has batching.max_memory in use while "
+                                  "ClickHouse catches up; retry later");
+        case batch::Admission::disk_full:
+            return error_response(ApiError::gateway_full,
+                                  "storage.max_disk is in use (write-ahead logs and spool) "
+                                  "while ClickHouse catches up; retry later");
+    }
+    return std::nullopt;
+}
+
+std::optional<Response> IngestHandler::decode_rows(std::string_view data, ingest::BodyFormat format,
+                                                   IngestScratch& scratch,
+                                                   const IngestInput& in) const {
     ingest::DecodeError decode_error;
     if (!ingest::decode_body(data, format, scratch.rows, decode_error)) {
         return error_response(ApiError::bad_json, decode_error.message,
                               "\"index\":" + std::to_string(decode_error.index) +
                                   ",\"offset\":" + std::to_string(decode_error.offset));
     }
-    if (in.caller != nullptr) {
-        // The caller's rate: events always; bytes if admit() could not (a
-        // chunked body, or a test calling the handler directly).
-        if (auto limited =
-                access_.take(*in.caller, scratch.rows.size(), in.bytes_taken ? 0 : in.body.size(),
-                             TokenBucket::Clock::now())) {
-            return limited;
-        }
-        access_.count_request(*in.caller);
+    if (in.caller == nullptr) return std::nullopt;
+    // The caller's rate: events always; bytes if admit() could not (a chunked
+    // body, or a test calling the handler directly).
+    if (auto limited =
+            access_.take(*in.caller, scratch.rows.size(), in.bytes_taken ? 0 : in.body.size(),
+                         TokenBucket::Clock::now())) {
+        return limited;
     }
-    const auto requested = query_param(in.url_query, "ack");
-    auto ack = route.buffer->table().config()->ack;
-    if (requested) {
+    access_.count_request(*in.caller);
+    return std::nullopt;
+}
+
+std::optional<Response> IngestHandler::choose_ack(const batch::Route& route,
+                                                  std::string_view url_query,
+                                                  config::AckLevel& ack) const {
+    ack = route.buffer->table().config()->ack;
+    if (const auto requested = query_param(url_query, "ack")) {
         const auto level = parse_ack(*requested);
         if (!level) {
             return error_response(
@@ -343,52 +396,27 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
                                   "); durable requests are refused until it can be written "
                                   "again; nothing was stored");
     }
+    return std::nullopt;
+}
+
+std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::string_view data,
+                                              IngestScratch& scratch, const IngestInput& in) {
+    const auto& route = target.route;
+    if (auto refused = refuse_route(route, target.label, false, in.caller)) return refused;
+    if (auto refused = decode_rows(data, target.format, scratch, in)) return refused;
+    config::AckLevel ack{};
+    if (auto refused = choose_ack(route, in.url_query, ack)) return refused;
     const auto accepted = scratch.rows.size();
-    const Response ok = success(compat, ack, accepted);
+    const Response ok = success(target.dialect, ack, accepted);
 
     flush::CommitWaiterPtr waiter;
     ReplyPtr reply;
     if (ack == config::AckLevel::committed) {
         reply = (*in.defer)(commit_timeout_, not_committed_response(accepted, commit_timeout_));
-        waiter = std::make_shared<flush::CommitWaiter>(
-            [reply, ok, accepted](const flush::CommitOutcome& o) {
-                if (o.committed) return reply->send(ok);
-                reply->send(error_response(
-                    o.rejected ? ApiError::rejected_by_clickhouse : ApiError::not_committed,
-                    o.rejected ? o.error : "ClickHouse did not commit the events: " + o.error,
-                    "\"accepted\":" + std::to_string(accepted)));
-            });
+        waiter = commit_waiter(reply, ok, accepted);
     }
     const auto result = manager_.append(*route.buffer, data, scratch.rows, Clock::now(), waiter);
-    const auto& table = route.buffer->table();
-    std::optional<Response> refused;
-    switch (result.admission) {
-        case batch::Admission::ok:
-            break;
-        case batch::Admission::too_large:
-            refused = error_response(ApiError::body_too_large,
-                                     "the events are larger than table " + table.name() +
-                                         "'s max_memory (" + size_text(table.config()->max_memory) +
-                                         "); send smaller requests");
-            break;
-        case batch::Admission::table_full:
-            refused = error_response(ApiError::table_full,
-                                     "table " + table.name() +
-                                         " has its max_memory in use while ClickHouse catches "
-                                         "up; retry later");
-            break;
-        case batch::Admission::gateway_full:
-            refused = error_response(ApiError::gateway_full,
-                                     "the gateway has batching.max_memory in use while "
-                                     "ClickHouse catches up; retry later");
-            break;
-        case batch::Admission::disk_full:
-            refused = error_response(ApiError::gateway_full,
-                                     "storage.max_disk is in use (write-ahead logs and spool) "
-                                     "while ClickHouse catches up; retry later");
-            break;
-    }
-    if (refused) {
+    if (auto refused = admission_error(result.admission, route.buffer->table())) {
         if (!reply) return refused;
         reply->send(std::move(*refused));  // nothing was buffered, so no batch reports
         return std::nullopt;
@@ -398,16 +426,7 @@ std::optional<Response> IngestHandler::ingest(const batch::Route& route,
         return std::nullopt;
     }
     if (ack == config::AckLevel::durable && result.last_lsn != 0) {
-        reply = (*in.defer)(std::chrono::milliseconds{0}, Response{});
-        route.buffer->wal()->when_durable(result.last_lsn, [reply, ok](bool written) {
-            if (written) return reply->send(ok);
-            // The log failed after the events were buffered: they may still
-            // reach ClickHouse, so a retry may store them twice.
-            reply->send(error_response(ApiError::storage_failed,
-                                       "the events could not be made durable: the write-ahead "
-                                       "log failed; they stay buffered and may still be "
-                                       "delivered"));
-        });
+        answer_when_durable(*route.buffer, result.last_lsn, (*in.defer)({}, Response{}), ok);
         return std::nullopt;
     }
     return ok;
@@ -421,28 +440,19 @@ std::optional<Response> IngestHandler::post_events(std::string_view table, const
         if (!decode_content(in, scratch, body, error)) return error;
         const auto format = is_ndjson_type(in.content_type) ? ingest::BodyFormat::ndjson
                                                             : ingest::BodyFormat::detect;
-        return ingest(manager_.registry().route(table), table, body, format, scratch, in, false);
+        const IngestTarget target{manager_.registry().route(table), table, format, Dialect::events};
+        return ingest(target, body, scratch, in);
     });
 }
 
-std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
-                                                   const IngestInput& in, IngestScratch& scratch) {
-    if (auto d = query_param(url_query, "decompress"); d && *d == "1") {
-        return error_response(ApiError::unsupported_encoding,
-                              "ClickHouse's native compression (decompress=1) is not supported; "
-                              "use Content-Encoding: gzip or zstd");
-    }
-    std::string_view body;
-    Response error;
-    if (!decode_content(in, scratch, body, error)) return error;
-
+std::optional<Response> IngestHandler::read_statement(std::string_view url_query,
+                                                      std::string_view body, IngestScratch& scratch,
+                                                      ingest::InsertQuery& insert,
+                                                      std::string_view& data) const {
     // The statement comes in the URL, or, as clickhouse-bulk takes it, at the
     // start of the body with the rows after it.
-    const auto query = query_param(url_query, "query");
-    ingest::InsertQuery insert;
     std::string parse_error;
-    std::string_view data;
-    if (query) {
+    if (const auto query = query_param(url_query, "query")) {
         if (!ingest::parse_insert_query(*query, insert, parse_error)) {
             return error_response(ApiError::bad_request, parse_error);
         }
@@ -460,12 +470,6 @@ std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
         }
         data = insert.data;
     }
-    // ClickHouse answers an INSERT without rows with 200; some clients send them.
-    if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        Response ok;
-        ok.content_type = "text/plain; charset=UTF-8";
-        return ok;
-    }
     if (insert.table.database.empty()) {
         if (auto db = query_param(url_query, "database"); db && !db->empty()) {
             if (!core::is_identifier(*db)) {
@@ -474,6 +478,26 @@ std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
             }
             insert.table.database = *db;
         }
+    }
+    return std::nullopt;
+}
+
+std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
+                                                   const IngestInput& in, IngestScratch& scratch) {
+    if (auto d = query_param(url_query, "decompress"); d && *d == "1") {
+        return error_response(ApiError::unsupported_encoding,
+                              "ClickHouse's native compression (decompress=1) is not supported; "
+                              "use Content-Encoding: gzip or zstd");
+    }
+    std::string_view body;
+    Response error;
+    if (!decode_content(in, scratch, body, error)) return error;
+    ingest::InsertQuery insert;
+    std::string_view data;
+    if (auto refused = read_statement(url_query, body, scratch, insert, data)) return refused;
+    // ClickHouse answers an INSERT without rows with 200; some clients send them.
+    if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+        return success(Dialect::clickhouse, config::AckLevel::buffered, 0);
     }
     const std::string label = insert.table.database.empty()
                                   ? insert.table.table
@@ -484,8 +508,9 @@ std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
     const std::string scope = std::string(in.scope) + "?" + label;
     scoped.scope = scope;
     return idempotently(scoped, [&](const IngestInput& s) {
-        return ingest(manager_.registry().route(insert.table, insert.columns), label, data,
-                      ingest::BodyFormat::ndjson, scratch, s, true);
+        const IngestTarget target{manager_.registry().route(insert.table, insert.columns), label,
+                                  ingest::BodyFormat::ndjson, Dialect::clickhouse};
+        return ingest(target, data, scratch, s);
     });
 }
 

@@ -12,6 +12,7 @@
 #include "http/IdempotencyCache.hpp"
 #include "http/Response.hpp"
 #include "ingest/BodyDecoder.hpp"
+#include "ingest/InsertQuery.hpp"
 
 namespace chgate::http {
 
@@ -39,6 +40,20 @@ struct IngestScratch {
     /// Gives back memory a rare large request left behind, so that idle
     /// connections do not each keep a max_body_size buffer.
     void trim();
+};
+
+/// Which API a request came through, and so how success is answered.
+enum class Dialect {
+    events,     ///< /v1/events: 202 {"accepted": N}, or 200 once committed
+    clickhouse  ///< the ClickHouse-compatible endpoint: an empty 200, as ClickHouse answers
+};
+
+/// Where an ingest request's rows go, and how they are read and answered.
+struct IngestTarget {
+    batch::Route route;
+    std::string_view label;  ///< the table as the client named it, for error texts
+    ingest::BodyFormat format;
+    Dialect dialect;
 };
 
 /// Turns an ingest request into rows in a table buffer, or an error, and
@@ -80,11 +95,27 @@ class IngestHandler {
     /// Decompresses into scratch.decoded when encoded; on error fills `error`.
     bool decode_content(const IngestInput& in, IngestScratch& scratch, std::string_view& body,
                         Response& error) const;
-    /// Routes, decodes rows, appends, and answers per the ack level; `ok` is
-    /// the answer once the level is met.
-    std::optional<Response> ingest(const batch::Route& route, std::string_view table_label,
-                                   std::string_view data, ingest::BodyFormat format,
-                                   IngestScratch& scratch, const IngestInput& in, bool compat);
+    /// The answer for a route that failed (bad name, unknown table, …), or nullopt.
+    std::optional<Response> route_error(const batch::Route& route,
+                                        std::string_view table_label) const;
+    /// The answer for an append the table or gateway refused, or nullopt.
+    std::optional<Response> admission_error(batch::Admission admission,
+                                            const batch::Table& table) const;
+    /// Splits `data` into scratch.rows and takes them from the caller's rate.
+    std::optional<Response> decode_rows(std::string_view data, ingest::BodyFormat format,
+                                        IngestScratch& scratch, const IngestInput& in) const;
+    /// The ack level the request gets: its table's, raised by ?ack=, and
+    /// committed where durable has no log; or the refusal.
+    std::optional<Response> choose_ack(const batch::Route& route, std::string_view url_query,
+                                       config::AckLevel& ack) const;
+    /// Reads the INSERT statement from ?query= or the body's start, and the
+    /// rows that follow it into `data`.
+    std::optional<Response> read_statement(std::string_view url_query, std::string_view body,
+                                           IngestScratch& scratch, ingest::InsertQuery& insert,
+                                           std::string_view& data) const;
+    /// Decodes rows, appends them, and answers per the ack level.
+    std::optional<Response> ingest(const IngestTarget& target, std::string_view data,
+                                   IngestScratch& scratch, const IngestInput& in);
 
     /// Runs `process(const IngestInput&)` once per Idempotency-Key: a repeat
     /// gets the first answer. A template, so that the request path does not

@@ -197,25 +197,40 @@ bool Wal::flush(bool sync) {
         bound_tail_while_down();
         return false;
     }
-    std::uint64_t first = 0, last = 0, next = 0;
+    Handover h;
     {
         LockGuard lock(mutex_);
         if (tail_.empty() && !(sync && dirty_) && !down_) return false;
         writing_.swap(tail_);
-        first = tail_first_lsn_;
-        last = tail_last_lsn_;
-        next = next_lsn_;
+        h.first = tail_first_lsn_;
+        h.last = tail_last_lsn_;
+        h.next = next_lsn_;
     }
-    const bool records = !writing_.empty();
+    h.records = !writing_.empty();
     // A log that is down is tried again with or without records to write, so
     // that it comes back (and durable requests are taken again) by itself.
-    const bool probing = down_ && !records;
+    h.probing = down_ && !h.records;
+    const bool ok = write_handover(h, sync);
+    Waiters done = ok ? settle_written(h) : keep_unwritten(h);
+    writing_.clear();
+    if (ok && down_) {
+        down_ = false;
+        LOG_WARN << "write-ahead log " << dir_.string()
+                 << ": writing and syncing again; durable requests are accepted again";
+    }
+    for (auto& [lsn, callback] : done)
+        callback(ok);
+    if (ok) finish_segment_or_preallocate();  // after the answers: not on their path
+    return true;
+}
+
+bool Wal::write_handover(const Handover& h, bool sync) {
     bool ok = true;
-    if (fd_ < 0 && (records || probing)) ok = open_segment(records ? first : next);
+    if (fd_ < 0 && (h.records || h.probing)) ok = open_segment(h.records ? h.first : h.next);
     // The zeros preallocated in the new segment are the probe's write; without
     // them, a page of its own.
-    if (ok && probing && allocated_end_ == 0) ok = write_probe();
-    if (ok && records) {
+    if (ok && h.probing && allocated_end_ == 0) ok = write_probe();
+    if (ok && h.records) {
         std::string error;
         ok = pwrite_all(fd_, writing_, segment_bytes_, error);
         if (ok) {
@@ -226,67 +241,71 @@ bool Wal::flush(bool sync) {
             last_error_ = "write to " + segments_.back().path.string() + " failed: " + error;
         }
     }
-    const bool sync_now = sync || (probing && options_.fsync != FsyncMode::never);
+    const bool sync_now = sync || (h.probing && options_.fsync != FsyncMode::never);
     if (ok && sync_now && dirty_) {
         if (sync_file()) {
             dirty_ = false;
         } else {
             ok = false;
-            last_error_ = "fdatasync of " + segments_.back().path.string() +
-                          " failed: " + std::strerror(errno);
+            note_sync_failure();
         }
     }
+    return ok;
+}
+
+Wal::Waiters Wal::settle_written(const Handover& h) {
     Waiters done;
-    if (!ok) {
-        if (records) {
-            // Kept, to go out first in the next segment: its seal and done
-            // records spare the next start from sending batches again. Its
-            // data records may be written twice then (replay skips repeats).
-            LockGuard lock(mutex_);
-            if (tail_.empty()) tail_last_lsn_ = last;
-            tail_.insert(0, writing_);
-            tail_first_lsn_ = first;
-        }
-        // A segment opened for these records (or for the probe) holds nothing
-        // that is not written again, and the next one needs its name.
-        const bool opened_now = fd_ >= 0 && segments_.back().first_lsn == (records ? first : next);
-        done = go_down(opened_now);
-    } else if (records || probing) {
+    if (!h.records && !h.probing) return done;
+    LockGuard lock(mutex_);
+    failed_ = false;  // written and synced: the log works (again)
+    failure_.clear();
+    if (!h.records) return done;
+    durable_lsn_.store(h.last);
+    auto split = std::partition(waiters_.begin(), waiters_.end(),
+                                [last = h.last](const auto& w) { return w.first > last; });
+    for (auto it = split; it != waiters_.end(); ++it)
+        done.push_back(std::move(*it));
+    waiters_.erase(split, waiters_.end());
+    return done;
+}
+
+Wal::Waiters Wal::keep_unwritten(const Handover& h) {
+    if (h.records) {
+        // Kept, to go out first in the next segment: its seal and done records
+        // spare the next start from sending batches again. Its data records
+        // may be written twice then (replay skips repeats).
         LockGuard lock(mutex_);
-        failed_ = false;  // written and synced: the log works (again)
-        failure_.clear();
-        if (records) {
-            durable_lsn_.store(last);
-            auto split = std::partition(waiters_.begin(), waiters_.end(),
-                                        [last](const auto& w) { return w.first > last; });
-            for (auto it = split; it != waiters_.end(); ++it)
-                done.push_back(std::move(*it));
-            waiters_.erase(split, waiters_.end());
-        }
+        if (tail_.empty()) tail_last_lsn_ = h.last;
+        tail_.insert(0, writing_);
+        tail_first_lsn_ = h.first;
     }
-    writing_.clear();
-    if (ok && down_) {
-        down_ = false;
-        LOG_WARN << "write-ahead log " << dir_.string()
-                 << ": writing and syncing again; durable requests are accepted again";
+    // A segment opened for these records (or for the probe) holds nothing that
+    // is not written again, and the next one needs its name.
+    const bool opened_now =
+        fd_ >= 0 && segments_.back().first_lsn == (h.records ? h.first : h.next);
+    return go_down(opened_now);
+}
+
+void Wal::finish_segment_or_preallocate() {
+    if (fd_ < 0) return;
+    if (segment_bytes_ < options_.segment_size) {
+        extend_preallocation();
+        return;
     }
-    for (auto& [lsn, callback] : done)
-        callback(ok);
     // Start a new segment once this one is full; the old one is synced first.
-    if (ok && fd_ >= 0 && segment_bytes_ >= options_.segment_size) {
-        if (dirty_ && options_.fsync != FsyncMode::never && !sync_file()) {
-            last_error_ = "fdatasync of " + segments_.back().path.string() +
-                          " failed: " + std::strerror(errno);
-            for (auto& [lsn, callback] : go_down(false))
-                callback(false);
-        } else {
-            dirty_ = false;
-            close_segment();
-        }
-    } else if (ok) {
-        extend_preallocation();  // after the answers: not on their path
+    if (dirty_ && options_.fsync != FsyncMode::never && !sync_file()) {
+        note_sync_failure();
+        for (auto& [lsn, callback] : go_down(false))
+            callback(false);
+        return;
     }
-    return true;
+    dirty_ = false;
+    close_segment();
+}
+
+void Wal::note_sync_failure() {
+    last_error_ =
+        "fdatasync of " + segments_.back().path.string() + " failed: " + std::strerror(errno);
 }
 
 bool Wal::write_probe() {

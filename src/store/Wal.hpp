@@ -114,7 +114,29 @@ class Wal {
   private:
     using Waiters = std::vector<std::pair<std::uint64_t, DurableCallback>>;
 
+    /// The tail a flush took from the io threads, and what it is for.
+    struct Handover {
+        std::uint64_t first = 0;  ///< its first and last LSN, if it has records
+        std::uint64_t last = 0;
+        std::uint64_t next = 0;  ///< the next LSN to be given out
+        bool records = false;    ///< writing_ holds records
+        bool probing = false;    ///< none, but the log is down: try the disk again
+    };
+
     std::uint64_t append_locked(RecordType type, std::string_view payload) REQUIRES(mutex_);
+    /// Opens a segment if needed, writes writing_ (or the probe) and syncs
+    /// when asked; false, with last_error_ set, when the disk refused.
+    bool write_handover(const Handover& h, bool sync);
+    /// After a write that worked: the log is up, and the waiters up to its
+    /// last LSN are returned, to be answered.
+    Waiters settle_written(const Handover& h);
+    /// After a write that failed: its records go back in front of the tail,
+    /// and the log goes down. Returns the waiters, to be failed.
+    Waiters keep_unwritten(const Handover& h);
+    /// A full segment is synced and closed; one with room gets its zeros ahead.
+    void finish_segment_or_preallocate();
+    /// last_error_ for a failed fdatasync of the open segment (from errno).
+    void note_sync_failure();
     bool open_segment(std::uint64_t first_lsn);
     /// Writes a page of zeros to the segment just opened (when preallocation
     /// wrote none): does the disk take writes?
