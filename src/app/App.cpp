@@ -89,10 +89,7 @@ void App::block_signals() {
     signal(SIGPIPE, SIG_IGN);
 }
 
-void App::start() {
-    log::set_level(config_->log.level);
-    log::set_rate_limit(config_->log.rate_limit_lines, config_->log.rate_limit_interval);
-    std::string ignored;
+void App::log_start() const {
     LOG_INFO << "chgate " << kVersion << " starting: " << config_->batching.tables.size()
              << " configured tables, batching " << (config_->batching.enabled ? "on" : "OFF")
              << ", ClickHouse " << join(config_->clickhouse.urls) << ", storage "
@@ -101,6 +98,7 @@ void App::start() {
     for (const auto& w : warnings_)
         LOG_WARN << "config: " << w;
     if (config_->auth.tokens.empty()) {
+        std::string ignored;
         if (config::is_loopback_host(config::parse_listen_address(config_->server.listen, ignored)
                                          .value_or(config::ListenAddress{})
                                          .host)) {
@@ -116,28 +114,17 @@ void App::start() {
         LOG_INFO << "admin.token is not set: /admin/ is open on a loopback address, closed on "
                     "any other";
     }
+}
+
+void App::start() {
+    log::set_level(config_->log.level);
+    log::set_rate_limit(config_->log.rate_limit_lines, config_->log.rate_limit_interval);
+    log_start();
     // Bind first: a port in use fails before any thread exists.
     server_.listen();
     clickhouse::HttpClient::global_init();
-    // ClickHouse first (so the first INSERT knows the server), then the log
-    // writer and the senders, the timer that feeds them, the door for clients,
-    // and the replay of what the logs hold. Ingest answers 503 until replay is done.
     try {
-        replicas_.start();
-        storage_->writer().start();
-        flusher_.start();
-        manager_.start();
-        spool_replayer_.start();
-        router_.admin().set_reload([this] { return reload(); });
-        server_.start();
-        replay_ = std::thread([this] {
-            set_thread_name("chgate-replay");
-            manager_.replay(stop_replay_);
-            if (stop_replay_.load()) return;
-            const auto t = manager_.replayer().totals();
-            LOG_INFO << "ready: replayed " << t.rows << " rows in " << t.batches << " batches from "
-                     << t.logs << " write-ahead logs";
-        });
+        start_threads();
     } catch (...) {
         // Stop what did start, in order, so that no thread outlives App; then report.
         stop_replay_.store(true);
@@ -150,6 +137,27 @@ void App::start() {
         replicas_.stop();
         throw;
     }
+}
+
+void App::start_threads() {
+    // ClickHouse first (so the first INSERT knows the server), then the log
+    // writer and the senders, the timer that feeds them, the door for clients,
+    // and the replay of what the logs hold. Ingest answers 503 until replay is done.
+    replicas_.start();
+    storage_->writer().start();
+    flusher_.start();
+    manager_.start();
+    spool_replayer_.start();
+    router_.admin().set_reload([this] { return reload(); });
+    server_.start();
+    replay_ = std::thread([this] {
+        set_thread_name("chgate-replay");
+        manager_.replay(stop_replay_);
+        if (stop_replay_.load()) return;
+        const auto t = manager_.replayer().totals();
+        LOG_INFO << "ready: replayed " << t.rows << " rows in " << t.batches << " batches from "
+                 << t.logs << " write-ahead logs";
+    });
 }
 
 config::ReloadReport App::reload() {

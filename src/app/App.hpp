@@ -44,7 +44,12 @@ class App {
     config::ReloadReport reload();
 
   private:
+    /// Says what starts: tables, ClickHouse, storage, warnings, open doors.
+    void log_start() const;
+    /// Binds, then starts every thread; on a failure stops those started.
     void start();
+    /// The threads, in dependency order; throws on the first that fails.
+    void start_threads();
     int stop();
 
     const config::ConfigPtr config_;

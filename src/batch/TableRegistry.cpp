@@ -264,61 +264,13 @@ TableRegistry::take_pending_replays() {
 }
 
 std::size_t TableRegistry::close_idle_buffers(TimePoint now) {
-    std::vector<std::pair<std::string, std::shared_ptr<TableBuffer>>> closing;
+    Closing closing;
     {
         WriterLock lock(mutex_);
         if (!ready_.load()) return 0;  // replay holds buffers of its own
-        const auto ttl = live_->batching.idle_buffer_ttl;
-        std::unordered_map<const TableBuffer*, long> name_refs;
-        for (const auto& [name, b] : by_name_)
-            ++name_refs[b.get()];
-        for (auto it = buffers_.begin(); it != buffers_.end();) {
-            const auto& buffer = it->second;  // a reference: use_count() stays exact
-            const auto& table = buffer->table();
-            const bool closable =
-                !buffer->columns().empty() || !table.configured() || table.retired();
-            if (!closable || buffer->held() || now - buffer->last_used() < ttl ||
-                buffer->oldest_open_event() != TimePoint::max()) {
-                ++it;
-                continue;
-            }
-            // Held only by the maps: no request, batch, spool or dead-letter
-            // replay has it, and under this lock none can get it.
-            const auto named = name_refs.find(buffer.get());
-            const long refs = 1 + (named == name_refs.end() ? 0 : named->second);
-            if (buffer.use_count() != refs) {
-                ++it;
-                continue;
-            }
-            closing.emplace_back(it->first, buffer);
-            closing_.insert(it->first);
-            it = buffers_.erase(it);
-        }
+        closing = take_idle_buffers(now);
         if (closing.empty()) return 0;
-        std::unordered_set<const TableBuffer*> closed;
-        for (const auto& c : closing)
-            closed.insert(c.second.get());
-        std::erase_if(by_name_,
-                      [&](const auto& entry) { return closed.contains(entry.second.get()); });
-        for (const auto& [key, buffer] : closing) {
-            if (!buffer->columns().empty()) --column_lists_[&buffer->table()];
-        }
-        // A table made on the fly with no buffer left goes, with its slot.
-        std::unordered_set<const Table*> with_buffers;
-        for (const auto& [key, b] : buffers_)
-            with_buffers.insert(&b->table());
-        for (auto it = tables_.begin(); it != tables_.end();) {
-            const auto& t = it->second;
-            if (t->configured() || with_buffers.contains(t.get())) {
-                ++it;
-                continue;
-            }
-            if (t->counts_toward_max_tables) --dynamic_tables_;
-            column_lists_.erase(t.get());
-            LOG_INFO << "table " << t->name() << ": idle for " << config::format_duration(ttl)
-                     << "; closed";
-            it = tables_.erase(it);
-        }
+        drop_tables_without_buffers();
     }
     // Outside the lock: removing the logs waits for the log writer. Each
     // column list can be made anew as soon as its own log is gone.
@@ -331,6 +283,56 @@ std::size_t TableRegistry::close_idle_buffers(TimePoint now) {
         LOG_DEBUG << buffer->label() << ": idle; its buffer is closed";
     }
     return closing.size();
+}
+
+TableRegistry::Closing TableRegistry::take_idle_buffers(TimePoint now) {
+    const auto ttl = live_->batching.idle_buffer_ttl;
+    std::unordered_map<const TableBuffer*, long> name_refs;
+    for (const auto& [name, b] : by_name_)
+        ++name_refs[b.get()];
+    Closing closing;
+    for (auto it = buffers_.begin(); it != buffers_.end();) {
+        const auto& buffer = it->second;  // a reference: use_count() stays exact
+        const auto& table = buffer->table();
+        const bool closable = !buffer->columns().empty() || !table.configured() || table.retired();
+        // Held only by the maps: no request, batch, spool or dead-letter
+        // replay has it, and under this lock none can get it.
+        const auto named = name_refs.find(buffer.get());
+        const long refs = 1 + (named == name_refs.end() ? 0 : named->second);
+        if (!closable || buffer->held() || now - buffer->last_used() < ttl ||
+            buffer->oldest_open_event() != TimePoint::max() || buffer.use_count() != refs) {
+            ++it;
+            continue;
+        }
+        closing.emplace_back(it->first, buffer);
+        closing_.insert(it->first);
+        it = buffers_.erase(it);
+    }
+    std::unordered_set<const TableBuffer*> closed;
+    for (const auto& [key, buffer] : closing) {
+        closed.insert(buffer.get());
+        if (!buffer->columns().empty()) --column_lists_[&buffer->table()];
+    }
+    std::erase_if(by_name_, [&](const auto& entry) { return closed.contains(entry.second.get()); });
+    return closing;
+}
+
+void TableRegistry::drop_tables_without_buffers() {
+    std::unordered_set<const Table*> with_buffers;
+    for (const auto& [key, b] : buffers_)
+        with_buffers.insert(&b->table());
+    for (auto it = tables_.begin(); it != tables_.end();) {
+        const auto& t = it->second;
+        if (t->configured() || with_buffers.contains(t.get())) {
+            ++it;
+            continue;
+        }
+        if (t->counts_toward_max_tables) --dynamic_tables_;
+        column_lists_.erase(t.get());
+        LOG_INFO << "table " << t->name() << ": idle for "
+                 << config::format_duration(live_->batching.idle_buffer_ttl) << "; closed";
+        it = tables_.erase(it);
+    }
 }
 
 std::vector<std::shared_ptr<Table>> TableRegistry::tables() const {

@@ -120,6 +120,14 @@ class TableRegistry {
     using BufferMap =
         std::unordered_map<std::string, std::shared_ptr<TableBuffer>, StringHash, std::equal_to<>>;
 
+    /// Buffers being closed, with their keys in buffers_.
+    using Closing = std::vector<std::pair<std::string, std::shared_ptr<TableBuffer>>>;
+
+    /// Takes out of the maps the buffers idle past batching.idle_buffer_ttl
+    /// that nothing but the maps holds; their keys go into closing_.
+    Closing take_idle_buffers(TimePoint now) REQUIRES(mutex_);
+    /// A table made on the fly with no buffer left goes, with its slot.
+    void drop_tables_without_buffers() REQUIRES(mutex_);
     /// `created` is set when the table was made by this call.
     std::shared_ptr<Table> find_or_create_table(const std::string& database,
                                                 const std::string& table, RouteFor why,

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <charconv>
+#include <memory>
 #include <stdexcept>
 
 #include "clickhouse/InsertRequest.hpp"
@@ -66,22 +67,25 @@ HttpClient::~HttpClient() {
     curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-HttpResponse HttpClient::perform(const std::string& url, std::string_view body,
-                                 const std::vector<std::string>& extra_headers) {
+namespace {
+
+struct SlistFree {
+    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using Headers = std::unique_ptr<curl_slist, SlistFree>;
+
+void append_header(Headers& headers, const char* line) {
+    auto* grown = curl_slist_append(headers.get(), line);
+    if (grown == nullptr) throw std::bad_alloc();
+    (void)headers.release();
+    headers.reset(grown);
+}
+
+}  // namespace
+
+void HttpClient::set_options(const std::string& url, std::string_view body, curl_slist* headers,
+                             void* exchange) {
     auto* curl = static_cast<CURL*>(curl_);
-    HttpResponse response;
-    Exchange exchange{&response};
-
-    curl_slist* headers = nullptr;
-    const auto user = "X-ClickHouse-User: " + credentials_.user;
-    const auto key = "X-ClickHouse-Key: " + credentials_.password;
-    headers = curl_slist_append(headers, user.c_str());
-    headers = curl_slist_append(headers, key.c_str());
-    // No "Expect: 100-continue" round trip before large bodies.
-    headers = curl_slist_append(headers, "Expect:");
-    for (const auto& h : extra_headers)
-        headers = curl_slist_append(headers, h.c_str());
-
     // Reset per request so no option leaks from one exchange to the next; the
     // connection cache survives a reset, which keeps the connection alive.
     curl_easy_reset(curl);
@@ -97,9 +101,9 @@ HttpResponse HttpClient::perform(const std::string& url, std::string_view body,
     curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, exchange);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &exchange);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, exchange);
     // clickhouse.tls, for https:// URLs (ignored for http://).
     if (!tls_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls_.ca_file.c_str());
     if (!tls_.cert_file.empty()) {
@@ -110,13 +114,29 @@ HttpResponse HttpClient::perform(const std::string& url, std::string_view body,
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+}
+
+HttpResponse HttpClient::perform(const std::string& url, std::string_view body,
+                                 const std::vector<std::string>& extra_headers) {
+    auto* curl = static_cast<CURL*>(curl_);
+    HttpResponse response;
+    Exchange exchange{&response};
+
+    Headers headers;
+    const auto user = "X-ClickHouse-User: " + credentials_.user;
+    const auto key = "X-ClickHouse-Key: " + credentials_.password;
+    append_header(headers, user.c_str());
+    append_header(headers, key.c_str());
+    // No "Expect: 100-continue" round trip before large bodies.
+    append_header(headers, "Expect:");
+    for (const auto& h : extra_headers)
+        append_header(headers, h.c_str());
+    set_options(url, body, headers.get(), &exchange);
 
     const auto started = std::chrono::steady_clock::now();
     const CURLcode rc = curl_easy_perform(curl);
     response.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
-    curl_slist_free_all(headers);
-
     if (rc != CURLE_OK) {
         response.transport_ok = false;
         response.timed_out = rc == CURLE_OPERATION_TIMEDOUT;

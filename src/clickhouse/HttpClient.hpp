@@ -8,6 +8,8 @@
 #include "clickhouse/HttpResponse.hpp"
 #include "config/Config.hpp"
 
+struct curl_slist;
+
 namespace chgate::clickhouse {
 
 /// One keep-alive HTTP connection to ClickHouse through a libcurl easy handle.
@@ -39,6 +41,9 @@ class HttpClient {
   private:
     HttpResponse perform(const std::string& url, std::string_view body,
                          const std::vector<std::string>& extra_headers);
+    /// Sets every option of one exchange on the handle, after a reset.
+    void set_options(const std::string& url, std::string_view body, curl_slist* headers,
+                     void* exchange);
 
     Credentials credentials_;
     std::chrono::milliseconds timeout_;

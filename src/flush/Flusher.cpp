@@ -81,18 +81,7 @@ clickhouse::SendResult Flusher::attempt(const Batch& b, std::string_view rows,
 void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {
     auto& owner = *b.owner;
     const auto now = Clock::now();
-    // A held buffer tries one batch per hold_probe_interval; the others wait,
-    // each at most hold_max, then go to the dead letters.
-    const auto give_up_at = b.first_append + cfg_.hold_max;
-    if (owner.held()) {
-        TimePoint next;
-        if (!owner.claim_probe(now, cfg_.hold_probe_interval, next)) {
-            if (now >= give_up_at) return give_up_held(b, {});
-            b.not_before = std::min(next, give_up_at);
-            queue_.retry(std::move(b));
-            return;
-        }
-    }
+    if (waits_for_probe(b, now)) return;
     const auto a = attempt(b, b.rows, sender);
     auto error_class = a.outcome.error_class;
     if (error_class == ErrorClass::hold && !owner.configured() &&
@@ -103,25 +92,9 @@ void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {
         owner.mark_missing(now + cfg_.hold_probe_interval);
         error_class = ErrorClass::reject;
     }
-    if (error_class == ErrorClass::hold) {
-        // The target is wrong, not the rows: keep them, and do not spend retries.
-        owner.hold(describe(a.outcome), now);
-        if (now >= give_up_at) return give_up_held(b, a.outcome);
-        b.not_before = std::min(now + cfg_.hold_probe_interval, give_up_at);
-        queue_.retry(std::move(b));
-        return;
-    }
+    if (error_class == ErrorClass::hold) return on_held(b, a.outcome, now);
     ++b.attempts;
-    if (error_class == ErrorClass::none) {
-        // The first success after a hold lets the buffer's waiting batches go.
-        if (owner.release_hold()) queue_.release_delayed(&owner);
-        owner.on_sent(b, true, a.response.elapsed);
-        owner.on_inserted(b, a.sent_bytes, a.response.elapsed);
-        RequestOutcomes outcomes(std::move(b.refused));
-        finish(b, b.had_bad_rows ? store::DoneOutcome::quarantined : store::DoneOutcome::committed,
-               outcomes);
-        return;
-    }
+    if (error_class == ErrorClass::none) return on_committed(b, a);
     owner.on_sent(b, false, a.response.elapsed);
     const std::string error = a.outcome.code != 0 ? "Code " + std::to_string(a.outcome.code) +
                                                         " (" + clickhouse::to_string(error_class) +
@@ -138,6 +111,43 @@ void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {
         return;
     }
     on_transient(b, a.outcome, error);
+}
+
+bool Flusher::waits_for_probe(Batch& b, TimePoint now) {
+    // A held buffer tries one batch per hold_probe_interval; the others wait,
+    // each at most hold_max, then go to the dead letters.
+    TimePoint next;
+    if (!b.owner->held() || b.owner->claim_probe(now, cfg_.hold_probe_interval, next)) {
+        return false;
+    }
+    const auto give_up_at = b.first_append + cfg_.hold_max;
+    if (now >= give_up_at) {
+        give_up_held(b, {});
+    } else {
+        b.not_before = std::min(next, give_up_at);
+        queue_.retry(std::move(b));
+    }
+    return true;
+}
+
+void Flusher::on_held(Batch& b, const clickhouse::InsertOutcome& outcome, TimePoint now) {
+    // The target is wrong, not the rows: keep them, and do not spend retries.
+    b.owner->hold(describe(outcome), now);
+    const auto give_up_at = b.first_append + cfg_.hold_max;
+    if (now >= give_up_at) return give_up_held(b, outcome);
+    b.not_before = std::min(now + cfg_.hold_probe_interval, give_up_at);
+    queue_.retry(std::move(b));
+}
+
+void Flusher::on_committed(Batch& b, const clickhouse::SendResult& a) {
+    auto& owner = *b.owner;
+    // The first success after a hold lets the buffer's waiting batches go.
+    if (owner.release_hold()) queue_.release_delayed(&owner);
+    owner.on_sent(b, true, a.response.elapsed);
+    owner.on_inserted(b, a.sent_bytes, a.response.elapsed);
+    RequestOutcomes outcomes(std::move(b.refused));
+    finish(b, b.had_bad_rows ? store::DoneOutcome::quarantined : store::DoneOutcome::committed,
+           outcomes);
 }
 
 namespace {
@@ -275,69 +285,74 @@ void Flusher::let_go(Batch& b) {
     queue_.finish();
 }
 
+Flusher::BadRows Flusher::refuse_whole_batch(Batch& b, const clickhouse::InsertOutcome& refusal,
+                                             RequestOutcomes& outcomes) {
+    // FailBatch: the whole batch is quarantined, good rows with the bad.
+    BadRows out;
+    out.dead = every_row(b.rows, refusal.code, refusal.message);
+    outcomes.refuse_all(b.waiters, [&](const WaiterRows& r) {
+        return "the batch was refused (failure_strategy FailBatch): " +
+               message_for_request(refusal.code, refusal.message, owns_all(b, r.waiter));
+    });
+    out.unsettled.resize(b.row_count);
+    for (std::size_t i = 0; i < out.unsettled.size(); ++i)
+        out.unsettled[i] = i;
+    return out;
+}
+
+Flusher::BadRows Flusher::isolate_bad_rows(Batch& b, const clickhouse::InsertOutcome& refusal,
+                                           clickhouse::Sender& sender, RequestOutcomes& outcomes) {
+    BadRows out;
+    const auto owners = row_owners(b.waiters, b.row_count);
+    out.found = bisect(
+        b.rows, refusal, [&](std::string_view rows) { return attempt(b, rows, sender).outcome; },
+        cfg_.max_inserts_per_batch, owners);
+    const auto limit = std::to_string(cfg_.max_inserts_per_batch);
+    for (const auto& r : out.found.bad_rows) {
+        std::string message = r.message;
+        std::string for_request =
+            message_for_request(r.code, r.message, r.message_is_owners && !r.unresolved);
+        if (r.unresolved) {
+            message =
+                "not isolated: the batch's " + limit +
+                " INSERTs (clickhouse.max_inserts_per_batch) ran out; the last error: " + r.message;
+            for_request = "not isolated among other requests' bad rows in " + limit +
+                          " INSERTs; the last error: " + for_request;
+        }
+        outcomes.refuse_row(b.waiters, r.index, for_request);
+        out.dead.push_back({r.row, r.code, std::move(message)});
+        out.unsettled.push_back(r.index);
+    }
+    out.unsettled.insert(out.unsettled.end(), out.found.remainder.begin(),
+                         out.found.remainder.end());
+    std::sort(out.unsettled.begin(), out.unsettled.end());
+    return out;
+}
+
 void Flusher::on_bad_rows(Batch& b, const clickhouse::InsertOutcome& refusal,
                           clickhouse::Sender& sender) {
-    const auto strategy = b.owner->settings()->failure_strategy;
     RequestOutcomes outcomes(std::move(b.refused));
-    std::vector<store::DeadRow> bad;
-    BisectResult found;
-    if (strategy == config::FailureStrategy::fail_batch) {
-        // FailBatch: the whole batch is quarantined, good rows with the bad.
-        bad = every_row(b.rows, refusal.code, refusal.message);
-        outcomes.refuse_all(b.waiters, [&](const WaiterRows& r) {
-            return "the batch was refused (failure_strategy FailBatch): " +
-                   message_for_request(refusal.code, refusal.message, owns_all(b, r.waiter));
-        });
-    } else {
-        const auto owners = row_owners(b.waiters, b.row_count);
-        found = bisect(
-            b.rows, refusal,
-            [&](std::string_view rows) { return attempt(b, rows, sender).outcome; },
-            cfg_.max_inserts_per_batch, owners);
-        const auto limit = std::to_string(cfg_.max_inserts_per_batch);
-        for (const auto& r : found.bad_rows) {
-            std::string message = r.message;
-            std::string for_request =
-                message_for_request(r.code, r.message, r.message_is_owners && !r.unresolved);
-            if (r.unresolved) {
-                message = "not isolated: the batch's " + limit +
-                          " INSERTs (clickhouse.max_inserts_per_batch) ran out; the last error: " +
-                          r.message;
-                for_request = "not isolated among other requests' bad rows in " + limit +
-                              " INSERTs; the last error: " + for_request;
-            }
-            outcomes.refuse_row(b.waiters, r.index, for_request);
-            bad.push_back({r.row, r.code, std::move(message)});
-        }
-    }
-    // The rows a dead-letter failure keeps in the batch: the bad and the unresolved.
-    std::vector<std::size_t> unsettled;
-    if (strategy == config::FailureStrategy::fail_batch) {
-        unsettled.resize(b.row_count);
-        for (std::size_t i = 0; i < unsettled.size(); ++i)
-            unsettled[i] = i;
-    } else {
-        for (const auto& r : found.bad_rows)
-            unsettled.push_back(r.index);
-        unsettled.insert(unsettled.end(), found.remainder.begin(), found.remainder.end());
-        std::sort(unsettled.begin(), unsettled.end());
-    }
-    if (!bad.empty() || found.inserted_rows > 0) {
+    const auto bad = b.owner->settings()->failure_strategy == config::FailureStrategy::fail_batch
+                         ? refuse_whole_batch(b, refusal, outcomes)
+                         : isolate_bad_rows(b, refusal, sender, outcomes);
+    const auto& found = bad.found;
+    if (!bad.dead.empty() || found.inserted_rows > 0) {
         LOG_DEBUG << b.owner->target().label << ": batch " << b.id << ": " << found.inserts
-                  << " INSERTs to isolate " << bad.size() << " bad rows, " << found.successful
+                  << " INSERTs to isolate " << bad.dead.size() << " bad rows, " << found.successful
                   << " of them inserted rows (a part each)";
     }
-    if (!settle_bad_rows(b, bad, found.inserted_rows, found.inserts, false, unsettled, &outcomes)) {
+    if (!settle_bad_rows(b, bad.dead, found.inserted_rows, found.inserts, false, bad.unsettled,
+                         &outcomes)) {
         return;
     }
     if (found.interrupted) {
         // Settled rows leave; the rest waits for ClickHouse like any failed batch.
         keep_only(b, found.remainder, outcomes);
-        b.had_bad_rows = b.had_bad_rows || !bad.empty();
+        b.had_bad_rows = b.had_bad_rows || !bad.dead.empty();
         retry_later(b, found.interruption.message);
         return;
     }
-    const bool rejected = !bad.empty() || b.had_bad_rows;
+    const bool rejected = !bad.dead.empty() || b.had_bad_rows;
     finish(b, rejected ? store::DoneOutcome::quarantined : store::DoneOutcome::committed, outcomes);
 }
 

@@ -10,6 +10,7 @@
 #include "clickhouse/Sender.hpp"
 #include "config/Config.hpp"
 #include "flush/Batch.hpp"
+#include "flush/Bisector.hpp"
 #include "flush/FlushQueue.hpp"
 #include "flush/RequestOutcomes.hpp"
 #include "flush/RetryPolicy.hpp"
@@ -69,6 +70,26 @@ class Flusher {
                                    clickhouse::Sender& sender);
     /// "Code N: message", or the message when there is no code.
     static std::string describe(const clickhouse::InsertOutcome& o);
+    /// A held buffer's batch that is not its probe: it waits (requeued), or
+    /// past hold_max goes to the dead letters. False: it may be tried now.
+    bool waits_for_probe(Batch& b, TimePoint now);
+    /// ClickHouse refused the target (a missing table, no rights): the buffer
+    /// holds, and the batch waits for the next probe, at most hold_max.
+    void on_held(Batch& b, const clickhouse::InsertOutcome& outcome, TimePoint now);
+    void on_committed(Batch& b, const clickhouse::SendResult& a);
+    /// The rows a refused batch settles: dead letters, and (ascending) the
+    /// rows a dead-letter failure keeps in the batch.
+    struct BadRows {
+        std::vector<store::DeadRow> dead;
+        std::vector<std::size_t> unsettled;
+        BisectResult found;  ///< empty for FailBatch
+    };
+    /// FailBatch: every row is refused, good rows with the bad.
+    BadRows refuse_whole_batch(Batch& b, const clickhouse::InsertOutcome& refusal,
+                               RequestOutcomes& outcomes);
+    /// Bisection finds the bad rows, within clickhouse.max_inserts_per_batch.
+    BadRows isolate_bad_rows(Batch& b, const clickhouse::InsertOutcome& refusal,
+                             clickhouse::Sender& sender, RequestOutcomes& outcomes);
     /// Quarantine: bisection finds the bad rows (within the INSERT budget).
     void on_bad_rows(Batch& b, const clickhouse::InsertOutcome& refusal,
                      clickhouse::Sender& sender);

@@ -26,57 +26,76 @@ class Parser {
         }
         if (!keyword("INTO")) return expected("INTO after INSERT", error);
         keyword("TABLE");  // optional, as in ClickHouse
-        std::string first, second;
-        if (!identifier(first)) return expected("a table name after INSERT INTO", error);
-        if (peek('.')) {
-            ++i_;
-            // The table name follows the dot directly: "db. FORMAT" names no table.
-            if (i_ >= s_.size() || is_space(s_[i_]) || !identifier(second)) {
-                return expected("a table name after the database", error);
-            }
-            out.table.database = first;
-            out.table.table = second;
-        } else {
-            out.table.database.clear();
-            out.table.table = first;
-        }
+        if (!table_name(out.table, error)) return false;
         out.columns.clear();
         skip_space();
-        if (peek('(')) {
-            ++i_;
-            for (;;) {
-                std::string column;
-                if (!identifier(column)) return expected("a column name", error);
-                if (out.columns.size() == core::kMaxColumns) {
-                    error = "more than " + std::to_string(core::kMaxColumns) +
-                            " columns in the column list";
-                    return false;
-                }
-                out.columns.push_back(column);
-                skip_space();
-                if (peek(',')) {
-                    ++i_;
-                    continue;
-                }
-                if (peek(')')) {
-                    ++i_;
-                    break;
-                }
-                return expected(", or ) in the column list", error);
-            }
-            std::sort(out.columns.begin(), out.columns.end());
-            const auto dup = std::adjacent_find(out.columns.begin(), out.columns.end());
-            if (dup != out.columns.end()) {
-                error = "column " + *dup + " is listed twice";
-                return false;
-            }
-        }
+        if (peek('(') && !column_list(out.columns, error)) return false;
         if (keyword("VALUES") || keyword("SELECT") || keyword("SETTINGS")) {
             error =
                 "only FORMAT JSONEachRow is accepted after the table (no VALUES, SELECT or "
                 "SETTINGS)";
             return false;
         }
+        if (!format_clause(error)) return false;
+        skip_space();
+        out.data = s_.substr(i_);
+        return true;
+    }
+
+  private:
+    // [db.]table
+    bool table_name(core::TableName& table, std::string& error) {
+        std::string first, second;
+        if (!identifier(first)) return expected("a table name after INSERT INTO", error);
+        if (!peek('.')) {
+            table.database.clear();
+            table.table = first;
+            return true;
+        }
+        ++i_;
+        // The table name follows the dot directly: "db. FORMAT" names no table.
+        if (i_ >= s_.size() || is_space(s_[i_]) || !identifier(second)) {
+            return expected("a table name after the database", error);
+        }
+        table.database = first;
+        table.table = second;
+        return true;
+    }
+
+    // (a, b, c): sorted, each at most once, at most kMaxColumns.
+    bool column_list(std::vector<std::string>& columns, std::string& error) {
+        ++i_;  // (
+        for (;;) {
+            std::string column;
+            if (!identifier(column)) return expected("a column name", error);
+            if (columns.size() == core::kMaxColumns) {
+                error = "more than " + std::to_string(core::kMaxColumns) +
+                        " columns in the column list";
+                return false;
+            }
+            columns.push_back(column);
+            skip_space();
+            if (peek(',')) {
+                ++i_;
+                continue;
+            }
+            if (peek(')')) {
+                ++i_;
+                break;
+            }
+            return expected(", or ) in the column list", error);
+        }
+        std::sort(columns.begin(), columns.end());
+        const auto dup = std::adjacent_find(columns.begin(), columns.end());
+        if (dup != columns.end()) {
+            error = "column " + *dup + " is listed twice";
+            return false;
+        }
+        return true;
+    }
+
+    // FORMAT JSONEachRow (or its other names), then whitespace or the rows.
+    bool format_clause(std::string& error) {
         if (!keyword("FORMAT")) return expected("FORMAT JSONEachRow", error);
         skip_space();
         const auto start = i_;
@@ -92,12 +111,9 @@ class Parser {
         if (i_ < s_.size() && !is_space(s_[i_]) && s_[i_] != '{') {
             return expected("whitespace or rows after FORMAT JSONEachRow", error);
         }
-        skip_space();
-        out.data = s_.substr(i_);
         return true;
     }
 
-  private:
     bool expected(const std::string& what, std::string& error) {
         error = "expected " + what + " at byte " + std::to_string(i_) + " of the query";
         return false;

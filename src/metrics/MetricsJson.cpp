@@ -65,6 +65,38 @@ nlohmann::ordered_json render_table(const TableSnapshot& t) {
     return out;
 }
 
+nlohmann::ordered_json auth_json(const GatewaySnapshot& g) {
+    nlohmann::ordered_json tokens = nlohmann::ordered_json::object();
+    for (const auto& t : g.tokens) {
+        tokens[t.name] = {
+            {"requests", t.requests}, {"forbidden", t.forbidden}, {"rate_limited", t.rate_limited}};
+    }
+    return {{"unauthorized", g.unauthorized}, {"tokens", tokens}};
+}
+
+nlohmann::ordered_json storage_json(const GatewaySnapshot& g) {
+    return {
+        {"dir", g.storage_dir},
+        {"fsync", g.fsync},
+        {"disk_bytes", g.disk_bytes},
+        {"max_disk", g.max_disk},
+        {"spool_bytes", g.spool_bytes},
+        {"spool_set_aside", g.spool_set_aside},
+        {"syncs", g.syncs},
+        {"sync_seconds", round_to(g.sync_seconds, 6)},
+        {"failed_logs", failed_logs_json(g)},
+        {"dead_letters", {{"rows", g.dead_letter_rows}, {"bytes", g.dead_letter_bytes}}},
+        {"ready", g.ready},
+        {"replay",
+         {{"logs", g.replay_logs},
+          {"rows", g.replay_rows},
+          {"batches", g.replay_batches},
+          {"damaged_records", g.replay_damaged},
+          {"torn_bytes", g.replay_torn_bytes},
+          {"unreadable_segments", g.replay_unreadable_segments}}},
+    };
+}
+
 }  // namespace
 
 nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
@@ -107,34 +139,8 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
           {"inflight_bytes", g.inflight_bytes},
           {"max_inflight_bytes", g.max_inflight_bytes}}},
     };
-    nlohmann::ordered_json tokens = nlohmann::ordered_json::object();
-    for (const auto& t : g.tokens) {
-        tokens[t.name] = {
-            {"requests", t.requests}, {"forbidden", t.forbidden}, {"rate_limited", t.rate_limited}};
-    }
-    out["auth"] = {{"unauthorized", g.unauthorized}, {"tokens", tokens}};
-    if (g.has_storage) {
-        out["storage"] = {
-            {"dir", g.storage_dir},
-            {"fsync", g.fsync},
-            {"disk_bytes", g.disk_bytes},
-            {"max_disk", g.max_disk},
-            {"spool_bytes", g.spool_bytes},
-            {"spool_set_aside", g.spool_set_aside},
-            {"syncs", g.syncs},
-            {"sync_seconds", round_to(g.sync_seconds, 6)},
-            {"failed_logs", failed_logs_json(g)},
-            {"dead_letters", {{"rows", g.dead_letter_rows}, {"bytes", g.dead_letter_bytes}}},
-            {"ready", g.ready},
-            {"replay",
-             {{"logs", g.replay_logs},
-              {"rows", g.replay_rows},
-              {"batches", g.replay_batches},
-              {"damaged_records", g.replay_damaged},
-              {"torn_bytes", g.replay_torn_bytes},
-              {"unreadable_segments", g.replay_unreadable_segments}}},
-        };
-    }
+    out["auth"] = auth_json(g);
+    if (g.has_storage) out["storage"] = storage_json(g);
     return out;
 }
 

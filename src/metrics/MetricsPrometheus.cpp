@@ -114,46 +114,55 @@ bool accept_wants_prometheus_text(std::string_view accept) {
     return has("text/plain") && !has("application/json");
 }
 
-std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouseUp& clickhouse) {
-    std::vector<MetricFamily> out;
-    add_table_families(g, out);
+namespace {
 
-    auto gauge = [&](const char* name, const char* help, double v) {
-        auto f = family(name, help, MetricType::Gauge);
+// Families of one sample with no labels, appended to `out`.
+struct Singles {
+    std::vector<MetricFamily>& out;
+    void gauge(const char* name, const char* help, double v) const {
+        one(name, help, v, MetricType::Gauge);
+    }
+    void counter(const char* name, const char* help, double v) const {
+        one(name, help, v, MetricType::Counter);
+    }
+    void one(const char* name, const char* help, double v, MetricType type) const {
+        auto f = family(name, help, type);
         add(f, v);
         out.push_back(std::move(f));
-    };
-    auto counter = [&](const char* name, const char* help, double v) {
-        auto f = family(name, help, MetricType::Counter);
-        add(f, v);
-        out.push_back(std::move(f));
-    };
-    gauge("memory_bytes", "Bytes of rows held in memory by every table.", double(g.memory_bytes));
-    gauge("max_memory_bytes", "batching.max_memory.", double(g.max_memory));
-    gauge("events_per_second", "Rows committed per second, over about the last 10 s.",
-          g.events_per_second);
-    gauge("wal_replayed", "1 once the write-ahead logs are replayed (see /readyz for readiness).",
-          g.ready ? 1 : 0);
-    gauge("clickhouse_reachable", "1 while some ClickHouse replica answers its probe.",
-          clickhouse.reachable ? 1 : 0);
-    gauge("clickhouse_replicas", "ClickHouse replicas configured.", clickhouse.replicas);
-    gauge("clickhouse_replicas_reachable", "ClickHouse replicas answering their probe.",
-          clickhouse.replicas_reachable);
-    gauge("connections", "Client connections open.", double(g.connections));
-    gauge("max_connections", "server.max_connections.", double(g.max_connections));
-    counter("connections_refused_total",
-            "Connections answered 503 (or closed) for being past server.max_connections or "
-            "max_connections_per_ip.",
-            double(g.connections_refused));
-    counter("connections_denied_total",
-            "Connections closed for coming from outside "
-            "server.allow_from.",
-            double(g.connections_denied));
-    gauge("inflight_bytes", "Bytes of request bodies being read or handled.",
-          double(g.inflight_bytes));
-    gauge("max_inflight_bytes", "server.max_inflight_bytes.", double(g.max_inflight_bytes));
-    counter("auth_unauthorized_total", "Requests refused with 401: no valid token.",
-            double(g.unauthorized));
+    }
+};
+
+void add_gateway_families(const GatewaySnapshot& g, const ClickHouseUp& clickhouse,
+                          const Singles& s) {
+    s.gauge("memory_bytes", "Bytes of rows held in memory by every table.", double(g.memory_bytes));
+    s.gauge("max_memory_bytes", "batching.max_memory.", double(g.max_memory));
+    s.gauge("events_per_second", "Rows committed per second, over about the last 10 s.",
+            g.events_per_second);
+    s.gauge("wal_replayed", "1 once the write-ahead logs are replayed (see /readyz for readiness).",
+            g.ready ? 1 : 0);
+    s.gauge("clickhouse_reachable", "1 while some ClickHouse replica answers its probe.",
+            clickhouse.reachable ? 1 : 0);
+    s.gauge("clickhouse_replicas", "ClickHouse replicas configured.", clickhouse.replicas);
+    s.gauge("clickhouse_replicas_reachable", "ClickHouse replicas answering their probe.",
+            clickhouse.replicas_reachable);
+    s.gauge("connections", "Client connections open.", double(g.connections));
+    s.gauge("max_connections", "server.max_connections.", double(g.max_connections));
+    s.counter("connections_refused_total",
+              "Connections answered 503 (or closed) for being past server.max_connections or "
+              "max_connections_per_ip.",
+              double(g.connections_refused));
+    s.counter("connections_denied_total",
+              "Connections closed for coming from outside "
+              "server.allow_from.",
+              double(g.connections_denied));
+    s.gauge("inflight_bytes", "Bytes of request bodies being read or handled.",
+            double(g.inflight_bytes));
+    s.gauge("max_inflight_bytes", "server.max_inflight_bytes.", double(g.max_inflight_bytes));
+}
+
+void add_auth_families(const GatewaySnapshot& g, const Singles& s) {
+    s.counter("auth_unauthorized_total", "Requests refused with 401: no valid token.",
+              double(g.unauthorized));
     {
         auto f = family("auth_requests_total",
                         "Ingest requests per token name, by outcome (admitted; 403 for a table "
@@ -164,34 +173,46 @@ std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouse
             add(f, double(t.forbidden), {{"token", t.name}, {"outcome", "forbidden"}});
             add(f, double(t.rate_limited), {{"token", t.name}, {"outcome", "rate_limited"}});
         }
-        out.push_back(std::move(f));
+        s.out.push_back(std::move(f));
     }
-    if (g.has_storage) {
-        gauge("disk_bytes",
-              "Bytes of write-ahead logs (with their preallocated space), spool "
-              "and dead letters on disk.",
-              double(g.disk_bytes));
-        gauge("max_disk_bytes", "storage.max_disk (0: no bound).", double(g.max_disk));
-        gauge("spool_bytes", "Bytes in the spool.", double(g.spool_bytes));
-        counter("spool_set_aside_total",
-                "Spool files that could not be read (renamed NAME.unreadable, not sent).",
-                double(g.spool_set_aside));
-        counter("wal_syncs_total", "fdatasync calls on the write-ahead logs.", double(g.syncs));
-        counter("wal_sync_seconds_total", "Time spent in those fdatasync calls.", g.sync_seconds);
-        gauge("wal_failed_logs",
-              "Write-ahead logs whose last write or sync failed (their durable requests "
-              "answer 503 until one succeeds).",
-              double(g.failed_logs.size()));
-        gauge("dead_letter_rows", "Rows in dead-letter files.", double(g.dead_letter_rows));
-        gauge("dead_letter_bytes", "Bytes of dead-letter files.", double(g.dead_letter_bytes));
-        counter("replay_damaged_records_total", "Damaged log records skipped at start.",
-                double(g.replay_damaged));
-        counter("replay_torn_bytes_total", "Bytes cut from torn log tails at start.",
-                double(g.replay_torn_bytes));
-        counter("replay_unreadable_segments_total",
-                "Log segments that could not be read at start (set aside, not replayed).",
-                double(g.replay_unreadable_segments));
-    }
+}
+
+void add_storage_families(const GatewaySnapshot& g, const Singles& s) {
+    s.gauge("disk_bytes",
+            "Bytes of write-ahead logs (with their preallocated space), spool "
+            "and dead letters on disk.",
+            double(g.disk_bytes));
+    s.gauge("max_disk_bytes", "storage.max_disk (0: no bound).", double(g.max_disk));
+    s.gauge("spool_bytes", "Bytes in the spool.", double(g.spool_bytes));
+    s.counter("spool_set_aside_total",
+              "Spool files that could not be read (renamed NAME.unreadable, not sent).",
+              double(g.spool_set_aside));
+    s.counter("wal_syncs_total", "fdatasync calls on the write-ahead logs.", double(g.syncs));
+    s.counter("wal_sync_seconds_total", "Time spent in those fdatasync calls.", g.sync_seconds);
+    s.gauge("wal_failed_logs",
+            "Write-ahead logs whose last write or sync failed (their durable requests "
+            "answer 503 until one succeeds).",
+            double(g.failed_logs.size()));
+    s.gauge("dead_letter_rows", "Rows in dead-letter files.", double(g.dead_letter_rows));
+    s.gauge("dead_letter_bytes", "Bytes of dead-letter files.", double(g.dead_letter_bytes));
+    s.counter("replay_damaged_records_total", "Damaged log records skipped at start.",
+              double(g.replay_damaged));
+    s.counter("replay_torn_bytes_total", "Bytes cut from torn log tails at start.",
+              double(g.replay_torn_bytes));
+    s.counter("replay_unreadable_segments_total",
+              "Log segments that could not be read at start (set aside, not replayed).",
+              double(g.replay_unreadable_segments));
+}
+
+}  // namespace
+
+std::string render_metrics_prometheus(const GatewaySnapshot& g, const ClickHouseUp& clickhouse) {
+    std::vector<MetricFamily> out;
+    add_table_families(g, out);
+    const Singles singles{out};
+    add_gateway_families(g, clickhouse, singles);
+    add_auth_families(g, singles);
+    if (g.has_storage) add_storage_families(g, singles);
     return prometheus::TextSerializer().Serialize(out);
 }
 

@@ -102,13 +102,11 @@ void DeadLetters::recount() {
     }
 }
 
-bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
-                         std::span<const DeadRow> rows, std::string& error) {
-    if (rows.empty()) return true;
-    const auto name = target_dir_name(target);
-    const auto dir = dir_ / name;
-    const auto now = std::chrono::system_clock::now();
-    const auto stamp = format_utc_seconds(now);
+namespace {
+
+// One line per row: when, where, why, and the row itself.
+std::string encode_dead_rows(const LogTarget& target, std::uint64_t batch_id,
+                             std::span<const DeadRow> rows, std::string_view stamp) {
     std::string text;
     const auto table = json_string(target.database + "." + target.table);
     for (const auto& r : rows) {
@@ -118,8 +116,46 @@ bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
         text.append(",\"error\":").append(json_string(r.message));
         text.append(kRowField).append(r.row).append("}\n");
     }
+    return text;
+}
+
+// Appends `text` to `file` and syncs it. `written`: the bytes the file grew
+// by, whether the append succeeded or not.
+bool append_synced(const std::filesystem::path& file, std::string_view text, std::uint64_t& written,
+                   std::string& error) {
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        error = "cannot open " + file.string() + ": " + std::strerror(errno);
+        return false;
+    }
+    struct stat before {};
+    const auto start = ::fstat(fd, &before) == 0 ? static_cast<std::uint64_t>(before.st_size) : 0;
+    bool ok = write_all(fd, text, error);
+    if (ok && ::fdatasync(fd) != 0) {
+        ok = false;
+        error = std::string("fdatasync failed: ") + std::strerror(errno);
+    }
+    struct stat after {};
+    if (::fstat(fd, &after) == 0 && static_cast<std::uint64_t>(after.st_size) > start) {
+        written = static_cast<std::uint64_t>(after.st_size) - start;
+    }
+    ::close(fd);
+    if (!ok) error = file.string() + ": " + error;
+    return ok;
+}
+
+}  // namespace
+
+bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
+                         std::span<const DeadRow> rows, std::string& error) {
+    if (rows.empty()) return true;
+    const auto name = target_dir_name(target);
+    const auto dir = dir_ / name;
+    const auto stamp = format_utc_seconds(std::chrono::system_clock::now());
+    const auto text = encode_dead_rows(target, batch_id, rows, stamp);
     // The room is taken before writing, so that concurrent appends (and logs)
-    // cannot together pass storage.max_disk; then corrected to what was written.
+    // cannot together pass storage.max_disk; then corrected to what was
+    // written, whether the append succeeded or not.
     if (!bytes_.try_add(text.size(), max_disk_)) {
         error = "storage.max_disk is in use (write-ahead logs, spool and dead letters)";
         return false;
@@ -137,31 +173,9 @@ bool DeadLetters::append(const LogTarget& target, std::uint64_t batch_id,
         error = e.what();
         return false;
     }
-    const auto file = dir / (stamp.substr(0, 10) + ".ndjson");
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        settle();
-        error = "cannot open " + file.string() + ": " + std::strerror(errno);
-        return false;
-    }
-    struct stat before {};
-    const auto start = ::fstat(fd, &before) == 0 ? static_cast<std::uint64_t>(before.st_size) : 0;
-    bool ok = write_all(fd, text, error);
-    if (ok && ::fdatasync(fd) != 0) {
-        ok = false;
-        error = std::string("fdatasync failed: ") + std::strerror(errno);
-    }
-    // What reached the file counts, whether the append succeeded or not.
-    struct stat after {};
-    if (::fstat(fd, &after) == 0 && static_cast<std::uint64_t>(after.st_size) > start) {
-        written = static_cast<std::uint64_t>(after.st_size) - start;
-    }
+    const bool ok = append_synced(dir / (stamp.substr(0, 10) + ".ndjson"), text, written, error);
     settle();
-    ::close(fd);
-    if (!ok) {
-        error = file.string() + ": " + error;
-        return false;
-    }
+    if (!ok) return false;
     sync_dir(dir);
     auto& c = counts_[name];
     c.rows += rows.size();

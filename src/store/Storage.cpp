@@ -139,79 +139,84 @@ std::optional<LogTarget> read_target_meta(const std::filesystem::path& dir) {
     }
 }
 
+bool PendingReplay::index_segment(SegmentFile& seg, std::uint64_t& max_lsn) {
+    const auto scan = scan_segment(seg.path, [&](const Record& r) {
+        max_lsn = std::max(max_lsn, r.lsn);
+        ++stats_.records;
+        BatchRange range;
+        if (r.type == RecordType::seal && decode_range(r.payload, r.type, range)) {
+            sealed_[range.first_lsn] = range.last_lsn;
+            seal_ids_[range.first_lsn] = range.batch_id;
+        } else if (r.type == RecordType::done && decode_range(r.payload, r.type, range)) {
+            done_[range.first_lsn] = range.last_lsn;
+        }
+    });
+    if (!scan.opened) {
+        // Unreadable (an I/O error, or not a file at all): set aside, never
+        // deleted, and the start goes on without it.
+        ++stats_.unreadable_segments;
+        max_lsn = std::max(max_lsn, seg.first_lsn);
+        const auto aside = set_aside(seg.path);
+        LOG_ERROR << "write-ahead log " << seg.path.string() << ": " << scan.error
+                  << "; its records are not replayed (the file is "
+                  << (aside ? "now " + aside->string() : "left where it is") << ", for inspection)";
+        return false;
+    }
+    stats_.damaged += scan.damaged;
+    stats_.damaged_bytes += scan.damaged_bytes;
+    if (scan.damaged > 0) {
+        LOG_ERROR << "write-ahead log " << seg.path.string() << ": skipped " << scan.damaged
+                  << " damaged record(s), " << scan.damaged_bytes
+                  << " bytes; the rows in them are lost";
+    }
+    if (scan.torn_tail) {
+        // A write cut short by a crash: keep what is whole.
+        stats_.torn_bytes += scan.torn_bytes();
+        LOG_WARN << "write-ahead log " << seg.path.string() << ": cut a torn tail of "
+                 << scan.torn_bytes() << " bytes at offset " << scan.good_end;
+    }
+    if (scan.torn_tail || scan.zero_tail > 0) {
+        // Also the zeros preallocated past the records of a log left open.
+        std::error_code ec;
+        std::filesystem::resize_file(seg.path, scan.good_end, ec);
+        seg.bytes = scan.good_end;
+    }
+    return true;
+}
+
+std::unique_ptr<PendingReplay> PendingReplay::index(std::vector<SegmentFile>& segments,
+                                                    std::uint64_t& max_lsn) {
+    auto replay = std::unique_ptr<PendingReplay>(new PendingReplay);
+    // A segment that could not be read was set aside; one left with no records
+    // (created just before a crash) goes: the log's next segment may take its
+    // name.
+    std::vector<SegmentFile> kept;
+    for (auto& seg : segments) {
+        if (!replay->index_segment(seg, max_lsn)) continue;
+        if (seg.bytes == 0) {
+            std::error_code ec;
+            std::filesystem::remove(seg.path, ec);
+            continue;
+        }
+        kept.push_back(std::move(seg));
+    }
+    segments = std::move(kept);
+    for (const auto& [first, last] : replay->done_) {
+        replay->sealed_.erase(first);
+        replay->seal_ids_.erase(first);
+    }
+    replay->segments_ = segments;
+    return replay;
+}
+
 Storage::Opened Storage::open(const LogTarget& target) {
     const auto dir = log_dir(target);
-    std::error_code ec;
     prepare_target_dir(dir, target);
-
     Opened opened;
     auto segments = list_segments(dir);
     std::uint64_t max_lsn = 0;
-    if (!segments.empty()) {
-        // Pass 1: which batches were sealed, which finished, and where the log ends.
-        auto replay = std::make_unique<PendingReplay>();
-        std::vector<std::filesystem::path> unreadable;
-        for (auto& seg : segments) {
-            const auto scan = scan_segment(seg.path, [&](const Record& r) {
-                max_lsn = std::max(max_lsn, r.lsn);
-                ++replay->stats_.records;
-                BatchRange range;
-                if (r.type == RecordType::seal && decode_range(r.payload, r.type, range)) {
-                    replay->sealed_[range.first_lsn] = range.last_lsn;
-                    replay->seal_ids_[range.first_lsn] = range.batch_id;
-                } else if (r.type == RecordType::done && decode_range(r.payload, r.type, range)) {
-                    replay->done_[range.first_lsn] = range.last_lsn;
-                }
-            });
-            if (!scan.opened) {
-                // Unreadable (an I/O error, or not a file at all): set aside,
-                // never deleted, and the start goes on without it.
-                ++replay->stats_.unreadable_segments;
-                max_lsn = std::max(max_lsn, seg.first_lsn);
-                const auto aside = set_aside(seg.path);
-                LOG_ERROR << "write-ahead log " << seg.path.string() << ": " << scan.error
-                          << "; its records are not replayed (the file is "
-                          << (aside ? "now " + aside->string() : "left where it is")
-                          << ", for inspection)";
-                unreadable.push_back(seg.path);
-                continue;
-            }
-            replay->stats_.damaged += scan.damaged;
-            replay->stats_.damaged_bytes += scan.damaged_bytes;
-            if (scan.damaged > 0) {
-                LOG_ERROR << "write-ahead log " << seg.path.string() << ": skipped " << scan.damaged
-                          << " damaged record(s), " << scan.damaged_bytes
-                          << " bytes; the rows in them are lost";
-            }
-            if (scan.torn_tail) {
-                // A write cut short by a crash: keep what is whole.
-                replay->stats_.torn_bytes += scan.torn_bytes();
-                LOG_WARN << "write-ahead log " << seg.path.string() << ": cut a torn tail of "
-                         << scan.torn_bytes() << " bytes at offset " << scan.good_end;
-            }
-            if (scan.torn_tail || scan.zero_tail > 0) {
-                // Also the zeros preallocated past the records of a log left open.
-                std::filesystem::resize_file(seg.path, scan.good_end, ec);
-                seg.bytes = scan.good_end;
-            }
-        }
-        // A segment left with no records (created just before a crash) goes:
-        // the log's next segment may take its name.
-        std::erase_if(segments, [&](const SegmentFile& seg) {
-            return std::find(unreadable.begin(), unreadable.end(), seg.path) != unreadable.end();
-        });
-        std::erase_if(segments, [&](const SegmentFile& seg) {
-            if (seg.bytes != 0) return false;
-            std::filesystem::remove(seg.path, ec);
-            return true;
-        });
-        for (const auto& [first, last] : replay->done_) {
-            replay->sealed_.erase(first);
-            replay->seal_ids_.erase(first);
-        }
-        replay->segments_ = segments;
-        opened.replay = std::move(replay);
-    }
+    // Pass 1: which batches were sealed, which finished, and where the log ends.
+    if (!segments.empty()) opened.replay = PendingReplay::index(segments, max_lsn);
     opened.wal = std::make_shared<Wal>(dir, options_.wal, max_lsn + 1, std::move(segments),
                                        &writer_, &disk_total_);
     writer_.add(opened.wal);

@@ -75,6 +75,16 @@ class PendingReplay {
 
   private:
     friend class Storage;
+    PendingReplay() = default;
+    /// Pass 1 over a log's segments: which batches were sealed, which
+    /// finished, and (in `max_lsn`) where the log ends. Unreadable segments
+    /// are set aside and empty ones removed, both dropped from `segments`.
+    static std::unique_ptr<PendingReplay> index(std::vector<SegmentFile>& segments,
+                                                std::uint64_t& max_lsn);
+    /// Pass 1 over one segment; cuts a torn tail and preallocated zeros.
+    /// False: it could not be read, and is set aside.
+    bool index_segment(SegmentFile& seg, std::uint64_t& max_lsn);
+
     std::vector<SegmentFile> segments_;
     std::map<std::uint64_t, std::uint64_t> done_;      // first -> last
     std::map<std::uint64_t, std::uint64_t> sealed_;    // first -> last, not done
