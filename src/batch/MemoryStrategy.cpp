@@ -12,11 +12,7 @@ TimePoint MemoryStrategy::own_deadline(const BufferView&) const {
 }
 
 Thresholds MemoryStrategy::thresholds() const {
-    auto t = Strategy::thresholds();
-    t.max_batch_size = 0;
-    t.current_batch_size = 0;
-    t.max_batch_time = milliseconds{0};
-    return t;
+    return bytes_and_age_only();
 }
 
 }  // namespace chgate::batch

@@ -65,6 +65,11 @@ class Strategy {
                                                           TimePoint now) const = 0;
     /// The strategy's own deadline; TimePoint::max() for none.
     virtual TimePoint own_deadline(const BufferView& b) const = 0;
+    /// The thresholds of a strategy that bounds neither rows nor time:
+    /// only bytes and max_age.
+    Thresholds bytes_and_age_only() const {
+        return Thresholds{0, 0, milliseconds{0}, seal_bytes_, cfg_.max_age};
+    }
 
     const config::TableConfig cfg_;
     const std::uint64_t seal_bytes_;

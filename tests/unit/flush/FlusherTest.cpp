@@ -178,6 +178,15 @@ struct Rig {
 
 /// A request waiting for ack: committed, and what it was told.
 struct Waiter {
+    Waiter() = default;
+    /// Owns every row of `b`, and is armed.
+    explicit Waiter(flush::Batch& b) {
+        owns(b, 0, b.row_count);
+        armed();
+    }
+    Waiter(const Waiter&) = delete;
+    Waiter& operator=(const Waiter&) = delete;
+
     flush::CommitWaiterPtr ptr = std::make_shared<flush::CommitWaiter>(
         [this](const flush::CommitOutcome& o) { outcome = o; });
     std::optional<flush::CommitOutcome> outcome;
@@ -204,9 +213,7 @@ TEST_CASE("a batch ClickHouse takes is committed, and its requests hear so") {
     Rig rig;
     auto owner = std::make_shared<FakeOwner>();
     auto b = rig.take(owner, "{\"a\":1}\n{\"a\":2}\n", 2);
-    Waiter w;
-    w.owns(b, 0, 2);
-    w.armed();
+    Waiter w(b);
     ScriptedSender sender([](std::string_view) { return ok(); });
     rig.flusher->deliver(b, sender);
     CHECK(sender.bodies == std::vector<std::string>{"{\"a\":1}\n{\"a\":2}\n"});
@@ -222,9 +229,7 @@ TEST_CASE("a transient failure sends the batch back with a backoff, its rows and
     Rig rig;
     auto owner = std::make_shared<FakeOwner>();
     auto b = rig.take(owner, "{\"a\":1}\n", 1);
-    Waiter w;
-    w.owns(b, 0, 1);
-    w.armed();
+    Waiter w(b);
     ScriptedSender sender([](std::string_view) { return transient(); });
     const auto before = Clock::now();
     rig.flusher->deliver(b, sender);
@@ -246,9 +251,7 @@ TEST_CASE("out of retries, a batch goes to the spool and its requests hear it wi
     auto owner = std::make_shared<FakeOwner>(tcfg);
     auto b = rig.take(owner, "{\"a\":1}\n", 1);
     b.attempts = 1;  // the retry it had
-    Waiter w;
-    w.owns(b, 0, 1);
-    w.armed();
+    Waiter w(b);
     ScriptedSender sender([](std::string_view) { return transient(); });
     rig.flusher->deliver(b, sender);
     CHECK(owner->events ==
@@ -279,9 +282,7 @@ TEST_CASE("out of retries under SendToDLQ, every row goes to the dead letters") 
     tcfg.failure_strategy = config::FailureStrategy::send_to_dlq;
     auto owner = std::make_shared<FakeOwner>(tcfg);
     auto b = rig.take(owner, "{\"a\":1}\n{\"a\":2}\n", 2);
-    Waiter w;
-    w.owns(b, 0, 2);
-    w.armed();
+    Waiter w(b);
     ScriptedSender sender([](std::string_view) { return transient(); });
     rig.flusher->deliver(b, sender);
     CHECK(dead_rows(*rig.storage) == 2);
@@ -350,9 +351,7 @@ TEST_CASE("a bisection cut short delivers part of the batch and retries only the
     Rig rig;
     auto owner = std::make_shared<FakeOwner>();
     auto b = rig.take(owner, "{\"bad\":1}\n{\"a\":2}\n{\"a\":3}\n", 3);
-    Waiter w;
-    w.owns(b, 0, 3);
-    w.armed();
+    Waiter w(b);
     int calls = 0;
     // The whole batch is refused for its first row; then ClickHouse goes away.
     ScriptedSender sender(
@@ -393,9 +392,7 @@ TEST_CASE("a refusal of the column list rejects every row without bisection") {
     Rig rig;
     auto owner = std::make_shared<FakeOwner>();
     auto b = rig.take(owner, "{\"a\":1}\n{\"a\":2}\n", 2);
-    Waiter w;
-    w.owns(b, 0, 2);
-    w.armed();
+    Waiter w(b);
     ScriptedSender sender([](std::string_view) {
         return clickhouse::InsertOutcome{ErrorClass::reject, 16, "There is no column `x`"};
     });
@@ -449,9 +446,7 @@ TEST_CASE("a batch held longer than hold_max goes to the dead letters") {
     auto owner = std::make_shared<FakeOwner>();
     auto b = rig.take(owner, "{\"a\":1}\n", 1);
     b.first_append = Clock::now() - rig.cfg.hold_max - 1s;
-    Waiter w;
-    w.owns(b, 0, 1);
-    w.armed();
+    Waiter w(b);
     ScriptedSender sender([](std::string_view) { return missing_table(); });
     rig.flusher->deliver(b, sender);
     CHECK(dead_rows(*rig.storage) == 1);
