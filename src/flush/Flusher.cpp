@@ -201,7 +201,7 @@ void Flusher::give_up_held(Batch& b, const clickhouse::InsertOutcome& last) {
         "): " + (last.error_class == ErrorClass::hold ? describe(last) : b.owner->hold_reason());
     const auto all = every_row(b.rows, last.code, reason);
     // Not a refusal of the rows: kept whatever the failure_strategy.
-    if (!settle_bad_rows(b, all, 0, 0, true)) return;
+    if (!settle_bad_rows(b, all, 0, 0, Keep::always)) return;
     LOG_ERROR << b.owner->target().label << ": batch " << b.id << " (" << b.row_count
               << " rows) went to the dead letters: " << reason;
     RequestOutcomes outcomes(std::move(b.refused));
@@ -341,8 +341,8 @@ void Flusher::on_bad_rows(Batch& b, const clickhouse::InsertOutcome& refusal,
                   << " INSERTs to isolate " << bad.dead.size() << " bad rows, " << found.successful
                   << " of them inserted rows (a part each)";
     }
-    if (!settle_bad_rows(b, bad.dead, found.inserted_rows, found.inserts, false, bad.unsettled,
-                         &outcomes)) {
+    if (!settle_bad_rows(b, bad.dead, found.inserted_rows, found.inserts, Keep::per_strategy,
+                         bad.unsettled, &outcomes)) {
         return;
     }
     if (found.interrupted) {
@@ -371,11 +371,11 @@ void Flusher::keep_only(Batch& b, std::span<const std::size_t> kept, RequestOutc
 }
 
 bool Flusher::settle_bad_rows(Batch& b, std::span<const store::DeadRow> bad, std::uint64_t inserted,
-                              std::uint64_t inserts, bool always_keep,
+                              std::uint64_t inserts, Keep keep_rows,
                               std::span<const std::size_t> unsettled, RequestOutcomes* outcomes) {
     auto& owner = *b.owner;
-    const bool keep =
-        dead_letters_ != nullptr && (always_keep || owner.settings()->failure_strategy !=
+    const bool keep = dead_letters_ != nullptr &&
+                      (keep_rows == Keep::always || owner.settings()->failure_strategy !=
                                                         config::FailureStrategy::log_and_continue);
     if (keep && !bad.empty()) {
         std::string error;

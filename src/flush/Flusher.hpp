@@ -100,13 +100,15 @@ class Flusher {
     /// rows go to the dead letters, with the hold's reason (`last`, when this
     /// batch just tried, else the table's).
     void give_up_held(Batch& b, const clickhouse::InsertOutcome& last);
-    /// Writes refused rows to the dead letters (or drops them, LogAndContinue,
-    /// unless `always_keep`). False when the dead letters could not be
-    /// written: then the batch keeps only the rows at `unsettled` (all of
-    /// them when that covers the batch, or when `outcomes` is null) and goes
-    /// back to the queue.
+    /// Whether refused rows are kept in the dead letters: as the table's
+    /// failure_strategy says (LogAndContinue drops them), or always (rows
+    /// given up while held: not a refusal of the rows, so never dropped).
+    enum class Keep { per_strategy, always };
+    /// Writes refused rows to the dead letters (or drops them, per `keep`). False when the dead
+    /// letters could not be written: then the batch keeps only the rows at `unsettled` (all of them
+    /// when that covers the batch, or when `outcomes` is null) and goes back to the queue.
     bool settle_bad_rows(Batch& b, std::span<const store::DeadRow> bad, std::uint64_t inserted,
-                         std::uint64_t inserts, bool always_keep = false,
+                         std::uint64_t inserts, Keep keep = Keep::per_strategy,
                          std::span<const std::size_t> unsettled = {},
                          RequestOutcomes* outcomes = nullptr);
     /// The batch goes on with only the rows at `kept` (ascending): the others

@@ -52,7 +52,7 @@ const std::string& Access::Caller::name() const {
     return token ? token->config.name : kAnonymous;
 }
 
-std::string presented_token(const Request& req, std::string_view url_query, bool compat) {
+std::string presented_token(const Request& req, std::string_view url_query, Dialect dialect) {
     if (auto b = bearer(req); !b.empty()) return std::string(b);
     const auto header = req[bhttp::field::authorization];
     constexpr std::string_view kBasic = "Basic ";
@@ -70,7 +70,7 @@ std::string presented_token(const Request& req, std::string_view url_query, bool
         return password.empty() ? decoded.substr(0, colon) : password;
     }
     if (auto key = req["X-ClickHouse-Key"]; !key.empty()) return std::string(key);
-    if (compat) {
+    if (dialect == Dialect::clickhouse) {
         if (auto p = query_param(url_query, "password"); p && !p->empty()) return *p;
     }
     return {};
@@ -121,13 +121,13 @@ void Access::reload(const config::Config& cfg) {
 }
 
 std::optional<Response> Access::authenticate(const Request& req, std::string_view url_query,
-                                             bool compat, Caller& caller) const {
+                                             Dialect dialect, Caller& caller) const {
     const auto r = rules();
     if (r->tokens.empty()) {
         caller.token = nullptr;  // no tokens: open (on loopback, or allow_anonymous)
         return std::nullopt;
     }
-    const auto presented = presented_token(req, url_query, compat);
+    const auto presented = presented_token(req, url_query, dialect);
     if (presented.empty()) {
         unauthorized_.fetch_add(1, std::memory_order_relaxed);
         return unauthorized_response(

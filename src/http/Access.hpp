@@ -13,6 +13,7 @@
 
 #include "config/Cidr.hpp"
 #include "config/Config.hpp"
+#include "http/Dialect.hpp"
 #include "http/Response.hpp"
 #include "http/TokenBucket.hpp"
 #include "util/Mutex.hpp"
@@ -60,7 +61,7 @@ class Access {
     /// the ClickHouse-compatible endpoint the `password` URL parameter. A
     /// refusal (401) when tokens are configured and none of them matches.
     std::optional<Response> authenticate(const Request& req, std::string_view url_query,
-                                         bool compat, Caller& caller) const;
+                                         Dialect dialect, Caller& caller) const;
     /// 403 unless the caller may write `database`.`table` (its globs: a glob
     /// without a dot is a table of clickhouse.database, one with a dot is
     /// "database.table").
@@ -110,6 +111,6 @@ class Access {
 
 /// The token a request carries, as Access::authenticate reads it (empty if
 /// none). Exposed for tests.
-std::string presented_token(const Request& req, std::string_view url_query, bool compat);
+std::string presented_token(const Request& req, std::string_view url_query, Dialect dialect);
 
 }  // namespace chgate::http

@@ -270,7 +270,7 @@ std::optional<Response> IngestHandler::route_error(const batch::Route& route,
 }
 
 std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
-                                                    std::string_view table_label, bool quick_room,
+                                                    std::string_view table_label, Stage stage,
                                                     const Access::Caller* caller) const {
     if (!manager_.registry().ready()) {
         return error_response(ApiError::starting,
@@ -284,7 +284,7 @@ std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
             return refused;
         }
     }
-    if (!quick_room) return std::nullopt;
+    if (stage != Stage::headers) return std::nullopt;  // the append checks room itself
     // Before a body is read: a table or gateway with no room at all says so
     // now, rather than after the client has sent megabytes.
     if (table.held_bytes() >= table.config()->max_memory) {
@@ -297,7 +297,7 @@ std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
 std::optional<Response> IngestHandler::admit_events(std::string_view table,
                                                     const IngestInput& headers) {
     if (auto refused = refuse_encoding(headers.content_encoding)) return refused;
-    return refuse_route(manager_.registry().route(table), table, true, headers.caller);
+    return refuse_route(manager_.registry().route(table), table, Stage::headers, headers.caller);
 }
 
 std::optional<Response> IngestHandler::admit_insert(std::string_view url_query,
@@ -318,8 +318,8 @@ std::optional<Response> IngestHandler::admit_insert(std::string_view url_query,
     const std::string label = insert.table.database.empty()
                                   ? insert.table.table
                                   : insert.table.database + "." + insert.table.table;
-    return refuse_route(manager_.registry().route(insert.table, insert.columns), label, true,
-                        headers.caller);
+    return refuse_route(manager_.registry().route(insert.table, insert.columns), label,
+                        Stage::headers, headers.caller);
 }
 
 std::optional<Response> IngestHandler::admission_error(batch::Admission admission,
@@ -402,7 +402,7 @@ std::optional<Response> IngestHandler::choose_ack(const batch::Route& route,
 std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::string_view data,
                                               IngestScratch& scratch, const IngestInput& in) {
     const auto& route = target.route;
-    if (auto refused = refuse_route(route, target.label, false, in.caller)) return refused;
+    if (auto refused = refuse_route(route, target.label, Stage::append, in.caller)) return refused;
     if (auto refused = decode_rows(data, target.format, scratch, in)) return refused;
     config::AckLevel ack{};
     if (auto refused = choose_ack(route, in.url_query, ack)) return refused;

@@ -9,6 +9,7 @@
 
 #include "batch/BatchManager.hpp"
 #include "http/Access.hpp"
+#include "http/Dialect.hpp"
 #include "http/IdempotencyCache.hpp"
 #include "http/Response.hpp"
 #include "ingest/BodyDecoder.hpp"
@@ -40,12 +41,6 @@ struct IngestScratch {
     /// Gives back memory a rare large request left behind, so that idle
     /// connections do not each keep a max_body_size buffer.
     void trim();
-};
-
-/// Which API a request came through, and so how success is answered.
-enum class Dialect {
-    events,     ///< /v1/events: 202 {"accepted": N}, or 200 once committed
-    clickhouse  ///< the ClickHouse-compatible endpoint: an empty 200, as ClickHouse answers
 };
 
 /// Where an ingest request's rows go, and how they are read and answered.
@@ -85,11 +80,14 @@ class IngestHandler {
                                         IngestScratch& scratch);
 
   private:
+    /// When a route is checked: on the headers, before the body is read; or
+    /// with the body, just before its rows are appended.
+    enum class Stage { headers, append };
     /// The answer for a request to `route` that cannot go on (a route error,
-    /// chgate starting, or, with `quick_room`, a table or gateway out of
-    /// memory), or nullopt.
+    /// chgate starting, the caller's rights, or at Stage::headers a table or
+    /// gateway out of memory), or nullopt.
     std::optional<Response> refuse_route(const batch::Route& route, std::string_view table_label,
-                                         bool quick_room, const Access::Caller* caller) const;
+                                         Stage stage, const Access::Caller* caller) const;
     /// 415 for a Content-Encoding chgate does not decode.
     std::optional<Response> refuse_encoding(std::string_view content_encoding) const;
     /// Decompresses into scratch.decoded when encoded; on error fills `error`.

@@ -85,10 +85,10 @@ void Router::stop() {
 }
 
 std::optional<Response> Router::authenticate(const Request& req, std::string_view query,
-                                             bool compat, RequestContext& context) const {
+                                             Dialect dialect, RequestContext& context) const {
     if (context.caller) return std::nullopt;
     Access::Caller caller;
-    if (auto refused = access_.authenticate(req, query, compat, caller)) return refused;
+    if (auto refused = access_.authenticate(req, query, dialect, caller)) return refused;
     context.caller = std::move(caller);
     return std::nullopt;
 }
@@ -105,13 +105,13 @@ std::optional<Response> Router::admit(const Request& req,
         refused = access_.check_admin(req, context.peer);
     } else if (path.starts_with(kEventsPrefix)) {
         if (method != bhttp::verb::post) return method_not_allowed("POST");
-        refused = authenticate(req, target.query, false, context);
+        refused = authenticate(req, target.query, Dialect::events, context);
         if (!refused) {
             refused = ingest_.admit_events(path.substr(kEventsPrefix.size()),
                                            ingest_input(req, target, nullptr, context));
         }
     } else if (path == "/" && method == bhttp::verb::post) {
-        refused = authenticate(req, target.query, true, context);
+        refused = authenticate(req, target.query, Dialect::clickhouse, context);
         if (!refused) {
             refused =
                 ingest_.admit_insert(target.query, ingest_input(req, target, nullptr, context));
@@ -148,13 +148,15 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
     }
     if (path.starts_with(kEventsPrefix)) {
         if (method != bhttp::verb::post) return method_not_allowed("POST");
-        if (auto refused = authenticate(req, target.query, false, context)) return refused;
+        if (auto refused = authenticate(req, target.query, Dialect::events, context))
+            return refused;
         return ingest_.post_events(path.substr(kEventsPrefix.size()),
                                    ingest_input(req, target, &defer, context), scratch);
     }
     if (path == "/") {
         if (method == bhttp::verb::post) {
-            if (auto refused = authenticate(req, target.query, true, context)) return refused;
+            if (auto refused = authenticate(req, target.query, Dialect::clickhouse, context))
+                return refused;
             return ingest_.post_insert(target.query, ingest_input(req, target, &defer, context),
                                        scratch);
         }

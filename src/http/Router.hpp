@@ -87,8 +87,8 @@ class Router {
   private:
     /// The caller of an ingest request, checked once per request (by admit(),
     /// or here); a 401 when its credentials are not valid.
-    std::optional<Response> authenticate(const Request& req, std::string_view query, bool compat,
-                                         RequestContext& context) const;
+    std::optional<Response> authenticate(const Request& req, std::string_view query,
+                                         Dialect dialect, RequestContext& context) const;
     Response metrics() const;
     Response metrics_prometheus() const;
     Response ready() const;

@@ -36,18 +36,19 @@ auth:
 TEST_CASE("the token comes from Bearer, Basic, X-ClickHouse-Key, or the password parameter") {
     auto r = post("/v1/events/t");
     r.set(bhttp::field::authorization, "Bearer abc");
-    CHECK(presented_token(r, {}, false) == "abc");
+    CHECK(presented_token(r, {}, Dialect::events) == "abc");
     r = post("/");
     std::string basic(boost::beast::detail::base64::encoded_size(10), '\0');
     basic.resize(boost::beast::detail::base64::encode(basic.data(), "user:s3cr", 9));
     r.set(bhttp::field::authorization, "Basic " + basic);
-    CHECK(presented_token(r, {}, true) == "s3cr");
+    CHECK(presented_token(r, {}, Dialect::clickhouse) == "s3cr");
     r = post("/");
     r.set("X-ClickHouse-Key", "key");
-    CHECK(presented_token(r, {}, true) == "key");
+    CHECK(presented_token(r, {}, Dialect::clickhouse) == "key");
     r = post("/");
-    CHECK(presented_token(r, "query=x&password=pw", true) == "pw");
-    CHECK(presented_token(r, "password=pw", false).empty());  // only the compatible endpoint
+    CHECK(presented_token(r, "query=x&password=pw", Dialect::clickhouse) == "pw");
+    CHECK(presented_token(r, "password=pw", Dialect::events)
+              .empty());  // only the compatible endpoint
 }
 
 TEST_CASE("a request needs one of the tokens, and writes only to its tables") {
@@ -55,15 +56,16 @@ TEST_CASE("a request needs one of the tokens, and writes only to its tables") {
     Access access(*cfg, true);
     Access::Caller caller;
     auto r = post("/v1/events/events");
-    auto refused = access.authenticate(r, {}, false, caller);
+    auto refused = access.authenticate(r, {}, Dialect::events, caller);
     REQUIRE(refused);
     CHECK(refused->status == bhttp::status::unauthorized);
     CHECK(refused->www_authenticate != nullptr);
     r.set(bhttp::field::authorization, "Bearer wrong-token-0123456789");
-    CHECK(access.authenticate(r, {}, false, caller)->status == bhttp::status::unauthorized);
+    CHECK(access.authenticate(r, {}, Dialect::events, caller)->status ==
+          bhttp::status::unauthorized);
     CHECK(access.unauthorized() == 2);
     r.set(bhttp::field::authorization, "Bearer web-token-0123456789");
-    REQUIRE_FALSE(access.authenticate(r, {}, false, caller));
+    REQUIRE_FALSE(access.authenticate(r, {}, Dialect::events, caller));
     CHECK(caller.name() == "web");
     CHECK_FALSE(access.authorize(caller, "default", "events"));
     CHECK_FALSE(access.authorize(caller, "analytics", "clicks"));
@@ -82,7 +84,7 @@ auth: {tokens: [{name: a, token: "aaaaaaaaaaaaaaaaaaaa", tables: ["ev*"]}]}
     Access::Caller caller;
     auto r = post("/");
     r.set("X-ClickHouse-Key", "aaaaaaaaaaaaaaaaaaaa");
-    REQUIRE_FALSE(access.authenticate(r, {}, true, caller));
+    REQUIRE_FALSE(access.authenticate(r, {}, Dialect::clickhouse, caller));
     CHECK_FALSE(access.authorize(caller, "default", "events"));
     CHECK(access.authorize(caller, "analytics", "events"));
     CHECK(access.authorize(caller, "default", "payments"));
@@ -94,7 +96,7 @@ TEST_CASE("past its rate a token gets 429 with Retry-After and the X-RateLimit h
     Access::Caller caller;
     auto r = post("/v1/events/events");
     r.set(bhttp::field::authorization, "Bearer web-token-0123456789");
-    REQUIRE_FALSE(access.authenticate(r, {}, false, caller));
+    REQUIRE_FALSE(access.authenticate(r, {}, Dialect::events, caller));
     const auto now = TokenBucket::Clock::now() + 1h;  // the bucket is full by then
     CHECK_FALSE(access.take(caller, 8, 0, now));
     CHECK_FALSE(access.take(caller, 8, 0, now));  // not empty yet: it goes, into debt
@@ -110,7 +112,7 @@ TEST_CASE("past its rate a token gets 429 with Retry-After and the X-RateLimit h
     // The other token has no limit.
     Access::Caller etl;
     r.set(bhttp::field::authorization, "Bearer etl-token-0123456789");
-    REQUIRE_FALSE(access.authenticate(r, {}, false, etl));
+    REQUIRE_FALSE(access.authenticate(r, {}, Dialect::events, etl));
     for (int i = 0; i < 100; ++i)
         CHECK_FALSE(access.take(etl, 1000, 1000, now));
 }
@@ -121,14 +123,15 @@ TEST_CASE("a reload keeps a token's counters and swaps the rules") {
     Access::Caller caller;
     auto r = post("/v1/events/events");
     r.set(bhttp::field::authorization, "Bearer etl-token-0123456789");
-    REQUIRE_FALSE(access.authenticate(r, {}, false, caller));
+    REQUIRE_FALSE(access.authenticate(r, {}, Dialect::events, caller));
     access.count_request(caller);
     access.reload(*config_from(R"(
 auth: {tokens: [{name: etl, token: "etl-token-9876543210"}]}
 )"));
-    CHECK(access.authenticate(r, {}, false, caller)->status == bhttp::status::unauthorized);
+    CHECK(access.authenticate(r, {}, Dialect::events, caller)->status ==
+          bhttp::status::unauthorized);
     r.set(bhttp::field::authorization, "Bearer etl-token-9876543210");
-    REQUIRE_FALSE(access.authenticate(r, {}, false, caller));
+    REQUIRE_FALSE(access.authenticate(r, {}, Dialect::events, caller));
     REQUIRE(access.tokens().size() == 1);
     CHECK(access.tokens()[0]->counts->requests == 1);
 }
@@ -137,7 +140,7 @@ TEST_CASE("no tokens: ingest is anonymous; the admin API is open on loopback onl
     const auto cfg = config_from("{}");
     Access loopback(*cfg, true);
     Access::Caller caller;
-    CHECK_FALSE(loopback.authenticate(post("/v1/events/t"), {}, false, caller));
+    CHECK_FALSE(loopback.authenticate(post("/v1/events/t"), {}, Dialect::events, caller));
     CHECK(caller.name() == "anonymous");
     const auto peer = boost::asio::ip::make_address("127.0.0.1");
     CHECK_FALSE(loopback.check_admin(post("/admin/flush"), peer));
