@@ -18,11 +18,8 @@ set -euo pipefail
 
 die() { echo "clickhouse.sh: $*" >&2; exit 1; }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-is_running() { [[ -f "$1/pid" ]] && kill -0 "$(cat "$1/pid")" 2>/dev/null; }
+# shellcheck source=deploy/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 ping() { curl -sf --max-time 2 "http://127.0.0.1:$1/ping" >/dev/null 2>&1; }
 
@@ -45,7 +42,7 @@ cmd_start() {
     command -v clickhouse-server >/dev/null || die "clickhouse-server is not installed (run deploy/install-deps.sh)"
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
-    if is_running "$dir"; then
+    if is_running "$dir/pid"; then
         echo "ClickHouse already running from $dir on port $(cat "$dir/http_port")" >&2
         return 0
     fi
@@ -129,25 +126,14 @@ XML
             echo "ClickHouse $(curl -s "http://127.0.0.1:$http_port/?query=SELECT%20version()") on 127.0.0.1:$http_port (data in $dir)" >&2
             return 0
         fi
-        is_running "$dir" || { tail -20 "$dir/log/stdout.log" "$dir/log/clickhouse-server.err.log" >&2 || true; die "ClickHouse exited during start"; }
+        is_running "$dir/pid" || { tail -20 "$dir/log/stdout.log" "$dir/log/clickhouse-server.err.log" >&2 || true; die "ClickHouse exited during start"; }
         sleep 0.1
     done
     die "ClickHouse did not answer within 30 s; see $dir/log"
 }
 
 cmd_stop() {
-    local dir="$1"
-    is_running "$dir" || { rm -f "$dir/pid"; return 0; }
-    local pid
-    pid="$(cat "$dir/pid")"
-    kill -TERM "$pid"
-    for _ in $(seq 1 300); do
-        kill -0 "$pid" 2>/dev/null || { rm -f "$dir/pid"; return 0; }
-        sleep 0.1
-    done
-    echo "clickhouse.sh: ClickHouse did not stop within 30 s; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$dir/pid"
+    stop_pidfile "$1/pid" "ClickHouse ($1)"
 }
 
 case "${1:-}" in
