@@ -10,14 +10,6 @@
 namespace chgate::config {
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
 // Splits "10MiB" into 10 and "MiB". The number must be a non-negative integer.
 bool split_number(std::string_view text, std::uint64_t& number, std::string_view& unit) {
     text = trim(text);

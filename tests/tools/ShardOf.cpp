@@ -1,46 +1,47 @@
-// Prints the shard chgate's sharding code picks for each value, so that the
+// Prints the shard chgate's sharding code picks for each row, so that the
 // cluster tests can compare it with where ClickHouse's Distributed engine put
 // the same rows.
 //
-//   chgate_shard_of city|int WEIGHT...    (values on stdin, one per line)
+//   chgate_shard_of SHARD_BY WEIGHT... < rows
 //
-// city: the value is a String, sharded by cityHash64(value). int: the value
-// is a UInt64, sharded by itself.
+// SHARD_BY as in a table's config (cityHash64(k), n, rand()); rows are JSON
+// objects, one per line. Prints the shard's index (from 0) per row, or
+// "error: ..." for a row chgate would refuse.
 
-#include <charconv>
 #include <cstdint>
-#include <cstring>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include "core/CityHash.hpp"
+#include "core/ShardBy.hpp"
 #include "core/ShardSlots.hpp"
+#include "ingest/ShardKey.hpp"
 
 int main(int argc, char** argv) {
-    if (argc < 3 || (std::strcmp(argv[1], "city") != 0 && std::strcmp(argv[1], "int") != 0)) {
-        std::cerr << "usage: chgate_shard_of city|int WEIGHT... < values\n";
+    if (argc < 3) {
+        std::cerr << "usage: chgate_shard_of SHARD_BY WEIGHT... < rows\n";
         return 2;
     }
     try {
-        const bool city = std::strcmp(argv[1], "city") == 0;
+        std::string error;
+        const auto by = chgate::core::parse_shard_by(argv[1], error);
+        if (!by) {
+            std::cerr << error << "\n";
+            return 2;
+        }
         std::vector<std::uint32_t> weights;
         for (int i = 2; i < argc; ++i)
             weights.push_back(static_cast<std::uint32_t>(std::stoul(argv[i])));
         const chgate::core::ShardSlots slots(weights);
+        std::string scratch;
         for (std::string line; std::getline(std::cin, line);) {
-            std::uint64_t key = 0;
-            if (city) {
-                key = chgate::core::city_hash64(line);
+            const auto key = chgate::ingest::shard_key(line, *by, scratch);
+            if (key.ok()) {
+                std::cout << slots.shard_of(key.value) << "\n";
             } else {
-                const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), key);
-                if (ec != std::errc{} || end != line.data() + line.size()) {
-                    std::cerr << "not a UInt64: " << line << "\n";
-                    return 1;
-                }
+                std::cout << "error: " << chgate::ingest::describe(key.fault) << "\n";
             }
-            std::cout << slots.shard_of(key) << "\n";
         }
     } catch (const std::exception& e) {
         std::cerr << e.what() << "\n";
