@@ -35,11 +35,17 @@ std::string dedup_token(std::uint64_t batch_id, std::string_view rows) {
 }
 
 std::string build_insert_url(const std::string& base_url, const std::string& insert_query,
-                             const ServerInfo& server, std::string_view dedup_token) {
+                             const ServerInfo& server, std::string_view dedup_token,
+                             bool distributed) {
     std::string url = base_url + "/?query=" + url_encode(insert_query);
+    // A Distributed table's INSERT ends once every shard has the rows, whatever
+    // clickhouse.settings says, so that "inserted" means what it says.
+    const bool sync = distributed && server.insert_distributed_sync;
     for (const auto& [name, value] : server.settings) {
+        if (sync && name == "insert_distributed_sync") continue;
         url.append("&").append(url_encode(name)).append("=").append(url_encode(value));
     }
+    if (sync) url += "&insert_distributed_sync=1";
     // Without it a server may answer 200 and then fail mid-stream.
     if (server.wait_end_of_query && !server.settings.contains("wait_end_of_query"))
         url += "&wait_end_of_query=1";

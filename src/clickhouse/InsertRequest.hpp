@@ -15,9 +15,11 @@ std::string url_encode(std::string_view s);
 /// server's capabilities decide which optional parameters go in.
 /// `dedup_token` goes in as insert_deduplication_token where the server has
 /// that setting, so that a retry of the same rows is not inserted twice (on
-/// tables where ClickHouse deduplicates inserts).
+/// tables where ClickHouse deduplicates inserts). `distributed`: into a
+/// Distributed table, with insert_distributed_sync=1 where the server has it.
 std::string build_insert_url(const std::string& base_url, const std::string& insert_query,
-                             const ServerInfo& server, std::string_view dedup_token = {});
+                             const ServerInfo& server, std::string_view dedup_token = {},
+                             bool distributed = false);
 
 /// A batch's token: its id, and a checksum of its rows, so that the same batch
 /// sent again gets the same token and a changed remainder gets another.

@@ -1,5 +1,7 @@
 #include "clickhouse/ReplicaSet.hpp"
 
+#include <algorithm>
+
 namespace chgate::clickhouse {
 
 Replica::Replica(const config::ClickHouseConfig& cfg, const std::string& u)
@@ -50,6 +52,12 @@ bool ReplicaSet::any_reachable() const {
         if (r->monitor.reachable()) return true;
     }
     return false;
+}
+
+bool ReplicaSet::lacks_distributed_sync() const {
+    // Before its first probe a replica is taken for 18.16, which has the setting.
+    return std::any_of(replicas_.begin(), replicas_.end(),
+                       [](const auto& r) { return !r->monitor.info()->insert_distributed_sync; });
 }
 
 }  // namespace chgate::clickhouse

@@ -37,6 +37,9 @@ class ReplicaSet {
     void report(Replica& r, bool server_trouble, bool transport_failed, const std::string& error);
 
     bool any_reachable() const;
+    /// Whether a replica's probe found no insert_distributed_sync: then an
+    /// INSERT into a Distributed table may end before the shards have the rows.
+    bool lacks_distributed_sync() const;
     const std::vector<std::unique_ptr<Replica>>& replicas() const { return replicas_; }
 
   private:

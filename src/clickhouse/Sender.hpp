@@ -18,6 +18,9 @@ struct InsertCall {
     std::string_view rows;            ///< NDJSON, one row per line
     std::uint64_t batch_id = 0;       ///< with the rows, makes the deduplication token
     config::Compression compression = config::Compression::none;
+    /// Into a Distributed table: synchronously (insert_distributed_sync=1),
+    /// where the server has that setting.
+    bool distributed = false;
 };
 
 /// What one INSERT came to.

@@ -143,7 +143,7 @@ bool ServerMonitor::probe_capabilities(HttpClient& client, std::string& error) {
     }
     info->version = trim(r.body);
 
-    std::string names = "'insert_deduplication_token','async_insert'";
+    std::string names = "'insert_deduplication_token','async_insert','insert_distributed_sync'";
     for (const auto& [name, value] : cfg_.settings)
         names += ",'" + name + "'";
     r = client.query(url_, "SELECT name FROM system.settings WHERE name IN (" + names + ")");
@@ -157,6 +157,7 @@ bool ServerMonitor::probe_capabilities(HttpClient& client, std::string& error) {
         known.insert(trim(line));
     info->insert_deduplication_token = known.contains("insert_deduplication_token");
     info->async_insert = known.contains("async_insert");
+    info->insert_distributed_sync = known.contains("insert_distributed_sync");
     for (const auto& [name, value] : cfg_.settings) {
         if (known.contains(name) || kHttpParameters.contains(name)) {
             info->settings[name] = value;
@@ -180,7 +181,13 @@ bool ServerMonitor::probe_capabilities(HttpClient& client, std::string& error) {
              << (info->zstd_body ? "yes" : "no") << ", wait_end_of_query "
              << (info->wait_end_of_query ? "yes" : "no") << ", insert_deduplication_token "
              << (info->insert_deduplication_token ? "yes" : "no") << ", async_insert "
-             << (info->async_insert ? "yes" : "no");
+             << (info->async_insert ? "yes" : "no") << ", insert_distributed_sync "
+             << (info->insert_distributed_sync ? "yes" : "no");
+    if (!info->insert_distributed_sync) {
+        LOG_WARN << "ClickHouse at " << url_
+                 << " has no insert_distributed_sync: tables with distributed: true get no "
+                    "committed acks while it is in use";
+    }
     LockGuard lock(mutex_);
     info_ = std::move(info);
     probed_ = true;

@@ -121,6 +121,10 @@ struct TableConfig {
     FailureStrategy failure_strategy = FailureStrategy::retry_with_backoff;
     std::uint64_t min_batch_size = 10;  ///< adaptive only
     Duration target_latency = 100ms;    ///< adaptive only: the INSERT round trip to aim for
+    /// The table is a Distributed table: INSERTs set insert_distributed_sync=1,
+    /// so that they end once every shard has the rows; where the server lacks
+    /// that setting, committed acks are refused.
+    bool distributed = false;
 
     bool operator==(const TableConfig&) const = default;
 };

@@ -454,6 +454,7 @@ const Section<TableConfig>& table_schema() {
             field("failure_strategy", &S::failure_strategy, one_of(kFailureStrategyNames)),
             field("min_batch_size", &S::min_batch_size, IntValue<std::uint64_t>{1, 10'000'000}),
             field("target_latency", &S::target_latency, DurationValue{}),
+            field("distributed", &S::distributed, BoolValue{}),
         },
         [](Reader& r, const YAML::Node& n, const std::string& p, S& t) {
             for (auto key : ignored_keys(t.strategy)) {

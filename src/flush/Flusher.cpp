@@ -75,7 +75,9 @@ void Flusher::run() {
 clickhouse::SendResult Flusher::attempt(const Batch& b, std::string_view rows,
                                         clickhouse::Sender& sender) {
     const auto& owner = *b.owner;
-    return sender.send({owner.target().insert_query, rows, b.id, owner.settings()->compression});
+    const auto settings = owner.settings();
+    return sender.send(
+        {owner.target().insert_query, rows, b.id, settings->compression, settings->distributed});
 }
 
 void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {

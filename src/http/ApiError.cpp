@@ -40,6 +40,8 @@ bhttp::status to_http_status(ApiError e) {
             return bhttp::status::forbidden;
         case ApiError::internal:
             return bhttp::status::internal_server_error;
+        case ApiError::not_supported:
+            return bhttp::status::not_implemented;
     }
     return bhttp::status::internal_server_error;
 }

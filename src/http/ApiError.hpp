@@ -30,9 +30,11 @@ enum class ApiError {
     not_committed,           ///< 504: ack committed, and no commit in time
     unauthorized,            ///< 401: no valid token (ingest, /admin/, /metrics)
     conflict,                ///< 409: a request with the same Idempotency-Key is in progress
-    forbidden,  ///< 403: a table outside the token's globs; a wrong admin token; an address not
-                ///< allowed
-    internal,   ///< 500: a request's answer was lost inside chgate (a bug)
+    forbidden,      ///< 403: a table outside the token's globs; a wrong admin token; an address not
+                    ///< allowed
+    internal,       ///< 500: a request's answer was lost inside chgate (a bug)
+    not_supported,  ///< 501: an ack level the server cannot back (committed through a
+                    ///< Distributed table, on a server without insert_distributed_sync)
 };
 
 boost::beast::http::status to_http_status(ApiError e);

@@ -103,12 +103,14 @@ void IngestScratch::trim() {
 IngestHandler::IngestHandler(batch::BatchManager& manager, const Access& access,
                              std::uint64_t max_body_size, std::chrono::milliseconds commit_timeout,
                              std::chrono::milliseconds idempotency_window,
-                             std::size_t idempotency_max_keys)
+                             std::size_t idempotency_max_keys,
+                             DistributedSyncMissing distributed_sync_missing)
     : manager_(manager),
       access_(access),
       max_body_size_(max_body_size),
       commit_timeout_(commit_timeout),
-      idempotency_(idempotency_window, idempotency_max_keys) {}
+      idempotency_(idempotency_window, idempotency_max_keys),
+      distributed_sync_missing_(std::move(distributed_sync_missing)) {}
 
 namespace {
 
@@ -386,6 +388,15 @@ std::optional<Response> IngestHandler::choose_ack(const batch::Route& route,
     // Without a log of its own, a table can promise "durable" only by committing.
     if (ack == config::AckLevel::durable && !route.buffer->logs_appends()) {
         ack = config::AckLevel::committed;
+    }
+    if (ack == config::AckLevel::committed && route.buffer->table().config()->distributed &&
+        distributed_sync_missing_ && distributed_sync_missing_()) {
+        return error_response(
+            ApiError::not_supported,
+            "table " + route.buffer->table().name() +
+                " is a Distributed table (distributed: true), and ClickHouse has no "
+                "insert_distributed_sync: an INSERT ends before the shards have the rows, so "
+                "chgate cannot promise committed; ask for ack buffered or durable");
     }
     if (ack == config::AckLevel::durable && route.buffer->wal()->failed()) {
         // Refused before buffering, so that the retry the 503 asks for cannot

@@ -56,10 +56,15 @@ struct IngestTarget {
 /// bytes and sends back what it returns (or what it sends through `defer`).
 class IngestHandler {
   public:
+    /// Whether ClickHouse lacks insert_distributed_sync (a replica's probe
+    /// found none): then a Distributed table cannot promise committed.
+    using DistributedSyncMissing = std::function<bool()>;
+
     IngestHandler(batch::BatchManager& manager, const Access& access, std::uint64_t max_body_size,
                   std::chrono::milliseconds commit_timeout,
                   std::chrono::milliseconds idempotency_window = std::chrono::minutes(10),
-                  std::size_t idempotency_max_keys = 100000);
+                  std::size_t idempotency_max_keys = 100000,
+                  DistributedSyncMissing distributed_sync_missing = {});
 
     /// Checks a request to POST /v1/events/{table} on its headers, before its
     /// body is read: a refusal is the answer the whole request would get
@@ -126,6 +131,7 @@ class IngestHandler {
     const std::uint64_t max_body_size_;
     const std::chrono::milliseconds commit_timeout_;
     IdempotencyCache idempotency_;
+    const DistributedSyncMissing distributed_sync_missing_;
 };
 
 }  // namespace chgate::http

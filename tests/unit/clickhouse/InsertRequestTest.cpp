@@ -46,3 +46,19 @@ TEST_CASE("a server with insert_deduplication_token gets the batch's token") {
     ServerInfo old;  // 18.16: no such setting, so none is sent
     CHECK(build_insert_url("http://ch", "Q", old, token) == "http://ch/?query=Q");
 }
+
+TEST_CASE("an INSERT into a Distributed table waits for the shards, where the server can") {
+    ServerInfo s;  // 18.16 has insert_distributed_sync
+    CHECK(build_insert_url("http://ch", "Q", s, {}, true) ==
+          "http://ch/?query=Q&insert_distributed_sync=1");
+    CHECK(build_insert_url("http://ch", "Q", s, {}, false) == "http://ch/?query=Q");
+    // The operator's insert_distributed_sync=0 holds for other tables, not for this one.
+    s.settings = {{"insert_distributed_sync", "0"}, {"max_threads", "2"}};
+    CHECK(build_insert_url("http://ch", "Q", s, {}, true) ==
+          "http://ch/?query=Q&max_threads=2&insert_distributed_sync=1");
+    CHECK(build_insert_url("http://ch", "Q", s, {}, false) ==
+          "http://ch/?query=Q&insert_distributed_sync=0&max_threads=2");
+    ServerInfo without;
+    without.insert_distributed_sync = false;
+    CHECK(build_insert_url("http://ch", "Q", without, {}, true) == "http://ch/?query=Q");
+}

@@ -101,6 +101,7 @@ class ScriptedSender final : public clickhouse::Sender {
     explicit ScriptedSender(Answer answer) : answer_(std::move(answer)) {}
     clickhouse::SendResult send(const clickhouse::InsertCall& call) override {
         bodies.emplace_back(call.rows);
+        distributed.push_back(call.distributed);
         clickhouse::SendResult r;
         r.outcome = answer_(call.rows);
         r.response.transport_ok = r.outcome.error_class != ErrorClass::retry;
@@ -109,6 +110,7 @@ class ScriptedSender final : public clickhouse::Sender {
         return r;
     }
     std::vector<std::string> bodies;
+    std::vector<bool> distributed;  ///< per INSERT: into a Distributed table, synchronously
 
   private:
     Answer answer_;
@@ -483,4 +485,20 @@ TEST_CASE("at a shutdown out of time, batches only in memory are spooled") {
     CHECK(l.spooled == 2);
     CHECK(l.on_disk == 1);
     CHECK(l.lost == 0);
+}
+
+TEST_CASE("a table's distributed setting reaches every INSERT of its batches") {
+    Rig rig;
+    config::TableConfig tcfg;
+    tcfg.distributed = true;
+    auto owner = std::make_shared<FakeOwner>(tcfg);
+    auto b = rig.take(owner, "{\"a\":1}\n{\"bad\":1}\n", 2);
+    ScriptedSender sender(refuse_bad);
+    rig.flusher->deliver(b, sender);
+    CHECK(sender.distributed == std::vector<bool>(sender.bodies.size(), true));
+    auto plain = std::make_shared<FakeOwner>();
+    auto c = rig.take(plain, "{\"a\":1}\n", 1);
+    ScriptedSender other([](std::string_view) { return ok(); });
+    rig.flusher->deliver(c, other);
+    CHECK(other.distributed == std::vector<bool>{false});
 }

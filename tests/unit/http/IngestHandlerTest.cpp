@@ -52,7 +52,8 @@ struct Fixture {
           rate(Clock::now()),
           manager(config, queue, budget, rate, storage),
           access(*config, true),
-          handler(manager, access, max_body, std::chrono::seconds(30)) {
+          handler(manager, access, max_body, std::chrono::seconds(30), std::chrono::minutes(10),
+                  100000, [this] { return distributed_sync_missing; }) {
         manager.registry().set_ready();
         defer = [this](std::chrono::milliseconds timeout, http::Response on_timeout) {
             auto r = std::make_shared<CapturedReply>();
@@ -98,6 +99,7 @@ struct Fixture {
     batch::BatchManager manager;
     http::Access access;
     http::IngestHandler handler;
+    bool distributed_sync_missing = false;  ///< what the probe of ClickHouse found
     http::IngestScratch scratch;
     http::Defer defer;
     std::vector<std::shared_ptr<CapturedReply>> replies;
@@ -405,4 +407,21 @@ TEST_CASE("a repeat while the first waits for its commit gets 409 and then the a
     CHECK(again->status == bhttp::status::ok);
     CHECK(again->idempotent_replayed);
     CHECK(f.queue.size() == 0);  // nothing inserted twice
+}
+
+TEST_CASE(
+    "a Distributed table promises committed only where the server has insert_distributed_sync") {
+    Fixture f("batching: {defaults: {ack: buffered}, tables: {events_all: {distributed: true}}}");
+    // The server has the setting: committed is deferred until the batch reports.
+    CHECK_FALSE(f.handler.post_events("events_all", input(R"({"a":1})", "ack=committed", f.defer),
+                                      f.scratch));
+    f.distributed_sync_missing = true;
+    auto r = f.events("events_all", R"({"a":2})", {}, {}, "ack=committed");
+    CHECK(r.status == bhttp::status::not_implemented);
+    CHECK_THAT(r.body, Catch::Contains("insert_distributed_sync"));
+    // Buffered promises nothing about the shards, and stays.
+    CHECK(f.events("events_all", R"({"a":3})").status == bhttp::status::accepted);
+    // Without a log of its own (no storage here), durable means committed: refused too.
+    CHECK(f.events("events_all", R"({"a":4})", {}, {}, "ack=durable").status ==
+          bhttp::status::not_implemented);
 }

@@ -1,0 +1,115 @@
+"""distributed: true on a real 2 x 2 cluster: chgate inserts through a
+Distributed table with insert_distributed_sync=1, so a committed answer means
+every shard has the rows, and a shard that is down means no committed answer
+(ClickHouse alone would queue the rows and answer 200)."""
+
+import json
+import os
+import subprocess
+import unittest
+import uuid
+
+import harness
+from test_cluster_placement import CLUSTER_DIR, cluster_shards
+
+
+def replicas_of_shard(i):
+    return [os.path.join(CLUSTER_DIR, f"s{i + 1}r{r}") for r in (1, 2)]
+
+
+def start_server(path):
+    with open(os.path.join(path, "http_port")) as f:
+        http_port = f.read().strip()
+    with open(os.path.join(path, "tcp_port")) as f:
+        tcp_port = f.read().strip()
+    subprocess.run([os.path.join(harness.SOURCE_DIR, "deploy", "clickhouse.sh"), "start", path,
+                    http_port, tcp_port, "--test"], check=True, capture_output=True)
+
+
+def stop_server(path):
+    subprocess.run([os.path.join(harness.SOURCE_DIR, "deploy", "clickhouse.sh"), "stop", path],
+                   check=True, capture_output=True)
+
+
+class ClusterDistributedTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not (CLUSTER_DIR and harness.CHGATE_BIN):
+            raise unittest.SkipTest("run through ctest: the cluster fixture sets CHGATE_TEST_CLUSTER_DIR")
+        cls.shards = cluster_shards()
+        cls.servers = [server for shard in cls.shards for server in shard]
+
+    def setUp(self):
+        self.db = f"it_distributed_{uuid.uuid4().hex[:8]}"
+        for server in self.servers:
+            server.query(f"CREATE DATABASE `{self.db}`")
+            server.query(
+                f"CREATE TABLE `{self.db}`.events (id UInt64, key String) ENGINE = ReplicatedMergeTree("
+                f"'/clickhouse/tables/{{shard}}/{self.db}/events', '{{replica}}') ORDER BY id")
+            server.query(f"CREATE TABLE `{self.db}`.events_all AS `{self.db}`.events "
+                         f"ENGINE = Distributed(chgate_cluster, `{self.db}`, events, cityHash64(key))")
+        self.addCleanup(self.drop)
+
+    def drop(self):
+        for server in self.servers:
+            server.query(f"DROP DATABASE IF EXISTS `{self.db}`")
+
+    def config(self, **server):
+        urls = [s.url for s in self.servers]
+        cfg = json.loads(harness.make_config(
+            self.db, {"events_all": {"distributed": True, "ack": "committed", "strategy": "immediate"}},
+            urls[0], server=server))
+        del cfg["clickhouse"]["url"]
+        cfg["clickhouse"]["urls"] = urls
+        return json.dumps(cfg)
+
+    def per_shard(self):
+        """The rows each shard holds, by id: those of either replica (an INSERT
+        goes to one of them; the other fetches it a moment later), and how many
+        ids a replica holds twice."""
+        counts, dups = [], 0
+        for shard in self.shards:
+            ids = set()
+            for replica in shard:
+                got = [int(r["id"]) for r in replica.rows(f"SELECT id FROM `{self.db}`.events")]
+                dups += len(got) - len(set(got))
+                ids.update(got)
+            counts.append(len(ids))
+        return counts, dups
+
+    def test_a_committed_answer_means_every_shard_has_the_rows(self):
+        with harness.Chgate(self.config()) as gate:
+            total = 0
+            for request in range(10):
+                rows = [{"id": total + i, "key": f"user-{request}-{i}"} for i in range(50)]
+                r = gate.post_events("events_all", rows)
+                self.assertEqual(r.status, 200, r)
+                total += len(rows)
+                counts, dups = self.per_shard()
+                # Right after the answer, not eventually: the shards have them.
+                self.assertEqual(sum(counts), total, counts)
+                self.assertEqual(dups, 0)
+            self.assertTrue(all(c > 0 for c in counts), counts)
+            self.assertIn("insert_distributed_sync yes", gate.log())
+
+    def test_a_shard_down_gets_no_committed_answer_and_its_rows_arrive_later(self):
+        down = replicas_of_shard(1)
+        for path in down:
+            stop_server(path)
+            self.addCleanup(start_server, path)  # if the test fails before it does
+        with harness.Chgate(self.config(commit_timeout="2s")) as gate:
+            rows = [{"id": i, "key": f"k{i}"} for i in range(40)]
+            r = gate.post_events("events_all", rows, timeout=60)
+            # ClickHouse alone would have queued the rows for shard 2 and answered 200.
+            self.assertEqual(r.status, 504, r)
+            self.assertEqual(r.json().get("accepted"), 40, r)
+            for path in down:
+                start_server(path)
+            harness.wait_until(lambda: sum(self.per_shard()[0]) == 40, 90,
+                               message="the rows to reach both shards")
+            counts, dups = self.per_shard()
+            self.assertEqual((sum(counts), dups), (40, 0), counts)
+
+
+if __name__ == "__main__":
+    unittest.main()
