@@ -3,13 +3,16 @@
 # clickhouse-server processes as 2 shards x 2 replicas, every file under DIR.
 # The same cluster the scale-out tests use; for trying sharding by hand.
 #
-#   deploy/cluster.sh start DIR [--test]
+#   deploy/cluster.sh start DIR [--test] [--base-port P]
 #       Starts ZooKeeper (DIR/zookeeper) and the servers (DIR/s1r1, DIR/s1r2,
 #       DIR/s2r1, DIR/s2r2), each with remote_servers (the cluster is named
 #       "chgate_cluster"), macros {shard} and {replica}, and zookeeper in its
 #       config (and "chgate_weighted": the same shards, weights 2 and 1).
 #       Returns once all answer. Writes DIR/shards: one line per shard,
 #       its replicas' HTTP URLs separated by spaces. --test as in clickhouse.sh.
+#       Ports are free ones, or with --base-port P: HTTP P to P+3 (s1r1, s1r2,
+#       s2r1, s2r2), native P+10 to P+13, interserver P+20 to P+23, and
+#       ZooKeeper P+30.
 #   deploy/cluster.sh stop DIR
 #       Stops the servers, then ZooKeeper.
 #   deploy/cluster.sh stop-zookeeper DIR | start-zookeeper DIR
@@ -99,23 +102,36 @@ XML
 }
 
 cmd_start() {
-    local dir="$1"
+    local dir="$1" base="" pass=()
     shift
-    mkdir -p "$dir"
+    while (($#)); do
+        case "$1" in
+            --base-port) base="${2:-}"; [[ "$base" =~ ^[0-9]+$ ]] || die "--base-port needs a port"; shift 2 ;;
+            *) pass+=("$1"); shift ;;
+        esac
+    done
+    mkdir -p "$dir/zookeeper"
     dir="$(cd "$dir" && pwd)"
+    [[ -z "$base" ]] || echo $((base + 30)) >"$dir/zookeeper/port"
     start_zookeeper "$dir"
-    local name
+    local name i=0 kind
     # Ports first: every server's remote_servers names all four.
     for name in "${replicas[@]}"; do
         mkdir -p "$dir/$name"
-        [[ -f "$dir/$name/http_port" ]] || free_port >"$dir/$name/http_port"
-        [[ -f "$dir/$name/tcp_port" ]] || free_port >"$dir/$name/tcp_port"
-        [[ -f "$dir/$name/interserver_port" ]] || free_port >"$dir/$name/interserver_port"
+        for kind in http:0 tcp:10 interserver:20; do
+            local file="$dir/$name/${kind%%:*}_port"
+            if [[ -n "$base" ]]; then
+                echo $((base + ${kind##*:} + i)) >"$file"
+            elif [[ ! -f "$file" ]]; then
+                free_port >"$file"
+            fi
+        done
+        i=$((i + 1))
     done
     for name in "${replicas[@]}"; do
         write_cluster_config "$dir" "$name" "${name:1:1}" "$(cat "$dir/$name/interserver_port")"
         "$here/clickhouse.sh" start "$dir/$name" "$(cat "$dir/$name/http_port")" \
-            "$(cat "$dir/$name/tcp_port")" "$@"
+            "$(cat "$dir/$name/tcp_port")" "${pass[@]}"
     done
     {
         echo "http://127.0.0.1:$(cat "$dir/s1r1/http_port") http://127.0.0.1:$(cat "$dir/s1r2/http_port")"
@@ -124,11 +140,18 @@ cmd_start() {
 }
 
 cmd_stop() {
-    local dir="$1" name
+    local dir="$1" name pids=()
+    # In parallel: each server takes a few seconds to close its replicated tables.
     for name in "${replicas[@]}"; do
-        [[ -d "$dir/$name" ]] && "$here/clickhouse.sh" stop "$dir/$name"
+        if [[ -d "$dir/$name" ]]; then
+            "$here/clickhouse.sh" stop "$dir/$name" &
+            pids+=($!)
+        fi
     done
+    local pid status=0
+    for pid in "${pids[@]}"; do wait "$pid" || status=1; done
     stop_pidfile "$dir/zookeeper/pid" ZooKeeper
+    return "$status"
 }
 
 case "${1:-}" in

@@ -5,6 +5,12 @@
 #   example tables, and runs chgate in the foreground with config/chgate.yaml.
 #   Ctrl-C flushes chgate's buffers into ClickHouse, then stops both.
 #
+#   deploy/run.sh --cluster
+#   does the same against a ClickHouse cluster it starts in var/cluster
+#   (deploy/cluster.sh: ZooKeeper and 2 shards x 2 replicas, HTTP on
+#   127.0.0.1:8123-8126), with the example tables as Distributed tables over
+#   replicated shards (deploy/cluster-sql.py) and config/examples/cluster.yaml.
+#
 # Environment:
 #   CLICKHOUSE_URL   use this ClickHouse instead of starting one
 #                    (the example tables are created there too)
@@ -20,25 +26,41 @@ echo "run.sh: building chgate (Release) in build-release/" >&2
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCHGATE_TESTS=OFF >/dev/null
 cmake --build build-release -j"$(nproc)" --target chgate
 
-ch_dir="$root/var/clickhouse"
-started_clickhouse=0
-if [[ -z "${CLICKHOUSE_URL:-}" ]]; then
-    "$root/deploy/clickhouse.sh" start "$ch_dir" "${CH_HTTP_PORT:-8123}" "${CH_TCP_PORT:-9000}"
-    started_clickhouse=1
-    export CLICKHOUSE_URL="$("$root/deploy/clickhouse.sh" url "$ch_dir")"
+config="$root/config/chgate.yaml"
+if [[ "${1:-}" == "--cluster" ]]; then
+    cluster_dir="$root/var/cluster"
+    "$root/deploy/cluster.sh" start "$cluster_dir" --base-port 8123
+    trap '"$root/deploy/cluster.sh" stop "$cluster_dir"' EXIT
+    sql="$cluster_dir/tables.sql"
+    python3 "$root/deploy/cluster-sql.py" "$root/deploy/sql/chgate.sql" >"$sql"
+    for url in $("$root/deploy/cluster.sh" urls "$cluster_dir"); do
+        echo "run.sh: creating the example tables in $url" >&2
+        "$root/deploy/apply-sql.sh" "$url" "$sql"
+    done
+    config="$root/config/examples/cluster.yaml"
+elif [[ -n "${1:-}" ]]; then
+    echo "usage: deploy/run.sh [--cluster]" >&2
+    exit 2
+else
+    ch_dir="$root/var/clickhouse"
+    started_clickhouse=0
+    if [[ -z "${CLICKHOUSE_URL:-}" ]]; then
+        "$root/deploy/clickhouse.sh" start "$ch_dir" "${CH_HTTP_PORT:-8123}" "${CH_TCP_PORT:-9000}"
+        started_clickhouse=1
+        export CLICKHOUSE_URL="$("$root/deploy/clickhouse.sh" url "$ch_dir")"
+    fi
+    stop_clickhouse() {
+        if ((started_clickhouse)); then "$root/deploy/clickhouse.sh" stop "$ch_dir"; fi
+    }
+    trap stop_clickhouse EXIT
+    echo "run.sh: creating the example tables in $CLICKHOUSE_URL" >&2
+    "$root/deploy/apply-sql.sh" "$CLICKHOUSE_URL" "$root/deploy/sql/chgate.sql"
 fi
-stop_clickhouse() {
-    if ((started_clickhouse)); then "$root/deploy/clickhouse.sh" stop "$ch_dir"; fi
-}
-trap stop_clickhouse EXIT
-
-echo "run.sh: creating the example tables in $CLICKHOUSE_URL" >&2
-"$root/deploy/apply-sql.sh" "$CLICKHOUSE_URL" "$root/deploy/sql/chgate.sql"
 
 # chgate runs in its own session: the terminal's Ctrl-C reaches this script,
 # which forwards one SIGTERM, so chgate flushes instead of dying. A second
 # Ctrl-C forwards SIGINT, which chgate takes as "exit now".
-setsid "$root/build-release/chgate" --config "$root/config/chgate.yaml" &
+setsid "$root/build-release/chgate" --config "$config" &
 chgate_pid=$!
 signals=0
 forward() {

@@ -29,9 +29,9 @@ std::optional<ShardBy> parse_shard_by(std::string_view text, std::string& error)
             if (auto field = field_name(argument)) return ShardBy{ShardBy::Kind::city_hash, *field};
         }
     }
-    error = "\"" + std::string(text) +
-            "\" is not a sharding key chgate computes as ClickHouse does: use rand(), "
-            "cityHash64(field) or field (a top-level field of the events)";
+    error.assign("\"").append(text).append(
+        "\" is not a sharding key chgate computes as ClickHouse does: use rand(), "
+        "cityHash64(field) or field (a top-level field of the events)");
     return std::nullopt;
 }
 

@@ -3,18 +3,16 @@ Distributed table with insert_distributed_sync=1, so a committed answer means
 every shard has the rows, and a shard that is down means no committed answer
 (ClickHouse alone would queue the rows and answer 200)."""
 
-import json
 import os
 import subprocess
 import unittest
-import uuid
 
+import cluster
 import harness
-from test_cluster_placement import CLUSTER_DIR, cluster_shards
 
 
 def replicas_of_shard(i):
-    return [os.path.join(CLUSTER_DIR, f"s{i + 1}r{r}") for r in (1, 2)]
+    return [os.path.join(cluster.CLUSTER_DIR, f"s{i + 1}r{r}") for r in (1, 2)]
 
 
 def start_server(path):
@@ -31,37 +29,16 @@ def stop_server(path):
                    check=True, capture_output=True)
 
 
-class ClusterDistributedTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not (CLUSTER_DIR and harness.CHGATE_BIN):
-            raise unittest.SkipTest("run through ctest: the cluster fixture sets CHGATE_TEST_CLUSTER_DIR")
-        cls.shards = cluster_shards()
-        cls.servers = [server for shard in cls.shards for server in shard]
+class ClusterDistributedTest(cluster.ClusterTest):
+    DB_PREFIX = "it_distributed"
 
     def setUp(self):
-        self.db = f"it_distributed_{uuid.uuid4().hex[:8]}"
-        for server in self.servers:
-            server.query(f"CREATE DATABASE `{self.db}`")
-            server.query(
-                f"CREATE TABLE `{self.db}`.events (id UInt64, key String) ENGINE = ReplicatedMergeTree("
-                f"'/clickhouse/tables/{{shard}}/{self.db}/events', '{{replica}}') ORDER BY id")
-            server.query(f"CREATE TABLE `{self.db}`.events_all AS `{self.db}`.events "
-                         f"ENGINE = Distributed(chgate_cluster, `{self.db}`, events, cityHash64(key))")
-        self.addCleanup(self.drop)
-
-    def drop(self):
-        for server in self.servers:
-            server.query(f"DROP DATABASE IF EXISTS `{self.db}`")
+        super().setUp()
+        self.sharded_table("events", "id UInt64, key String", "cityHash64(key)", order_by="id")
 
     def config(self, **server):
-        urls = [s.url for s in self.servers]
-        cfg = json.loads(harness.make_config(
-            self.db, {"events_all": {"distributed": True, "ack": "committed", "strategy": "immediate"}},
-            urls[0], server=server))
-        del cfg["clickhouse"]["url"]
-        cfg["clickhouse"]["urls"] = urls
-        return json.dumps(cfg)
+        tables = {"events_all": {"distributed": True, "ack": "committed", "strategy": "immediate"}}
+        return self.chgate_config(tables, server=server)
 
     def per_shard(self):
         """The rows each shard holds, by id: those of either replica (an INSERT

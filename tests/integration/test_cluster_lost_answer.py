@@ -4,16 +4,14 @@ ReplicatedMergeTree shards behind a Distributed table (distributed: true),
 the repeat is the same block, byte for byte, so each shard drops it: the
 rows land once."""
 
-import json
 import signal
 import socket
 import tempfile
 import threading
 import unittest
-import uuid
 
+import cluster
 import harness
-from test_cluster_placement import CLUSTER_DIR, cluster_shards
 
 
 class AnswerEater:
@@ -60,53 +58,29 @@ class AnswerEater:
                     pass
 
 
-class ClusterLostAnswerTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not (CLUSTER_DIR and harness.CHGATE_BIN):
-            raise unittest.SkipTest("run through ctest: the cluster fixture sets CHGATE_TEST_CLUSTER_DIR")
-        cls.shards = cluster_shards()
-        cls.servers = [server for shard in cls.shards for server in shard]
+class ClusterLostAnswerTest(cluster.ClusterTest):
+    DB_PREFIX = "it_lost"
 
     def setUp(self):
-        self.db = f"it_lost_{uuid.uuid4().hex[:8]}"
-        for server in self.servers:
-            server.query(f"CREATE DATABASE `{self.db}`")
-            server.query(
-                f"CREATE TABLE `{self.db}`.t (id UInt64, key String) ENGINE = ReplicatedMergeTree("
-                f"'/clickhouse/tables/{{shard}}/{self.db}/t', '{{replica}}') ORDER BY id")
-            server.query(f"CREATE TABLE `{self.db}`.t_all AS `{self.db}`.t "
-                         f"ENGINE = Distributed(chgate_cluster, `{self.db}`, t, cityHash64(key))")
-        self.addCleanup(self.drop)
+        super().setUp()
+        self.sharded_table("t", "id UInt64, key String", "cityHash64(key)", order_by="id")
         self.eater = AnswerEater(self.servers[0].port)
         self.addCleanup(self.eater.close)
 
-    def drop(self):
-        for server in self.servers:
-            server.query(f"DROP DATABASE IF EXISTS `{self.db}`")
-
     def start(self, urls, storage):
         tables = {"t_all": {"distributed": True, "strategy": "immediate", "ack": "durable"}}
-        cfg = json.loads(harness.make_config(self.db, tables, urls[0], storage))
-        del cfg["clickhouse"]["url"]
-        cfg["clickhouse"].update({"urls": urls, "timeout": "1s",
-                                  "retry": {"initial": "200ms", "max": "500ms"}})
-        return harness.Chgate(json.dumps(cfg))
+        return harness.Chgate(self.chgate_config(tables, urls=urls, storage=storage, timeout="1s",
+                                                 retry={"initial": "200ms", "max": "500ms"}))
 
-    def landed(self):
-        """Every id on the shards, with repeats (the fuller replica of each)."""
-        ids = []
-        for shard in self.shards:
-            ids += max(([int(r["id"]) for r in replica.rows(f"SELECT id FROM `{self.db}`.t")]
-                        for replica in shard), key=len)
-        return ids
+    def ids(self):
+        return [int(i) for i in self.landed("t")]
 
     def post_100(self, gate):
         rows = [{"id": i, "key": f"k{i}"} for i in range(100)]
         r = gate.post_events("t_all", rows)
         self.assertEqual(r.status, 202, r)  # durable: in the log
         # ClickHouse commits it; chgate never hears.
-        harness.wait_until(lambda: len(self.landed()) >= 100, 30, message="the INSERT to commit")
+        harness.wait_until(lambda: len(self.ids()) >= 100, 30, message="the INSERT to commit")
 
     def test_a_retry_after_a_lost_answer_lands_once(self):
         storage = tempfile.mkdtemp(prefix="chgate-it-storage-")
@@ -118,7 +92,7 @@ class ClusterLostAnswerTest(unittest.TestCase):
             self.eater.eating.clear()
             harness.wait_until(lambda: gate.metrics()["batching"]["queued_items"] == 0, 30,
                                message="the batch to be delivered")
-            landed = self.landed()
+            landed = self.ids()
             self.assertEqual((len(landed), len(set(landed))), (100, 100), "once each")
 
     def test_a_replay_after_kill_9_with_the_answer_lost_lands_once(self):
@@ -132,7 +106,7 @@ class ClusterLostAnswerTest(unittest.TestCase):
             harness.wait_until(lambda: again.metrics()["batching"]["queued_items"] == 0, 30,
                                message="the replayed batch to be delivered")
             self.assertEqual(again.metrics()["storage"]["replay"]["rows"], 100)
-            landed = self.landed()
+            landed = self.ids()
             self.assertEqual((len(landed), len(set(landed))), (100, 100), "once each")
 
 

@@ -10,19 +10,10 @@ import random
 import subprocess
 import unittest
 import urllib.parse
-import uuid
 
-import harness
+import cluster
 
-CLUSTER_DIR = os.environ.get("CHGATE_TEST_CLUSTER_DIR", "")
 SHARD_OF = os.environ.get("CHGATE_SHARD_OF", "")
-
-
-def cluster_shards():
-    """[[ClickHouse per replica] per shard], in remote_servers order."""
-    with open(os.path.join(CLUSTER_DIR, "shards")) as f:
-        return [[harness.ClickHouse(int(url.rsplit(":", 1)[1])) for url in line.split()]
-                for line in f if line.strip()]
 
 
 def chgate_shards(shard_by, weights, lines):
@@ -53,34 +44,21 @@ def as_json(field, values):
             for i, v in enumerate(values)]
 
 
-class ClusterPlacementTest(unittest.TestCase):
+class ClusterPlacementTest(cluster.ClusterTest):
+    DB_PREFIX = "it_placement"
+
     @classmethod
     def setUpClass(cls):
-        if not (CLUSTER_DIR and SHARD_OF):
-            raise unittest.SkipTest("run through ctest: the cluster fixture sets CHGATE_TEST_CLUSTER_DIR")
-        cls.shards = cluster_shards()
-        cls.servers = [server for shard in cls.shards for server in shard]
-        cls.db = f"it_placement_{uuid.uuid4().hex[:8]}"
-        for server in cls.servers:
-            server.query(f"CREATE DATABASE `{cls.db}`")
+        if not SHARD_OF:
+            raise unittest.SkipTest("run through ctest: it sets CHGATE_SHARD_OF")
+        super().setUpClass()
 
-    @classmethod
-    def tearDownClass(cls):
-        for server in cls.servers:
-            server.query(f"DROP DATABASE IF EXISTS `{cls.db}`")
-
-    def through_distributed(self, name, column, cluster, sharding_key, lines):
+    def through_distributed(self, name, column, cluster_name, sharding_key, lines):
         """Creates a replicated local table on every server and a Distributed
         table over it, inserts the JSON `lines` through the Distributed table,
         and returns the values of `column` each shard holds (both replicas read)."""
-        for server in self.servers:
-            server.query(
-                f"CREATE TABLE `{self.db}`.`{name}` ({column}, before UInt32) ENGINE = "
-                f"ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{self.db}/{name}', '{{replica}}') "
-                f"ORDER BY tuple()")
+        self.sharded_table(name, f"{column}, before UInt32", sharding_key, cluster=cluster_name)
         first = self.shards[0][0]
-        first.query(f"CREATE TABLE `{self.db}`.`{name}_all` AS `{self.db}`.`{name}` "
-                    f"ENGINE = Distributed({cluster}, `{self.db}`, `{name}`, {sharding_key})")
         # insert_distributed_sync: the INSERT returns once every shard has its
         # rows (18.16 takes settings in the URL, not in an INSERT).
         # input_format_skip_unknown_fields: the "after" field has no column.

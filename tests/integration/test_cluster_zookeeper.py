@@ -3,44 +3,30 @@ table turn read-only (Code 242) or lose their session, chgate holds the
 committed answers and retries, and once ZooKeeper is back every row lands,
 once."""
 
-import json
 import os
 import subprocess
 import threading
 import unittest
-import uuid
 
+import cluster
 import harness
-from test_cluster_placement import CLUSTER_DIR, cluster_shards
 
 
-def cluster(command):
-    subprocess.run([os.path.join(harness.SOURCE_DIR, "deploy", "cluster.sh"), command, CLUSTER_DIR],
-                   check=True, capture_output=True)
+def cluster_command(command):
+    subprocess.run([os.path.join(harness.SOURCE_DIR, "deploy", "cluster.sh"), command,
+                    cluster.CLUSTER_DIR], check=True, capture_output=True)
 
 
-class ClusterZooKeeperTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not (CLUSTER_DIR and harness.CHGATE_BIN):
-            raise unittest.SkipTest("run through ctest: the cluster fixture sets CHGATE_TEST_CLUSTER_DIR")
-        cls.shards = cluster_shards()
-        cls.servers = [server for shard in cls.shards for server in shard]
+class ClusterZooKeeperTest(cluster.ClusterTest):
+    DB_PREFIX = "it_zk"
 
     def setUp(self):
-        self.db = f"it_zk_{uuid.uuid4().hex[:8]}"
-        for server in self.servers:
-            server.query(f"CREATE DATABASE `{self.db}`")
-            server.query(
-                f"CREATE TABLE `{self.db}`.t (id UInt64, key String) ENGINE = ReplicatedMergeTree("
-                f"'/clickhouse/tables/{{shard}}/{self.db}/t', '{{replica}}') ORDER BY id")
-            server.query(f"CREATE TABLE `{self.db}`.t_all AS `{self.db}`.t "
-                         f"ENGINE = Distributed(chgate_cluster, `{self.db}`, t, cityHash64(key))")
-        self.addCleanup(self.drop)
+        super().setUp()
+        self.sharded_table("t", "id UInt64, key String", "cityHash64(key)", order_by="id")
 
     def drop(self):
         # Tables of a replicated engine need ZooKeeper to be dropped.
-        cluster("start-zookeeper")
+        cluster_command("start-zookeeper")
         for server in self.servers:
             harness.wait_until(lambda: self._try_drop(server), 60, interval=0.5,
                                message="the test database to drop")
@@ -52,23 +38,17 @@ class ClusterZooKeeperTest(unittest.TestCase):
         except RuntimeError:
             return False
 
-    def landed(self):
-        ids = []
-        for shard in self.shards:
-            ids += max(([int(r["id"]) for r in replica.rows(f"SELECT id FROM `{self.db}`.t")]
-                        for replica in shard), key=len)
-        return ids
+    def ids(self):
+        return [int(i) for i in self.landed("t")]
 
     def test_zookeeper_stopped_holds_committed_answers_and_loses_nothing(self):
-        urls = [s.url for s in self.servers]
         tables = {"t_all": {"distributed": True, "strategy": "immediate", "ack": "committed"}}
-        cfg = json.loads(harness.make_config(self.db, tables, urls[0], server={"commit_timeout": "3s"}))
-        del cfg["clickhouse"]["url"]
-        cfg["clickhouse"].update({"urls": urls, "retry": {"initial": "200ms", "max": "1s"}})
-        with harness.Chgate(json.dumps(cfg)) as gate:
+        config = self.chgate_config(tables, server={"commit_timeout": "3s"},
+                                    retry={"initial": "200ms", "max": "1s"})
+        with harness.Chgate(config) as gate:
             first = gate.post_events("t_all", [{"id": i, "key": f"k{i}"} for i in range(50)])
             self.assertEqual(first.status, 200, first)
-            cluster("stop-zookeeper")
+            cluster_command("stop-zookeeper")
             answers = []
 
             def post(start):
@@ -82,12 +62,12 @@ class ClusterZooKeeperTest(unittest.TestCase):
                 p.join()
             # Not one of them is told "committed" while the shards cannot write.
             self.assertEqual(sorted(a.status for a in answers), [504] * 4, answers)
-            cluster("start-zookeeper")
-            harness.wait_until(lambda: len(set(self.landed())) == 250, 120, interval=0.5,
+            cluster_command("start-zookeeper")
+            harness.wait_until(lambda: len(set(self.ids())) == 250, 120, interval=0.5,
                                message="every row on the shards once ZooKeeper is back")
             harness.wait_until(lambda: gate.metrics()["batching"]["queued_items"] == 0, 30,
                                message="nothing left to send")
-            landed = self.landed()
+            landed = self.ids()
             self.assertEqual((len(landed), len(set(landed))), (250, 250), "once each")
 
 

@@ -71,6 +71,20 @@ TEST_CASE("the shipped config/chgate.yaml loads with the batching design's value
     CHECK(c->clickhouse.settings.at("date_time_input_format") == "best_effort");
 }
 
+TEST_CASE("the cluster example makes every table Distributed, over the four servers") {
+    std::ifstream in(CHGATE_SOURCE_DIR "/config/examples/cluster.yaml");
+    REQUIRE(in);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto c = load_config_text(text, "cluster.yaml", no_env()).config;
+    REQUIRE(c->batching.tables.size() == 4);
+    for (const auto& [name, t] : c->batching.tables) {
+        INFO(name);
+        CHECK(t.distributed);
+    }
+    CHECK(c->batching.tables.at("payments").ack == AckLevel::committed);
+    CHECK(c->clickhouse.urls.size() == 4);
+}
+
 TEST_CASE("tables inherit the defaults block then presets then their own keys") {
     const auto c = load(R"(
 batching:

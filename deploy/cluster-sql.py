@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Turns a file of CREATE TABLE statements for one server (deploy/sql/chgate.sql)
+into the same tables on a cluster (in DATABASE, default "default"), printed for every node: NAME_local, a
+ReplicatedMergeTree per shard, and NAME, a Distributed table over them with the
+columns clients send (not MATERIALIZED or ALIAS ones), so that clients keep
+writing to NAME.
+
+    deploy/cluster-sql.py FILE [DATABASE [CLUSTER]] > cluster.sql
+"""
+import re
+import sys
+
+source = open(sys.argv[1]).read()
+database = sys.argv[2] if len(sys.argv) > 2 else "default"
+cluster = sys.argv[3] if len(sys.argv) > 3 else "chgate_cluster"
+create = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \(")
+engine = re.compile(r"ENGINE = MergeTree\(\)")
+lines = [line for line in source.splitlines() if not line.lstrip().startswith("--")]
+for statement in "\n".join(lines).split(";"):
+    statement = statement.strip()
+    if not statement:
+        continue
+    name = create.search(statement)
+    if not name or not engine.search(statement):
+        sys.exit(f"cluster-sql.py: not a CREATE TABLE IF NOT EXISTS … ENGINE = MergeTree(): {statement[:80]}")
+    table = name.group(1)
+    local = create.sub(f"CREATE TABLE IF NOT EXISTS `{database}`.{table}_local (", statement, count=1)
+    local = engine.sub(f"ENGINE = ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{database}.{table}_local', "
+                       "'{replica}')", local, count=1)
+    print(local + ";\n")
+    # The Distributed table takes what clients send: not the MATERIALIZED or
+    # ALIAS columns, which 18.16 would refuse to pass on (Code 44).
+    body = statement[name.end():statement.index(") ENGINE")]
+    columns = [c.strip() for c in body.split(",\n") if c.strip()]
+    sent = [c for c in columns if not re.search(r"\b(MATERIALIZED|ALIAS)\b", c)]
+    print(f"CREATE TABLE IF NOT EXISTS `{database}`.{table} (\n    " + ",\n    ".join(sent) + "\n)"
+          f" ENGINE = Distributed({cluster}, `{database}`, {table}_local, rand());\n")
