@@ -17,6 +17,17 @@ namespace chgate::store {
 
 namespace {
 
+// A header field that must be an unsigned integer. nlohmann's get<uint64_t>
+// would convert a float (1e21, from a damaged file) with undefined behaviour,
+// and a negative number by wrapping it.
+std::uint64_t unsigned_field(const nlohmann::json& j, const char* key) {
+    const auto& v = j.at(key);
+    if (!v.is_number_unsigned()) {
+        throw std::runtime_error(std::string(key) + " is not an unsigned integer");
+    }
+    return v.get<std::uint64_t>();
+}
+
 // 0 when the size cannot be read: an error must not count as 2^64 bytes.
 std::uint64_t file_size_or_zero(const std::filesystem::path& path) {
     std::error_code ec;
@@ -49,8 +60,8 @@ Spool::Spool(std::filesystem::path dir, std::atomic<std::uint64_t>* disk_total)
             if (!std::getline(in, header)) continue;
             try {
                 const auto j = nlohmann::json::parse(header);
-                SpoolEntry e{f.path(), *target, j.at("batch_id").get<std::uint64_t>(),
-                             j.at("rows").get<std::uint64_t>(), j.at("bytes").get<std::uint64_t>()};
+                SpoolEntry e{f.path(), *target, unsigned_field(j, "batch_id"),
+                             unsigned_field(j, "rows"), unsigned_field(j, "bytes")};
                 e.file_bytes = file_size_or_zero(f.path());
                 bytes_.add(e.file_bytes);
                 entries_[d.path().filename().string()][f.path().filename().string()] = e;

@@ -1,5 +1,7 @@
 #include <unistd.h>
 
+#include <fstream>
+
 #include <catch2/catch.hpp>
 
 #include "support/TempDir.hpp"
@@ -47,4 +49,32 @@ TEST_CASE("the spool counts each file's size once in and once out") {
     again.remove(b.path);
     CHECK(again.bytes() == 0);
     CHECK(total.load() == 0);
+}
+
+TEST_CASE("a spool file whose header numbers are not unsigned integers is left out, not misread") {
+    TempDir dir;
+    std::atomic<std::uint64_t> total{0};
+    const LogTarget target{"db", "events", {}};
+    SpoolEntry good;
+    std::string error;
+    {
+        Spool spool(dir.path, &total);
+        REQUIRE(spool.put(target, 1, "{\"a\":1}\n", 1, error, good));
+    }
+    // Damaged copies: a batch id past 2^64 (parsed as a float), and negative counts.
+    const auto folder = good.path.parent_path();
+    const auto rest = std::string("{\"a\":1}\n");
+    std::ofstream(folder / "00000000000000000002-000001.batch")
+        << "{\"batch_id\":1796199553199553421151,\"bytes\":8,\"rows\":1}\n"
+        << rest;
+    std::ofstream(folder / "00000000000000000003-000001.batch")
+        << "{\"batch_id\":3,\"bytes\":-8,\"rows\":1}\n"
+        << rest;
+    std::ofstream(folder / "00000000000000000004-000001.batch")
+        << "{\"batch_id\":4,\"bytes\":8,\"rows\":1.5}\n"
+        << rest;
+    total = 0;
+    Spool again(dir.path, &total);
+    CHECK(again.bytes() == good.file_bytes);  // only the good file is indexed
+    CHECK(std::filesystem::exists(folder / "00000000000000000002-000001.batch"));  // left in place
 }
