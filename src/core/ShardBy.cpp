@@ -29,9 +29,14 @@ std::optional<ShardBy> parse_shard_by(std::string_view text, std::string& error)
             if (auto field = field_name(argument)) return ShardBy{ShardBy::Kind::city_hash, *field};
         }
     }
-    error.assign("\"").append(text).append(
+    constexpr std::string_view kWhy =
         "\" is not a sharding key chgate computes as ClickHouse does: use rand(), "
-        "cityHash64(field) or field (a top-level field of the events)");
+        "cityHash64(field) or field (a top-level field of the events)";
+    error.clear();
+    error.reserve(1 + text.size() + kWhy.size());
+    error.push_back('"');
+    error.append(text);
+    error.append(kWhy);
     return std::nullopt;
 }
 
