@@ -222,6 +222,7 @@ std::optional<Response> IngestHandler::refuse_encoding(std::string_view content_
 
 std::optional<Response> IngestHandler::route_error(const batch::Route& route,
                                                    std::string_view table_label) const {
+    if (route.error == batch::RouteError::none) return std::nullopt;  // no copy on this path
     const std::string table(table_label);
     switch (route.error) {
         case batch::RouteError::none:
