@@ -25,10 +25,13 @@ std::size_t string_end(std::string_view s, std::size_t i) {
     return s.size();
 }
 
-unsigned hex4(std::string_view s) {
-    unsigned v = 0;
-    std::from_chars(s.data(), s.data() + 4, v, 16);
-    return v;
+// The 4 hex digits of a \u escape; kNoCodeUnit when there are fewer.
+constexpr std::uint32_t kNoCodeUnit = 0x110000;
+std::uint32_t hex4(std::string_view s) {
+    std::uint32_t v = 0;
+    if (s.size() < 4) return kNoCodeUnit;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + 4, v, 16);
+    return ec == std::errc{} && end == s.data() + 4 ? v : kNoCodeUnit;
 }
 
 void append_utf8(std::string& out, std::uint32_t cp) {
@@ -114,6 +117,7 @@ bool decode_json_string(std::string_view body, std::string& out) {
         const auto slash = body.find('\\', i);
         out.append(body.substr(i, slash - i));
         if (slash == std::string_view::npos) break;
+        if (slash + 1 == body.size()) return false;  // not valid JSON: a lone backslash
         const char e = body[slash + 1];
         i = slash + 2;
         switch (e) {
@@ -133,13 +137,13 @@ bool decode_json_string(std::string_view body, std::string& out) {
                 out += '\t';
                 break;
             case 'u': {
-                std::uint32_t cp = hex4(body.substr(i, 4));
+                std::uint32_t cp = hex4(body.substr(i));
                 i += 4;
-                if (cp >= 0xDC00 && cp <= 0xDFFF) return false;
+                if (cp == kNoCodeUnit || (cp >= 0xDC00 && cp <= 0xDFFF)) return false;
                 if (cp >= 0xD800 && cp <= 0xDBFF) {
                     // The low half must follow as the next escape.
                     if (body.substr(i, 2) != "\\u") return false;
-                    const auto low = hex4(body.substr(i + 2, 4));
+                    const auto low = hex4(body.substr(i + 2));
                     if (low < 0xDC00 || low > 0xDFFF) return false;
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
                     i += 6;

@@ -37,8 +37,9 @@ struct ShardKey {
 /// nothing once it has grown.
 ShardKey shard_key(std::string_view row, const core::ShardBy& by, std::string& scratch);
 
-/// Decodes the body of a JSON string (between its quotes, valid JSON) into
-/// UTF-8 bytes, as ClickHouse reads it. False for a lone surrogate.
+/// Decodes the body of a JSON string (between its quotes) into UTF-8 bytes,
+/// as ClickHouse reads it. False for a lone surrogate, and for escapes that
+/// are not valid JSON (a trailing backslash, a short \u).
 bool decode_json_string(std::string_view body, std::string& out);
 
 }  // namespace chgate::ingest

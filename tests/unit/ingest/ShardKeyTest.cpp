@@ -83,6 +83,11 @@ TEST_CASE("JSON strings decode to the UTF-8 bytes ClickHouse stores") {
     std::string out;
     CHECK_FALSE(ingest::decode_json_string(R"(\ud83dx)", out));
     CHECK_FALSE(ingest::decode_json_string(R"(\ud83d\u0041)", out));
+    // Not valid JSON: refused without reading past the text.
+    CHECK_FALSE(ingest::decode_json_string("abc\\", out));
+    CHECK_FALSE(ingest::decode_json_string(R"(\u00)", out));
+    CHECK_FALSE(ingest::decode_json_string(R"(\u00zz)", out));
+    CHECK_FALSE(ingest::decode_json_string(R"(\ud83d\ude)", out));
 }
 
 TEST_CASE("a huge string key is hashed, not copied more than once") {
