@@ -5,16 +5,34 @@ ReplicatedMergeTree per shard, and NAME, a Distributed table over them with the
 columns clients send (not MATERIALIZED or ALIAS ones), so that clients keep
 writing to NAME.
 
-    deploy/cluster-sql.py FILE [DATABASE [CLUSTER]] > cluster.sql
+    deploy/cluster-sql.py FILE [DATABASE [CLUSTER]] [--shard-key TABLE=EXPR ...] > cluster.sql
+
+A Distributed table shards by rand() unless --shard-key gives TABLE its
+sharding key: give the tables chgate feeds with shard_by the same expression,
+so that rows inserted through the Distributed table land where chgate puts them.
 """
 import re
 import sys
 
-source = open(sys.argv[1]).read()
-database = sys.argv[2] if len(sys.argv) > 2 else "default"
-cluster = sys.argv[3] if len(sys.argv) > 3 else "chgate_cluster"
+args, keys = [], {}
+argv = sys.argv[1:]
+while argv:
+    arg = argv.pop(0)
+    if arg == "--shard-key":
+        if not argv or "=" not in argv[0]:
+            sys.exit("cluster-sql.py: --shard-key needs TABLE=EXPR")
+        table, expr = argv.pop(0).split("=", 1)
+        keys[table] = expr
+    else:
+        args.append(arg)
+if not 1 <= len(args) <= 3:
+    sys.exit("usage: deploy/cluster-sql.py FILE [DATABASE [CLUSTER]] [--shard-key TABLE=EXPR ...]")
+source = open(args[0]).read()
+database = args[1] if len(args) > 1 else "default"
+cluster = args[2] if len(args) > 2 else "chgate_cluster"
 create = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \(")
 engine = re.compile(r"ENGINE = MergeTree\(\)")
+out = []
 lines = [line for line in source.splitlines() if not line.lstrip().startswith("--")]
 for statement in "\n".join(lines).split(";"):
     statement = statement.strip()
@@ -27,11 +45,14 @@ for statement in "\n".join(lines).split(";"):
     local = create.sub(f"CREATE TABLE IF NOT EXISTS `{database}`.{table}_local (", statement, count=1)
     local = engine.sub(f"ENGINE = ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{database}.{table}_local', "
                        "'{replica}')", local, count=1)
-    print(local + ";\n")
+    out.append(local + ";\n")
     # The Distributed table takes what clients send: not the MATERIALIZED or
     # ALIAS columns, which 18.16 would refuse to pass on (Code 44).
     body = statement[name.end():statement.index(") ENGINE")]
     columns = [c.strip() for c in body.split(",\n") if c.strip()]
     sent = [c for c in columns if not re.search(r"\b(MATERIALIZED|ALIAS)\b", c)]
-    print(f"CREATE TABLE IF NOT EXISTS `{database}`.{table} (\n    " + ",\n    ".join(sent) + "\n)"
-          f" ENGINE = Distributed({cluster}, `{database}`, {table}_local, rand());\n")
+    out.append(f"CREATE TABLE IF NOT EXISTS `{database}`.{table} (\n    " + ",\n    ".join(sent) + "\n)"
+               f" ENGINE = Distributed({cluster}, `{database}`, {table}_local, {keys.pop(table, 'rand()')});\n")
+if keys:
+    sys.exit(f"cluster-sql.py: --shard-key names tables FILE does not create: {', '.join(keys)}")
+print("\n".join(out))

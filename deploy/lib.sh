@@ -5,8 +5,16 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Whether the process whose PID PIDFILE holds is alive.
-is_running() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Whether the process whose PID PIDFILE holds is alive. A zombie (killed with
+# -9, its parent not yet reaping it) is not: it holds no port and no files.
+is_running() {
+    [[ -f "$1" ]] || return 1
+    local pid state
+    pid="$(cat "$1")"
+    kill -0 "$pid" 2>/dev/null || return 1
+    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)"
+    [[ "$state" != Z ]]
+}
 
 # Stops the process in PIDFILE with SIGTERM and waits for it; after 30 s,
 # SIGKILL. WHAT names it in the message.

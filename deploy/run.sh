@@ -32,7 +32,9 @@ if [[ "${1:-}" == "--cluster" ]]; then
     "$root/deploy/cluster.sh" start "$cluster_dir" --base-port 8123
     trap '"$root/deploy/cluster.sh" stop "$cluster_dir"' EXIT
     sql="$cluster_dir/tables.sql"
-    python3 "$root/deploy/cluster-sql.py" "$root/deploy/sql/chgate.sql" >"$sql"
+    # The tables config/examples/cluster.yaml feeds with shard_by: the same key.
+    python3 "$root/deploy/cluster-sql.py" "$root/deploy/sql/chgate.sql" \
+        --shard-key "events=cityHash64(user_id)" --shard-key "payments=cityHash64(user_id)" >"$sql"
     for url in $("$root/deploy/cluster.sh" urls "$cluster_dir"); do
         echo "run.sh: creating the example tables in $url" >&2
         "$root/deploy/apply-sql.sh" "$url" "$sql"

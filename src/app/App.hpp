@@ -60,7 +60,7 @@ class App {
     core::RateWindow inserted_rate_;
     batch::MemoryBudget budget_;
     flush::FlushQueue queue_;
-    clickhouse::ReplicaSet replicas_;
+    clickhouse::Topology replicas_;  // every server, by shard
     batch::BatchManager manager_;
     flush::Flusher flusher_;
     batch::SpoolReplayer spool_replayer_;

@@ -1,5 +1,7 @@
 #include "batch/BatchManager.hpp"
 
+#include <utility>
+
 #include "flush/FlushQueue.hpp"
 #include "store/Storage.hpp"
 
@@ -32,6 +34,38 @@ AppendResult BatchManager::append(TableBuffer& buffer, std::string_view body,
     sealed.clear();
     if (result.admission == Admission::ok) timer_.wake_by(buffer.deadline());
     return result;
+}
+
+Admission BatchManager::append_shards(std::span<ShardPart> parts, std::string_view body,
+                                      TimePoint now, const flush::CommitWaiterPtr& waiter) {
+    if (parts.empty()) return Admission::ok;
+    auto& first = *parts.front().buffer;
+    auto& table = first.table();
+    if (first.logs_appends() && storage_ != nullptr && !storage_->disk_has_room(body.size())) {
+        table.on_rejected(Admission::disk_full, body.size());
+        return Admission::disk_full;
+    }
+    std::uint64_t total = 0;
+    for (const auto& p : parts)
+        total += row_bytes(p.rows);
+    if (auto a = table.reserve(total); a != Admission::ok) {
+        table.on_rejected(a, total);
+        return a;
+    }
+    thread_local std::vector<flush::Batch> sealed;
+    std::uint64_t requests = 1;  // counted once, with the first shard's rows
+    for (auto& p : parts) {
+        sealed.clear();
+        p.last_lsn = p.buffer
+                         ->append_reserved(body, p.rows, row_bytes(p.rows), now, sealed, waiter,
+                                           std::exchange(requests, 0))
+                         .last_lsn;
+        for (auto& b : sealed)
+            queue_.push(std::move(b));
+        timer_.wake_by(p.buffer->deadline());
+    }
+    sealed.clear();
+    return Admission::ok;
 }
 
 void BatchManager::replay(const std::atomic<bool>& stop) {

@@ -11,6 +11,13 @@
 
 namespace chgate::batch {
 
+/// One shard's rows of a request to a table with shard_by.
+struct ShardPart {
+    TableBuffer* buffer = nullptr;
+    std::span<const core::RowSlice> rows;
+    std::uint64_t last_lsn = 0;  ///< out: the last log record written for them
+};
+
 /// The batch stage's front: appends rows to buffers and hands what they
 /// seal to the flush queue. It owns the three parts behind it: the table
 /// registry (routing, reload, idle buffers), the seal timer and the
@@ -29,6 +36,11 @@ class BatchManager {
     AppendResult append(TableBuffer& buffer, std::string_view body,
                         std::span<const core::RowSlice> rows, TimePoint now,
                         const flush::CommitWaiterPtr& waiter = nullptr);
+    /// Appends each shard's rows to its buffer, all or nothing: the table's
+    /// quota is reserved once for the whole request, so that no shard keeps
+    /// rows of a request that is refused. The buffers share one table.
+    Admission append_shards(std::span<ShardPart> parts, std::string_view body, TimePoint now,
+                            const flush::CommitWaiterPtr& waiter = nullptr);
     /// Whether batching.max_memory is all in use.
     bool memory_full() const { return budget_.held() >= budget_.limit(); }
 

@@ -40,8 +40,7 @@ DeadLetterReplayResult replay_dead_letters(BatchManager& manager, store::DeadLet
     DeadLetterReplayResult result;
     constexpr std::size_t kChunkBytes = 1 << 20;
     for (auto& taken : dead_letters.take(database, table)) {
-        const auto route = manager.registry().route_for_recovery(
-            {taken.target.database, taken.target.table}, taken.target.columns);
+        const auto route = manager.registry().route_for_recovery(taken.target);
         if (!route.buffer) {
             result.error = "table " + database + "." + table + " cannot take rows";
             break;

@@ -11,11 +11,11 @@ namespace chgate::batch {
 using namespace std::chrono_literals;
 
 SpoolReplayer::SpoolReplayer(store::Spool& spool, BatchManager& manager, flush::FlushQueue& queue,
-                             const clickhouse::ReplicaSet& replicas, std::uint64_t bytes_per_second)
+                             const clickhouse::Topology& topology, std::uint64_t bytes_per_second)
     : spool_(spool),
       manager_(manager),
       queue_(queue),
-      replicas_(replicas),
+      topology_(topology),
       rate_(bytes_per_second) {}
 
 SpoolReplayer::~SpoolReplayer() {
@@ -43,7 +43,7 @@ void SpoolReplayer::stop() {
 
 void SpoolReplayer::tick() {
     tokens_ = std::min(rate_, tokens_ + rate_ / 10);
-    if (!replicas_.any_reachable() || tokens_ == 0) return;
+    if (!topology_.any_reachable() || tokens_ == 0) return;
     tokens_ -= std::min(tokens_, round(tokens_));
 }
 
@@ -72,8 +72,13 @@ std::uint64_t SpoolReplayer::round(std::uint64_t budget) {
 }
 
 SpoolReplayer::Outcome SpoolReplayer::bring_back(const store::SpoolEntry& entry) {
-    const auto route = manager_.registry().route_for_recovery(
-        {entry.target.database, entry.target.table}, entry.target.columns);
+    // A shard that is down keeps its batches; the others' come back.
+    const auto shard = entry.target.shard;
+    if (shard != 0 && shard <= topology_.shard_count() &&
+        !topology_.replicas_for(shard).any_reachable()) {
+        return Outcome::no_room;
+    }
+    const auto route = manager_.registry().route_for_recovery(entry.target);
     if (!route.buffer) return Outcome::no_room;
     auto& table = route.buffer->table();
     // Loaded only while the table holds at most half of its memory, so that

@@ -5,7 +5,7 @@
 #include "util/PeriodicTask.hpp"
 
 namespace chgate::clickhouse {
-class ReplicaSet;
+class Topology;
 }
 namespace chgate::store {
 class Spool;
@@ -20,7 +20,8 @@ namespace chgate::batch {
 
 class BatchManager;
 
-/// Brings spooled batches back while ClickHouse answers: oldest first, one
+/// Brings spooled batches back while ClickHouse answers (a shard's, while a
+/// replica of that shard answers): oldest first, one
 /// table after another (a table whose memory is full is skipped, so it never
 /// blocks the others), at storage.spool_replay_rate bytes per second so that
 /// recovery does not swamp ClickHouse, and only while a table holds at most
@@ -28,7 +29,7 @@ class BatchManager;
 class SpoolReplayer {
   public:
     SpoolReplayer(store::Spool& spool, BatchManager& manager, flush::FlushQueue& queue,
-                  const clickhouse::ReplicaSet& replicas, std::uint64_t bytes_per_second);
+                  const clickhouse::Topology& topology, std::uint64_t bytes_per_second);
     ~SpoolReplayer();
 
     void start();
@@ -43,7 +44,8 @@ class SpoolReplayer {
     /// Every 100 ms: refills the token bucket, and spends it on a round.
     void tick();
     enum class Outcome { loaded, no_room, set_aside };
-    /// Loads `entry` into the flush queue if its table has room. An entry that
+    /// Loads `entry` into the flush queue if its table has room and its shard
+    /// a replica that answers. An entry that
     /// will never load (gone, or damaged) is set aside; one that cannot be
     /// opened for a passing reason is left for a later round.
     Outcome bring_back(const store::SpoolEntry& entry);
@@ -51,7 +53,7 @@ class SpoolReplayer {
     store::Spool& spool_;
     BatchManager& manager_;
     flush::FlushQueue& queue_;
-    const clickhouse::ReplicaSet& replicas_;
+    const clickhouse::Topology& topology_;
     const std::uint64_t rate_;
     // A token bucket: rate_ bytes a second, at most one second's worth saved
     // up. The task's thread's alone.

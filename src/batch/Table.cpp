@@ -9,14 +9,17 @@ constexpr auto kRelaxed = std::memory_order_relaxed;
 }
 
 Table::Table(std::string name, std::string database, std::string table, config::TableConfig cfg,
-             MemoryBudget& gateway, core::RateWindow& inserted_rate)
+             MemoryBudget& gateway, core::RateWindow& inserted_rate,
+             std::shared_ptr<const Sharding> sharding)
     : name_(std::move(name)),
       database_(std::move(database)),
       table_(std::move(table)),
       cfg_(std::make_shared<const config::TableConfig>(std::move(cfg))),
       quota_(cfg_.load()->max_memory),
       gateway_(gateway),
-      inserted_rate_(inserted_rate) {}
+      inserted_rate_(inserted_rate),
+      sharding_(std::move(sharding)),
+      shard_stats_(sharding_ ? std::make_unique<ShardStats[]>(sharding_->shards()) : nullptr) {}
 
 void Table::retune(config::TableConfig cfg) {
     quota_.set_limit(cfg.max_memory);
@@ -43,8 +46,8 @@ void Table::release(std::uint64_t bytes) {
     gateway_.release(bytes);
 }
 
-void Table::on_accepted(std::uint64_t rows, std::uint64_t bytes) {
-    stats_.requests_accepted.fetch_add(1, kRelaxed);
+void Table::on_accepted(std::uint64_t rows, std::uint64_t bytes, std::uint64_t requests) {
+    stats_.requests_accepted.fetch_add(requests, kRelaxed);
     stats_.rows_accepted.fetch_add(rows, kRelaxed);
     stats_.bytes_accepted.fetch_add(bytes, kRelaxed);
 }

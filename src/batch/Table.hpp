@@ -11,6 +11,8 @@
 #include "config/Config.hpp"
 #include "core/Clock.hpp"
 #include "core/RateWindow.hpp"
+#include "core/ShardBy.hpp"
+#include "core/ShardSlots.hpp"
 #include "util/Mutex.hpp"
 
 namespace chgate::batch {
@@ -18,13 +20,35 @@ namespace chgate::batch {
 /// What a reservation against the quotas came to.
 enum class Admission { ok, table_full, gateway_full, too_large, disk_full };
 
+/// A table with shard_by: how its rows pick a shard of clickhouse.cluster,
+/// and the table they go into there. Fixed for the table's life: a reload
+/// that changes it waits for a restart.
+struct Sharding {
+    core::ShardBy by;
+    core::ShardSlots slots;
+    std::string local_table;
+    std::size_t shards() const { return slots.shards(); }
+};
+
+/// One shard's part of a sharded table's counters (tables.{t}.shards[i] in
+/// /metrics).
+struct ShardStats {
+    Counter rows_accepted{0};
+    Counter batches_inserted{0};
+    Counter rows_inserted{0};
+    Counter failed_attempts{0};
+    Counter rows_spooled{0};
+};
+
 /// One ClickHouse table as chgate serves it: its settings, its memory quota and
 /// its counters. Several buffers (one per column list) may feed one table.
 /// Each observable event is one method that both counts and logs.
 class Table {
   public:
+    /// `sharding`: null for a table without shard_by.
     Table(std::string name, std::string database, std::string table, config::TableConfig cfg,
-          MemoryBudget& gateway, core::RateWindow& inserted_rate);
+          MemoryBudget& gateway, core::RateWindow& inserted_rate,
+          std::shared_ptr<const Sharding> sharding = nullptr);
 
     const std::string& name() const { return name_; }  ///< as clients write it
     const std::string& database() const { return database_; }
@@ -35,6 +59,10 @@ class Table {
     /// A config reload: new settings, and the quota follows max_memory.
     void retune(config::TableConfig cfg);
     const batch::TableStats& stats() const { return stats_; }
+    /// Null unless the table has shard_by.
+    const Sharding* sharding() const { return sharding_.get(); }
+    /// Shard `shard`'s counters (from 1); the table must be sharded.
+    ShardStats& shard_stats(std::uint32_t shard) const { return shard_stats_[shard - 1]; }
     std::uint64_t held_bytes() const { return quota_.held(); }
 
     /// Reserves `bytes` against the table's and the gateway's quotas.
@@ -45,7 +73,8 @@ class Table {
     /// Gives back what a finished (inserted or dropped) batch held.
     void release(std::uint64_t bytes);
 
-    void on_accepted(std::uint64_t rows, std::uint64_t bytes);
+    /// `requests`: 1, or 0 for the second and later shards of one request.
+    void on_accepted(std::uint64_t rows, std::uint64_t bytes, std::uint64_t requests = 1);
     void on_rejected(Admission why, std::uint64_t bytes);
     void on_buffered(std::int64_t rows, std::int64_t bytes);
     void on_sealed(flush::FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
@@ -117,6 +146,8 @@ class Table {
     MemoryBudget& gateway_;
     core::RateWindow& inserted_rate_;
     batch::TableStats stats_;
+    const std::shared_ptr<const Sharding> sharding_;
+    const std::unique_ptr<ShardStats[]> shard_stats_;
 
     mutable Mutex mutex_;
     // Guarded by mutex_: the times of pending batches, and the hold.

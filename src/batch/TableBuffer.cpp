@@ -17,8 +17,11 @@ std::uint64_t next_batch_id() {
 
 namespace {
 
-std::string build_insert_query(const Table& t, const std::vector<std::string>& columns) {
-    std::string q = "INSERT INTO `" + t.database() + "`.`" + t.table() + "`";
+// A shard's buffer inserts into the shards' table (local_table) there.
+std::string build_insert_query(const Table& t, const std::vector<std::string>& columns,
+                               std::uint32_t shard) {
+    const auto& target = shard != 0 ? t.sharding()->local_table : t.table();
+    std::string q = "INSERT INTO `" + t.database() + "`.`" + target + "`";
     if (!columns.empty()) {
         q += " (";
         for (std::size_t i = 0; i < columns.size(); ++i) {
@@ -31,10 +34,12 @@ std::string build_insert_query(const Table& t, const std::vector<std::string>& c
     return q;
 }
 
-std::string make_label(const Table& t, const std::vector<std::string>& columns) {
-    if (columns.empty()) return t.name();
+std::string make_label(const Table& t, const std::vector<std::string>& columns,
+                       std::uint32_t shard) {
+    const auto name = shard != 0 ? t.name() + " shard " + std::to_string(shard) : t.name();
+    if (columns.empty()) return name;
     constexpr std::size_t kMax = 120;
-    std::string label = t.name() + " (";
+    std::string label = name + " (";
     for (std::size_t i = 0; i < columns.size(); ++i) {
         if (label.size() > kMax) {
             label += "… " + std::to_string(columns.size() - i) + " more";
@@ -49,12 +54,13 @@ std::string make_label(const Table& t, const std::vector<std::string>& columns) 
 
 TableBuffer::TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> columns,
                          std::unique_ptr<Strategy> strategy, std::shared_ptr<store::Wal> wal,
-                         bool log_appends)
+                         bool log_appends, std::uint32_t shard)
     : table_(std::move(table)),
       columns_(std::move(columns)),
-      target_{build_insert_query(*table_, columns_),
-              {table_->database(), table_->table(), columns_},
-              make_label(*table_, columns_)},
+      target_{build_insert_query(*table_, columns_, shard),
+              {table_->database(), table_->table(), columns_, shard},
+              make_label(*table_, columns_, shard),
+              shard},
       wal_(std::move(wal)),
       log_appends_(log_appends && wal_ != nullptr),
       strategy_(std::move(strategy)) {}
@@ -62,16 +68,28 @@ TableBuffer::TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> 
 AppendResult TableBuffer::append(std::string_view body, std::span<const core::RowSlice> rows,
                                  TimePoint now, std::vector<flush::Batch>& sealed,
                                  const flush::CommitWaiterPtr& waiter) {
-    AppendResult result;
+    if (rows.empty()) return {};
+    const auto bytes = row_bytes(rows);
+    if (auto a = table_->reserve(bytes); a != Admission::ok) {
+        table_->on_rejected(a, bytes);
+        return {a, 0};
+    }
+    return append_reserved(body, rows, bytes, now, sealed, waiter);
+}
+
+std::uint64_t row_bytes(std::span<const core::RowSlice> rows) {
     std::uint64_t bytes = 0;
     for (const auto& r : rows)
         bytes += r.length + 1;  // each row ends with '\n'
-    if (rows.empty()) return result;
-    if (auto a = table_->reserve(bytes); a != Admission::ok) {
-        table_->on_rejected(a, bytes);
-        result.admission = a;
-        return result;
-    }
+    return bytes;
+}
+
+AppendResult TableBuffer::append_reserved(std::string_view body,
+                                          std::span<const core::RowSlice> rows, std::uint64_t bytes,
+                                          TimePoint now, std::vector<flush::Batch>& sealed,
+                                          const flush::CommitWaiterPtr& waiter,
+                                          std::uint64_t requests) {
+    AppendResult result;
     {
         LockGuard lock(mutex_);
         bool open = false;
@@ -116,7 +134,11 @@ AppendResult TableBuffer::append(std::string_view body, std::span<const core::Ro
         if (open) update_deadline_locked();
     }
     last_used_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-    table_->on_accepted(rows.size(), bytes);
+    table_->on_accepted(rows.size(), bytes, requests);
+    if (target_.shard != 0) {
+        table_->shard_stats(target_.shard)
+            .rows_accepted.fetch_add(rows.size(), std::memory_order_relaxed);
+    }
     return result;
 }
 
@@ -289,11 +311,19 @@ void TableBuffer::on_inserted(const flush::Batch& b, std::uint64_t sent_bytes,
                               milliseconds elapsed) {
     table_->on_inserted(b.id, b.row_count, b.rows.size(), sent_bytes, elapsed, b.attempts,
                         Clock::now());
+    if (target_.shard != 0) {
+        auto& s = table_->shard_stats(target_.shard);
+        s.batches_inserted.fetch_add(1, std::memory_order_relaxed);
+        s.rows_inserted.fetch_add(b.row_count, std::memory_order_relaxed);
+    }
 }
 
 void TableBuffer::on_attempt_failed(const flush::Batch& b, const std::string& error,
                                     milliseconds retry_in, bool will_retry) {
     table_->on_attempt_failed(b.id, b.row_count, b.attempts, error, retry_in, will_retry);
+    if (target_.shard != 0) {
+        table_->shard_stats(target_.shard).failed_attempts.fetch_add(1, std::memory_order_relaxed);
+    }
 }
 
 void TableBuffer::on_bad_rows(const flush::Batch& b, std::uint64_t inserted, std::uint64_t bad,
@@ -304,6 +334,10 @@ void TableBuffer::on_bad_rows(const flush::Batch& b, std::uint64_t inserted, std
 
 void TableBuffer::on_spooled(const flush::Batch& b, const std::string& error) {
     table_->on_spooled(b.id, b.row_count, b.attempts, error);
+    if (target_.shard != 0) {
+        table_->shard_stats(target_.shard)
+            .rows_spooled.fetch_add(b.row_count, std::memory_order_relaxed);
+    }
     on_done(b, store::DoneOutcome::spooled);
 }
 

@@ -39,9 +39,11 @@ class TableBuffer final : public flush::BatchOwner,
   public:
     /// `wal` may be null (no log). `log_appends` says whether new rows are
     /// logged: false for ack: buffered tables, whose log only replays old rows.
+    /// `shard` (from 1): the buffer of one shard of a table with shard_by,
+    /// which inserts into its local_table on that shard's replicas.
     TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> columns,
                 std::unique_ptr<Strategy> strategy, std::shared_ptr<store::Wal> wal = nullptr,
-                bool log_appends = false);
+                bool log_appends = false, std::uint32_t shard = 0);
 
     /// Copies `rows` (slices of `body`) in, all or nothing, after reserving
     /// their bytes against the table's and gateway's quotas. Batches the
@@ -51,6 +53,15 @@ class TableBuffer final : public flush::BatchOwner,
     AppendResult append(std::string_view body, std::span<const core::RowSlice> rows, TimePoint now,
                         std::vector<flush::Batch>& sealed,
                         const flush::CommitWaiterPtr& waiter = nullptr);
+
+    /// As append(), for rows whose `bytes` (row_bytes) the caller has
+    /// reserved against the quotas: the shards of one request reserve once,
+    /// and count one request (`requests` 0 for all but the first).
+    AppendResult append_reserved(std::string_view body, std::span<const core::RowSlice> rows,
+                                 std::uint64_t bytes, TimePoint now,
+                                 std::vector<flush::Batch>& sealed,
+                                 const flush::CommitWaiterPtr& waiter = nullptr,
+                                 std::uint64_t requests = 1);
 
     /// Seals if a deadline has passed (called by the batch manager's timer).
     std::optional<flush::Batch> seal_if_due(TimePoint now);
@@ -80,6 +91,8 @@ class TableBuffer final : public flush::BatchOwner,
     Thresholds thresholds() const;
 
     Table& table() const { return *table_; }
+    /// The shard (from 1) this buffer feeds; 0: the table itself.
+    std::uint32_t shard() const { return target_.shard; }
     const std::shared_ptr<Table>& table_ptr() const { return table_; }
     const std::vector<std::string>& columns() const { return columns_; }
     /// INSERT INTO `db`.`table` [(`c1`, …)] FORMAT JSONEachRow
@@ -160,6 +173,9 @@ class TableBuffer final : public flush::BatchOwner,
     TimePoint next_probe_ GUARDED_BY(hold_mutex_){};
     std::atomic<bool> held_{false};
 };
+
+/// What `rows` take in a buffer: each row and its line break.
+std::uint64_t row_bytes(std::span<const core::RowSlice> rows);
 
 /// Batch ids: unique within the process, increasing, and unlikely to repeat
 /// across restarts (they start from the wall clock).

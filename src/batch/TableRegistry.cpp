@@ -1,5 +1,6 @@
 #include "batch/TableRegistry.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 #include <utility>
 
@@ -94,7 +95,7 @@ std::shared_ptr<Table> TableRegistry::find_or_create_table(const std::string& da
                  << cfg.strategy_name << ")";
     }
     auto t = std::make_shared<Table>(display, database, table, apply_enabled(cfg, batching),
-                                     budget_, inserted_rate_);
+                                     budget_, inserted_rate_, sharding_of(display, cfg));
     t->set_configured(configured != nullptr);
     t->counts_toward_max_tables = counted;
     // Only there to deliver what was accepted earlier: clients are refused
@@ -103,6 +104,23 @@ std::shared_ptr<Table> TableRegistry::find_or_create_table(const std::string& da
         t->set_retired(true);
     tables_.emplace(qualified, t);
     return t;
+}
+
+std::shared_ptr<const Sharding> TableRegistry::sharding_of(const std::string& name,
+                                                           const config::TableConfig& cfg) const {
+    if (!cfg.shard_by) return nullptr;
+    const auto& shards = startup_->clickhouse.shards;
+    if (shards.empty()) {
+        // Only a reload can bring this: the cluster is read at start.
+        LOG_ERROR << "table " << name << " has shard_by, but chgate started without "
+                  << "clickhouse.cluster; its rows go to " << name << " itself until a restart";
+        return nullptr;
+    }
+    std::vector<std::uint32_t> weights;
+    for (const auto& s : shards)
+        weights.push_back(s.weight);
+    return std::make_shared<const Sharding>(
+        Sharding{*cfg.shard_by, core::ShardSlots(weights), cfg.local_table});
 }
 
 Route TableRegistry::route(std::string_view name) {
@@ -118,7 +136,7 @@ Route TableRegistry::route(std::string_view name) {
     core::TableName parsed;
     if (!core::parse_table_name(name, parsed)) return {nullptr, RouteError::bad_name};
     auto r = route(parsed, {});
-    if (r.buffer) {
+    if (r.buffer && !r.shards) {
         WriterLock lock(mutex_);
         by_name_.emplace(std::string(name), r.buffer);
     }
@@ -173,6 +191,14 @@ TableRegistry::RetuneResult TableRegistry::retune(const config::ConfigPtr& next,
                     " (a table's write-ahead log is opened or not at start)");
                 cfg.ack = old->ack;
             }
+            if (cfg.shard_by != old->shard_by || cfg.local_table != old->local_table) {
+                result.restart_needed.push_back(
+                    "batching.tables." + table->name() +
+                    ".shard_by and local_table (a table's shards and their logs are opened at "
+                    "start)");
+                cfg.shard_by = old->shard_by;
+                cfg.local_table = old->local_table;
+            }
             if (cfg == *old) continue;
             table->retune(cfg);
             result.retuned.push_back(table->name());
@@ -186,53 +212,122 @@ TableRegistry::RetuneResult TableRegistry::retune(const config::ConfigPtr& next,
     return result;
 }
 
-Route TableRegistry::open_buffer(const core::TableName& name,
-                                 const std::vector<std::string>& columns, RouteFor why) {
-    const auto& database = name.database.empty() ? startup_->clickhouse.database : name.database;
-    if (!core::fits_name_limit(database, name.table)) return {nullptr, RouteError::name_too_long};
-    std::string key = database + "." + name.table;
+namespace {
+std::string buffer_key(const std::string& database, const std::string& table,
+                       const std::vector<std::string>& columns) {
+    std::string key = database + "." + table;
     if (!columns.empty()) {
         key += "(";
         for (std::size_t i = 0; i < columns.size(); ++i)
             key += (i ? "," : "") + columns[i];
         key += ")";
     }
+    return key;
+}
+
+std::string shard_key(const std::string& key, std::uint32_t shard) {
+    return shard == 0 ? key : key + "@" + std::to_string(shard);
+}
+}  // namespace
+
+Route TableRegistry::route_for_recovery(const store::LogTarget& target) {
+    return open_buffer({target.database, target.table}, target.columns, RouteFor::recovery,
+                       target.shard);
+}
+
+Route TableRegistry::open_buffer(const core::TableName& name,
+                                 const std::vector<std::string>& columns, RouteFor why,
+                                 std::uint32_t shard) {
+    const auto& database = name.database.empty() ? startup_->clickhouse.database : name.database;
+    if (!core::fits_name_limit(database, name.table)) return {nullptr, RouteError::name_too_long};
+    const auto key = buffer_key(database, name.table, columns);
     {
         ReaderLock lock(mutex_);
-        if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
+        if (why == RouteFor::client) {
+            if (auto it = shard_routes_.find(key); it != shard_routes_.end()) {
+                Route r(it->second->front());
+                r.shards = it->second;
+                return r;
+            }
+        }
+        // A sharded table's own buffer is only for recovery: clients get its shards.
+        if (auto it = buffers_.find(shard_key(key, shard));
+            it != buffers_.end() && (why != RouteFor::client || !it->second->table().sharding())) {
+            return {it->second};
+        }
     }
     WriterLock lock(mutex_);
-    if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
-    if (closing_.contains(key)) return {nullptr, RouteError::closing};
     RouteError error = RouteError::none;
     bool created = false;
     auto table = find_or_create_table(database, name.table, why, error, created);
     if (!table) return {nullptr, error};
+    const core::TableName target{database, name.table};
+    const auto* sharding = table->sharding();
+    if (why == RouteFor::client && sharding != nullptr) {
+        return open_shards(table, key, target, columns, why, created);
+    }
+    if (shard != 0 && (sharding == nullptr || shard > sharding->shards())) {
+        LOG_WARN << "table " << table->name() << ": rows accepted earlier for shard " << shard
+                 << ", which the table has no longer; they go to " << database << "." << name.table
+                 << ", whose sharding places them";
+        shard = 0;
+    }
+    return open_one(table, shard_key(key, shard), target, columns, why, created, shard);
+}
+
+Route TableRegistry::open_shards(const std::shared_ptr<Table>& table, const std::string& key,
+                                 const core::TableName& target,
+                                 const std::vector<std::string>& columns, RouteFor why,
+                                 bool created) {
+    if (auto it = shard_routes_.find(key); it != shard_routes_.end()) {
+        Route r(it->second->front());
+        r.shards = it->second;
+        return r;
+    }
+    auto shards = std::make_shared<ShardBuffers>();
+    for (std::uint32_t s = 1; s <= table->sharding()->shards(); ++s) {
+        auto r = open_one(table, shard_key(key, s), target, columns, why, created && s == 1, s);
+        if (!r.buffer) return r;
+        shards->push_back(std::move(r.buffer));
+    }
+    Route r(shards->front());
+    r.shards = shards;
+    shard_routes_.emplace(key, std::move(shards));
+    return r;
+}
+
+Route TableRegistry::open_one(const std::shared_ptr<Table>& table, const std::string& key,
+                              const core::TableName& target,
+                              const std::vector<std::string>& columns, RouteFor why, bool created,
+                              std::uint32_t shard) {
+    if (auto it = buffers_.find(key); it != buffers_.end()) return {it->second};
+    if (closing_.contains(key)) return {nullptr, RouteError::closing};
     // A client may not make a table's column lists grow without bound; rows
-    // accepted earlier are delivered whatever the cap is now.
+    // accepted earlier are delivered whatever the cap is now. The shards of
+    // one column list count once.
     auto& lists = column_lists_[table.get()];
-    if (!columns.empty() && why == RouteFor::client &&
-        lists >= live_->batching.max_buffers_per_table) {
+    const bool new_list = !columns.empty() && shard <= 1;
+    if (new_list && why == RouteFor::client && lists >= live_->batching.max_buffers_per_table) {
         return {nullptr, RouteError::too_many_buffers};
     }
     std::shared_ptr<store::Wal> wal;
     std::unique_ptr<store::PendingReplay> replay;
-    if (auto failed = open_log(table, {database, name.table}, columns, why, created, wal, replay);
+    if (auto failed = open_log(table, {target.database, target.table, columns, shard}, why, created,
+                               wal, replay);
         failed.error != RouteError::none) {
         return failed;
     }
     const bool log_appends = table->config()->ack != config::AckLevel::buffered;
     auto buffer = std::make_shared<TableBuffer>(table, columns, make_strategy(*table->config()),
-                                                wal, log_appends);
+                                                wal, log_appends, shard);
     if (replay) pending_replays_.emplace_back(buffer, std::move(replay));
     buffers_.emplace(key, buffer);
-    if (!columns.empty()) ++lists;
+    if (new_list) ++lists;
     return {buffer};
 }
 
-Route TableRegistry::open_log(const std::shared_ptr<Table>& table, const core::TableName& target,
-                              const std::vector<std::string>& columns, RouteFor why, bool created,
-                              std::shared_ptr<store::Wal>& wal,
+Route TableRegistry::open_log(const std::shared_ptr<Table>& table, const store::LogTarget& target,
+                              RouteFor why, bool created, std::shared_ptr<store::Wal>& wal,
                               std::unique_ptr<store::PendingReplay>& replay) {
     // Tables with ack durable or committed log every append. Recovery opens
     // the log even of a table now configured as buffered.
@@ -241,7 +336,7 @@ Route TableRegistry::open_log(const std::shared_ptr<Table>& table, const core::T
     // Runs on an io thread: a failure here (no file descriptors left, a full
     // disk) refuses this request, and the next one tries again.
     try {
-        auto opened = storage_->open({target.database, target.table, columns});
+        auto opened = storage_->open(target);
         wal = std::move(opened.wal);
         replay = std::move(opened.replay);
         return {};
@@ -290,6 +385,17 @@ TableRegistry::Closing TableRegistry::take_idle_buffers(TimePoint now) {
     std::unordered_map<const TableBuffer*, long> name_refs;
     for (const auto& [name, b] : by_name_)
         ++name_refs[b.get()];
+    // A request holding a shard route holds every buffer in it.
+    std::unordered_set<const TableBuffer*> routed;
+    for (const auto& [key, shards] : shard_routes_) {
+        for (const auto& b : *shards) {
+            if (shards.use_count() == 1) {
+                ++name_refs[b.get()];
+            } else {
+                routed.insert(b.get());
+            }
+        }
+    }
     Closing closing;
     for (auto it = buffers_.begin(); it != buffers_.end();) {
         const auto& buffer = it->second;  // a reference: use_count() stays exact
@@ -299,8 +405,9 @@ TableRegistry::Closing TableRegistry::take_idle_buffers(TimePoint now) {
         // replay has it, and under this lock none can get it.
         const auto named = name_refs.find(buffer.get());
         const long refs = 1 + (named == name_refs.end() ? 0 : named->second);
-        if (!closable || buffer->held() || now - buffer->last_used() < ttl ||
-            buffer->oldest_open_event() != TimePoint::max() || buffer.use_count() != refs) {
+        if (!closable || routed.contains(buffer.get()) || buffer->held() ||
+            now - buffer->last_used() < ttl || buffer->oldest_open_event() != TimePoint::max() ||
+            buffer.use_count() != refs) {
             ++it;
             continue;
         }
@@ -311,9 +418,14 @@ TableRegistry::Closing TableRegistry::take_idle_buffers(TimePoint now) {
     std::unordered_set<const TableBuffer*> closed;
     for (const auto& [key, buffer] : closing) {
         closed.insert(buffer.get());
-        if (!buffer->columns().empty()) --column_lists_[&buffer->table()];
+        if (!buffer->columns().empty() && buffer->shard() <= 1) --column_lists_[&buffer->table()];
     }
     std::erase_if(by_name_, [&](const auto& entry) { return closed.contains(entry.second.get()); });
+    // A shard route missing a buffer is made anew at the next request.
+    std::erase_if(shard_routes_, [&](const auto& entry) {
+        return std::any_of(entry.second->begin(), entry.second->end(),
+                           [&](const auto& b) { return closed.contains(b.get()); });
+    });
     return closing;
 }
 

@@ -20,6 +20,7 @@
 namespace chgate::store {
 class Storage;
 class PendingReplay;
+struct LogTarget;
 }  // namespace chgate::store
 
 namespace chgate::batch {
@@ -36,13 +37,20 @@ enum class RouteError {
     storage_failed,    ///< its write-ahead log cannot be opened now (no fds, a full disk)
 };
 
+/// The buffers of one table and column list, one per shard (shard i at i-1).
+using ShardBuffers = std::vector<std::shared_ptr<TableBuffer>>;
+
 struct Route {
     Route(std::shared_ptr<TableBuffer> b = nullptr, RouteError e = RouteError::none,
           std::string d = {})
         : buffer(std::move(b)), error(e), detail(std::move(d)) {}
+    /// The buffer; for a table with shard_by, its first shard's, which stands
+    /// for the table (its settings, quota and rights).
     std::shared_ptr<TableBuffer> buffer;
     RouteError error = RouteError::none;
     std::string detail;  ///< for storage_failed: why, without paths (for clients)
+    /// For a client's request to a table with shard_by: every shard's buffer.
+    std::shared_ptr<const ShardBuffers> shards;
 };
 
 /// Why a buffer is wanted: a client's request, or rows accepted earlier
@@ -62,11 +70,12 @@ class TableRegistry {
     Route route(std::string_view name);
     /// The buffer for an INSERT with an optional column list (sorted, unique).
     Route route(const core::TableName& name, const std::vector<std::string>& columns);
-    /// The buffer for rows accepted earlier: as route(), but a table no
-    /// longer configured (or refused now) is served with the defaults.
-    Route route_for_recovery(const core::TableName& name, const std::vector<std::string>& columns) {
-        return open_buffer(name, columns, RouteFor::recovery);
-    }
+    /// The buffer for rows accepted earlier (a log, the spool, dead letters):
+    /// as route(), but a table no longer configured (or refused now) is served
+    /// with the defaults. Rows of a shard go to that shard's buffer; if the
+    /// table has no such shard now, to the table itself (its Distributed
+    /// table, which shards them as ClickHouse does).
+    Route route_for_recovery(const store::LogTarget& target);
 
     /// False until the write-ahead logs have been replayed: ingest answers
     /// 503 meanwhile, and idle buffers are not closed (replay holds some).
@@ -132,14 +141,27 @@ class TableRegistry {
     std::shared_ptr<Table> find_or_create_table(const std::string& database,
                                                 const std::string& table, RouteFor why,
                                                 RouteError& error, bool& created) REQUIRES(mutex_);
+    /// `shard` 0 for a client: the table's buffer, or its shards' for a
+    /// table with shard_by. Otherwise (recovery) that one shard's buffer.
     Route open_buffer(const core::TableName& name, const std::vector<std::string>& columns,
-                      RouteFor why);
+                      RouteFor why, std::uint32_t shard = 0);
+    /// Finds or makes the buffer `key` of (table, columns, shard).
+    Route open_one(const std::shared_ptr<Table>& table, const std::string& key,
+                   const core::TableName& target, const std::vector<std::string>& columns,
+                   RouteFor why, bool created, std::uint32_t shard) REQUIRES(mutex_);
+    /// Every shard's buffer of a table with shard_by, as one route.
+    Route open_shards(const std::shared_ptr<Table>& table, const std::string& key,
+                      const core::TableName& target, const std::vector<std::string>& columns,
+                      RouteFor why, bool created) REQUIRES(mutex_);
     /// Opens the table's write-ahead log for a new buffer, if it logs; on a
     /// failure, forgets a table made just now and says why.
-    Route open_log(const std::shared_ptr<Table>& table, const core::TableName& target,
-                   const std::vector<std::string>& columns, RouteFor why, bool created,
-                   std::shared_ptr<store::Wal>& wal, std::unique_ptr<store::PendingReplay>& replay)
-        REQUIRES(mutex_);
+    Route open_log(const std::shared_ptr<Table>& table, const store::LogTarget& target,
+                   RouteFor why, bool created, std::shared_ptr<store::Wal>& wal,
+                   std::unique_ptr<store::PendingReplay>& replay) REQUIRES(mutex_);
+    /// How `cfg`'s rows pick a shard, with the cluster chgate started with;
+    /// null without shard_by (or without a cluster to shard to).
+    std::shared_ptr<const Sharding> sharding_of(const std::string& name,
+                                                const config::TableConfig& cfg) const;
 
     const config::ConfigPtr startup_;
     MemoryBudget& budget_;
@@ -154,6 +176,9 @@ class TableRegistry {
     std::map<std::string, std::shared_ptr<Table>> tables_ GUARDED_BY(mutex_);
     BufferMap buffers_ GUARDED_BY(mutex_);
     BufferMap by_name_ GUARDED_BY(mutex_);
+    // The shards' buffers of tables with shard_by, by the plain buffer's key.
+    std::unordered_map<std::string, std::shared_ptr<const ShardBuffers>> shard_routes_
+        GUARDED_BY(mutex_);
     std::size_t dynamic_tables_ GUARDED_BY(mutex_) = 0;
     // Column lists (buffers besides the plain one) per table.
     std::unordered_map<const Table*, std::size_t> column_lists_ GUARDED_BY(mutex_);

@@ -17,8 +17,7 @@ void WalReplayer::run(const std::atomic<bool>& stop) {
     if (storage_ == nullptr) return;
     // Open every log on disk: routing creates its buffer and finds what to replay.
     for (const auto& target : storage_->existing_logs()) {
-        const auto r =
-            registry_.route_for_recovery({target.database, target.table}, target.columns);
+        const auto r = registry_.route_for_recovery(target);
         if (!r.buffer) {
             LOG_ERROR << "the write-ahead log of " << target.database << "." << target.table
                       << " cannot be replayed";

@@ -5,23 +5,27 @@
 
 namespace chgate::clickhouse {
 
-ReplicaSender::ReplicaSender(config::ClickHouseConfig cfg, ReplicaSet& replicas)
+ReplicaSender::ReplicaSender(config::ClickHouseConfig cfg, Topology& topology)
     : cfg_(std::move(cfg)),
-      replicas_(replicas),
+      topology_(topology),
       client_({cfg_.user, cfg_.password}, cfg_.timeout, cfg_.tls) {}
 
-SenderFactory ReplicaSender::factory(config::ClickHouseConfig cfg, ReplicaSet& replicas) {
-    return [cfg = std::move(cfg), &replicas] {
-        return std::make_unique<ReplicaSender>(cfg, replicas);
+SenderFactory ReplicaSender::factory(config::ClickHouseConfig cfg, Topology& topology) {
+    return [cfg = std::move(cfg), &topology] {
+        return std::make_unique<ReplicaSender>(cfg, topology);
     };
 }
 
 SendResult ReplicaSender::send(const InsertCall& call) {
     SendResult r;
-    auto* replica = replicas_.pick(CircuitBreaker::Clock::now());
+    auto& replicas = topology_.replicas_for(call.shard);
+    auto* replica = replicas.pick(CircuitBreaker::Clock::now());
     if (replica == nullptr) {
         r.response.transport_error =
-            "no ClickHouse replica can take inserts now (every circuit breaker is open)";
+            call.shard == 0 ? "no ClickHouse replica can take inserts now (every circuit "
+                              "breaker is open)"
+                            : "no replica of shard " + std::to_string(call.shard) +
+                                  " can take inserts now (every circuit breaker is open)";
         r.outcome = classify(r.response, &cfg_.error_classes);
         return r;
     }
@@ -47,8 +51,8 @@ SendResult ReplicaSender::send(const InsertCall& call) {
     // Only server trouble counts against the replica: bad rows or a missing
     // table are answers, from a server that works.
     const bool trouble = r.outcome.error_class == ErrorClass::retry;
-    replicas_.report(*replica, trouble, !r.response.transport_ok, r.outcome.message);
-    if (trouble && replicas_.replicas().size() > 1) {
+    ReplicaSet::report(*replica, trouble, !r.response.transport_ok, r.outcome.message);
+    if (trouble && topology_.servers().size() > 1) {
         r.outcome.message = replica->url + ": " + r.outcome.message;
     }
     return r;

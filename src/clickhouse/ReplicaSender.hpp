@@ -9,23 +9,24 @@
 
 namespace chgate::clickhouse {
 
-class ReplicaSet;
+class Topology;
 
-/// Sends each INSERT to a replica the circuit breakers allow, over this
+/// Sends each INSERT to a replica of its shard (or of the tables without
+/// shard_by) that the circuit breakers allow, over this
 /// sender's own keep-alive connection, and tells the replica set how it went.
 class ReplicaSender final : public Sender {
   public:
-    /// `replicas` outlives the sender.
-    ReplicaSender(config::ClickHouseConfig cfg, ReplicaSet& replicas);
+    /// `topology` outlives the sender.
+    ReplicaSender(config::ClickHouseConfig cfg, Topology& topology);
 
     SendResult send(const InsertCall& call) override;
 
     /// A factory for the flusher: one ReplicaSender per thread.
-    static SenderFactory factory(config::ClickHouseConfig cfg, ReplicaSet& replicas);
+    static SenderFactory factory(config::ClickHouseConfig cfg, Topology& topology);
 
   private:
     const config::ClickHouseConfig cfg_;
-    ReplicaSet& replicas_;
+    Topology& topology_;
     HttpClient client_;
     Compressor compressor_;
     std::string scratch_;  // the compressed body, reused between INSERTs

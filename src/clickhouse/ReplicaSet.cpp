@@ -1,25 +1,51 @@
 #include "clickhouse/ReplicaSet.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace chgate::clickhouse {
 
 Replica::Replica(const config::ClickHouseConfig& cfg, const std::string& u)
     : url(u), monitor(cfg, u), breaker(cfg.breaker_failures, cfg.breaker_cooldown) {}
 
-ReplicaSet::ReplicaSet(const config::ClickHouseConfig& cfg) {
+ReplicaSet::ReplicaSet(std::vector<std::shared_ptr<Replica>> replicas)
+    : replicas_(std::move(replicas)) {}
+
+Topology::Topology(const config::ClickHouseConfig& cfg) {
+    std::map<std::string, std::shared_ptr<Replica>> by_url;
+    auto server = [&](const std::string& url) {
+        auto& r = by_url[url];
+        if (!r) {
+            r = std::make_shared<Replica>(cfg, url);
+            servers_.push_back(r);
+        }
+        return r;
+    };
+    std::vector<std::shared_ptr<Replica>> unsharded;
     for (const auto& url : cfg.urls)
-        replicas_.push_back(std::make_unique<Replica>(cfg, url));
+        unsharded.push_back(server(url));
+    unsharded_ = std::make_unique<ReplicaSet>(std::move(unsharded));
+    for (const auto& shard : cfg.shards) {
+        std::vector<std::shared_ptr<Replica>> replicas;
+        for (const auto& url : shard.replicas)
+            replicas.push_back(server(url));
+        shards_.push_back(std::make_unique<ReplicaSet>(std::move(replicas)));
+    }
 }
 
-void ReplicaSet::start() {
-    for (auto& r : replicas_)
+void Topology::start() {
+    for (auto& r : servers_)
         r->monitor.start();
 }
 
-void ReplicaSet::stop() {
-    for (auto& r : replicas_)
+void Topology::stop() {
+    for (auto& r : servers_)
         r->monitor.stop();
+}
+
+bool Topology::any_reachable() const {
+    return std::any_of(servers_.begin(), servers_.end(),
+                       [](const auto& r) { return r->monitor.reachable(); });
 }
 
 Replica* ReplicaSet::pick(CircuitBreaker::Clock::time_point now) {

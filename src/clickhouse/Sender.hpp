@@ -21,6 +21,9 @@ struct InsertCall {
     /// Into a Distributed table: synchronously (insert_distributed_sync=1),
     /// where the server has that setting.
     bool distributed = false;
+    /// The cluster's shard (from 1) whose replicas take it; 0: the replicas of
+    /// tables without shard_by.
+    std::uint32_t shard = 0;
 };
 
 /// What one INSERT came to.

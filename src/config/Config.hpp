@@ -12,6 +12,7 @@
 
 #include "config/Units.hpp"
 #include "core/EnumNames.hpp"
+#include "core/ShardBy.hpp"
 #include "util/LogLevel.hpp"
 
 namespace chgate::config {
@@ -125,6 +126,10 @@ struct TableConfig {
     /// so that they end once every shard has the rows; where the server lacks
     /// that setting, committed acks are refused.
     bool distributed = false;
+    /// With clickhouse.cluster: each row goes to the shard this picks, as
+    /// ClickHouse's Distributed engine would, into `local_table` there.
+    std::optional<core::ShardBy> shard_by;
+    std::string local_table;  ///< the shards' table (same database); with shard_by
 
     bool operator==(const TableConfig&) const = default;
 };
@@ -181,9 +186,21 @@ struct ServerConfig {
     std::uint64_t idempotency_max_keys = 100000;
 };
 
+/// One shard of clickhouse.cluster: its replicas and its weight, as in
+/// ClickHouse's remote_servers.
+struct ShardConfig {
+    std::uint32_t weight = 1;
+    std::vector<std::string> replicas;
+    bool operator==(const ShardConfig&) const = default;
+};
+
 struct ClickHouseConfig {
-    /// Every replica: clickhouse.urls, or the one clickhouse.url. Never empty.
+    /// Where tables without shard_by go: clickhouse.urls, or the one
+    /// clickhouse.url, or (neither given) every replica of the cluster's
+    /// shards. Never empty.
     std::vector<std::string> urls = {"http://127.0.0.1:8123"};
+    /// clickhouse.cluster.shards, in remote_servers' order; empty: no cluster.
+    std::vector<ShardConfig> shards;
     // A replica's circuit breaker: open after this many consecutive failures,
     // half-open after the cool-down.
     int breaker_failures = 5;

@@ -223,12 +223,83 @@ std::string read_url(Reader& r, const YAML::Node& n, const std::string& path,
     return url;
 }
 
+/// At most this many shards: each has its own buffers and logs per table.
+constexpr std::size_t kMaxShards = 256;
+
+/// clickhouse.cluster: the shards in remote_servers' order, each with its
+/// weight and replicas. A URL may appear once in the whole cluster.
+void read_cluster(Reader& r, const YAML::Node& node, const std::string& p, ClickHouseConfig& c,
+                  std::optional<UrlParts>& credentials) {
+    r.expect_map(node, p);
+    r.check_keys(node, p, {"shards"});
+    const auto shards = node["shards"];
+    if (!shards || !shards.IsSequence() || shards.size() == 0) {
+        r.fail(shards ? shards : node, p + ".shards",
+               "must be a list of one or more shards, each {weight: N, replicas: [URL, ...]}");
+    }
+    if (shards.size() > kMaxShards) {
+        r.fail(shards, p + ".shards", "has more than " + std::to_string(kMaxShards) + " shards");
+    }
+    std::set<std::string> seen;
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+        const auto sp = p + ".shards[" + std::to_string(i) + "]";
+        r.expect_map(shards[i], sp);
+        r.check_keys(shards[i], sp, {"weight", "replicas"});
+        ShardConfig shard;
+        if (auto w = shards[i]["weight"]) {
+            shard.weight = static_cast<std::uint32_t>(r.integer(w, sp + ".weight", 0, 1'000'000));
+        }
+        const auto replicas = shards[i]["replicas"];
+        if (!replicas || !replicas.IsSequence() || replicas.size() == 0) {
+            r.fail(replicas ? replicas : shards[i], sp + ".replicas",
+                   "must be a list of one or more URLs");
+        }
+        for (std::size_t j = 0; j < replicas.size(); ++j) {
+            const auto rp = sp + ".replicas[" + std::to_string(j) + "]";
+            auto url = read_url(r, replicas[j], rp, credentials);
+            if (!seen.insert(url).second) {
+                r.fail(replicas[j], rp, "\"" + url + "\" is listed twice in the cluster");
+            }
+            shard.replicas.push_back(std::move(url));
+        }
+        total += shard.weight;
+        c.shards.push_back(std::move(shard));
+    }
+    if (total == 0) r.fail(shards, p + ".shards", "needs a shard with a weight above 0");
+}
+
+void print_cluster(YAML::Emitter& out, const std::vector<ShardConfig>& shards) {
+    if (shards.empty()) {
+        out << YAML::Null;
+        return;
+    }
+    out << YAML::BeginMap << YAML::Key << "shards" << YAML::Value << YAML::BeginSeq;
+    for (const auto& s : shards) {
+        out << YAML::BeginMap << YAML::Key << "weight" << YAML::Value << s.weight << YAML::Key
+            << "replicas" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+        for (const auto& u : s.replicas)
+            out << YAML::DoubleQuoted << u;
+        out << YAML::EndSeq << YAML::EndMap;
+    }
+    out << YAML::EndSeq << YAML::EndMap;
+}
+
 /// url (one replica) or urls (several), user and password: credentials may
-/// be written into the URLs instead, but only in one place.
+/// be written into the URLs instead, but only in one place. With a cluster
+/// and neither url nor urls, tables without shard_by go to any of its replicas.
 void read_endpoints(Reader& r, const YAML::Node& node, const std::string& p, ClickHouseConfig& c) {
     if (node["url"] && node["urls"])
         r.fail(node["urls"], p + ".urls", "give url or urls, not both");
     std::optional<UrlParts> credentials;
+    if (auto n = node["cluster"]; n && !n.IsNull()) {
+        read_cluster(r, n, p + ".cluster", c, credentials);
+        if (!node["url"] && !node["urls"]) {
+            c.urls.clear();
+            for (const auto& s : c.shards)
+                c.urls.insert(c.urls.end(), s.replicas.begin(), s.replicas.end());
+        }
+    }
     if (auto n = node["url"]) c.urls = {read_url(r, n, p + ".url", credentials)};
     if (auto n = node["urls"]) {
         if (!n.IsSequence() || n.size() == 0) {
@@ -342,6 +413,7 @@ const Section<ClickHouseConfig>& clickhouse() {
                           out << YAML::EndSeq;
                       }),
             read_together<S>("url"),
+            custom<S>("cluster", &S::shards, nullptr, print_cluster),
             nested<S>("circuit_breaker", same, clickhouse_breaker()),
             nested<S>(
                 "tls", [](auto& s) -> auto& { return s.tls; }, clickhouse_tls()),
@@ -391,6 +463,39 @@ void apply_strategy_preset(const std::string& name, TableConfig& t) {
         t.max_memory = 64 * kMiB;
     }
 }
+
+/// shard_by: "rand()", "cityHash64(field)" or "field".
+struct ShardByValue {
+    std::optional<core::ShardBy> read(Reader& r, const YAML::Node& n,
+                                      const std::string& path) const {
+        if (n.IsNull()) return std::nullopt;
+        std::string error;
+        auto by = core::parse_shard_by(r.scalar(n, path), error);
+        if (!by) r.fail(n, path, error);
+        return by;
+    }
+    void print(YAML::Emitter& out, const std::optional<core::ShardBy>& v) const {
+        if (v) {
+            out << YAML::DoubleQuoted << core::to_string(*v);
+        } else {
+            out << YAML::Null;
+        }
+    }
+};
+
+/// local_table: an identifier; ~ (null) for none.
+struct LocalTableValue {
+    std::string read(Reader& r, const YAML::Node& n, const std::string& path) const {
+        return n.IsNull() ? std::string() : IdentifierValue{}.read(r, n, path);
+    }
+    void print(YAML::Emitter& out, const std::string& v) const {
+        if (v.empty()) {
+            out << YAML::Null;
+        } else {
+            out << v;
+        }
+    }
+};
 
 struct MaxAgeValue {
     Duration read(Reader& r, const YAML::Node& n, const std::string& path) const {
@@ -455,6 +560,8 @@ const Section<TableConfig>& table_schema() {
             field("min_batch_size", &S::min_batch_size, IntValue<std::uint64_t>{1, 10'000'000}),
             field("target_latency", &S::target_latency, DurationValue{}),
             field("distributed", &S::distributed, BoolValue{}),
+            field("shard_by", &S::shard_by, ShardByValue{}),
+            field("local_table", &S::local_table, LocalTableValue{}),
         },
         [](Reader& r, const YAML::Node& n, const std::string& p, S& t) {
             for (auto key : ignored_keys(t.strategy)) {
@@ -491,6 +598,18 @@ void validate_table(Reader& r, const YAML::Node& node, const std::string& p, Tab
                "(" + format_size(t.max_memory) + ") is more than batching.max_memory (" +
                    format_size(gateway_memory) + ")");
     }
+    if (t.shard_by && t.local_table.empty()) {
+        r.fail(node, p + ".local_table",
+               "is needed with shard_by: the shards' table that chgate inserts into");
+    }
+    if (!t.shard_by && !t.local_table.empty()) {
+        r.fail(node, p + ".shard_by", "is needed with local_table: how rows pick their shard");
+    }
+    if (t.shard_by && t.distributed) {
+        r.fail(node, p + ".distributed",
+               "and shard_by exclude each other: with shard_by chgate inserts into each shard's "
+               "local_table itself");
+    }
     if (t.strategy == StrategyKind::adaptive) {
         if (t.min_batch_size > t.max_batch_size) {
             r.fail(node, p + ".min_batch_size",
@@ -508,6 +627,11 @@ void read_tables(Reader& r, const YAML::Node& node, const std::string& p, Batchi
     b.defaults.max_memory = std::min(b.defaults.max_memory, b.max_memory);
     const auto defaults = node["defaults"];
     if (defaults) read_section(r, defaults, p + ".defaults", table_schema(), b.defaults);
+    if (b.defaults.shard_by || !b.defaults.local_table.empty()) {
+        r.fail(defaults, p + ".defaults",
+               "cannot give shard_by or local_table: they name one table's columns and shards; "
+               "give them per table");
+    }
     validate_table(r, defaults ? defaults : node, p + ".defaults", b.defaults, b.max_memory);
     const auto tables = node["tables"];
     if (!tables || tables.IsNull()) return;
@@ -822,6 +946,17 @@ void check_table_names(Reader& r, const YAML::Node& root, const Config& c) {
     }
 }
 
+/// shard_by needs the shards: clickhouse.cluster.
+void check_sharded_tables(Reader& r, const YAML::Node& root, const Config& c) {
+    if (!c.clickhouse.shards.empty()) return;
+    for (const auto& [name, t] : c.batching.tables) {
+        if (!t.shard_by) continue;
+        const auto node = root["batching"]["tables"][name];
+        r.fail(node["shard_by"] ? node["shard_by"] : node, "batching.tables." + name + ".shard_by",
+               "needs clickhouse.cluster.shards: the shards rows are sent to");
+    }
+}
+
 }  // namespace
 
 const Section<Config>& config_schema() {
@@ -851,6 +986,7 @@ const Section<Config>& config_schema() {
         },
         [](Reader& r, const YAML::Node& root, const std::string&, S& c) {
             check_table_names(r, root, c);
+            check_sharded_tables(r, root, c);
             check_exposure(r, root, c);
         }};
     return s;

@@ -19,6 +19,9 @@ struct BatchTarget {
     std::string insert_query;  ///< INSERT INTO `db`.`table` [(`c1`, …)] FORMAT JSONEachRow
     store::LogTarget files;    ///< names the batch's spool and dead-letter files
     std::string label;         ///< the table's name and column list, for logs
+    /// The cluster's shard (from 1) whose replicas take the batch; 0: the
+    /// replicas of tables without shard_by.
+    std::uint32_t shard = 0;
 };
 
 /// What a flusher needs of where a batch came from (a table's buffer, which

@@ -76,8 +76,8 @@ clickhouse::SendResult Flusher::attempt(const Batch& b, std::string_view rows,
                                         clickhouse::Sender& sender) {
     const auto& owner = *b.owner;
     const auto settings = owner.settings();
-    return sender.send(
-        {owner.target().insert_query, rows, b.id, settings->compression, settings->distributed});
+    return sender.send({owner.target().insert_query, rows, b.id, settings->compression,
+                        settings->distributed, owner.target().shard});
 }
 
 void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <random>
 
 #include "core/EnumNames.hpp"
 #include "http/ApiError.hpp"
 #include "http/UrlQuery.hpp"
 #include "ingest/ContentDecoding.hpp"
 #include "ingest/InsertQuery.hpp"
+#include "ingest/ShardKey.hpp"
 #include "store/Wal.hpp"
 
 namespace chgate::http {
@@ -90,6 +92,36 @@ void answer_when_durable(const batch::TableBuffer& buffer, std::uint64_t lsn, Re
     });
 }
 
+// Answers `reply` once every shard's log has written its part of the events.
+void answer_when_all_durable(std::span<const batch::ShardPart> parts, ReplyPtr reply, Response ok) {
+    struct Join {
+        std::atomic<std::size_t> left;
+        std::atomic<bool> failed{false};
+        ReplyPtr reply;
+        Response ok;
+    };
+    std::size_t logged = 0;
+    for (const auto& p : parts)
+        logged += p.last_lsn != 0 ? 1 : 0;
+    if (logged == 0) return reply->send(std::move(ok));
+    auto join = std::make_shared<Join>();
+    join->left = logged;
+    join->reply = std::move(reply);
+    join->ok = std::move(ok);
+    for (const auto& p : parts) {
+        if (p.last_lsn == 0) continue;
+        p.buffer->wal()->when_durable(p.last_lsn, [join](bool written) {
+            if (!written) join->failed = true;
+            if (join->left.fetch_sub(1) != 1) return;
+            if (!join->failed) return join->reply->send(std::move(join->ok));
+            join->reply->send(error_response(
+                ApiError::storage_failed,
+                "the events could not be made durable: a shard's write-ahead log failed; they "
+                "stay buffered and may still be delivered"));
+        });
+    }
+}
+
 }  // namespace
 
 void IngestScratch::trim() {
@@ -98,6 +130,10 @@ void IngestScratch::trim() {
     if (decoded.capacity() > kKeepBytes) std::string().swap(decoded);
     if (joined.capacity() > kKeepBytes) std::string().swap(joined);
     if (rows.capacity() > kKeepRows) std::vector<ingest::RowSlice>().swap(rows);
+    for (auto& r : shard_rows) {
+        if (r.capacity() > kKeepRows) std::vector<ingest::RowSlice>().swap(r);
+    }
+    if (key.capacity() > kKeepBytes) std::string().swap(key);
 }
 
 IngestHandler::IngestHandler(batch::BatchManager& manager, const Access& access,
@@ -399,14 +435,19 @@ std::optional<Response> IngestHandler::choose_ack(const batch::Route& route,
                 "insert_distributed_sync: an INSERT ends before the shards have the rows, so "
                 "chgate cannot promise committed; ask for ack buffered or durable");
     }
-    if (ack == config::AckLevel::durable && route.buffer->wal()->failed()) {
-        // Refused before buffering, so that the retry the 503 asks for cannot
-        // store the events twice.
+    if (ack != config::AckLevel::durable) return std::nullopt;
+    // Refused before buffering, so that the retry the 503 asks for cannot
+    // store the events twice.
+    auto refuse_failed = [](const batch::TableBuffer& b) -> std::optional<Response> {
+        if (!b.wal()->failed()) return std::nullopt;
         return error_response(ApiError::storage_failed,
-                              "table " + route.buffer->table().name() +
-                                  "'s write-ahead log failed (" + route.buffer->wal()->failure() +
+                              b.label() + "'s write-ahead log failed (" + b.wal()->failure() +
                                   "); durable requests are refused until it can be written "
                                   "again; nothing was stored");
+    };
+    if (!route.shards) return refuse_failed(*route.buffer);
+    for (const auto& b : *route.shards) {
+        if (auto refused = refuse_failed(*b)) return refused;
     }
     return std::nullopt;
 }
@@ -418,6 +459,9 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
     if (auto refused = decode_rows(data, target.format, scratch, in)) return refused;
     config::AckLevel ack{};
     if (auto refused = choose_ack(route, in.url_query, ack)) return refused;
+    if (route.shards) {
+        if (auto refused = split_shards(route, data, scratch)) return refused;
+    }
     const auto accepted = scratch.rows.size();
     const Response ok = success(target.dialect, ack, accepted);
 
@@ -427,8 +471,8 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
         reply = (*in.defer)(commit_timeout_, not_committed_response(accepted, commit_timeout_));
         waiter = commit_waiter(reply, ok, accepted);
     }
-    const auto result = manager_.append(*route.buffer, data, scratch.rows, Clock::now(), waiter);
-    if (auto refused = admission_error(result.admission, route.buffer->table())) {
+    std::uint64_t last_lsn = 0;
+    if (auto refused = append(route, data, scratch, waiter, last_lsn)) {
         if (!reply) return refused;
         reply->send(std::move(*refused));  // nothing was buffered, so no batch reports
         return std::nullopt;
@@ -437,11 +481,68 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
         waiter->arm();
         return std::nullopt;
     }
-    if (ack == config::AckLevel::durable && result.last_lsn != 0) {
-        answer_when_durable(*route.buffer, result.last_lsn, (*in.defer)({}, Response{}), ok);
+    if (ack != config::AckLevel::durable) return ok;
+    if (route.shards) {
+        answer_when_all_durable(scratch.parts, (*in.defer)({}, Response{}), ok);
+        return std::nullopt;
+    }
+    if (last_lsn != 0) {
+        answer_when_durable(*route.buffer, last_lsn, (*in.defer)({}, Response{}), ok);
         return std::nullopt;
     }
     return ok;
+}
+
+std::optional<Response> IngestHandler::split_shards(const batch::Route& route,
+                                                    std::string_view data,
+                                                    IngestScratch& scratch) const {
+    const auto& sharding = *route.buffer->table().sharding();
+    const auto n = route.shards->size();
+    scratch.shard_rows.resize(n);
+    for (auto& r : scratch.shard_rows)
+        r.clear();
+    if (sharding.by.kind == core::ShardBy::Kind::random) {
+        // rand(): the whole request goes to one shard, picked by weight, so
+        // that it stays one batch (ClickHouse picks per row; either way the
+        // shards get rows in proportion to their weights).
+        thread_local std::mt19937_64 random{std::random_device{}()};
+        scratch.shard_rows[sharding.slots.shard_of(random())] = scratch.rows;
+    } else {
+        for (std::size_t i = 0; i < scratch.rows.size(); ++i) {
+            const auto& r = scratch.rows[i];
+            const auto key =
+                ingest::shard_key(data.substr(r.offset, r.length), sharding.by, scratch.key);
+            if (!key.ok()) {
+                return error_response(ApiError::bad_request,
+                                      "event " + std::to_string(i) + ": field " +
+                                          sharding.by.field + " " + ingest::describe(key.fault) +
+                                          "; table " + route.buffer->table().name() +
+                                          " is sharded by " + core::to_string(sharding.by) +
+                                          " and nothing was stored",
+                                      "\"index\":" + std::to_string(i));
+            }
+            scratch.shard_rows[sharding.slots.shard_of(key.value)].push_back(r);
+        }
+    }
+    scratch.parts.clear();
+    for (std::size_t s = 0; s < n; ++s) {
+        if (!scratch.shard_rows[s].empty())
+            scratch.parts.push_back({(*route.shards)[s].get(), scratch.shard_rows[s]});
+    }
+    return std::nullopt;
+}
+
+std::optional<Response> IngestHandler::append(const batch::Route& route, std::string_view data,
+                                              IngestScratch& scratch,
+                                              const flush::CommitWaiterPtr& waiter,
+                                              std::uint64_t& last_lsn) {
+    if (route.shards) {
+        return admission_error(manager_.append_shards(scratch.parts, data, Clock::now(), waiter),
+                               route.buffer->table());
+    }
+    const auto result = manager_.append(*route.buffer, data, scratch.rows, Clock::now(), waiter);
+    last_lsn = result.last_lsn;
+    return admission_error(result.admission, route.buffer->table());
 }
 
 std::optional<Response> IngestHandler::post_events(std::string_view table, const IngestInput& input,

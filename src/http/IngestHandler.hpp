@@ -37,6 +37,10 @@ struct IngestScratch {
     std::string decoded;
     std::string joined;
     std::vector<ingest::RowSlice> rows;
+    // A table with shard_by: each shard's rows, and a decoded key.
+    std::vector<std::vector<ingest::RowSlice>> shard_rows;
+    std::vector<batch::ShardPart> parts;
+    std::string key;
 
     /// Gives back memory a rare large request left behind, so that idle
     /// connections do not each keep a max_body_size buffer.
@@ -111,6 +115,15 @@ class IngestHandler {
     /// committed where durable has no log; or the refusal.
     std::optional<Response> choose_ack(const batch::Route& route, std::string_view url_query,
                                        config::AckLevel& ack) const;
+    /// Splits scratch.rows by shard into scratch.parts, as the table's
+    /// shard_by picks; 400 for a row whose key chgate cannot compute.
+    std::optional<Response> split_shards(const batch::Route& route, std::string_view data,
+                                         IngestScratch& scratch) const;
+    /// Appends the request's rows to the buffers (each shard's, for a table
+    /// with shard_by); the refusal if the table or gateway has no room.
+    std::optional<Response> append(const batch::Route& route, std::string_view data,
+                                   IngestScratch& scratch, const flush::CommitWaiterPtr& waiter,
+                                   std::uint64_t& last_lsn);
     /// Reads the INSERT statement from ?query= or the body's start, and the
     /// rows that follow it into `data`.
     std::optional<Response> read_statement(std::string_view url_query, std::string_view body,

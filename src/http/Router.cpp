@@ -62,7 +62,7 @@ Response method_not_allowed(const char* allow) {
 }  // namespace
 
 Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
-               const core::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
+               const core::RateWindow& inserted_rate, const clickhouse::Topology& replicas,
                store::Storage* storage)
     : access_(manager.registry().startup_config(),
               listens_on_loopback(manager.registry().startup_config())),
@@ -70,7 +70,7 @@ Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
               manager.registry().startup_config().server.commit_timeout,
               manager.registry().startup_config().server.idempotency_window,
               manager.registry().startup_config().server.idempotency_max_keys,
-              [&replicas] { return replicas.lacks_distributed_sync(); }),
+              [&replicas] { return replicas.unsharded().lacks_distributed_sync(); }),
       manager_(manager),
       budget_(budget),
       inserted_rate_(inserted_rate),
@@ -231,7 +231,7 @@ Response Router::metrics_prometheus() const {
     fill_server(snapshot);
     metrics::ClickHouseUp up;
     up.reachable = replicas_.any_reachable();
-    for (const auto& r : replicas_.replicas()) {
+    for (const auto& r : replicas_.servers()) {
         ++up.replicas;
         if (r->monitor.reachable()) ++up.replicas_reachable;
     }
@@ -245,7 +245,7 @@ nlohmann::ordered_json Router::clickhouse_state() const {
     const auto now = clickhouse::CircuitBreaker::Clock::now();
     nlohmann::ordered_json replicas = nlohmann::ordered_json::array();
     std::string version;
-    for (const auto& r : replicas_.replicas()) {
+    for (const auto& r : replicas_.servers()) {
         const auto info = r->monitor.info();
         if (version.empty()) version = info->version;
         replicas.push_back(
@@ -256,10 +256,28 @@ nlohmann::ordered_json Router::clickhouse_state() const {
              {"circuit_breaker", clickhouse::to_string(r->breaker.state(now))},
              {"consecutive_failures", r->breaker.consecutive_failures()}});
     }
-    return {{"reachable", replicas_.any_reachable()},
-            {"version",
-             version.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(version)},
-            {"replicas", replicas}};
+    nlohmann::ordered_json state = {{"reachable", replicas_.any_reachable()},
+                                    {"version", version.empty() ? nlohmann::ordered_json(nullptr)
+                                                                : nlohmann::ordered_json(version)},
+                                    {"replicas", replicas}};
+    // A shard whose every replica is down holds its own rows; the others go on,
+    // so it is shown here rather than making chgate unready.
+    if (replicas_.shard_count() > 0) {
+        auto shards = nlohmann::ordered_json::array();
+        const auto& cfg = manager_.registry().startup_config().clickhouse.shards;
+        for (std::uint32_t i = 1; i <= replicas_.shard_count(); ++i) {
+            const auto& set = replicas_.replicas_for(i);
+            auto urls = nlohmann::ordered_json::array();
+            for (const auto& r : set.replicas())
+                urls.push_back(r->url);
+            shards.push_back({{"shard", i},
+                              {"weight", cfg[i - 1].weight},
+                              {"reachable", set.any_reachable()},
+                              {"replicas", urls}});
+        }
+        state["shards"] = std::move(shards);
+    }
+    return state;
 }
 
 Response Router::ready() const {
@@ -269,9 +287,9 @@ Response Router::ready() const {
     std::vector<std::string> reasons;
     if (!reachable) {
         std::string errors;
-        for (const auto& r : replicas_.replicas()) {
+        for (const auto& r : replicas_.servers()) {
             errors += (errors.empty() ? "" : "; ") +
-                      (replicas_.replicas().size() > 1 ? r->url + ": " : "") +
+                      (replicas_.servers().size() > 1 ? r->url + ": " : "") +
                       r->monitor.last_error();
         }
         reasons.push_back("ClickHouse does not answer chgate's probe: " + errors);

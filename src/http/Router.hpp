@@ -15,7 +15,7 @@
 #include "http/Response.hpp"
 
 namespace chgate::clickhouse {
-class ReplicaSet;
+class Topology;
 }
 namespace chgate::core {
 class RateWindow;
@@ -48,7 +48,7 @@ struct RequestContext {
 class Router {
   public:
     Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
-           const core::RateWindow& inserted_rate, const clickhouse::ReplicaSet& replicas,
+           const core::RateWindow& inserted_rate, const clickhouse::Topology& replicas,
            store::Storage* storage);
     ~Router();
 
@@ -99,7 +99,7 @@ class Router {
     batch::BatchManager& manager_;
     const batch::MemoryBudget& budget_;
     const core::RateWindow& inserted_rate_;
-    const clickhouse::ReplicaSet& replicas_;
+    const clickhouse::Topology& replicas_;
     const store::Storage* storage_;
     std::unique_ptr<AdminHandler> admin_;
     batch::MemoryBudget inflight_;

@@ -56,6 +56,19 @@ nlohmann::ordered_json render_table(const TableSnapshot& t) {
     out["oldest_pending_age_ms"] = t.oldest_pending_age_ms;
     out["send_lag_ms"] = t.send_lag_ms;
     out["spool"] = {{"batches", t.spool_batches}, {"rows", t.spool_rows}, {"bytes", t.spool_bytes}};
+    if (!t.shards.empty()) {
+        auto shards = nlohmann::ordered_json::array();
+        for (const auto& s : t.shards) {
+            shards.push_back({{"shard", s.shard},
+                              {"rows_accepted", s.rows_accepted},
+                              {"batches_inserted", s.batches_inserted},
+                              {"rows_inserted", s.rows_inserted},
+                              {"failed_attempts", s.failed_attempts},
+                              {"rows_spooled", s.rows_spooled},
+                              {"held", s.held}});
+        }
+        out["shards"] = std::move(shards);
+    }
     out["avg_batch_size"] = round_to(ratio(c.rows_inserted, c.batches_inserted), 1);
     out["avg_flush_latency_ms"] = round_to(ratio(c.flush_latency_ms_sum, c.batches_inserted), 1);
     out["last_flush_time"] = time_or_null(static_cast<std::int64_t>(c.last_flush_unix_ms));

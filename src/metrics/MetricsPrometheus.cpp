@@ -87,6 +87,40 @@ void add_table_families(const GatewaySnapshot& g, std::vector<MetricFamily>& out
             add(f, m.value(t), {{"table", t.name}});
         out.push_back(std::move(f));
     }
+    // Tables with shard_by: each shard's counters, labelled table and shard.
+    struct ShardMetric {
+        const char* name;
+        const char* help;
+        MetricType type;
+        std::uint64_t ShardSnapshot::*member;
+    };
+    static const ShardMetric kShardMetrics[] = {
+        {"shard_rows_accepted_total", "Events accepted for the shard.", MetricType::Counter,
+         &ShardSnapshot::rows_accepted},
+        {"shard_batches_inserted_total", "Batches the shard committed.", MetricType::Counter,
+         &ShardSnapshot::batches_inserted},
+        {"shard_rows_inserted_total", "Rows the shard committed.", MetricType::Counter,
+         &ShardSnapshot::rows_inserted},
+        {"shard_failed_attempts_total", "INSERTs to the shard that failed.", MetricType::Counter,
+         &ShardSnapshot::failed_attempts},
+        {"shard_rows_spooled_total", "Rows of the shard moved to the spool.", MetricType::Counter,
+         &ShardSnapshot::rows_spooled},
+    };
+    for (const auto& m : kShardMetrics) {
+        auto f = family(m.name, m.help, m.type);
+        for (const auto& t : g.tables) {
+            for (const auto& s : t.shards)
+                add(f, double(s.*(m.member)),
+                    {{"table", t.name}, {"shard", std::to_string(s.shard)}});
+        }
+        if (!f.metric.empty()) out.push_back(std::move(f));
+    }
+    auto held = family("shard_held", "1 while a buffer of the shard is held.", MetricType::Gauge);
+    for (const auto& t : g.tables) {
+        for (const auto& s : t.shards)
+            add(held, s.held ? 1 : 0, {{"table", t.name}, {"shard", std::to_string(s.shard)}});
+    }
+    if (!held.metric.empty()) out.push_back(std::move(held));
     // The ack level as an info-style gauge: 1 for the table's level.
     auto ack = family("table_ack_level", "The table's ack level (1 for the one in use).",
                       MetricType::Gauge);

@@ -1,6 +1,7 @@
 #include "metrics/MetricsSnapshot.hpp"
 
 #include <map>
+#include <set>
 
 #include "batch/BatchManager.hpp"
 #include "core/RateWindow.hpp"
@@ -43,6 +44,7 @@ void read_storage(const batch::BatchManager& manager, const store::Storage& stor
 struct BufferFacts {
     std::map<const batch::Table*, batch::Thresholds> thresholds;
     std::map<const batch::Table*, TimePoint> oldest_open;
+    std::set<std::pair<const batch::Table*, std::uint32_t>> held_shards;
 };
 
 BufferFacts read_buffers(const batch::TableRegistry& registry) {
@@ -52,6 +54,8 @@ BufferFacts read_buffers(const batch::TableRegistry& registry) {
         const auto first = buffer->oldest_open_event();
         auto [it, fresh] = out.oldest_open.try_emplace(&buffer->table(), first);
         if (!fresh) it->second = std::min(it->second, first);
+        if (buffer->shard() != 0 && buffer->held())
+            out.held_shards.emplace(&buffer->table(), buffer->shard());
     }
     return out;
 }
@@ -88,6 +92,15 @@ TableSnapshot read_table(const batch::Table& t, const BufferFacts& buffers,
         if (since == TimePoint::max() || since > now) return 0;
         return std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count();
     };
+    if (const auto* sharding = t.sharding()) {
+        for (std::uint32_t i = 1; i <= sharding->shards(); ++i) {
+            const auto& c = t.shard_stats(i);
+            constexpr auto r = std::memory_order_relaxed;
+            ts.shards.push_back({i, c.rows_accepted.load(r), c.batches_inserted.load(r),
+                                 c.rows_inserted.load(r), c.failed_attempts.load(r),
+                                 c.rows_spooled.load(r), buffers.held_shards.contains({&t, i})});
+        }
+    }
     ts.send_lag_ms = age(t.oldest_sealed());
     ts.oldest_pending_age_ms = age(t.oldest_pending_event());
     if (auto it = buffers.oldest_open.find(&t); it != buffers.oldest_open.end()) {

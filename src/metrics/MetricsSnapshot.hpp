@@ -23,6 +23,17 @@ class RateWindow;
 
 namespace chgate::metrics {
 
+/// One shard's part of a table with shard_by.
+struct ShardSnapshot {
+    std::uint32_t shard = 0;  ///< from 1, in clickhouse.cluster.shards' order
+    std::uint64_t rows_accepted = 0;
+    std::uint64_t batches_inserted = 0;
+    std::uint64_t rows_inserted = 0;
+    std::uint64_t failed_attempts = 0;
+    std::uint64_t rows_spooled = 0;
+    bool held = false;  ///< a buffer of the shard is held
+};
+
 /// Plain values copied from one table's counters at one moment.
 struct TableSnapshot {
     std::string name;
@@ -42,6 +53,7 @@ struct TableSnapshot {
     std::int64_t oldest_pending_age_ms = 0;  ///< the oldest unflushed event, 0 when none
     std::int64_t send_lag_ms = 0;            ///< the oldest sealed batch's wait, 0 when none
     std::uint64_t spool_batches = 0, spool_rows = 0, spool_bytes = 0;  ///< in the spool now
+    std::vector<ShardSnapshot> shards;  ///< with shard_by; empty otherwise
 };
 
 struct GatewaySnapshot {

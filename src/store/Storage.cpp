@@ -86,6 +86,8 @@ std::string target_dir_name(const LogTarget& t) {
                       static_cast<unsigned long long>(fnv1a(joined)));
         name += hash;
     }
+    // '@' is in no identifier, so no table's name ends like this.
+    if (t.shard != 0) name += "@" + std::to_string(t.shard);
     return name;
 }
 
@@ -119,10 +121,11 @@ void prepare_target_dir(const std::filesystem::path& dir, const LogTarget& targe
     std::filesystem::create_directories(dir, ec);
     if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
     if (!std::filesystem::exists(dir / "meta.json")) {
-        const nlohmann::json meta = {{"database", target.database},
-                                     {"table", target.table},
-                                     {"columns", target.columns},
-                                     {"format", 1}};
+        nlohmann::json meta = {{"database", target.database},
+                               {"table", target.table},
+                               {"columns", target.columns},
+                               {"format", 1}};
+        if (target.shard != 0) meta["shard"] = target.shard;
         write_file_atomically(dir / "meta.json", dump_json(meta) + "\n");
     }
 }
@@ -132,8 +135,15 @@ std::optional<LogTarget> read_target_meta(const std::filesystem::path& dir) {
     if (!in) return std::nullopt;
     try {
         const auto j = nlohmann::json::parse(in);
+        std::uint32_t shard = 0;
+        if (const auto it = j.find("shard"); it != j.end()) {
+            // Not a cast: a -1 or 2^40 written by hand names no shard.
+            if (!it->is_number_unsigned() || it->get<std::uint64_t>() > UINT32_MAX)
+                return std::nullopt;
+            shard = static_cast<std::uint32_t>(it->get<std::uint64_t>());
+        }
         return LogTarget{j.at("database").get<std::string>(), j.at("table").get<std::string>(),
-                         j.at("columns").get<std::vector<std::string>>()};
+                         j.at("columns").get<std::vector<std::string>>(), shard};
     } catch (const std::exception&) {
         return std::nullopt;
     }

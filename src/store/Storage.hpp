@@ -25,10 +25,13 @@ struct LogTarget {
     std::string database;
     std::string table;
     std::vector<std::string> columns;
+    /// The cluster's shard (from 1) the rows go to, for a table with
+    /// shard_by; 0: the table itself.
+    std::uint32_t shard = 0;
 };
 
 /// The directory name for a target's files: "db.table", or "db.table~hash"
-/// with a column list.
+/// with a column list, then "@shard" for a shard.
 std::string target_dir_name(const LogTarget& target);
 
 /// Creates `dir` for `target`, with its meta.json; throws std::runtime_error.

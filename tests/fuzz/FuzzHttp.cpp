@@ -56,7 +56,7 @@ struct World {
     batch::MemoryBudget budget{config->batching.max_memory};
     core::RateWindow rate{Clock::now()};
     flush::FlushQueue queue;
-    clickhouse::ReplicaSet replicas{config->clickhouse};
+    clickhouse::Topology replicas{config->clickhouse};
     batch::BatchManager manager{config, queue, budget, rate, nullptr};
     http::Router router{manager, budget, rate, replicas, nullptr};
     boost::asio::io_context ioc{1};

@@ -1,8 +1,8 @@
-"""kill -9 of chgate under durable load, writing through a Distributed table
-into ReplicatedMergeTree shards (distributed: true): every acknowledged event
-lands, and none twice. A batch sent again after the restart is the same
-batch, byte for byte, so each shard's replicated table drops the repeat of
-its block."""
+"""kill -9 of chgate under durable load into ReplicatedMergeTree shards,
+through a Distributed table (distributed: true) or straight into each shard's
+table (shard_by, one log per shard): every acknowledged event lands, and none
+twice. A batch sent again after the restart is the same batch, byte for byte,
+so each shard's replicated table drops the repeat of its block."""
 
 import signal
 import tempfile
@@ -19,14 +19,21 @@ class ClusterCrashTest(cluster.ClusterTest):
         super().setUp()
         self.sharded_table("t", "id String, n UInt32", "cityHash64(id)", order_by="id")
 
-    def start(self, storage):
-        tables = {"t_all": {"distributed": True, "strategy": "hybrid", "max_batch_size": 500,
+    def start(self, storage, sharding):
+        tables = {"t_all": {**sharding, "strategy": "hybrid", "max_batch_size": 500,
                             "max_batch_time": "300ms", "ack": "durable"}}
-        return harness.Chgate(self.chgate_config(tables, storage=storage))
+        weights = [1, 1] if "shard_by" in sharding else None
+        return harness.Chgate(self.chgate_config(tables, storage=storage, weights=weights))
 
     def test_kill_9_under_durable_load_loses_nothing_and_duplicates_nothing(self):
+        self.kill_under_load({"distributed": True})
+
+    def test_kill_9_with_shard_by_loses_nothing_and_duplicates_nothing(self):
+        self.kill_under_load({"shard_by": "cityHash64(id)", "local_table": "t"})
+
+    def kill_under_load(self, sharding):
         storage = tempfile.mkdtemp(prefix="chgate-it-storage-")
-        g = self.start(storage)
+        g = self.start(storage, sharding)
         load = harness.Loader(g.port, "t_all")
         load.start()
         harness.wait_until(lambda: len(load.acked) >= 3000, 60, message="load")
@@ -36,7 +43,7 @@ class ClusterCrashTest(cluster.ClusterTest):
         g.__exit__(None, None, None)
         acked = set(load.acked)
 
-        with self.start(storage) as g2:
+        with self.start(storage, sharding) as g2:
             harness.wait_until(lambda: acked <= set(self.landed("t")), 90,
                                message="every acknowledged event on the shards")
             # Replication and replays settle: then count.
@@ -45,7 +52,7 @@ class ClusterCrashTest(cluster.ClusterTest):
             landed = self.landed("t")
             duplicates = len(landed) - len(set(landed))
             replayed = g2.metrics()["storage"]["replay"]["rows"]
-            print(f"\ncluster crash test: {len(acked)} acknowledged, all on the shards; "
+            print(f"\ncluster crash test ({', '.join(sharding)}): {len(acked)} acknowledged, all on the shards; "
                   f"{replayed} rows replayed from the log; {duplicates} duplicates; "
                   f"{len(set(landed) - acked)} of {len(load.unanswered)} unanswered events landed too")
             self.assertGreater(replayed, 0, "the kill left nothing to replay: the test tested nothing")

@@ -3,30 +3,10 @@ Distributed table with insert_distributed_sync=1, so a committed answer means
 every shard has the rows, and a shard that is down means no committed answer
 (ClickHouse alone would queue the rows and answer 200)."""
 
-import os
-import subprocess
 import unittest
 
 import cluster
 import harness
-
-
-def replicas_of_shard(i):
-    return [os.path.join(cluster.CLUSTER_DIR, f"s{i + 1}r{r}") for r in (1, 2)]
-
-
-def start_server(path):
-    with open(os.path.join(path, "http_port")) as f:
-        http_port = f.read().strip()
-    with open(os.path.join(path, "tcp_port")) as f:
-        tcp_port = f.read().strip()
-    subprocess.run([os.path.join(harness.SOURCE_DIR, "deploy", "clickhouse.sh"), "start", path,
-                    http_port, tcp_port, "--test"], check=True, capture_output=True)
-
-
-def stop_server(path):
-    subprocess.run([os.path.join(harness.SOURCE_DIR, "deploy", "clickhouse.sh"), "stop", path],
-                   check=True, capture_output=True)
 
 
 class ClusterDistributedTest(cluster.ClusterTest):
@@ -70,10 +50,10 @@ class ClusterDistributedTest(cluster.ClusterTest):
             self.assertIn("insert_distributed_sync yes", gate.log())
 
     def test_a_shard_down_gets_no_committed_answer_and_its_rows_arrive_later(self):
-        down = replicas_of_shard(1)
+        down = cluster.replicas_of_shard(1)
         for path in down:
-            stop_server(path)
-            self.addCleanup(start_server, path)  # if the test fails before it does
+            cluster.stop_server(path)
+            self.addCleanup(cluster.start_server, path)  # if the test fails before it does
         with harness.Chgate(self.config(commit_timeout="2s")) as gate:
             rows = [{"id": i, "key": f"k{i}"} for i in range(40)]
             r = gate.post_events("events_all", rows, timeout=60)
@@ -81,7 +61,7 @@ class ClusterDistributedTest(cluster.ClusterTest):
             self.assertEqual(r.status, 504, r)
             self.assertEqual(r.json().get("accepted"), 40, r)
             for path in down:
-                start_server(path)
+                cluster.start_server(path)
             harness.wait_until(lambda: sum(self.per_shard()[0]) == 40, 90,
                                message="the rows to reach both shards")
             counts, dups = self.per_shard()

@@ -1,8 +1,10 @@
 """The cluster example as deploy/run.sh --cluster sets it up: the example
 tables turned into replicated shards and Distributed tables by
-deploy/cluster-sql.py, and chgate with config/examples/cluster.yaml. Events
-sent to every example table land on the shards, with a committed answer
-meaning they are there."""
+deploy/cluster-sql.py, and chgate with config/examples/cluster.yaml (two
+tables with shard_by, two with distributed: true). Events sent to every
+example table land on the shards, with a committed answer meaning they are
+there, and the sharded tables' rows where their Distributed table would put
+them."""
 
 import os
 import re
@@ -21,7 +23,8 @@ class ClusterExampleTest(cluster.ClusterTest):
         super().setUp()
         sql = subprocess.run(
             ["python3", os.path.join(harness.SOURCE_DIR, "deploy", "cluster-sql.py"),
-             os.path.join(harness.SOURCE_DIR, "deploy", "sql", "chgate.sql"), self.db],
+             os.path.join(harness.SOURCE_DIR, "deploy", "sql", "chgate.sql"), self.db,
+             "--shard-key", "events=cityHash64(user_id)", "--shard-key", "payments=cityHash64(user_id)"],
             check=True, capture_output=True, text=True).stdout
         path = os.path.join(tempfile.mkdtemp(prefix="chgate-it-sql-"), "tables.sql")
         with open(path, "w") as f:
@@ -34,9 +37,9 @@ class ClusterExampleTest(cluster.ClusterTest):
         """config/examples/cluster.yaml, pointed at the test cluster and database."""
         with open(os.path.join(harness.SOURCE_DIR, "config", "examples", "cluster.yaml")) as f:
             text = f.read()
-        urls = ", ".join(f'"{s.url}"' for s in self.servers)
-        text, n = re.subn(r"urls: \[.*\]", f"urls: [{urls}]", text)
-        self.assertEqual(n, 1)
+        for i, server in enumerate(self.servers):
+            text, n = re.subn(f"http://127.0.0.1:{8123 + i}", server.url, text)
+            self.assertEqual(n, 1)
         text, n = re.subn(r"database: default", f"database: {self.db}", text)
         self.assertEqual(n, 1)
         return text
@@ -73,6 +76,16 @@ class ClusterExampleTest(cluster.ClusterTest):
                      for shard in self.shards for r in shard} - {""}
             self.assertEqual(dates, {"2026-12-03"})
             self.assertEqual(gate.metrics()["storage"]["dead_letters"]["rows"], 0)
+            # shard_by places rows as the Distributed table's key does: a row
+            # read through it is on the shard its key picks.
+            for table in ("events", "payments"):
+                shards = gate.metrics()["tables"][table]["shards"]
+                self.assertTrue(all(s["rows_inserted"] > 0 for s in shards), shards)
+                for i, shard in enumerate(self.shards):
+                    wrong = shard[0].query(
+                        f"SELECT count() FROM `{self.db}`.{table}_local "
+                        f"WHERE cityHash64(user_id) % 2 != {i}").strip()
+                    self.assertEqual(wrong, "0", f"{table}: rows on shard {i + 1} that belong elsewhere")
 
 
 if __name__ == "__main__":

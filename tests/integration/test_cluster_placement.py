@@ -1,7 +1,9 @@
 """Sharding exactly as ClickHouse's Distributed engine does it: the same JSON
 rows, inserted through Distributed tables on a real 2 x 2 cluster, land on the
 shards chgate's sharding code picks for them (cityHash64 of a string or an
-integer, a plain UInt64, weights 2 and 1), escapes and all."""
+integer, a plain UInt64, weights 2 and 1), escapes and all; and chgate with
+shard_by, inserting into each shard's local table itself, puts every row on
+the shard the Distributed table did."""
 
 import http.client
 import json
@@ -12,6 +14,7 @@ import unittest
 import urllib.parse
 
 import cluster
+import harness
 
 SHARD_OF = os.environ.get("CHGATE_SHARD_OF", "")
 
@@ -73,14 +76,30 @@ class ClusterPlacementTest(cluster.ClusterTest):
         finally:
             conn.close()
         self.assertEqual(resp.status, 200, answer)
-        held = []
-        for shard in self.shards:
-            here = set()
-            for replica in shard:
-                here.update(r["before"] for r in replica.rows(f"SELECT before FROM `{self.db}`.`{name}`"))
-            held.append(here)
+        held = self.held_by_shard(name, "before")
         self.assertEqual(sum(len(h) for h in held), len(lines), "every row landed exactly once")
         return held
+
+    def through_chgate(self, name, column, weights, shard_by, lines, held):
+        """Sends the JSON `lines` through chgate, with shard_by, into a second
+        local table like `name`, and checks each row lands on the shard it
+        landed on through the Distributed table (`held`)."""
+        local = name + "_gw"
+        self.sharded_table(local, f"{column}, before UInt32", "rand()")
+        tables = {f"{local}_all": {"shard_by": shard_by, "local_table": local, "ack": "committed",
+                                   "max_batch_size": 400, "max_batch_time": "50ms"}}
+        config = self.chgate_config(tables, weights=weights,
+                                    settings={"input_format_skip_unknown_fields": 1})
+        with harness.Chgate(config) as gate:
+            for start in range(0, len(lines), 500):
+                body = "".join(l + "\n" for l in lines[start:start + 500])
+                r = gate.request("POST", f"/v1/events/{local}_all", body.encode(),
+                                 {"Content-Type": "application/x-ndjson"}, timeout=60)
+                self.assertEqual(r.status, 200, r)
+            shards = gate.metrics()["tables"][f"{local}_all"]["shards"]
+        self.assertEqual([s["rows_inserted"] for s in shards], [len(h) for h in held])
+        self.assertEqual(self.held_by_shard(local, "before"), held,
+                         "chgate puts every row on the shard the Distributed table did")
 
     def check_placement(self, held, shard_by, weights, lines):
         picked = chgate_shards(shard_by, weights, lines)
@@ -95,6 +114,7 @@ class ClusterPlacementTest(cluster.ClusterTest):
         lines = as_json("k", strings(1500))
         held = self.through_distributed("by_city", "k String", "chgate_cluster", "cityHash64(k)", lines)
         self.check_placement(held, "cityHash64(k)", [1, 1], lines)
+        self.through_chgate("by_city", "k String", [1, 1], "cityHash64(k)", lines, held)
 
     def test_city_hash_of_an_integer(self):
         rnd = random.Random(5)
@@ -102,6 +122,7 @@ class ClusterPlacementTest(cluster.ClusterTest):
         lines = as_json("n", values)
         held = self.through_distributed("by_city_int", "n UInt64", "chgate_cluster", "cityHash64(n)", lines)
         self.check_placement(held, "cityHash64(n)", [1, 1], lines)
+        self.through_chgate("by_city_int", "n UInt64", [1, 1], "cityHash64(n)", lines, held)
 
     def test_a_plain_unsigned_integer(self):
         rnd = random.Random(11)
@@ -109,11 +130,13 @@ class ClusterPlacementTest(cluster.ClusterTest):
         lines = as_json("n", values)
         held = self.through_distributed("by_int", "n UInt64", "chgate_cluster", "n", lines)
         self.check_placement(held, "n", [1, 1], lines)
+        self.through_chgate("by_int", "n UInt64", [1, 1], "n", lines, held)
 
     def test_weights_two_and_one(self):
         lines = as_json("k", strings(1500))
         held = self.through_distributed("weighted", "k String", "chgate_weighted", "cityHash64(k)", lines)
         self.check_placement(held, "cityHash64(k)", [2, 1], lines)
+        self.through_chgate("weighted", "k String", [2, 1], "cityHash64(k)", lines, held)
         self.assertGreater(len(held[0]), len(held[1]), "weight 2 takes about twice the rows of weight 1")
 
 

@@ -166,11 +166,11 @@ TEST_CASE("a reload refuses removed tables, serves added ones and keeps the log 
 TEST_CASE("a table opened only to deliver earlier rows refuses new requests") {
     Fixture f("batching: {tables: {t: {}}}");
     // As replay, the spool or dead-letter replay open it.
-    const auto r = f.manager.registry().route_for_recovery({"", "gone"}, {});
+    const auto r = f.manager.registry().route_for_recovery({"", "gone", {}});
     REQUIRE(r.buffer);
     CHECK(f.post(r, R"({"a":1})") == Admission::ok);
     CHECK(f.manager.registry().route("gone").error == RouteError::unknown_table);
-    CHECK(f.manager.registry().route_for_recovery({"", "gone"}, {}).buffer == r.buffer);
+    CHECK(f.manager.registry().route_for_recovery({"", "gone", {}}).buffer == r.buffer);
     // Configured by a reload: served.
     f.manager.retune(config_from("batching: {tables: {t: {}, gone: {}}}"), Clock::now());
     CHECK(f.manager.registry().route("gone").buffer == r.buffer);
@@ -185,7 +185,7 @@ TEST_CASE("a table's column lists are capped by max_buffers_per_table") {
     CHECK(f.manager.registry().route("events").buffer);
     CHECK(f.manager.registry().route({"", "events"}, {"a"}).buffer);
     // Rows accepted earlier (a replay) are delivered whatever the cap.
-    CHECK(f.manager.registry().route_for_recovery({"", "events"}, {"d"}).buffer);
+    CHECK(f.manager.registry().route_for_recovery({"", "events", {"d"}}).buffer);
 }
 
 TEST_CASE("idle buffers of column lists and of tables served by default are closed") {
@@ -221,4 +221,88 @@ TEST_CASE("idle buffers of column lists and of tables served by default are clos
     for (const auto& t : f.manager.registry().tables())
         names.push_back(t->name());
     CHECK(names == std::vector<std::string>{"events", "other"});
+}
+
+namespace {
+const char* kTwoShards = R"y(
+clickhouse: {cluster: {shards: [{replicas: ["http://a"]}, {replicas: ["http://b"]}]}}
+batching:
+  max_buffers_per_table: 1
+  idle_buffer_ttl: 1m
+  tables:
+    events: {shard_by: "cityHash64(k)", local_table: events_local, ack: buffered}
+    plain: {ack: buffered}
+)y";
+}  // namespace
+
+TEST_CASE("a table with shard_by routes clients to one buffer per shard") {
+    Fixture f(kTwoShards);
+    auto& registry = f.manager.registry();
+    const auto r = registry.route("events");
+    REQUIRE(r.shards);
+    REQUIRE(r.shards->size() == 2);
+    CHECK(r.buffer == r.shards->front());
+    CHECK((*r.shards)[0]->shard() == 1);
+    CHECK((*r.shards)[1]->shard() == 2);
+    CHECK((*r.shards)[1]->label() == "events shard 2");
+    CHECK((*r.shards)[1]->target().files.shard == 2);
+    CHECK(registry.route("default.events").shards == r.shards);
+    CHECK_FALSE(registry.route("plain").shards);
+    // A column list gets its shards too, and counts once against the cap.
+    const auto ab = registry.route({"", "events"}, {"a", "k"});
+    REQUIRE(ab.shards);
+    CHECK((*ab.shards)[1]->insert_query() ==
+          "INSERT INTO `default`.`events_local` (`a`, `k`) FORMAT JSONEachRow");
+    CHECK(registry.route({"", "events"}, {"b"}).error == RouteError::too_many_buffers);
+}
+
+TEST_CASE("rows of a shard come back to that shard, or to the table when it has no such shard") {
+    Fixture f(kTwoShards);
+    auto& registry = f.manager.registry();
+    const auto shards = registry.route("events").shards;
+    REQUIRE(shards);
+    CHECK(registry.route_for_recovery({"default", "events", {}, 2}).buffer == (*shards)[1]);
+    // A shard the cluster lost, or rows logged before the table had shard_by:
+    // to the table itself (its Distributed table places them).
+    const auto lost = registry.route_for_recovery({"default", "events", {}, 3}).buffer;
+    REQUIRE(lost);
+    CHECK(lost->shard() == 0);
+    CHECK(lost->insert_query() == "INSERT INTO `default`.`events` FORMAT JSONEachRow");
+    CHECK(registry.route_for_recovery({"default", "events", {}, 0}).buffer == lost);
+    CHECK(registry.route_for_recovery({"default", "plain", {}, 1}).buffer->shard() == 0);
+    // Clients still get the shards, not the table's own buffer.
+    CHECK(registry.route("events").shards == shards);
+}
+
+TEST_CASE("a reload that changes shard_by waits for a restart") {
+    Fixture f(kTwoShards);
+    const auto r = f.manager.retune(config_from(R"y(
+clickhouse: {cluster: {shards: [{replicas: ["http://a"]}, {replicas: ["http://b"]}]}}
+batching:
+  tables:
+    events: {shard_by: "k", local_table: events_local, ack: buffered, max_batch_size: 7}
+    plain: {ack: buffered}
+)y"),
+                                    Clock::now());
+    REQUIRE(r.restart_needed.size() == 1);
+    CHECK_THAT(r.restart_needed[0], Catch::Contains("batching.tables.events.shard_by"));
+    const auto& table = f.manager.registry().route("events").buffer->table();
+    CHECK(table.config()->max_batch_size == 7);  // the rest applies
+    CHECK(table.config()->shard_by->kind == core::ShardBy::Kind::city_hash);
+    CHECK(table.sharding()->by.kind == core::ShardBy::Kind::city_hash);
+}
+
+TEST_CASE("idle shard buffers of a column list close, and a request makes them anew") {
+    Fixture f(kTwoShards);
+    auto& registry = f.manager.registry();
+    registry.set_ready();
+    auto held = registry.route({"", "events"}, {"a", "k"});
+    REQUIRE(held.shards);
+    const auto later = Clock::now() + 2min;
+    CHECK(registry.close_idle_buffers(later) == 0);  // a request holds the route
+    held = {};
+    CHECK(registry.close_idle_buffers(later) == 2);
+    const auto again = registry.route({"", "events"}, {"a", "k"});
+    REQUIRE(again.shards);
+    CHECK(again.shards->size() == 2);
 }

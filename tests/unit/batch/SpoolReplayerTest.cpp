@@ -56,7 +56,7 @@ struct Fixture {
     batch::MemoryBudget budget;
     core::RateWindow rate;
     batch::BatchManager manager;
-    clickhouse::ReplicaSet replicas;
+    clickhouse::Topology replicas;
     store::Spool spool;
     batch::SpoolReplayer replayer;
     std::uint64_t id = 0;

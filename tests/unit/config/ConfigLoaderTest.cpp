@@ -71,18 +71,26 @@ TEST_CASE("the shipped config/chgate.yaml loads with the batching design's value
     CHECK(c->clickhouse.settings.at("date_time_input_format") == "best_effort");
 }
 
-TEST_CASE("the cluster example makes every table Distributed, over the four servers") {
+TEST_CASE("the cluster example shards two tables itself and sends two through Distributed") {
     std::ifstream in(CHGATE_SOURCE_DIR "/config/examples/cluster.yaml");
     REQUIRE(in);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const auto c = load_config_text(text, "cluster.yaml", no_env()).config;
-    REQUIRE(c->batching.tables.size() == 4);
-    for (const auto& [name, t] : c->batching.tables) {
+    const auto& t = c->batching.tables;
+    REQUIRE(t.size() == 4);
+    for (const auto* name : {"events", "payments"}) {
         INFO(name);
-        CHECK(t.distributed);
+        REQUIRE(t.at(name).shard_by);
+        CHECK(core::to_string(*t.at(name).shard_by) == "cityHash64(user_id)");
+        CHECK(t.at(name).local_table == std::string(name) + "_local");
     }
-    CHECK(c->batching.tables.at("payments").ack == AckLevel::committed);
-    CHECK(c->clickhouse.urls.size() == 4);
+    CHECK(t.at("mthreads").distributed);
+    CHECK(t.at("mstore").distributed);
+    CHECK(t.at("payments").ack == AckLevel::committed);
+    REQUIRE(c->clickhouse.shards.size() == 2);
+    CHECK(c->clickhouse.shards[1].replicas ==
+          std::vector<std::string>{"http://127.0.0.1:8125", "http://127.0.0.1:8126"});
+    CHECK(c->clickhouse.urls.size() == 4);  // tables without shard_by: any server
 }
 
 TEST_CASE("tables inherit the defaults block then presets then their own keys") {
@@ -410,4 +418,81 @@ TEST_CASE("a key that is a list or mapping is a config error, not a crash") {
     CHECK_THAT(error_of("auth:\n  ? {tokens: 1}\n  : []\n"), Catch::Contains("auth"));
     CHECK_THAT(error_of("batching: {tables: {[a]: {}}}"), Catch::Contains("batching.tables"));
     CHECK_THAT(error_of("clickhouse: {settings: {[x]: 1}}"), Catch::Contains("not a name"));
+}
+
+TEST_CASE("clickhouse.cluster lists shards with weights; tables without shard_by use them all") {
+    const auto c = load(R"y(
+clickhouse:
+  cluster:
+    shards:
+      - {weight: 2, replicas: ["http://a:8123", "http://b:8123/"]}
+      - {replicas: ["http://c:8123"]}
+batching:
+  tables:
+    events: {shard_by: "cityHash64(user_id)", local_table: events_local}
+    audit: {distributed: true}
+)y")
+                       .config;
+    REQUIRE(c->clickhouse.shards.size() == 2);
+    CHECK(c->clickhouse.shards[0].weight == 2);
+    CHECK(c->clickhouse.shards[0].replicas ==
+          std::vector<std::string>{"http://a:8123", "http://b:8123"});
+    CHECK(c->clickhouse.shards[1].weight == 1);
+    CHECK(c->clickhouse.urls ==
+          std::vector<std::string>{"http://a:8123", "http://b:8123", "http://c:8123"});
+    const auto& events = c->batching.tables.at("events");
+    REQUIRE(events.shard_by);
+    CHECK(events.shard_by->kind == core::ShardBy::Kind::city_hash);
+    CHECK(events.shard_by->field == "user_id");
+    CHECK(events.local_table == "events_local");
+    CHECK_FALSE(c->batching.tables.at("audit").shard_by);
+    // The printed file loads back to the same cluster and tables.
+    const auto printed = print_effective_config(*c);
+    CHECK(print_effective_config(*load(printed).config) == printed);
+
+    // url or urls, when given, are where tables without shard_by go.
+    const auto d = load(R"(
+clickhouse:
+  url: http://lb:8123
+  cluster: {shards: [{replicas: ["http://a:8123"]}]}
+)")
+                       .config;
+    CHECK(d->clickhouse.urls == std::vector<std::string>{"http://lb:8123"});
+}
+
+TEST_CASE("a cluster or a sharded table that cannot work is refused at load") {
+    using Catch::Contains;
+    CHECK_THAT(error_of("clickhouse: {cluster: {shards: []}}"),
+               Contains("clickhouse.cluster.shards: must be a list of one or more shards"));
+    CHECK_THAT(error_of("clickhouse: {cluster: {shards: [{weight: 1}]}}"),
+               Contains("clickhouse.cluster.shards[0].replicas: must be a list"));
+    CHECK_THAT(error_of("clickhouse: {cluster: {shards: [{weight: 0, replicas: [\"http://a\"]}]}}"),
+               Contains("needs a shard with a weight above 0"));
+    CHECK_THAT(error_of("clickhouse: {cluster: {shards: [{replicas: [\"http://a\"]}, "
+                        "{replicas: [\"http://a/\"]}]}}"),
+               Contains("clickhouse.cluster.shards[1].replicas[0]: \"http://a\" is listed twice"));
+    CHECK_THAT(error_of("clickhouse: {cluster: {shards: [{replicas: [\"http://a\"], wieght: 2}]}}"),
+               Contains("wieght"));
+    CHECK_THAT(error_of("clickhouse: {cluster: {shards: [{replicas: [\"http://u:p@a\", "
+                        "\"http://v:q@b\"]}]}}"),
+               Contains("names other credentials"));
+    CHECK_THAT(error_of("batching: {tables: {e: {shard_by: \"cityHash64(k)\", "
+                        "local_table: e_local}}}"),
+               Contains("batching.tables.e.shard_by: needs clickhouse.cluster.shards"));
+    const std::string cluster = "clickhouse: {cluster: {shards: [{replicas: [\"http://a\"]}]}}\n";
+    CHECK_THAT(error_of(cluster + "batching: {tables: {e: {shard_by: \"cityHash64(k)\"}}}"),
+               Contains("batching.tables.e.local_table: is needed with shard_by"));
+    CHECK_THAT(error_of(cluster + "batching: {tables: {e: {local_table: e_local}}}"),
+               Contains("batching.tables.e.shard_by: is needed with local_table"));
+    CHECK_THAT(error_of(cluster + "batching: {tables: {e: {shard_by: \"k\", local_table: l, "
+                                  "distributed: true}}}"),
+               Contains("exclude each other"));
+    CHECK_THAT(error_of(cluster + "batching: {tables: {e: {shard_by: \"sipHash64(k)\", "
+                                  "local_table: l}}}"),
+               Contains("batching.tables.e.shard_by"));
+    CHECK_THAT(
+        error_of(cluster + "batching: {tables: {e: {shard_by: k, local_table: \"l;drop\"}}}"),
+        Contains("is not a plain identifier"));
+    CHECK_THAT(error_of(cluster + "batching: {defaults: {shard_by: k, local_table: l}}"),
+               Contains("batching.defaults: cannot give shard_by or local_table"));
 }

@@ -3,11 +3,15 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "batch/BatchManager.hpp"
 #include "config/ConfigLoader.hpp"
+#include "core/ShardSlots.hpp"
 #include "flush/FlushQueue.hpp"
 #include "http/IngestHandler.hpp"
+#include "ingest/ShardKey.hpp"
 #include "store/Storage.hpp"
 #include "store/Wal.hpp"
 
@@ -424,4 +428,170 @@ TEST_CASE(
     // Without a log of its own (no storage here), durable means committed: refused too.
     CHECK(f.events("events_all", R"({"a":4})", {}, {}, "ack=durable").status ==
           bhttp::status::not_implemented);
+}
+
+namespace {
+
+const char* kSharded = R"y(
+clickhouse:
+  cluster:
+    shards:
+      - {weight: 1, replicas: ["http://s1:8123"]}
+      - {weight: 1, replicas: ["http://s2:8123"]}
+batching:
+  tables:
+    events: {shard_by: "cityHash64(k)", local_table: events_local, ack: buffered}
+    picked: {shard_by: "rand()", local_table: picked_local, ack: buffered}
+)y";
+
+// The rows each shard's batches hold (from 1), sealing what is buffered.
+std::map<std::uint32_t, std::vector<std::string>> rows_by_shard(Fixture& f) {
+    f.manager.seal_all(flush::FlushReason::shutdown);
+    std::map<std::uint32_t, std::vector<std::string>> out;
+    for (auto& b : f.queue.take_all()) {
+        CHECK(b.owner->target().shard != 0);
+        std::istringstream in(b.rows);
+        for (std::string line; std::getline(in, line);)
+            out[b.owner->target().shard].push_back(line);
+        b.owner->on_released(b);
+    }
+    return out;
+}
+
+// The shard (from 1) ClickHouse puts a row of `shards` equal weights on.
+std::uint32_t expected_shard(std::string_view row, std::size_t shards) {
+    std::string scratch;
+    const auto by = *core::parse_shard_by("cityHash64(k)", scratch);
+    const std::vector<std::uint32_t> weights(shards, 1);
+    return static_cast<std::uint32_t>(
+        core::ShardSlots(weights).shard_of(ingest::shard_key(row, by, scratch).value) + 1);
+}
+
+}  // namespace
+
+TEST_CASE("a table with shard_by splits a request's rows into its shards' buffers") {
+    Fixture f(kSharded);
+    std::string body;
+    std::vector<std::string> rows;
+    for (int i = 0; i < 40; ++i) {
+        rows.push_back(R"({"k":"user-)" + std::to_string(i) + R"(","n":)" + std::to_string(i) +
+                       "}");
+        body += rows.back() + "\n";
+    }
+    const auto r = f.events("events", body, {}, "application/x-ndjson");
+    CHECK(r.status == bhttp::status::accepted);
+    CHECK(r.body == R"({"accepted":40})");
+    const auto got = rows_by_shard(f);
+    REQUIRE(got.size() == 2);  // both shards got some of 40 keys
+    std::map<std::uint32_t, std::vector<std::string>> want;
+    for (const auto& row : rows)
+        want[expected_shard(row, 2)].push_back(row);
+    CHECK(got == want);  // each row on its shard, in the request's order
+    const auto route = f.manager.registry().route("events");
+    REQUIRE(route.shards);
+    CHECK((*route.shards)[0]->insert_query() ==
+          "INSERT INTO `default`.`events_local` FORMAT JSONEachRow");
+    const auto& table = f.manager.registry().route("events").buffer->table();
+    CHECK(table.stats().requests_accepted.load() == 1);
+    CHECK(table.shard_stats(1).rows_accepted.load() + table.shard_stats(2).rows_accepted.load() ==
+          40);
+}
+
+TEST_CASE("a row whose shard key chgate cannot compute refuses the whole request") {
+    Fixture f(kSharded);
+    for (const char* bad : {R"({"n":1})", R"({"k":null})", R"({"k":1.5})", R"({"k":-3})",
+                            R"({"k":"a","k":"b"})", R"({"k":"\udc00"})", R"({"k":[1]})"}) {
+        INFO(bad);
+        const auto r = f.events("events", std::string(R"({"k":"fine"})") + "\n" + bad + "\n", {},
+                                "application/x-ndjson");
+        CHECK(r.status == bhttp::status::bad_request);
+        CHECK_THAT(r.body, Catch::Contains("\"index\":1"));
+        CHECK_THAT(r.body, Catch::Contains("event 1: field k "));
+        CHECK_THAT(r.body, Catch::Contains("nothing was stored"));
+    }
+    CHECK(rows_by_shard(f).empty());  // not even the good first rows
+}
+
+TEST_CASE("rand() sends each request whole to one shard, and every shard gets requests") {
+    Fixture f(kSharded);
+    std::set<std::uint32_t> used;
+    for (int i = 0; i < 40; ++i) {
+        CHECK(f.events("picked", R"([{"a":1},{"a":2},{"a":3}])").status == bhttp::status::accepted);
+        const auto got = rows_by_shard(f);
+        REQUIRE(got.size() == 1);  // the request stays one batch
+        CHECK(got.begin()->second.size() == 3);
+        used.insert(got.begin()->first);
+    }
+    CHECK(used == std::set<std::uint32_t>{1, 2});  // 2^-39 odds of a false failure
+}
+
+TEST_CASE("a sharded request that does not fit is refused whole, leaving no shard any rows") {
+    Fixture f(R"y(
+clickhouse: {cluster: {shards: [{replicas: ["http://a"]}, {replicas: ["http://b"]}]}}
+batching:
+  tables: {events: {shard_by: "cityHash64(k)", local_table: l, ack: buffered, max_memory: 4KiB}}
+)y");
+    std::string body;
+    for (int i = 0; i < 200; ++i)
+        body += R"({"k":"key-)" + std::to_string(i) +
+                R"(","pad":"..............."})"
+                "\n";
+    const auto r = f.events("events", body, {}, "application/x-ndjson");
+    CHECK(r.status == bhttp::status::payload_too_large);
+    CHECK(rows_by_shard(f).empty());
+    CHECK(f.manager.registry().route("events").buffer->table().held_bytes() == 0);
+}
+
+TEST_CASE("ack committed on a sharded table answers once every shard's batch is inserted") {
+    Fixture f(R"y(
+clickhouse: {cluster: {shards: [{replicas: ["http://a"]}, {replicas: ["http://b"]}]}}
+batching:
+  tables: {events: {shard_by: "cityHash64(k)", local_table: l, ack: committed}}
+)y");
+    auto now = f.handler.post_events(
+        "events", input(R"([{"k":"a"},{"k":"b"},{"k":"c"},{"k":"d"},{"k":"e"}])", {}, f.defer),
+        f.scratch);
+    REQUIRE_FALSE(now.has_value());
+    f.manager.seal_all(flush::FlushReason::shutdown);
+    auto batches = f.queue.take_all();
+    REQUIRE(batches.size() == 2);  // one per shard
+    batches[0].waiters[0].waiter->batch_finished({});
+    CHECK_FALSE(f.replies[0]->answer.has_value());  // the other shard has not committed
+    batches[1].waiters[0].waiter->batch_finished({});
+    REQUIRE(f.replies[0]->answer);
+    CHECK(f.replies[0]->answer->body == R"({"accepted":5,"committed":5})");
+    for (auto& b : batches)
+        b.owner->on_released(b);
+}
+
+TEST_CASE("ack durable on a sharded table answers once every shard's log is written") {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("chgate-unit-" + std::to_string(::getpid()) + "-sharded");
+    std::filesystem::remove_all(dir);
+    {
+        store::Storage storage({dir, {}, std::chrono::seconds(1)});
+        Fixture f(R"y(
+clickhouse: {cluster: {shards: [{replicas: ["http://a"]}, {replicas: ["http://b"]}]}}
+batching:
+  tables: {events: {shard_by: "cityHash64(k)", local_table: l, ack: durable}}
+)y",
+                  1 << 20, &storage);
+        auto now = f.handler.post_events(
+            "events", input(R"([{"k":"a"},{"k":"b"},{"k":"c"},{"k":"d"},{"k":"e"}])", {}, f.defer),
+            f.scratch);
+        REQUIRE_FALSE(now.has_value());
+        const auto route = f.manager.registry().route("events");
+        REQUIRE(route.shards);
+        REQUIRE(route.shards->size() == 2);
+        (*route.shards)[0]->wal()->flush(true);
+        CHECK_FALSE(f.replies[0]->answer.has_value());
+        (*route.shards)[1]->wal()->flush(true);
+        REQUIRE(f.replies[0]->answer);
+        CHECK(f.replies[0]->answer->status == bhttp::status::accepted);
+        // Each shard has a log of its own, named for it.
+        CHECK(std::filesystem::exists(dir / "wal" / "default.events@1" / "meta.json"));
+        CHECK(std::filesystem::exists(dir / "wal" / "default.events@2" / "meta.json"));
+        CHECK_FALSE(std::filesystem::exists(dir / "wal" / "default.events"));
+    }
+    std::filesystem::remove_all(dir);
 }

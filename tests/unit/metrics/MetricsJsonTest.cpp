@@ -111,3 +111,22 @@ TEST_CASE("each table shows its strategy thresholds and counters") {
         CHECK(j.contains(key));
     }
 }
+
+TEST_CASE("a sharded table lists its shards; others have no shards key") {
+    GatewaySnapshot g;
+    g.tables.push_back(table("plain"));
+    auto t = table("events");
+    t.shards = {{1, 600, 3, 590, 0, 0, false}, {2, 400, 0, 0, 7, 350, true}};
+    g.tables.push_back(t);
+    const auto j = render_metrics_json(g);
+    CHECK_FALSE(j["tables"]["plain"].contains("shards"));
+    const auto& shards = j["tables"]["events"]["shards"];
+    REQUIRE(shards.size() == 2);
+    CHECK(keys(shards[0]) == std::vector<std::string>{"shard", "rows_accepted", "batches_inserted",
+                                                      "rows_inserted", "failed_attempts",
+                                                      "rows_spooled", "held"});
+    CHECK(shards[0]["rows_inserted"] == 590);
+    CHECK(shards[1]["shard"] == 2);
+    CHECK(shards[1]["rows_spooled"] == 350);
+    CHECK(shards[1]["held"] == true);
+}

@@ -74,3 +74,21 @@ TEST_CASE("Prometheus gets text and curl and browsers get JSON") {
     CHECK_FALSE(accept_wants_prometheus_text(
         "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
 }
+
+TEST_CASE("a sharded table's shards have families of their own, labelled table and shard") {
+    auto g = snapshot();
+    CHECK(render_metrics_prometheus(g, {true, 2, 1}).find("chgate_shard_") == std::string::npos);
+    g.tables[0].shards = {{1, 600, 3, 590, 0, 0, false}, {2, 400, 0, 0, 7, 350, true}};
+    const auto text = render_metrics_prometheus(g, {true, 2, 1});
+    CHECK(text.find("# TYPE chgate_shard_rows_inserted_total counter\n") != std::string::npos);
+    CHECK(text.find("chgate_shard_rows_accepted_total{table=\"events\",shard=\"2\"} 400\n") !=
+          std::string::npos);
+    CHECK(text.find("chgate_shard_rows_inserted_total{table=\"events\",shard=\"1\"} 590\n") !=
+          std::string::npos);
+    CHECK(text.find("chgate_shard_failed_attempts_total{table=\"events\",shard=\"2\"} 7\n") !=
+          std::string::npos);
+    CHECK(text.find("chgate_shard_rows_spooled_total{table=\"events\",shard=\"2\"} 350\n") !=
+          std::string::npos);
+    CHECK(text.find("chgate_shard_held{table=\"events\",shard=\"2\"} 1\n") != std::string::npos);
+    CHECK(text.find("chgate_shard_held{table=\"events\",shard=\"1\"} 0\n") != std::string::npos);
+}

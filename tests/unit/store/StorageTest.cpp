@@ -159,3 +159,33 @@ TEST_CASE("an unreadable segment is set aside; the start goes on with the rest")
     // New records come after everything the log held.
     CHECK(opened.wal->append_data("{\"n\":7}\n") == 7);
 }
+
+TEST_CASE("a shard's files have a directory of their own, and meta.json names the shard") {
+    TempDir dir;
+    const LogTarget plain{"db", "events", {}};
+    const LogTarget shard{"db", "events", {}, 2};
+    const LogTarget columns{"db", "events", {"a", "b"}, 2};
+    CHECK(target_dir_name(plain) == "db.events");
+    CHECK(target_dir_name(shard) == "db.events@2");
+    CHECK(target_dir_name(columns).starts_with("db.events~"));
+    CHECK(target_dir_name(columns).ends_with("@2"));
+    for (const auto& t : {plain, shard, columns}) {
+        const auto path = dir.path / target_dir_name(t);
+        prepare_target_dir(path, t);
+        const auto back = read_target_meta(path);
+        REQUIRE(back);
+        CHECK(back->table == t.table);
+        CHECK(back->columns == t.columns);
+        CHECK(back->shard == t.shard);
+    }
+    // meta.json of an older chgate has no shard: the table itself.
+    std::filesystem::create_directories(dir.path / "old");
+    std::ofstream(dir.path / "old" / "meta.json")
+        << R"({"database":"db","table":"t","columns":[],"format":1})";
+    CHECK(read_target_meta(dir.path / "old")->shard == 0);
+    // A hostile shard number is no target at all.
+    std::filesystem::create_directories(dir.path / "bad");
+    std::ofstream(dir.path / "bad" / "meta.json")
+        << R"({"database":"db","table":"t","columns":[],"shard":-1})";
+    CHECK_FALSE(read_target_meta(dir.path / "bad"));
+}
