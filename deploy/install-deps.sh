@@ -8,7 +8,7 @@ packages=(
     build-essential cmake pkg-config git ca-certificates
     libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev
     zlib1g-dev libdeflate-dev libzstd-dev prometheus-cpp-dev catch2 libssl-dev openssl
-    clickhouse-server clickhouse-client zookeeper
+    clickhouse-server clickhouse-client zookeeper haproxy
     python3 python3-requests curl jq zstd
     clang libclang-rt-14-dev
 )

@@ -1,7 +1,9 @@
+#include <cstdlib>
 #include <iostream>
 
 #include "app/App.hpp"
 #include "app/Cli.hpp"
+#include "app/Drain.hpp"
 #include "config/ConfigLoader.hpp"
 #include "config/ConfigPrinter.hpp"
 #include "util/Version.hpp"
@@ -20,6 +22,7 @@ int main(int argc, char** argv) {
             std::cerr << "chgate: " << options.error << "\n";
             return 2;
         case CliOptions::Action::check_config:
+        case CliOptions::Action::drain:
         case CliOptions::Action::run:
             break;
     }
@@ -29,6 +32,11 @@ int main(int argc, char** argv) {
     } catch (const chgate::config::ConfigError& e) {
         std::cerr << "chgate: invalid configuration: " << e.what() << "\n";
         return 2;
+    }
+    if (options.action == CliOptions::Action::drain) {
+        const char* token = std::getenv("CHGATE_ADMIN_TOKEN");
+        return chgate::app::run_drain(*loaded.config, options.drain_timeout,
+                                      token != nullptr ? token : "", std::cout, std::cerr);
     }
     if (options.action == CliOptions::Action::check_config) {
         std::cout << chgate::config::print_effective_config(*loaded.config);

@@ -149,6 +149,7 @@ void App::start_threads() {
     manager_.start();
     spool_replayer_.start();
     router_.admin().set_reload([this] { return reload(); });
+    router_.admin().set_drain([this](std::chrono::milliseconds t) { return drain(t); });
     server_.start();
     replay_ = std::thread([this] {
         set_thread_name("chgate-replay");
@@ -204,6 +205,48 @@ config::ReloadReport App::reload() {
     for (const auto& w : report.warnings)
         LOG_WARN << "config: " << w;
     return report;
+}
+
+http::DrainReport App::left_to_drain() const {
+    http::DrainReport left;
+    for (const auto& t : manager_.registry().tables()) {
+        left.rows_in_memory += t->stats().buffered_rows.load() + t->stats().pending_rows.load();
+    }
+    for (const auto& [table, c] : storage_->spool().counts()) {
+        left.spool_batches += c.batches;
+        left.spool_rows += c.rows;
+    }
+    left.spool_bytes = storage_->spool().bytes();
+    left.replaying = !manager_.registry().ready();
+    left.drained = left.rows_in_memory == 0 && left.spool_batches == 0 && !left.replaying &&
+                   queue_.size() == 0;
+    return left;
+}
+
+http::DrainReport App::drain(std::chrono::milliseconds timeout) {
+    using namespace std::chrono;
+    router_.set_draining();
+    LOG_INFO << "drain: taking no more events; sending what is buffered, logged and spooled to "
+                "ClickHouse (up to "
+             << config::format_duration(duration_cast<config::Duration>(timeout)) << ")";
+    const auto deadline = steady_clock::now() + timeout;
+    for (;;) {
+        // Requests that were in progress may still add rows: seal them too.
+        manager_.seal_all(flush::FlushReason::admin);
+        auto left = left_to_drain();
+        if (left.drained) {
+            LOG_INFO << "drain: everything accepted is in ClickHouse; stopping";
+            ::kill(::getpid(), SIGTERM);  // run() stops as for any SIGTERM, with nothing left
+            return left;
+        }
+        if (steady_clock::now() >= deadline) {
+            LOG_WARN << "drain: not done within the timeout: " << left.rows_in_memory
+                     << " rows in memory, " << left.spool_batches
+                     << " spooled batches; still taking no events";
+            return left;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
 }
 
 int App::run() {

@@ -14,6 +14,7 @@
 #include "core/RateWindow.hpp"
 #include "flush/FlushQueue.hpp"
 #include "flush/Flusher.hpp"
+#include "http/AdminHandler.hpp"
 #include "http/Router.hpp"
 #include "http/Server.hpp"
 #include "store/Storage.hpp"
@@ -43,6 +44,12 @@ class App {
     /// /admin/reload; any thread.
     config::ReloadReport reload();
 
+    /// POST /admin/drain: ingest answers 503 from now on; waits up to
+    /// `timeout` until everything accepted (buffers, queue, log replay, spool)
+    /// is in ClickHouse, then stops the process (exit 0). What is left if the
+    /// timeout came first; chgate goes on refusing events then.
+    http::DrainReport drain(std::chrono::milliseconds timeout);
+
   private:
     /// Says what starts: tables, ClickHouse, storage, warnings, open doors.
     void log_start() const;
@@ -51,6 +58,8 @@ class App {
     /// The threads, in dependency order; throws on the first that fails.
     void start_threads();
     int stop();
+    /// What a drain still waits for.
+    http::DrainReport left_to_drain() const;
 
     const config::ConfigPtr config_;
     const std::vector<std::string> warnings_;

@@ -1,10 +1,13 @@
 #include "app/Cli.hpp"
 
+#include "config/Units.hpp"
+
 namespace chgate::app {
 
 std::string usage() {
     return R"(Usage: chgate --config FILE
        chgate --check-config FILE
+       chgate drain --config FILE [--timeout 5m]
        chgate --version | --help
 
 chgate takes JSON events over HTTP, batches them per table, and sends each
@@ -15,6 +18,14 @@ Options:
   --check-config FILE  Validate FILE, print the effective configuration (every
                        default filled in, the password masked) and any
                        warnings, then exit: 0 if valid, 2 if not.
+  drain                Ask the chgate running with FILE to drain, and wait:
+                       it takes no more events (503), sends everything it
+                       holds (buffers, write-ahead logs, spool) to ClickHouse,
+                       then exits 0. For scaling down and Kubernetes' preStop.
+                       Sends POST /admin/drain to server.listen on loopback,
+                       with $CHGATE_ADMIN_TOKEN as the admin token if set.
+                       Exit status 0 once drained, 1 if not within --timeout
+                       (default 5m; the instance keeps refusing events).
   --version            Print the version and exit.
   --help               Print this help and exit.
 
@@ -22,7 +33,7 @@ Endpoints:
   POST /v1/events/{table}   a JSON object, an array of objects, or NDJSON
   POST /?query=INSERT INTO t FORMAT JSONEachRow   ClickHouse-compatible
   GET  /metrics  /metrics/prometheus  /healthz  /readyz
-  /admin/...                reload, flush, dead letters
+  /admin/...                reload, flush, drain, dead letters
 
 With auth.tokens set, apps send Authorization: Bearer <token> (ClickHouse
 clients: the token as their password, or X-ClickHouse-Key). Listening beyond
@@ -41,6 +52,41 @@ rows at shutdown; 2 for a bad command line or configuration.
 )";
 }
 
+namespace {
+
+// chgate drain --config FILE [--timeout DURATION], in any order.
+CliOptions parse_drain(const std::vector<std::string>& args) {
+    CliOptions out;
+    out.action = CliOptions::Action::drain;
+    auto fail = [&out](std::string message) {
+        out.action = CliOptions::Action::error;
+        out.error = std::move(message);
+        return out;
+    };
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if (a != "--config" && a != "-c" && a != "--timeout") {
+            return fail("drain: unknown argument \"" + a + "\" (see --help)");
+        }
+        if (i + 1 >= args.size()) return fail("drain: " + a + " needs a value");
+        const auto& value = args[++i];
+        if (a == "--timeout") {
+            const auto d = config::parse_duration(value);
+            if (!d || *d <= config::Duration{0} || *d > std::chrono::hours(24)) {
+                return fail("drain: --timeout must be a duration up to 24h (90s, 5m), not \"" +
+                            value + "\"");
+            }
+            out.drain_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+        } else {
+            out.config_path = value;
+        }
+    }
+    if (out.config_path.empty()) return fail("drain needs --config FILE (the running chgate's)");
+    return out;
+}
+
+}  // namespace
+
 CliOptions parse_cli(const std::vector<std::string>& args) {
     CliOptions out;
     auto fail = [&out](std::string message) {
@@ -49,6 +95,7 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
         return out;
     };
     if (args.empty()) return fail("no arguments; run with --config FILE (see --help)");
+    if (args[0] == "drain") return parse_drain(args);
     bool have_action = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& a = args[i];

@@ -1,13 +1,16 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 namespace chgate::app {
 
 struct CliOptions {
-    enum class Action { run, check_config, help, version, error } action = Action::error;
+    enum class Action { run, check_config, drain, help, version, error } action = Action::error;
     std::string config_path;
+    /// chgate drain --timeout: how long the running chgate may take.
+    std::chrono::milliseconds drain_timeout{std::chrono::minutes(5)};
     std::string error;  ///< for Action::error
 };
 

@@ -4,8 +4,10 @@
 
 #include "batch/BatchManager.hpp"
 #include "batch/DeadLetterReplay.hpp"
+#include "config/Units.hpp"
 #include "core/TableName.hpp"
 #include "http/ApiError.hpp"
+#include "http/UrlQuery.hpp"
 #include "store/DeadLetters.hpp"
 #include "store/Storage.hpp"
 #include "util/Json.hpp"
@@ -54,6 +56,10 @@ std::optional<Response> AdminHandler::handle(const Request& req, std::string_vie
     if (path == "/reload" && reload_) {
         if (auto wrong = wrong_method(req, bhttp::verb::post)) return wrong;
         return answer_from_thread(defer, [this] { return reload(); });
+    }
+    if (path == "/drain" && drain_) {
+        if (auto wrong = wrong_method(req, bhttp::verb::post)) return wrong;
+        return drain(split_target(req.target()).query, defer);
     }
     constexpr std::string_view kFlush = "/flush";
     if (path == kFlush || path.starts_with(std::string(kFlush) + "/")) {
@@ -111,6 +117,39 @@ Response AdminHandler::reload() {
                                               {"restart_needed", report.restart_needed},
                                               {"warnings", report.warnings}});
     return r;
+}
+
+std::optional<Response> AdminHandler::drain(std::string_view url_query, const Defer& defer) {
+    auto timeout = std::chrono::milliseconds(std::chrono::minutes(5));
+    if (const auto text = query_param(url_query, "timeout")) {
+        const auto parsed = config::parse_duration(*text);
+        if (!parsed || *parsed > std::chrono::hours(24)) {
+            return error_response(ApiError::bad_request,
+                                  "timeout must be a duration up to 24h (\"90s\", \"5m\"), not " +
+                                      client_quote(*text));
+        }
+        timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
+    }
+    return answer_from_thread(defer, [this, timeout] {
+        const auto left = drain_(timeout);
+        Response r;
+        r.status = left.drained ? bhttp::status::ok : bhttp::status::gateway_timeout;
+        nlohmann::ordered_json body = {{"drained", left.drained}};
+        if (left.drained) {
+            body["stopping"] = true;
+        } else {
+            body["error"] =
+                "not drained within the timeout: ClickHouse has not taken everything yet; "
+                "chgate still refuses new events; POST /admin/drain again to wait more";
+            body["rows_in_memory"] = left.rows_in_memory;
+            body["spool_batches"] = left.spool_batches;
+            body["spool_rows"] = left.spool_rows;
+            body["spool_bytes"] = left.spool_bytes;
+            body["replaying"] = left.replaying;
+        }
+        r.body = dump_json(body);
+        return r;
+    });
 }
 
 Response AdminHandler::dead_letters() const {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,7 +26,17 @@ class Storage;
 
 namespace chgate::http {
 
-/// /admin/: flush, reload, dead-letter counts and replay. Who may use it is
+/// What a drain left: nothing, once it is done.
+struct DrainReport {
+    bool drained = false;
+    std::uint64_t rows_in_memory = 0;  ///< buffered, or sealed and not yet inserted
+    std::uint64_t spool_batches = 0;
+    std::uint64_t spool_rows = 0;
+    std::uint64_t spool_bytes = 0;
+    bool replaying = false;  ///< the write-ahead logs are still being replayed
+};
+
+/// /admin/: flush, reload, drain, dead-letter counts and replay. Who may use it is
 /// decided before (Access::check_admin). Work that takes long (a reload, a
 /// replay) runs on one admin thread at a time: a second request meanwhile
 /// gets 409.
@@ -38,6 +50,12 @@ class AdminHandler {
 
     /// What POST /admin/reload runs (the App's reload); unset: 404.
     void set_reload(std::function<config::ReloadReport()> reload) { reload_ = std::move(reload); }
+    /// What POST /admin/drain runs (the App's drain): takes no more events,
+    /// waits up to the timeout for everything accepted to be in ClickHouse,
+    /// then stops the process. Unset: 404.
+    void set_drain(std::function<DrainReport(std::chrono::milliseconds)> drain) {
+        drain_ = std::move(drain);
+    }
 
     /// Ends replays in progress (their files come back at the next start) and
     /// joins their threads. Before the batch manager goes.
@@ -51,6 +69,9 @@ class AdminHandler {
     /// POST /admin/reload: 200 with what changed, 400 for a file that does not
     /// load. On an admin thread (answer_from_thread): it reads a file.
     Response reload();
+    /// POST /admin/drain[?timeout=5m]: 200 once drained (chgate then
+    /// stops), 504 with what is left if the timeout came first.
+    std::optional<Response> drain(std::string_view url_query, const Defer& defer);
     /// Runs `work` on the admin thread, never the io thread (it reads files,
     /// waits for ClickHouse, reloads the config), and answers with its result;
     /// 409 while the thread is busy with earlier work.
@@ -59,6 +80,7 @@ class AdminHandler {
     batch::BatchManager& manager_;
     store::Storage* const storage_;
     std::function<config::ReloadReport()> reload_;  // set before the server starts
+    std::function<DrainReport(std::chrono::milliseconds)> drain_;
     std::atomic<bool> stopping_{false};
     Mutex mutex_;
     // Guarded by mutex_: the admin thread of the last work, and whether it is done.

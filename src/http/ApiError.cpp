@@ -26,6 +26,7 @@ bhttp::status to_http_status(ApiError e) {
         case ApiError::gateway_full:
         case ApiError::too_many_tables:
         case ApiError::starting:
+        case ApiError::draining:
         case ApiError::storage_failed:
             return bhttp::status::service_unavailable;
         case ApiError::rejected_by_clickhouse:
@@ -61,7 +62,7 @@ Response error_response(ApiError e, const std::string& message, const std::strin
     if (!extra_json.empty()) r.body += "," + extra_json;
     r.body += "}";
     if (e == ApiError::table_full || e == ApiError::gateway_full ||
-        e == ApiError::too_many_tables || e == ApiError::starting ||
+        e == ApiError::too_many_tables || e == ApiError::starting || e == ApiError::draining ||
         e == ApiError::storage_failed) {
         r.retry_after_seconds = 1;
     }

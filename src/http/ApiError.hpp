@@ -25,6 +25,7 @@ enum class ApiError {
     gateway_full,            ///< 503: batching.max_memory is in use
     too_many_tables,         ///< 503: batching.max_tables reached
     starting,                ///< 503: the write-ahead log is being replayed
+    draining,                ///< 503: POST /admin/drain: this instance takes no more events
     storage_failed,          ///< 503: the write-ahead log could not be written
     rejected_by_clickhouse,  ///< 502: ack committed, and ClickHouse refused the rows
     not_committed,           ///< 504: ack committed, and no commit in time

@@ -315,6 +315,11 @@ std::optional<Response> IngestHandler::refuse_route(const batch::Route& route,
         return error_response(ApiError::starting,
                               "chgate is replaying its write-ahead log; retry shortly");
     }
+    if (draining()) {
+        return error_response(ApiError::draining,
+                              "this chgate is draining (it is being stopped) and takes no more "
+                              "events; send them to another instance");
+    }
     if (auto refused = route_error(route, table_label)) return refused;
     const auto& table = route.buffer->table();
     // The caller's tables: 403 for another, whatever the route said.

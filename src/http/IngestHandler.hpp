@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -88,6 +89,11 @@ class IngestHandler {
     std::optional<Response> post_insert(std::string_view url_query, const IngestInput& in,
                                         IngestScratch& scratch);
 
+    /// From now on every ingest request gets 503 (POST /admin/drain): what
+    /// is buffered goes to ClickHouse, and nothing new comes in.
+    void set_draining() { draining_.store(true); }
+    bool draining() const { return draining_.load(std::memory_order_relaxed); }
+
   private:
     /// When a route is checked: on the headers, before the body is read; or
     /// with the body, just before its rows are appended.
@@ -145,6 +151,7 @@ class IngestHandler {
     const std::chrono::milliseconds commit_timeout_;
     IdempotencyCache idempotency_;
     const DistributedSyncMissing distributed_sync_missing_;
+    std::atomic<bool> draining_{false};
 };
 
 }  // namespace chgate::http

@@ -295,6 +295,7 @@ Response Router::ready() const {
         reasons.push_back("ClickHouse does not answer chgate's probe: " + errors);
     }
     if (!manager_.registry().ready()) reasons.push_back("replaying the write-ahead log");
+    if (ingest_.draining()) reasons.push_back("draining (POST /admin/drain): takes no more events");
     for (const auto& [table, why] : manager_.registry().failed_logs()) {
         reasons.push_back("table " + table + ": its write-ahead log failed (" + why +
                           "); durable requests answer 503 until a write succeeds again");

@@ -69,6 +69,9 @@ class Router {
     std::optional<Response> handle(const Request& req, IngestScratch& scratch, const Defer& defer,
                                    RequestContext& context);
 
+    /// POST /admin/drain: ingest answers 503 and /readyz says so.
+    void set_draining() { ingest_.set_draining(); }
+
     /// Who may do what; App reloads it with the configuration.
     Access& access() { return access_; }
 

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include "app/Cli.hpp"
+#include "app/Drain.hpp"
+#include "config/ConfigLoader.hpp"
 
 using namespace chgate;
 using namespace chgate::app;
@@ -28,7 +30,45 @@ TEST_CASE("bad command lines say what is wrong") {
 }
 
 TEST_CASE("the help text documents every option") {
-    for (auto opt : {"--config FILE", "--check-config FILE", "--version", "--help", "SIGTERM"}) {
+    for (auto opt : {"--config FILE", "--check-config FILE", "drain --config FILE", "--timeout",
+                     "CHGATE_ADMIN_TOKEN", "--version", "--help", "SIGTERM"}) {
         CHECK_THAT(usage(), Catch::Contains(opt));
     }
+}
+
+TEST_CASE("chgate drain takes the running chgate's config and a timeout") {
+    const auto d = parse_cli({"drain", "--config", "a.yaml"});
+    CHECK(d.action == Action::drain);
+    CHECK(d.config_path == "a.yaml");
+    CHECK(d.drain_timeout == std::chrono::minutes(5));
+    CHECK(parse_cli({"drain", "--timeout", "90s", "-c", "a.yaml"}).drain_timeout ==
+          std::chrono::seconds(90));
+    CHECK_THAT(parse_cli({"drain"}).error, Catch::Contains("drain needs --config FILE"));
+    CHECK_THAT(parse_cli({"drain", "--config"}).error, Catch::Contains("needs a value"));
+    CHECK_THAT(parse_cli({"drain", "-c", "a", "--timeout", "soon"}).error,
+               Catch::Contains("--timeout must be a duration"));
+    CHECK_THAT(parse_cli({"drain", "-c", "a", "--timeout", "48h"}).error,
+               Catch::Contains("up to 24h"));
+    CHECK_THAT(parse_cli({"drain", "-c", "a", "--now"}).error,
+               Catch::Contains("unknown argument \"--now\""));
+    CHECK(parse_cli({"--config", "a", "drain"}).action ==
+          Action::error);  // a subcommand comes first
+}
+
+TEST_CASE("chgate drain reaches the instance on loopback at its listen port") {
+    auto url = [](const std::string& yaml, std::string& error) {
+        const auto c = config::load_config_text(yaml, "t.yaml", [](const std::string&) {
+                           return std::optional<std::string>();
+                       }).config;
+        return drain_url(*c, std::chrono::seconds(300), error);
+    };
+    std::string error;
+    CHECK(url("server: {listen: \"127.0.0.1:8080\"}", error) ==
+          "http://127.0.0.1:8080/admin/drain?timeout=300s");
+    CHECK(url("server: {listen: \"0.0.0.0:9000\"}\nauth: {allow_anonymous: true}", error) ==
+          "http://127.0.0.1:9000/admin/drain?timeout=300s");
+    CHECK(url("server: {listen: \"[::]:9000\"}\nauth: {allow_anonymous: true}", error) ==
+          "http://[::1]:9000/admin/drain?timeout=300s");
+    CHECK(url("server: {listen: \"127.0.0.1:0\"}", error).empty());
+    CHECK_THAT(error, Catch::Contains("port 0"));
 }
