@@ -8,6 +8,9 @@
 #                     [--scenarios a,b,c,d] [--acks buffered,durable] [--output FILE]
 #   loadtest/bench.sh --ab BIN_A,BIN_B [--rounds N] [--scenarios a] [--acks ...]
 #                     compares chgate binaries, alternated (loadtest/results/<date>-ab.md)
+#   loadtest/bench.sh --scenarios cluster [--seconds S]
+#                     feeding a 2 x 2 cluster: shard_by, distributed: true and
+#                     direct INSERTs (loadtest/bench_cluster.py, <date>-cluster.md)
 #   loadtest/bench.sh --durable [--connections 64,512] [--rounds N] [--seconds S]
 #                     durable against buffered and the durable-echo baseline
 #                     (loadtest/bench-durable.sh, loadtest/results/<date>-durable.md)
@@ -22,4 +25,7 @@ cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DCHGATE_TE
     -DCHGATE_BENCH=ON >/dev/null
 cmake --build "$root/build-release" -j"$(nproc)" --target chgate chgate-load chgate-microbench baseline-server \
     >/dev/null
+if [[ " $* " == *" --scenarios cluster "* ]]; then
+    exec python3 "$root/loadtest/bench_cluster.py" "$@"
+fi
 exec python3 "$root/loadtest/bench.py" "$@"
