@@ -12,7 +12,8 @@ is_running() {
     local pid state
     pid="$(cat "$1")"
     kill -0 "$pid" 2>/dev/null || return 1
-    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)"
+    # The state follows the command name, which is in parentheses and may hold spaces.
+    state="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)"
     [[ "$state" != Z ]]
 }
 
