@@ -74,13 +74,18 @@ App::App(config::LoadedConfig loaded, std::string config_path)
       inserted_rate_(Clock::now()),
       budget_(config_->batching.max_memory),
       replicas_(config_->clickhouse),
+      cluster_check_(config_->clickhouse.discover ? std::make_unique<clickhouse::ClusterCheck>(
+                                                        config_->clickhouse, replicas_)
+                                                  : nullptr),
       manager_(config_, queue_, budget_, inserted_rate_, storage_.get()),
       flusher_(queue_, config_->clickhouse,
                clickhouse::ReplicaSender::factory(config_->clickhouse, replicas_), storage_.get()),
       spool_replayer_(storage_->spool(), manager_, queue_, replicas_,
                       config_->storage.spool_replay_rate),
       router_(manager_, budget_, inserted_rate_, replicas_, storage_.get()),
-      server_(config_->server, router_) {}
+      server_(config_->server, router_) {
+    router_.set_cluster_check(cluster_check_.get());
+}
 
 void App::block_signals() {
     const auto set = handled_signals();
@@ -134,6 +139,7 @@ void App::start() {
         queue_.close();
         flusher_.join();
         storage_->writer().stop();
+        if (cluster_check_) cluster_check_->stop();
         replicas_.stop();
         throw;
     }
@@ -144,6 +150,7 @@ void App::start_threads() {
     // writer and the senders, the timer that feeds them, the door for clients,
     // and the replay of what the logs hold. Ingest answers 503 until replay is done.
     replicas_.start();
+    if (cluster_check_) cluster_check_->start();
     storage_->writer().start();
     flusher_.start();
     manager_.start();
@@ -317,6 +324,7 @@ int App::stop() {
     flusher_.join();
     // 5. The done records, and anything else still in memory, reach the disk.
     storage_->writer().stop();
+    if (cluster_check_) cluster_check_->stop();
     replicas_.stop();
     std::uint64_t inserted = 0, dropped = 0;
     for (const auto& t : manager_.registry().tables()) {

@@ -8,6 +8,7 @@
 #include "batch/BatchManager.hpp"
 #include "batch/MemoryBudget.hpp"
 #include "batch/SpoolReplayer.hpp"
+#include "clickhouse/ClusterCheck.hpp"
 #include "clickhouse/ReplicaSet.hpp"
 #include "config/ConfigDiff.hpp"
 #include "config/ConfigLoader.hpp"
@@ -69,7 +70,8 @@ class App {
     core::RateWindow inserted_rate_;
     batch::MemoryBudget budget_;
     flush::FlushQueue queue_;
-    clickhouse::Topology replicas_;  // every server, by shard
+    clickhouse::Topology replicas_;                            // every server, by shard
+    std::unique_ptr<clickhouse::ClusterCheck> cluster_check_;  // with clickhouse.cluster.discover
     batch::BatchManager manager_;
     flush::Flusher flusher_;
     batch::SpoolReplayer spool_replayer_;

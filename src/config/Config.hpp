@@ -201,6 +201,11 @@ struct ClickHouseConfig {
     std::vector<std::string> urls = {"http://127.0.0.1:8123"};
     /// clickhouse.cluster.shards, in remote_servers' order; empty: no cluster.
     std::vector<ShardConfig> shards;
+    /// clickhouse.cluster.name: the cluster in remote_servers (for discover).
+    std::string cluster_name;
+    /// clickhouse.cluster.discover: check `shards` against system.clusters at
+    /// start and every minute; differences are logged and shown in /metrics.
+    bool discover = false;
     // A replica's circuit breaker: open after this many consecutive failures,
     // half-open after the cool-down.
     int breaker_failures = 5;

@@ -231,8 +231,23 @@ constexpr std::size_t kMaxShards = 256;
 void read_cluster(Reader& r, const YAML::Node& node, const std::string& p, ClickHouseConfig& c,
                   std::optional<UrlParts>& credentials) {
     r.expect_map(node, p);
-    r.check_keys(node, p, {"shards"});
+    r.check_keys(node, p, {"name", "discover", "shards"});
+    if (auto n = node["name"]) {
+        c.cluster_name = r.scalar(n, p + ".name");
+        if (!core::is_identifier(c.cluster_name)) {
+            r.fail(n, p + ".name", "\"" + c.cluster_name + "\" is not a remote_servers name");
+        }
+    }
+    if (auto n = node["discover"]) c.discover = r.boolean(n, p + ".discover");
+    if (c.discover && c.cluster_name.empty()) {
+        r.fail(node["discover"], p + ".name", "is needed with discover: the cluster to look up");
+    }
     const auto shards = node["shards"];
+    if (!shards && c.discover) {
+        r.fail(node, p + ".shards",
+               "is needed with discover: system.clusters names each server's TCP port, not the "
+               "HTTP address chgate sends to; list the shards, and discover checks them");
+    }
     if (!shards || !shards.IsSequence() || shards.size() == 0) {
         r.fail(shards ? shards : node, p + ".shards",
                "must be a list of one or more shards, each {weight: N, replicas: [URL, ...]}");
@@ -269,12 +284,16 @@ void read_cluster(Reader& r, const YAML::Node& node, const std::string& p, Click
     if (total == 0) r.fail(shards, p + ".shards", "needs a shard with a weight above 0");
 }
 
-void print_cluster(YAML::Emitter& out, const std::vector<ShardConfig>& shards) {
-    if (shards.empty()) {
+void print_cluster(YAML::Emitter& out, const ClickHouseConfig& c) {
+    if (c.shards.empty()) {
         out << YAML::Null;
         return;
     }
-    out << YAML::BeginMap << YAML::Key << "shards" << YAML::Value << YAML::BeginSeq;
+    out << YAML::BeginMap;
+    if (!c.cluster_name.empty()) out << YAML::Key << "name" << YAML::Value << c.cluster_name;
+    out << YAML::Key << "discover" << YAML::Value << c.discover;
+    out << YAML::Key << "shards" << YAML::Value << YAML::BeginSeq;
+    const auto& shards = c.shards;
     for (const auto& s : shards) {
         out << YAML::BeginMap << YAML::Key << "weight" << YAML::Value << s.weight << YAML::Key
             << "replicas" << YAML::Value << YAML::Flow << YAML::BeginSeq;
@@ -283,6 +302,22 @@ void print_cluster(YAML::Emitter& out, const std::vector<ShardConfig>& shards) {
         out << YAML::EndSeq << YAML::EndMap;
     }
     out << YAML::EndSeq << YAML::EndMap;
+}
+
+/// clickhouse.cluster, read by read_endpoints (its URLs share the credentials
+/// rule); printed and compared as one key.
+Key<ClickHouseConfig> cluster_key() {
+    using S = ClickHouseConfig;
+    Key<S> k = read_together<S>("cluster");
+    k.print = [](YAML::Emitter& out, const S& c) {
+        out << YAML::Key << "cluster" << YAML::Value;
+        print_cluster(out, c);
+    };
+    k.diff = [](const S& a, const S& b, const std::string& path, ConfigChanges& out) {
+        if (a.shards != b.shards || a.cluster_name != b.cluster_name || a.discover != b.discover)
+            out.restart.push_back(path);
+    };
+    return k;
 }
 
 /// url (one replica) or urls (several), user and password: credentials may
@@ -413,7 +448,7 @@ const Section<ClickHouseConfig>& clickhouse() {
                           out << YAML::EndSeq;
                       }),
             read_together<S>("url"),
-            custom<S>("cluster", &S::shards, nullptr, print_cluster),
+            cluster_key(),
             nested<S>("circuit_breaker", same, clickhouse_breaker()),
             nested<S>(
                 "tls", [](auto& s) -> auto& { return s.tls; }, clickhouse_tls()),

@@ -1,5 +1,6 @@
 #include "http/Router.hpp"
 
+#include "clickhouse/ClusterCheck.hpp"
 #include "clickhouse/ReplicaSet.hpp"
 #include "config/Cidr.hpp"
 #include "config/ListenAddress.hpp"
@@ -276,6 +277,21 @@ nlohmann::ordered_json Router::clickhouse_state() const {
                               {"replicas", urls}});
         }
         state["shards"] = std::move(shards);
+    }
+    if (cluster_check_ != nullptr) {
+        const auto check = cluster_check_->state();
+        state["cluster"] = {
+            {"name", manager_.registry().startup_config().clickhouse.cluster_name},
+            {"checked", check.checked},
+            {"matches", check.checked && check.differences.empty()},
+            {"differences", check.differences},
+            {"checked_on", check.server.empty() ? nlohmann::ordered_json(nullptr)
+                                                : nlohmann::ordered_json(check.server)},
+            {"at", check.at == std::chrono::system_clock::time_point{}
+                       ? nlohmann::ordered_json(nullptr)
+                       : nlohmann::ordered_json(format_utc_seconds(check.at))},
+            {"error", check.error.empty() ? nlohmann::ordered_json(nullptr)
+                                          : nlohmann::ordered_json(check.error)}};
     }
     return state;
 }

@@ -16,7 +16,8 @@
 
 namespace chgate::clickhouse {
 class Topology;
-}
+class ClusterCheck;
+}  // namespace chgate::clickhouse
 namespace chgate::core {
 class RateWindow;
 }
@@ -69,6 +70,10 @@ class Router {
     std::optional<Response> handle(const Request& req, IngestScratch& scratch, const Defer& defer,
                                    RequestContext& context);
 
+    /// clickhouse.cluster.discover's check, shown in /metrics and /readyz;
+    /// null without it. For wiring, before requests are served.
+    void set_cluster_check(const clickhouse::ClusterCheck* check) { cluster_check_ = check; }
+
     /// POST /admin/drain: ingest answers 503 and /readyz says so.
     void set_draining() { ingest_.set_draining(); }
 
@@ -105,6 +110,7 @@ class Router {
     const clickhouse::Topology& replicas_;
     const store::Storage* storage_;
     std::unique_ptr<AdminHandler> admin_;
+    const clickhouse::ClusterCheck* cluster_check_ = nullptr;
     batch::MemoryBudget inflight_;
     ConnectionCounts connections_;
     /// What /metrics adds to the batch and storage figures.

@@ -86,10 +86,12 @@ class ClusterTest(unittest.TestCase):
             values += max(held, key=len, default=[])
         return values
 
-    def chgate_config(self, tables, urls=None, server=None, storage=None, weights=None, **clickhouse):
+    def chgate_config(self, tables, urls=None, server=None, storage=None, weights=None, discover=None,
+                      **clickhouse):
         """A chgate config for the test database, sending to `urls` (every
         server of the cluster by default). With `weights`, clickhouse.cluster
-        lists the shards with those weights, for tables with shard_by."""
+        lists the shards with those weights, for tables with shard_by; with
+        `discover` (a remote_servers name), chgate checks them against it."""
         urls = urls or [s.url for s in self.servers]
         cfg = json.loads(harness.make_config(self.db, tables, urls[0], storage, server=server or {}))
         del cfg["clickhouse"]["url"]
@@ -97,6 +99,8 @@ class ClusterTest(unittest.TestCase):
         if weights:
             cfg["clickhouse"]["cluster"] = {"shards": [
                 {"weight": w, "replicas": [r.url for r in shard]} for w, shard in zip(weights, self.shards)]}
+            if discover:
+                cfg["clickhouse"]["cluster"].update(name=discover, discover=True)
         return json.dumps(cfg)
 
     def held_by_shard(self, table, column):

@@ -4,6 +4,8 @@ local ReplicatedMergeTree table itself, one buffer and one log per shard.
 - A whole shard down: its rows are held, retried and spooled, while the other
   shard keeps landing its own; once the shard is back, everything arrives,
   once.
+- clickhouse.cluster.discover: the listed shards are checked against
+  system.clusters, and a difference is logged and shown in /metrics.
 - kill -9 of one replica under load: inserts go to the other replica of its
   shard, and nothing is lost or duplicated. (What the victim committed just
   before it died, and its peer had not fetched yet, is back once the victim
@@ -128,3 +130,29 @@ class ClusterShardsTest(cluster.ClusterTest):
             self.assertEqual(duplicates, 0)
             print(f"\nreplica failover: {len(acked)} acknowledged ({len(acked) - killed_at} after "
                   f"the kill), all on their shards; {duplicates} duplicates")
+
+
+class ClusterDiscoverTest(cluster.ClusterTest):
+    DB_PREFIX = "it_discover"
+
+    def check(self, name, weights):
+        """What chgate's check of `weights` against cluster `name` found."""
+        config = self.chgate_config({}, weights=weights, discover=name)
+        with harness.Chgate(config) as gate:
+            harness.wait_until(lambda: gate.metrics()["clickhouse"]["cluster"]["checked"], 10,
+                               message="the first check")
+            return gate.metrics()["clickhouse"]["cluster"], gate.log()
+
+    def test_discover_checks_the_shards_against_system_clusters(self):
+        found, log = self.check("chgate_cluster", [1, 1])
+        self.assertTrue(found["matches"], found)
+        self.assertEqual(found["differences"], [])
+        self.assertIn("the shards match cluster chgate_cluster in system.clusters", log)
+
+        found, log = self.check("chgate_weighted", [1, 1])
+        self.assertFalse(found["matches"])
+        self.assertEqual(found["differences"], ["shard 1: weight 1 here, 2 in system.clusters"])
+        self.assertIn("rows with shard_by may land on other shards", log)
+
+        found, _ = self.check("no_such_cluster", [1, 1])
+        self.assertEqual(found["differences"], ["system.clusters has no such cluster"])

@@ -496,3 +496,29 @@ TEST_CASE("a cluster or a sharded table that cannot work is refused at load") {
     CHECK_THAT(error_of(cluster + "batching: {defaults: {shard_by: k, local_table: l}}"),
                Contains("batching.defaults: cannot give shard_by or local_table"));
 }
+
+TEST_CASE("discover checks the listed shards against a named cluster") {
+    using Catch::Contains;
+    const auto c = load(R"y(
+clickhouse:
+  cluster:
+    name: events_cluster
+    discover: true
+    shards: [{replicas: ["http://a:8123"]}]
+)y")
+                       .config;
+    CHECK(c->clickhouse.discover);
+    CHECK(c->clickhouse.cluster_name == "events_cluster");
+    const auto printed = print_effective_config(*c);
+    CHECK_THAT(printed, Contains("name: events_cluster"));
+    CHECK(print_effective_config(*load(printed).config) == printed);
+    CHECK_THAT(
+        error_of("clickhouse: {cluster: {discover: true, shards: [{replicas: [\"http://a\"]}]}}"),
+        Contains("clickhouse.cluster.name: is needed with discover"));
+    CHECK_THAT(error_of("clickhouse: {cluster: {name: c, discover: true}}"),
+               Contains("clickhouse.cluster.shards: is needed with discover"));
+    CHECK_THAT(
+        error_of(
+            "clickhouse: {cluster: {name: \"c'; DROP\", shards: [{replicas: [\"http://a\"]}]}}"),
+        Contains("is not a remote_servers name"));
+}
