@@ -246,6 +246,10 @@ http::DrainReport App::drain(std::chrono::milliseconds timeout) {
             ::kill(::getpid(), SIGTERM);  // run() stops as for any SIGTERM, with nothing left
             return left;
         }
+        if (stopping_.load()) {
+            LOG_INFO << "drain: chgate is stopping; the stop finishes what is left";
+            return left;
+        }
         if (steady_clock::now() >= deadline) {
             LOG_WARN << "drain: not done within the timeout: " << left.rows_in_memory
                      << " rows in memory, " << left.spool_batches
@@ -289,6 +293,7 @@ int App::stop() {
     using namespace std::chrono;
     const auto started = steady_clock::now();
     const auto deadline = started + config_->server.shutdown_timeout;
+    stopping_.store(true);  // before router_.stop(), which waits for a drain in progress
     // 1. No new connections. Seal the buffers at once, so requests waiting for
     //    ack: committed see their batches go out.
     server_.stop_accepting();

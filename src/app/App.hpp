@@ -79,6 +79,7 @@ class App {
     http::Server server_;
     std::thread replay_;
     std::atomic<bool> stop_replay_{false};
+    std::atomic<bool> stopping_{false};  // stop() has begun: a drain in progress ends
 };
 
 }  // namespace chgate::app

@@ -139,8 +139,9 @@ std::optional<Response> AdminHandler::drain(std::string_view url_query, const De
             body["stopping"] = true;
         } else {
             body["error"] =
-                "not drained within the timeout: ClickHouse has not taken everything yet; "
-                "chgate still refuses new events; POST /admin/drain again to wait more";
+                "not drained: ClickHouse has not taken everything yet, and the timeout came (or "
+                "chgate is stopping); chgate still refuses new events; POST /admin/drain again "
+                "to wait more";
             body["rows_in_memory"] = left.rows_in_memory;
             body["spool_batches"] = left.spool_batches;
             body["spool_rows"] = left.spool_rows;

@@ -93,6 +93,17 @@ class DrainTest(harness.IntegrationTest):
         self.assertIsNone(gate.proc.poll(), "not drained: chgate keeps running")
         self.assertEqual(gate.post_events("t", [{"id": 102}]).status, 503)
 
+        # A stop during a drain that cannot finish does not wait for its timeout.
+        proc = subprocess.Popen([harness.CHGATE_BIN, "drain", "--config", self.drain_config(gate),
+                                 "--timeout", "10m"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "CHGATE_ADMIN_TOKEN": "a-very-secret-admin-token"})
+        harness.wait_until(lambda: gate.log().count("drain: taking no more events") == 2, 10,
+                           message="the second drain")
+        self.assertEqual(gate.stop(timeout=60), 0)  # the rows stay in the log for the next start
+        out, _ = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 1)
+        self.assertFalse(json.loads(out)["drained"])
+
 
 if __name__ == "__main__":
     import unittest
