@@ -74,9 +74,11 @@ App::App(config::LoadedConfig loaded, std::string config_path)
       inserted_rate_(Clock::now()),
       budget_(config_->batching.max_memory),
       replicas_(config_->clickhouse),
-      cluster_check_(config_->clickhouse.discover ? std::make_unique<clickhouse::ClusterCheck>(
-                                                        config_->clickhouse, replicas_)
-                                                  : nullptr),
+      cluster_check_(config_->clickhouse.discover
+                         ? std::make_unique<clickhouse::ClusterCheck>(
+                               config_->clickhouse, replicas_,
+                               [this](const auto& shards) { apply_shards(shards, "discover"); })
+                         : nullptr),
       manager_(config_, queue_, budget_, inserted_rate_, storage_.get()),
       flusher_(queue_, config_->clickhouse,
                clickhouse::ReplicaSender::factory(config_->clickhouse, replicas_), storage_.get()),
@@ -184,6 +186,11 @@ config::ReloadReport App::reload() {
     auto next =
         std::make_shared<const config::Config>(config::apply_reloadable(*live, *loaded.config));
     const auto retuned = manager_.retune(next, Clock::now());
+    if (next->clickhouse.shards != live->clickhouse.shards) {
+        apply_shards(next->clickhouse.shards, "reload");
+    }
+    // discover reads the cluster again: a reload is how ops say it changed.
+    if (cluster_check_) cluster_check_->refresh();
     router_.access().reload(*next);
     // Certificates are read again whether or not their paths changed: the
     // files may hold new ones.
@@ -212,6 +219,23 @@ config::ReloadReport App::reload() {
     for (const auto& w : report.warnings)
         LOG_WARN << "config: " << w;
     return report;
+}
+
+void App::apply_shards(const std::vector<config::ShardConfig>& shards, const char* why) {
+    // Servers first, so that every shard a row may be placed on has its replicas.
+    if (!replicas_.update(shards)) return;
+    std::vector<std::uint32_t> weights;
+    std::string described;
+    for (const auto& s : shards) {
+        weights.push_back(s.weight);
+        described +=
+            (described.empty() ? "" : "; ") + std::to_string(s.weight) + ": " + join(s.replicas);
+    }
+    manager_.registry().reshard(weights);
+    replicas_.start_new_probes();
+    LOG_INFO << "clickhouse.cluster (" << why << "): " << shards.size()
+             << " shards from now on (weight: replicas): " << described
+             << "; rows accepted before stay on the shards they were placed on";
 }
 
 http::DrainReport App::left_to_drain() const {

@@ -61,6 +61,9 @@ class App {
     int stop();
     /// What a drain still waits for.
     http::DrainReport left_to_drain() const;
+    /// The cluster's shards are now `shards` (a reload, or discover): the
+    /// servers, then the placement of new rows, follow.
+    void apply_shards(const std::vector<config::ShardConfig>& shards, const char* why);
 
     const config::ConfigPtr config_;
     const std::vector<std::string> warnings_;

@@ -74,9 +74,9 @@ std::uint64_t SpoolReplayer::round(std::uint64_t budget) {
 SpoolReplayer::Outcome SpoolReplayer::bring_back(const store::SpoolEntry& entry) {
     // A shard that is down keeps its batches; the others' come back.
     const auto shard = entry.target.shard;
-    if (shard != 0 && shard <= topology_.shard_count() &&
-        !topology_.replicas_for(shard).any_reachable()) {
-        return Outcome::no_room;
+    if (shard != 0) {
+        const auto replicas = topology_.replicas_for(shard);
+        if (replicas && !replicas->any_reachable()) return Outcome::no_room;
     }
     const auto route = manager_.registry().route_for_recovery(entry.target);
     if (!route.buffer) return Outcome::no_room;

@@ -18,8 +18,19 @@ Table::Table(std::string name, std::string database, std::string table, config::
       quota_(cfg_.load()->max_memory),
       gateway_(gateway),
       inserted_rate_(inserted_rate),
-      sharding_(std::move(sharding)),
-      shard_stats_(sharding_ ? std::make_unique<ShardStats[]>(sharding_->shards()) : nullptr) {}
+      sharding_(sharding),
+      shard_stats_(sharding ? std::make_unique<ShardStats[]>(core::kMaxShards) : nullptr),
+      shards_seen_(sharding ? static_cast<std::uint32_t>(sharding->shards()) : 0) {}
+
+void Table::reshard(std::optional<core::ShardSlots> slots) {
+    const auto old = sharding_.load();
+    if (!old) return;
+    auto next = std::make_shared<Sharding>(*old);
+    next->slots = std::move(slots);
+    const auto n = static_cast<std::uint32_t>(next->shards());
+    if (n > shards_seen_.load()) shards_seen_.store(n);
+    sharding_.store(std::move(next));
+}
 
 void Table::retune(config::TableConfig cfg) {
     quota_.set_limit(cfg.max_memory);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -21,13 +22,15 @@ namespace chgate::batch {
 enum class Admission { ok, table_full, gateway_full, too_large, disk_full };
 
 /// A table with shard_by: how its rows pick a shard of clickhouse.cluster,
-/// and the table they go into there. Fixed for the table's life: a reload
-/// that changes it waits for a restart.
+/// and the table they go into there. `by` and `local_table` are fixed for the
+/// table's life (a reload that changes them waits for a restart); `slots`
+/// follow the cluster's shards and weights (Table::reshard).
 struct Sharding {
     core::ShardBy by;
-    core::ShardSlots slots;
+    /// Empty while the shards are unknown (discover has had no answer yet).
+    std::optional<core::ShardSlots> slots;
     std::string local_table;
-    std::size_t shards() const { return slots.shards(); }
+    std::size_t shards() const { return slots ? slots->shards() : 0; }
 };
 
 /// One shard's part of a sharded table's counters (tables.{t}.shards[i] in
@@ -59,10 +62,17 @@ class Table {
     /// A config reload: new settings, and the quota follows max_memory.
     void retune(config::TableConfig cfg);
     const batch::TableStats& stats() const { return stats_; }
-    /// Null unless the table has shard_by.
-    const Sharding* sharding() const { return sharding_.get(); }
-    /// Shard `shard`'s counters (from 1); the table must be sharded.
+    /// Null unless the table has shard_by. A change of the cluster's shards
+    /// replaces it: keep the pointer while using it.
+    std::shared_ptr<const Sharding> sharding() const { return sharding_.load(); }
+    /// The cluster's shards or weights changed: rows from now on are placed
+    /// by `slots`. Rows already placed stay on their shards. The table must
+    /// be sharded.
+    void reshard(std::optional<core::ShardSlots> slots);
+    /// Shard `shard`'s counters (from 1 to kMaxShards); the table must be sharded.
     ShardStats& shard_stats(std::uint32_t shard) const { return shard_stats_[shard - 1]; }
+    /// The most shards the table has had: the ones with counters to show.
+    std::uint32_t shards_seen() const { return shards_seen_.load(); }
     std::uint64_t held_bytes() const { return quota_.held(); }
 
     /// Reserves `bytes` against the table's and the gateway's quotas.
@@ -146,8 +156,9 @@ class Table {
     MemoryBudget& gateway_;
     core::RateWindow& inserted_rate_;
     batch::TableStats stats_;
-    const std::shared_ptr<const Sharding> sharding_;
+    std::atomic<std::shared_ptr<const Sharding>> sharding_;
     const std::unique_ptr<ShardStats[]> shard_stats_;
+    std::atomic<std::uint32_t> shards_seen_{0};
 
     mutable Mutex mutex_;
     // Guarded by mutex_: the times of pending batches, and the hold.

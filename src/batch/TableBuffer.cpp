@@ -20,7 +20,7 @@ namespace {
 // A shard's buffer inserts into the shards' table (local_table) there.
 std::string build_insert_query(const Table& t, const std::vector<std::string>& columns,
                                std::uint32_t shard) {
-    const auto& target = shard != 0 ? t.sharding()->local_table : t.table();
+    const auto target = shard != 0 ? t.sharding()->local_table : t.table();
     std::string q = "INSERT INTO `" + t.database() + "`.`" + target + "`";
     if (!columns.empty()) {
         q += " (";

@@ -47,6 +47,8 @@ TableRegistry::TableRegistry(config::ConfigPtr startup, MemoryBudget& budget,
       live_(startup_) {
     // Configured tables exist from the start, so /metrics lists them before traffic.
     WriterLock lock(mutex_);
+    for (const auto& shard : startup_->clickhouse.shards)
+        weights_.push_back(shard.weight);
     for (const auto& [name, cfg] : startup_->batching.tables) {
         core::TableName parsed;
         core::parse_table_name(name, parsed);
@@ -109,18 +111,29 @@ std::shared_ptr<Table> TableRegistry::find_or_create_table(const std::string& da
 std::shared_ptr<const Sharding> TableRegistry::sharding_of(const std::string& name,
                                                            const config::TableConfig& cfg) const {
     if (!cfg.shard_by) return nullptr;
-    const auto& shards = startup_->clickhouse.shards;
-    if (shards.empty()) {
-        // Only a reload can bring this: the cluster is read at start.
-        LOG_ERROR << "table " << name << " has shard_by, but chgate started without "
-                  << "clickhouse.cluster; its rows go to " << name << " itself until a restart";
-        return nullptr;
+    std::optional<core::ShardSlots> slots;
+    if (std::any_of(weights_.begin(), weights_.end(), [](auto w) { return w > 0; })) {
+        slots.emplace(weights_);
+    } else {
+        LOG_WARN << "table " << name << " has shard_by, but the cluster's shards are not known "
+                 << "yet: its requests are refused until a server tells them (discover)";
     }
-    std::vector<std::uint32_t> weights;
-    for (const auto& s : shards)
-        weights.push_back(s.weight);
     return std::make_shared<const Sharding>(
-        Sharding{*cfg.shard_by, core::ShardSlots(weights), cfg.local_table});
+        Sharding{*cfg.shard_by, std::move(slots), cfg.local_table});
+}
+
+void TableRegistry::reshard(const std::vector<std::uint32_t>& weights) {
+    WriterLock lock(mutex_);
+    if (weights == weights_) return;
+    weights_ = weights;
+    std::optional<core::ShardSlots> slots;
+    if (std::any_of(weights.begin(), weights.end(), [](auto w) { return w > 0; }))
+        slots.emplace(weights);
+    for (const auto& [name, table] : tables_) {
+        if (table->sharding()) table->reshard(slots);
+    }
+    // Requests from now on open the new shards; those under way keep theirs.
+    shard_routes_.clear();
 }
 
 Route TableRegistry::route(std::string_view name) {
@@ -245,7 +258,7 @@ Route TableRegistry::open_buffer(const core::TableName& name,
         ReaderLock lock(mutex_);
         if (why == RouteFor::client) {
             if (auto it = shard_routes_.find(key); it != shard_routes_.end()) {
-                Route r(it->second->front());
+                Route r(it->second->buffers.front());
                 r.shards = it->second;
                 return r;
             }
@@ -262,7 +275,7 @@ Route TableRegistry::open_buffer(const core::TableName& name,
     auto table = find_or_create_table(database, name.table, why, error, created);
     if (!table) return {nullptr, error};
     const core::TableName target{database, name.table};
-    const auto* sharding = table->sharding();
+    const auto sharding = table->sharding();
     if (why == RouteFor::client && sharding != nullptr) {
         return open_shards(table, key, target, columns, why, created);
     }
@@ -280,17 +293,19 @@ Route TableRegistry::open_shards(const std::shared_ptr<Table>& table, const std:
                                  const std::vector<std::string>& columns, RouteFor why,
                                  bool created) {
     if (auto it = shard_routes_.find(key); it != shard_routes_.end()) {
-        Route r(it->second->front());
+        Route r(it->second->buffers.front());
         r.shards = it->second;
         return r;
     }
     auto shards = std::make_shared<ShardBuffers>();
-    for (std::uint32_t s = 1; s <= table->sharding()->shards(); ++s) {
+    shards->sharding = table->sharding();
+    if (shards->sharding->shards() == 0) return {nullptr, RouteError::no_shards};
+    for (std::uint32_t s = 1; s <= shards->sharding->shards(); ++s) {
         auto r = open_one(table, shard_key(key, s), target, columns, why, created && s == 1, s);
         if (!r.buffer) return r;
-        shards->push_back(std::move(r.buffer));
+        shards->buffers.push_back(std::move(r.buffer));
     }
-    Route r(shards->front());
+    Route r(shards->buffers.front());
     r.shards = shards;
     shard_routes_.emplace(key, std::move(shards));
     return r;
@@ -388,7 +403,7 @@ TableRegistry::Closing TableRegistry::take_idle_buffers(TimePoint now) {
     // A request holding a shard route holds every buffer in it.
     std::unordered_set<const TableBuffer*> routed;
     for (const auto& [key, shards] : shard_routes_) {
-        for (const auto& b : *shards) {
+        for (const auto& b : shards->buffers) {
             if (shards.use_count() == 1) {
                 ++name_refs[b.get()];
             } else {
@@ -423,7 +438,7 @@ TableRegistry::Closing TableRegistry::take_idle_buffers(TimePoint now) {
     std::erase_if(by_name_, [&](const auto& entry) { return closed.contains(entry.second.get()); });
     // A shard route missing a buffer is made anew at the next request.
     std::erase_if(shard_routes_, [&](const auto& entry) {
-        return std::any_of(entry.second->begin(), entry.second->end(),
+        return std::any_of(entry.second->buffers.begin(), entry.second->buffers.end(),
                            [&](const auto& b) { return closed.contains(b.get()); });
     });
     return closing;

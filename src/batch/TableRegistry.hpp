@@ -35,10 +35,16 @@ enum class RouteError {
     too_many_buffers,  ///< the table has batching.max_buffers_per_table column lists
     closing,           ///< the buffer is being closed (idle); a moment later it is made anew
     storage_failed,    ///< its write-ahead log cannot be opened now (no fds, a full disk)
+    no_shards,         ///< shard_by, and the cluster's shards are not known yet (discover)
 };
 
-/// The buffers of one table and column list, one per shard (shard i at i-1).
-using ShardBuffers = std::vector<std::shared_ptr<TableBuffer>>;
+/// The buffers of one table and column list, one per shard (shard i at i-1),
+/// with the sharding that places rows among them: taken together, so that a
+/// change of the cluster's shards never pairs one with the other's count.
+struct ShardBuffers {
+    std::shared_ptr<const Sharding> sharding;
+    std::vector<std::shared_ptr<TableBuffer>> buffers;
+};
 
 struct Route {
     Route(std::shared_ptr<TableBuffer> b = nullptr, RouteError e = RouteError::none,
@@ -115,6 +121,12 @@ class TableRegistry {
     /// restart (the log is opened with the buffer): reported, not applied.
     RetuneResult retune(const config::ConfigPtr& next, TimePoint now);
 
+    /// The cluster's shards or weights changed (a reload, or discover):
+    /// every table with shard_by places rows by `weights` from now on (empty:
+    /// the shards are unknown, and its requests are refused). Rows already
+    /// placed stay in their shards' buffers and go to those shards.
+    void reshard(const std::vector<std::uint32_t>& weights);
+
     /// The logs opened with records to send again, taken once by the replayer.
     std::vector<std::pair<std::shared_ptr<TableBuffer>, std::unique_ptr<store::PendingReplay>>>
     take_pending_replays();
@@ -158,10 +170,11 @@ class TableRegistry {
     Route open_log(const std::shared_ptr<Table>& table, const store::LogTarget& target,
                    RouteFor why, bool created, std::shared_ptr<store::Wal>& wal,
                    std::unique_ptr<store::PendingReplay>& replay) REQUIRES(mutex_);
-    /// How `cfg`'s rows pick a shard, with the cluster chgate started with;
-    /// null without shard_by (or without a cluster to shard to).
+    /// How `cfg`'s rows pick a shard among the cluster's shards now; null
+    /// without shard_by.
     std::shared_ptr<const Sharding> sharding_of(const std::string& name,
-                                                const config::TableConfig& cfg) const;
+                                                const config::TableConfig& cfg) const
+        REQUIRES(mutex_);
 
     const config::ConfigPtr startup_;
     MemoryBudget& budget_;
@@ -170,6 +183,8 @@ class TableRegistry {
     std::atomic<bool> ready_{false};
 
     mutable SharedMutex mutex_;
+    // The cluster's shard weights now: the startup list, then reshard()'s.
+    std::vector<std::uint32_t> weights_ GUARDED_BY(mutex_);
     config::ConfigPtr live_ GUARDED_BY(mutex_);
     // Keys: tables_ by "db.table"; buffers_ by "db.table" or "db.table(a,b)";
     // by_name_ by the name a client wrote in /v1/events/{name}.

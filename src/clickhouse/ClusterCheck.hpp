@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,11 +16,18 @@ namespace chgate::clickhouse {
 
 class Topology;
 
+/// One replica as system.clusters describes it.
+struct DiscoveredReplica {
+    std::string host_name;
+    std::string host_address;
+    std::uint16_t port = 0;  ///< its TCP (native) port, not HTTP
+    bool operator==(const DiscoveredReplica&) const = default;
+};
+
 /// One shard as system.clusters describes it.
 struct DiscoveredShard {
     std::uint32_t weight = 0;
-    /// Each replica's host_name and host_address.
-    std::vector<std::pair<std::string, std::string>> hosts;
+    std::vector<DiscoveredReplica> hosts;
 };
 
 /// The SQL that reads cluster `name` (an identifier) from system.clusters.
@@ -37,17 +45,36 @@ std::optional<std::vector<DiscoveredShard>> parse_system_clusters(std::string_vi
 std::vector<std::string> compare_cluster(const std::vector<config::ShardConfig>& configured,
                                          const std::vector<DiscoveredShard>& discovered);
 
+/// The shards chgate sends to, from what system.clusters says: each replica's
+/// URL is the first of `cfg.urls`' scheme, the replica's host_name, and the
+/// HTTP port for its TCP port in cfg.http_ports, else cfg.http_port, else the
+/// first url's. nullopt, with `error`, for a cluster chgate cannot route by
+/// (no shards, more than kMaxShards, no weight, two servers at one URL).
+std::optional<std::vector<config::ShardConfig>> shards_from(
+    const std::vector<DiscoveredShard>& discovered, const config::ClickHouseConfig& cfg,
+    std::string& error);
+
 /// clickhouse.cluster.discover: reads the cluster from system.clusters on a
-/// server that answers, at start and every minute, and compares it with the
-/// shards chgate routes by. A difference means chgate places rows on other
-/// shards than the Distributed table would: it is logged (once per change)
-/// and shown in /metrics; it takes a restart with a corrected list to apply.
+/// server that answers, at start, at each reload (refresh()) and every minute.
+///
+/// With clickhouse.cluster.shards, it compares them with the shards chgate
+/// routes by. A difference means chgate places rows on other shards than the
+/// Distributed table would: it is logged (once per change) and shown in
+/// /metrics; a reload with a corrected list applies it.
+///
+/// Without, the cluster it reads is the one chgate routes by: each change is
+/// handed to `apply`.
 class ClusterCheck {
   public:
-    ClusterCheck(config::ClickHouseConfig cfg, const Topology& topology);
+    using Apply = std::function<void(const std::vector<config::ShardConfig>&)>;
+    ClusterCheck(config::ClickHouseConfig cfg, const Topology& topology, Apply apply);
 
+    /// Without listed shards, the first read is made before this returns
+    /// (each server given a few seconds), so that rows are placed from the start.
     void start();
     void stop() { task_.stop(); }
+    /// Reads the cluster again now, on the task's thread.
+    void refresh();
 
     struct State {
         bool checked = false;  ///< a server has answered
@@ -59,10 +86,12 @@ class ClusterCheck {
     State state() const;
 
   private:
-    void check();
+    /// Returns whether a server answered.
+    bool check();
 
     const config::ClickHouseConfig cfg_;
     const Topology& topology_;
+    const Apply apply_;
     mutable Mutex mutex_;
     State state_ GUARDED_BY(mutex_);
     PeriodicTask task_;

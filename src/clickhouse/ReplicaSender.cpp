@@ -18,14 +18,16 @@ SenderFactory ReplicaSender::factory(config::ClickHouseConfig cfg, Topology& top
 
 SendResult ReplicaSender::send(const InsertCall& call) {
     SendResult r;
-    auto& replicas = topology_.replicas_for(call.shard);
-    auto* replica = replicas.pick(CircuitBreaker::Clock::now());
+    // Held for the attempt: the cluster's shards may change meanwhile.
+    const auto replicas = topology_.replicas_for(call.shard);
+    auto* replica = replicas ? replicas->pick(CircuitBreaker::Clock::now()) : nullptr;
     if (replica == nullptr) {
         r.response.transport_error =
-            call.shard == 0 ? "no ClickHouse replica can take inserts now (every circuit "
-                              "breaker is open)"
-                            : "no replica of shard " + std::to_string(call.shard) +
-                                  " can take inserts now (every circuit breaker is open)";
+            !replicas         ? "the cluster has no shard " + std::to_string(call.shard)
+            : call.shard == 0 ? "no ClickHouse replica can take inserts now (every circuit "
+                                "breaker is open)"
+                              : "no replica of shard " + std::to_string(call.shard) +
+                                    " can take inserts now (every circuit breaker is open)";
         r.outcome = classify(r.response, &cfg_.error_classes);
         return r;
     }
@@ -52,7 +54,7 @@ SendResult ReplicaSender::send(const InsertCall& call) {
     // table are answers, from a server that works.
     const bool trouble = r.outcome.error_class == ErrorClass::retry;
     ReplicaSet::report(*replica, trouble, !r.response.transport_ok, r.outcome.message);
-    if (trouble && topology_.servers().size() > 1) {
+    if (trouble && topology_.server_count() > 1) {
         r.outcome.message = replica->url + ": " + r.outcome.message;
     }
     return r;

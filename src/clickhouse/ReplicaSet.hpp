@@ -8,6 +8,7 @@
 #include "clickhouse/CircuitBreaker.hpp"
 #include "clickhouse/ServerMonitor.hpp"
 #include "config/Config.hpp"
+#include "util/Mutex.hpp"
 
 namespace chgate::clickhouse {
 
@@ -50,31 +51,52 @@ class ReplicaSet {
 /// shard_by (clickhouse.urls, or every replica of the cluster), and one per
 /// shard of clickhouse.cluster. A server in several sets is one Replica: one
 /// probe, one circuit breaker.
+///
+/// The shards may change while chgate runs (a reload, or discover): update()
+/// swaps the sets. A caller keeps the set it got for one attempt.
 class Topology {
   public:
     explicit Topology(const config::ClickHouseConfig& cfg);
+    ~Topology();
+    Topology(const Topology&) = delete;
+    Topology& operator=(const Topology&) = delete;
 
     /// Starts and stops every server's probe.
     void start();
     void stop();
 
-    /// Shard `shard` (from 1) of the cluster; 0: the set of tables without shard_by.
-    ReplicaSet& replicas_for(std::uint32_t shard) {
-        return shard == 0 ? *unsharded_ : *shards_.at(shard - 1);
-    }
-    const ReplicaSet& replicas_for(std::uint32_t shard) const {
-        return shard == 0 ? *unsharded_ : *shards_.at(shard - 1);
-    }
-    const ReplicaSet& unsharded() const { return *unsharded_; }
-    std::size_t shard_count() const { return shards_.size(); }
-    /// Every server once, in the order the configuration names them.
-    const std::vector<std::shared_ptr<Replica>>& servers() const { return servers_; }
+    /// The cluster's shards are now `shards` (at most core::kMaxShards). A
+    /// server that stays keeps its probe and breaker; one gone stops being
+    /// probed; a new one is probed from start_new_probes() (which waits for
+    /// it: call it once rows are placed by the new shards). A shard past the
+    /// new count keeps its last replicas for the rows already placed on it.
+    /// Returns whether anything changed.
+    bool update(const std::vector<config::ShardConfig>& shards);
+    void start_new_probes();
+
+    /// Shard `shard` (from 1) of the cluster, or one it had; 0: the set of
+    /// tables without shard_by. Null for a shard it never had.
+    std::shared_ptr<ReplicaSet> replicas_for(std::uint32_t shard) const;
+    std::shared_ptr<const ReplicaSet> unsharded() const;
+    /// The cluster's shards now.
+    std::size_t shard_count() const;
+    std::vector<config::ShardConfig> shards() const;
+    /// Every server in use once, in the order the configuration names them.
+    std::vector<std::shared_ptr<Replica>> servers() const;
+    std::size_t server_count() const;
     bool any_reachable() const;
 
   private:
-    std::vector<std::shared_ptr<Replica>> servers_;
-    std::unique_ptr<ReplicaSet> unsharded_;
-    std::vector<std::unique_ptr<ReplicaSet>> shards_;
+    const config::ClickHouseConfig cfg_;
+    mutable Mutex mutex_;
+    bool started_ GUARDED_BY(mutex_) = false;
+    std::vector<std::shared_ptr<Replica>> servers_ GUARDED_BY(mutex_);
+    std::shared_ptr<ReplicaSet> unsharded_ GUARDED_BY(mutex_);
+    // The shards now, then those the cluster had past its current count.
+    std::vector<std::shared_ptr<ReplicaSet>> shards_ GUARDED_BY(mutex_);
+    std::vector<config::ShardConfig> current_ GUARDED_BY(mutex_);
+    // Servers new since the last start_new_probes().
+    std::vector<std::shared_ptr<Replica>> unprobed_ GUARDED_BY(mutex_);
 };
 
 }  // namespace chgate::clickhouse

@@ -199,13 +199,24 @@ struct ClickHouseConfig {
     /// clickhouse.url, or (neither given) every replica of the cluster's
     /// shards. Never empty.
     std::vector<std::string> urls = {"http://127.0.0.1:8123"};
-    /// clickhouse.cluster.shards, in remote_servers' order; empty: no cluster.
+    /// Whether `urls` are the cluster's replicas (neither url nor urls given):
+    /// then they follow the cluster's shards when those change.
+    bool urls_from_cluster = false;
+    /// clickhouse.cluster.shards, in remote_servers' order; empty: no cluster
+    /// (or, with discover, a cluster read from system.clusters).
     std::vector<ShardConfig> shards;
     /// clickhouse.cluster.name: the cluster in remote_servers (for discover).
     std::string cluster_name;
-    /// clickhouse.cluster.discover: check `shards` against system.clusters at
-    /// start and every minute; differences are logged and shown in /metrics.
+    /// clickhouse.cluster.discover: read the cluster from system.clusters at
+    /// start, at each reload and every minute. With `shards`, check them (a
+    /// difference is logged and shown in /metrics); without, route by it.
     bool discover = false;
+    /// clickhouse.cluster.http_port: the HTTP port of a server read from
+    /// system.clusters (which names its TCP port); 0: the first url's port.
+    std::uint16_t http_port = 0;
+    /// clickhouse.cluster.http_ports: by TCP port, for servers that share a
+    /// host (and so need their own ports).
+    std::map<std::uint16_t, std::uint16_t> http_ports;
     // A replica's circuit breaker: open after this many consecutive failures,
     // half-open after the cool-down.
     int breaker_failures = 5;

@@ -8,6 +8,7 @@
 #include "config/Cidr.hpp"
 #include "config/ListenAddress.hpp"
 #include "config/UrlCredentials.hpp"
+#include "core/ShardSlots.hpp"
 #include "core/TableName.hpp"
 #include "util/Sha256.hpp"
 
@@ -223,15 +224,12 @@ std::string read_url(Reader& r, const YAML::Node& n, const std::string& path,
     return url;
 }
 
-/// At most this many shards: each has its own buffers and logs per table.
-constexpr std::size_t kMaxShards = 256;
-
 /// clickhouse.cluster: the shards in remote_servers' order, each with its
 /// weight and replicas. A URL may appear once in the whole cluster.
 void read_cluster(Reader& r, const YAML::Node& node, const std::string& p, ClickHouseConfig& c,
                   std::optional<UrlParts>& credentials) {
     r.expect_map(node, p);
-    r.check_keys(node, p, {"name", "discover", "shards"});
+    r.check_keys(node, p, {"name", "discover", "shards", "http_port", "http_ports"});
     if (auto n = node["name"]) {
         c.cluster_name = r.scalar(n, p + ".name");
         if (!core::is_identifier(c.cluster_name)) {
@@ -243,17 +241,41 @@ void read_cluster(Reader& r, const YAML::Node& node, const std::string& p, Click
         r.fail(node["discover"], p + ".name", "is needed with discover: the cluster to look up");
     }
     const auto shards = node["shards"];
-    if (!shards && c.discover) {
-        r.fail(node, p + ".shards",
-               "is needed with discover: system.clusters names each server's TCP port, not the "
-               "HTTP address chgate sends to; list the shards, and discover checks them");
+    // Without shards, discover reads them from system.clusters, which names
+    // each server's TCP port: its HTTP port comes from here.
+    const bool discovered = !shards && c.discover;
+    for (const char* key : {"http_port", "http_ports"}) {
+        if (node[key] && !discovered) {
+            r.fail(node[key], p + "." + key,
+                   "applies only with discover and no shards (the servers are read from "
+                   "system.clusters)");
+        }
     }
+    if (auto n = node["http_port"]) {
+        c.http_port = static_cast<std::uint16_t>(r.integer(n, p + ".http_port", 1, 65535));
+    }
+    if (auto n = node["http_ports"]) {
+        if (!n.IsMap() || n.size() == 0 || n.size() > 4 * core::kMaxShards) {
+            r.fail(n, p + ".http_ports",
+                   "must map each TCP port in system.clusters to that server's HTTP port, at "
+                   "most " +
+                       std::to_string(4 * core::kMaxShards) + " entries");
+        }
+        for (const auto& entry : n) {
+            const auto kp = p + ".http_ports." + r.scalar(entry.first, p + ".http_ports");
+            const auto tcp = r.integer(entry.first, kp, 1, 65535);
+            c.http_ports[static_cast<std::uint16_t>(tcp)] =
+                static_cast<std::uint16_t>(r.integer(entry.second, kp, 1, 65535));
+        }
+    }
+    if (discovered) return;
     if (!shards || !shards.IsSequence() || shards.size() == 0) {
         r.fail(shards ? shards : node, p + ".shards",
                "must be a list of one or more shards, each {weight: N, replicas: [URL, ...]}");
     }
-    if (shards.size() > kMaxShards) {
-        r.fail(shards, p + ".shards", "has more than " + std::to_string(kMaxShards) + " shards");
+    if (shards.size() > core::kMaxShards) {
+        r.fail(shards, p + ".shards",
+               "has more than " + std::to_string(core::kMaxShards) + " shards");
     }
     std::set<std::string> seen;
     std::uint64_t total = 0;
@@ -285,13 +307,29 @@ void read_cluster(Reader& r, const YAML::Node& node, const std::string& p, Click
 }
 
 void print_cluster(YAML::Emitter& out, const ClickHouseConfig& c) {
-    if (c.shards.empty()) {
+    if (c.shards.empty() && !c.discover) {
         out << YAML::Null;
         return;
     }
     out << YAML::BeginMap;
     if (!c.cluster_name.empty()) out << YAML::Key << "name" << YAML::Value << c.cluster_name;
     out << YAML::Key << "discover" << YAML::Value << c.discover;
+    if (c.shards.empty()) {
+        out << YAML::Key << "http_port" << YAML::Value;
+        if (c.http_port == 0) {
+            out << YAML::Null;  // the first url's port
+        } else {
+            out << c.http_port;
+        }
+        if (!c.http_ports.empty()) {
+            out << YAML::Key << "http_ports" << YAML::Value << YAML::BeginMap;
+            for (const auto& [tcp, http] : c.http_ports)
+                out << YAML::Key << tcp << YAML::Value << http;
+            out << YAML::EndMap;
+        }
+        out << YAML::EndMap;
+        return;
+    }
     out << YAML::Key << "shards" << YAML::Value << YAML::BeginSeq;
     const auto& shards = c.shards;
     for (const auto& s : shards) {
@@ -313,9 +351,22 @@ Key<ClickHouseConfig> cluster_key() {
         out << YAML::Key << "cluster" << YAML::Value;
         print_cluster(out, c);
     };
-    k.diff = [](const S& a, const S& b, const std::string& path, ConfigChanges& out) {
-        if (a.shards != b.shards || a.cluster_name != b.cluster_name || a.discover != b.discover)
-            out.restart.push_back(path);
+    // A new list of shards applies live (new rows are placed by it; rows
+    // placed before go to their shards); how the cluster is found does not.
+    auto same_source = [](const S& a, const S& b) {
+        return a.cluster_name == b.cluster_name && a.discover == b.discover &&
+               a.http_port == b.http_port && a.http_ports == b.http_ports &&
+               a.shards.empty() == b.shards.empty() && a.urls_from_cluster == b.urls_from_cluster;
+    };
+    k.diff = [same_source](const S& a, const S& b, const std::string& path, ConfigChanges& out) {
+        if (!same_source(a, b)) {
+            note_change(Reload::restart, path, out);
+        } else if (a.shards != b.shards) {
+            note_change(kLive, path + ".shards", out);
+        }
+    };
+    k.apply = [same_source](S& to, const S& from) {
+        if (same_source(to, from)) to.shards = from.shards;
     };
     return k;
 }
@@ -329,7 +380,13 @@ void read_endpoints(Reader& r, const YAML::Node& node, const std::string& p, Cli
     std::optional<UrlParts> credentials;
     if (auto n = node["cluster"]; n && !n.IsNull()) {
         read_cluster(r, n, p + ".cluster", c, credentials);
+        if (c.shards.empty() && !node["url"] && !node["urls"]) {
+            r.fail(n, p + ".url",
+                   "or urls is needed with discover and no shards: the servers to read "
+                   "system.clusters from");
+        }
         if (!node["url"] && !node["urls"]) {
+            c.urls_from_cluster = true;
             c.urls.clear();
             for (const auto& s : c.shards)
                 c.urls.insert(c.urls.end(), s.replicas.begin(), s.replicas.end());
@@ -438,15 +495,22 @@ const Section<ClickHouseConfig>& clickhouse() {
     auto same = [](auto& s) -> auto& {
         return s;
     };
+    // urls taken from the cluster follow its shards: the cluster key says
+    // when those change.
+    auto urls = custom<S>("urls", &S::urls, nullptr,
+                          [](YAML::Emitter& out, const std::vector<std::string>& list) {
+                              out << YAML::BeginSeq;
+                              for (const auto& u : list)
+                                  out << YAML::DoubleQuoted << u;
+                              out << YAML::EndSeq;
+                          });
+    urls.diff = [](const S& a, const S& b, const std::string& path, ConfigChanges& out) {
+        if (a.urls != b.urls && !(a.urls_from_cluster && b.urls_from_cluster))
+            note_change(Reload::restart, path, out);
+    };
     static const Section<S> s{
         {
-            custom<S>("urls", &S::urls, nullptr,
-                      [](YAML::Emitter& out, const std::vector<std::string>& urls) {
-                          out << YAML::BeginSeq;
-                          for (const auto& u : urls)
-                              out << YAML::DoubleQuoted << u;
-                          out << YAML::EndSeq;
-                      }),
+            urls,
             read_together<S>("url"),
             cluster_key(),
             nested<S>("circuit_breaker", same, clickhouse_breaker()),
@@ -983,7 +1047,7 @@ void check_table_names(Reader& r, const YAML::Node& root, const Config& c) {
 
 /// shard_by needs the shards: clickhouse.cluster.
 void check_sharded_tables(Reader& r, const YAML::Node& root, const Config& c) {
-    if (!c.clickhouse.shards.empty()) return;
+    if (!c.clickhouse.shards.empty() || c.clickhouse.discover) return;
     for (const auto& [name, t] : c.batching.tables) {
         if (!t.shard_by) continue;
         const auto node = root["batching"]["tables"][name];

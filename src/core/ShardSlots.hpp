@@ -7,6 +7,10 @@
 
 namespace chgate::core {
 
+/// At most this many shards in a cluster: each has its own buffers and logs
+/// per table.
+constexpr std::size_t kMaxShards = 256;
+
 /// Which shard a sharding key's value picks, as ClickHouse's Distributed
 /// engine picks it: the shards, in their order in remote_servers, take
 /// `weight` consecutive slots each, and a row goes to the slot

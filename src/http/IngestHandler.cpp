@@ -301,6 +301,12 @@ std::optional<Response> IngestHandler::route_error(const batch::Route& route,
             return error_response(ApiError::storage_failed,
                                   "this buffer of table " + table +
                                       " is being closed (idle); nothing was stored; retry");
+        case batch::RouteError::no_shards:
+            return error_response(ApiError::starting,
+                                  "table " + table +
+                                      " is sharded, and no ClickHouse server has told chgate "
+                                      "the cluster's shards yet (system.clusters); nothing was "
+                                      "stored; retry shortly");
         case batch::RouteError::too_many_tables:
             return error_response(ApiError::too_many_tables,
                                   "too many tables (batching.max_tables); not creating " + table);
@@ -451,7 +457,7 @@ std::optional<Response> IngestHandler::choose_ack(const batch::Route& route,
                                   "again; nothing was stored");
     };
     if (!route.shards) return refuse_failed(*route.buffer);
-    for (const auto& b : *route.shards) {
+    for (const auto& b : route.shards->buffers) {
         if (auto refused = refuse_failed(*b)) return refused;
     }
     return std::nullopt;
@@ -501,8 +507,9 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
 std::optional<Response> IngestHandler::split_shards(const batch::Route& route,
                                                     std::string_view data,
                                                     IngestScratch& scratch) const {
-    const auto& sharding = *route.buffer->table().sharding();
-    const auto n = route.shards->size();
+    const auto& sharding = *route.shards->sharding;
+    const auto& slots = *sharding.slots;  // a route has shards only once they are known
+    const auto n = route.shards->buffers.size();
     scratch.shard_rows.resize(n);
     for (auto& r : scratch.shard_rows)
         r.clear();
@@ -511,7 +518,7 @@ std::optional<Response> IngestHandler::split_shards(const batch::Route& route,
         // that it stays one batch (ClickHouse picks per row; either way the
         // shards get rows in proportion to their weights).
         thread_local std::mt19937_64 random{std::random_device{}()};
-        scratch.shard_rows[sharding.slots.shard_of(random())] = scratch.rows;
+        scratch.shard_rows[slots.shard_of(random())] = scratch.rows;
     } else {
         for (std::size_t i = 0; i < scratch.rows.size(); ++i) {
             const auto& r = scratch.rows[i];
@@ -526,13 +533,13 @@ std::optional<Response> IngestHandler::split_shards(const batch::Route& route,
                                           " and nothing was stored",
                                       "\"index\":" + std::to_string(i));
             }
-            scratch.shard_rows[sharding.slots.shard_of(key.value)].push_back(r);
+            scratch.shard_rows[slots.shard_of(key.value)].push_back(r);
         }
     }
     scratch.parts.clear();
     for (std::size_t s = 0; s < n; ++s) {
         if (!scratch.shard_rows[s].empty())
-            scratch.parts.push_back({(*route.shards)[s].get(), scratch.shard_rows[s]});
+            scratch.parts.push_back({route.shards->buffers[s].get(), scratch.shard_rows[s]});
     }
     return std::nullopt;
 }

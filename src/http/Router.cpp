@@ -71,7 +71,7 @@ Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
               manager.registry().startup_config().server.commit_timeout,
               manager.registry().startup_config().server.idempotency_window,
               manager.registry().startup_config().server.idempotency_max_keys,
-              [&replicas] { return replicas.unsharded().lacks_distributed_sync(); }),
+              [&replicas] { return replicas.unsharded()->lacks_distributed_sync(); }),
       manager_(manager),
       budget_(budget),
       inserted_rate_(inserted_rate),
@@ -263,18 +263,16 @@ nlohmann::ordered_json Router::clickhouse_state() const {
                                     {"replicas", replicas}};
     // A shard whose every replica is down holds its own rows; the others go on,
     // so it is shown here rather than making chgate unready.
-    if (replicas_.shard_count() > 0) {
+    // The shards now (a reload or discover may change them); not those gone
+    // that still deliver rows placed on them before.
+    if (const auto cluster = replicas_.shards(); !cluster.empty()) {
         auto shards = nlohmann::ordered_json::array();
-        const auto& cfg = manager_.registry().startup_config().clickhouse.shards;
-        for (std::uint32_t i = 1; i <= replicas_.shard_count(); ++i) {
-            const auto& set = replicas_.replicas_for(i);
-            auto urls = nlohmann::ordered_json::array();
-            for (const auto& r : set.replicas())
-                urls.push_back(r->url);
+        for (std::uint32_t i = 1; i <= cluster.size(); ++i) {
+            const auto set = replicas_.replicas_for(i);
             shards.push_back({{"shard", i},
-                              {"weight", cfg[i - 1].weight},
-                              {"reachable", set.any_reachable()},
-                              {"replicas", urls}});
+                              {"weight", cluster[i - 1].weight},
+                              {"reachable", set && set->any_reachable()},
+                              {"replicas", cluster[i - 1].replicas}});
         }
         state["shards"] = std::move(shards);
     }
@@ -303,9 +301,9 @@ Response Router::ready() const {
     std::vector<std::string> reasons;
     if (!reachable) {
         std::string errors;
-        for (const auto& r : replicas_.servers()) {
-            errors += (errors.empty() ? "" : "; ") +
-                      (replicas_.servers().size() > 1 ? r->url + ": " : "") +
+        const auto servers = replicas_.servers();
+        for (const auto& r : servers) {
+            errors += (errors.empty() ? "" : "; ") + (servers.size() > 1 ? r->url + ": " : "") +
                       r->monitor.last_error();
         }
         reasons.push_back("ClickHouse does not answer chgate's probe: " + errors);

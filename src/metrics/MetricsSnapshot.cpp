@@ -92,8 +92,9 @@ TableSnapshot read_table(const batch::Table& t, const BufferFacts& buffers,
         if (since == TimePoint::max() || since > now) return 0;
         return std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count();
     };
-    if (const auto* sharding = t.sharding()) {
-        for (std::uint32_t i = 1; i <= sharding->shards(); ++i) {
+    if (t.sharding()) {
+        // Shards the cluster has had since: their counters stay.
+        for (std::uint32_t i = 1; i <= t.shards_seen(); ++i) {
             const auto& c = t.shard_stats(i);
             constexpr auto r = std::memory_order_relaxed;
             ts.shards.push_back({i, c.rows_accepted.load(r), c.batches_inserted.load(r),

@@ -240,18 +240,18 @@ TEST_CASE("a table with shard_by routes clients to one buffer per shard") {
     auto& registry = f.manager.registry();
     const auto r = registry.route("events");
     REQUIRE(r.shards);
-    REQUIRE(r.shards->size() == 2);
-    CHECK(r.buffer == r.shards->front());
-    CHECK((*r.shards)[0]->shard() == 1);
-    CHECK((*r.shards)[1]->shard() == 2);
-    CHECK((*r.shards)[1]->label() == "events shard 2");
-    CHECK((*r.shards)[1]->target().files.shard == 2);
+    REQUIRE(r.shards->buffers.size() == 2);
+    CHECK(r.buffer == r.shards->buffers.front());
+    CHECK(r.shards->buffers[0]->shard() == 1);
+    CHECK(r.shards->buffers[1]->shard() == 2);
+    CHECK(r.shards->buffers[1]->label() == "events shard 2");
+    CHECK(r.shards->buffers[1]->target().files.shard == 2);
     CHECK(registry.route("default.events").shards == r.shards);
     CHECK_FALSE(registry.route("plain").shards);
     // A column list gets its shards too, and counts once against the cap.
     const auto ab = registry.route({"", "events"}, {"a", "k"});
     REQUIRE(ab.shards);
-    CHECK((*ab.shards)[1]->insert_query() ==
+    CHECK(ab.shards->buffers[1]->insert_query() ==
           "INSERT INTO `default`.`events_local` (`a`, `k`) FORMAT JSONEachRow");
     CHECK(registry.route({"", "events"}, {"b"}).error == RouteError::too_many_buffers);
 }
@@ -261,7 +261,7 @@ TEST_CASE("rows of a shard come back to that shard, or to the table when it has 
     auto& registry = f.manager.registry();
     const auto shards = registry.route("events").shards;
     REQUIRE(shards);
-    CHECK(registry.route_for_recovery({"default", "events", {}, 2}).buffer == (*shards)[1]);
+    CHECK(registry.route_for_recovery({"default", "events", {}, 2}).buffer == shards->buffers[1]);
     // A shard the cluster lost, or rows logged before the table had shard_by:
     // to the table itself (its Distributed table places them).
     const auto lost = registry.route_for_recovery({"default", "events", {}, 3}).buffer;
@@ -292,6 +292,38 @@ batching:
     CHECK(table.sharding()->by.kind == core::ShardBy::Kind::city_hash);
 }
 
+TEST_CASE("new shards or weights place new rows; rows placed before keep their buffers") {
+    Fixture f(kTwoShards);
+    auto& registry = f.manager.registry();
+    const auto before = registry.route("events");
+    REQUIRE(before.shards);
+    REQUIRE(before.shards->sharding->shards() == 2);
+    registry.reshard({1, 1, 2});
+    const auto after = registry.route("events");
+    REQUIRE(after.shards);
+    CHECK(after.shards != before.shards);
+    REQUIRE(after.shards->buffers.size() == 3);
+    CHECK(after.shards->sharding->slots->total_weight() == 4);
+    // Shards that stay keep their buffers (their rows and logs).
+    CHECK(after.shards->buffers[0] == before.shards->buffers[0]);
+    CHECK(after.shards->buffers[2]->label() == "events shard 3");
+    // A request under way keeps the sharding it was routed with.
+    CHECK(before.shards->sharding->shards() == 2);
+    const auto& table = after.buffer->table();
+    CHECK(table.shards_seen() == 3);
+    // Fewer shards: the third's buffer still holds what it has and sends it
+    // to that shard; its counters stay in /metrics.
+    registry.reshard({1, 1});
+    CHECK(registry.route("events").shards->buffers.size() == 2);
+    CHECK(registry.route_for_recovery({"default", "events", {}, 3}).buffer ==
+          after.shards->buffers[2]);
+    CHECK(table.shards_seen() == 3);
+    // Unknown shards (discover has had no answer): clients wait.
+    registry.reshard({});
+    CHECK(registry.route("events").error == RouteError::no_shards);
+    CHECK_FALSE(registry.route("plain").error == RouteError::no_shards);
+}
+
 TEST_CASE("idle shard buffers of a column list close, and a request makes them anew") {
     Fixture f(kTwoShards);
     auto& registry = f.manager.registry();
@@ -304,5 +336,5 @@ TEST_CASE("idle shard buffers of a column list close, and a request makes them a
     CHECK(registry.close_idle_buffers(later) == 2);
     const auto again = registry.route({"", "events"}, {"a", "k"});
     REQUIRE(again.shards);
-    CHECK(again.shards->size() == 2);
+    CHECK(again.shards->buffers.size() == 2);
 }

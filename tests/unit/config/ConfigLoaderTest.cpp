@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "config/ConfigDiff.hpp"
 #include "config/ConfigLoader.hpp"
 #include "config/ConfigPrinter.hpp"
 #include "util/Sha256.hpp"
@@ -497,6 +498,55 @@ TEST_CASE("a cluster or a sharded table that cannot work is refused at load") {
                Contains("batching.defaults: cannot give shard_by or local_table"));
 }
 
+TEST_CASE("discover without shards reads them from the servers in url or urls") {
+    const auto c = load(R"y(
+clickhouse:
+  urls: ["http://seed1:8123", "http://seed2:8123"]
+  cluster:
+    name: events_cluster
+    discover: true
+    http_port: 8124
+    http_ports: {9001: 8125, 9002: 8126}
+batching:
+  tables:
+    events: {shard_by: "cityHash64(user_id)", local_table: events_local}
+)y")
+                       .config;
+    CHECK(c->clickhouse.shards.empty());
+    CHECK_FALSE(c->clickhouse.urls_from_cluster);
+    CHECK(c->clickhouse.http_port == 8124);
+    CHECK(c->clickhouse.http_ports ==
+          std::map<std::uint16_t, std::uint16_t>{{9001, 8125}, {9002, 8126}});
+    const auto printed = print_effective_config(*c);
+    CHECK_THAT(printed, Catch::Contains("http_ports"));
+    CHECK(print_effective_config(*load(printed).config) == printed);
+}
+
+TEST_CASE("a reload applies a new list of shards; how the cluster is found waits for a restart") {
+    const std::string before = R"y(
+clickhouse:
+  cluster: {name: c, shards: [{replicas: ["http://a:8123"]}]}
+)y";
+    const auto a = load(before).config;
+    const auto more = load(R"y(
+clickhouse:
+  cluster: {name: c, shards: [{replicas: ["http://a:8123"]}, {weight: 2, replicas: ["http://b:8123"]}]}
+)y")
+                          .config;
+    auto changes = diff_configs(*a, *more);
+    CHECK(changes.live == std::vector<std::string>{"clickhouse.cluster.shards"});
+    CHECK(changes.restart.empty());
+    CHECK(apply_reloadable(*a, *more).clickhouse.shards == more->clickhouse.shards);
+    const auto renamed = load(R"y(
+clickhouse:
+  cluster: {name: d, shards: [{replicas: ["http://a:8123"]}]}
+)y")
+                             .config;
+    changes = diff_configs(*a, *renamed);
+    CHECK(changes.restart == std::vector<std::string>{"clickhouse.cluster"});
+    CHECK(apply_reloadable(*a, *renamed).clickhouse.cluster_name == "c");
+}
+
 TEST_CASE("discover checks the listed shards against a named cluster") {
     using Catch::Contains;
     const auto c = load(R"y(
@@ -516,7 +566,18 @@ clickhouse:
         error_of("clickhouse: {cluster: {discover: true, shards: [{replicas: [\"http://a\"]}]}}"),
         Contains("clickhouse.cluster.name: is needed with discover"));
     CHECK_THAT(error_of("clickhouse: {cluster: {name: c, discover: true}}"),
-               Contains("clickhouse.cluster.shards: is needed with discover"));
+               Contains("clickhouse.url: or urls is needed with discover and no shards"));
+    CHECK_THAT(error_of("clickhouse: {cluster: {name: c, shards: [{replicas: [\"http://a\"]}], "
+                        "http_port: 8123}}"),
+               Contains("clickhouse.cluster.http_port: applies only with discover and no shards"));
+    CHECK_THAT(
+        error_of("clickhouse: {url: \"http://a\", cluster: {name: c, discover: true, http_ports: "
+                 "{9000: 70000}}}"),
+        Contains("clickhouse.cluster.http_ports.9000"));
+    CHECK_THAT(
+        error_of("clickhouse: {url: \"http://a\", cluster: {name: c, discover: true, http_ports: "
+                 "[1]}}"),
+        Contains("must map each TCP port"));
     CHECK_THAT(
         error_of(
             "clickhouse: {cluster: {name: \"c'; DROP\", shards: [{replicas: [\"http://a\"]}]}}"),

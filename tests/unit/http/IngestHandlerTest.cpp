@@ -489,12 +489,38 @@ TEST_CASE("a table with shard_by splits a request's rows into its shards' buffer
     CHECK(got == want);  // each row on its shard, in the request's order
     const auto route = f.manager.registry().route("events");
     REQUIRE(route.shards);
-    CHECK((*route.shards)[0]->insert_query() ==
+    CHECK(route.shards->buffers[0]->insert_query() ==
           "INSERT INTO `default`.`events_local` FORMAT JSONEachRow");
     const auto& table = f.manager.registry().route("events").buffer->table();
     CHECK(table.stats().requests_accepted.load() == 1);
     CHECK(table.shard_stats(1).rows_accepted.load() + table.shard_stats(2).rows_accepted.load() ==
           40);
+}
+
+TEST_CASE("a change of the cluster's shards places the next requests' rows by it") {
+    Fixture f(kSharded);
+    std::string body;
+    std::vector<std::string> rows;
+    for (int i = 0; i < 60; ++i) {
+        rows.push_back(R"({"k":"user-)" + std::to_string(i) + R"("})");
+        body += rows.back() + "\n";
+    }
+    CHECK(f.events("events", body, {}, "application/x-ndjson").status == bhttp::status::accepted);
+    f.manager.registry().reshard({1, 1, 1});
+    CHECK(f.events("events", body, {}, "application/x-ndjson").status == bhttp::status::accepted);
+    std::map<std::uint32_t, std::vector<std::string>> want;
+    for (const auto& row : rows)
+        want[expected_shard(row, 2)].push_back(row);
+    for (const auto& row : rows)
+        want[expected_shard(row, 3)].push_back(row);
+    CHECK(rows_by_shard(f) == want);
+    // Shards unknown (discover has had no answer yet): 503, and nothing stored.
+    f.manager.registry().reshard({});
+    const auto r = f.events("events", body, {}, "application/x-ndjson");
+    CHECK(r.status == bhttp::status::service_unavailable);
+    CHECK_THAT(r.body, Catch::Contains("no ClickHouse server has told chgate the cluster"));
+    CHECK(r.retry_after_seconds > 0);
+    CHECK(rows_by_shard(f).empty());
 }
 
 TEST_CASE("a row whose shard key chgate cannot compute refuses the whole request") {
@@ -582,10 +608,10 @@ batching:
         REQUIRE_FALSE(now.has_value());
         const auto route = f.manager.registry().route("events");
         REQUIRE(route.shards);
-        REQUIRE(route.shards->size() == 2);
-        (*route.shards)[0]->wal()->flush(true);
+        REQUIRE(route.shards->buffers.size() == 2);
+        route.shards->buffers[0]->wal()->flush(true);
         CHECK_FALSE(f.replies[0]->answer.has_value());
-        (*route.shards)[1]->wal()->flush(true);
+        route.shards->buffers[1]->wal()->flush(true);
         REQUIRE(f.replies[0]->answer);
         CHECK(f.replies[0]->answer->status == bhttp::status::accepted);
         // Each shard has a log of its own, named for it.
