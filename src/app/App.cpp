@@ -222,6 +222,9 @@ config::ReloadReport App::reload() {
 }
 
 void App::apply_shards(const std::vector<config::ShardConfig>& shards, const char* why) {
+    // A reload and discover never both change them (one has a list, the
+    // other reads it), but one at a time keeps the steps in order regardless.
+    LockGuard lock(shards_mutex_);
     // Servers first, so that every shard a row may be placed on has its replicas.
     if (!replicas_.update(shards)) return;
     std::vector<std::uint32_t> weights;

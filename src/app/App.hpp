@@ -69,6 +69,7 @@ class App {
     const std::vector<std::string> warnings_;
     const std::string config_path_;
     Mutex reload_mutex_;                       // one reload at a time
+    Mutex shards_mutex_;                       // one change of the cluster's shards at a time
     std::unique_ptr<store::Storage> storage_;  // first: the buffers log into it
     core::RateWindow inserted_rate_;
     batch::MemoryBudget budget_;
