@@ -37,12 +37,13 @@ bool Topology::update(const std::vector<config::ShardConfig>& shards) {
             old.emplace(r->url, r);
         std::map<std::string, std::shared_ptr<Replica>> used;
         std::vector<std::shared_ptr<Replica>> servers;
+        std::vector<std::shared_ptr<Replica>> fresh;
         auto server = [&](const std::string& url) {
             auto& r = used[url];
             if (!r) {
                 const auto it = old.find(url);
                 r = it != old.end() ? it->second : std::make_shared<Replica>(cfg_, url);
-                if (it == old.end() && started_) unprobed_.push_back(r);
+                if (it == old.end()) fresh.push_back(r);
                 servers.push_back(r);
             }
             return r;
@@ -78,6 +79,8 @@ bool Topology::update(const std::vector<config::ShardConfig>& shards) {
         servers_ = std::move(servers);
         shards_ = std::move(sets);
         current_ = shards;
+        // Before start(), start() probes them with the rest.
+        if (started_) unprobed_.insert(unprobed_.end(), fresh.begin(), fresh.end());
     }
     // Outside the lock: a probe's stop waits for it.
     for (const auto& r : stopped)
