@@ -87,6 +87,46 @@ App::App(config::LoadedConfig loaded, std::string config_path)
       router_(manager_, budget_, inserted_rate_, replicas_, storage_.get()),
       server_(config_->server, router_) {
     router_.set_cluster_check(cluster_check_.get());
+    // Every table chgate may have: the configured ones, those served by default,
+    // and room for the rest.
+    schemas_ = std::make_unique<schema::SchemaCache>(
+        schema_query(), config_->clickhouse.schema_refresh,
+        config_->batching.tables.size() + config_->batching.max_tables + 64);
+    router_.set_schemas(schemas_.get());
+}
+
+namespace {
+// The table a batch of `t` goes into: its own, or its shards' local_table.
+const std::string& insert_table(const batch::Table& t) {
+    const auto sharding = t.sharding();
+    return sharding ? sharding->local_table : t.table();
+}
+}  // namespace
+
+schema::SchemaCache::Query App::schema_query() {
+    const auto& cfg = config_->clickhouse;
+    // Made on the cache's thread, at its first query (after HttpClient::global_init).
+    auto client = std::make_shared<std::unique_ptr<clickhouse::HttpClient>>();
+    return [this, client, &cfg](const std::string& sql, std::size_t max_answer) {
+        if (!*client) {
+            *client = std::make_unique<clickhouse::HttpClient>(
+                clickhouse::HttpClient::Credentials{cfg.user, cfg.password},
+                std::min<std::chrono::milliseconds>(cfg.timeout, std::chrono::seconds(10)),
+                cfg.tls);
+        }
+        clickhouse::HttpResponse r;
+        r.transport_error = "no ClickHouse server to ask";
+        const auto set = replicas_.unsharded();
+        // Servers that answer their probe first.
+        for (const bool reachable : {true, false}) {
+            for (const auto& replica : set->replicas()) {
+                if (replica->monitor.reachable() != reachable) continue;
+                r = (*client)->query(replica->url, sql, max_answer);
+                if (r.transport_ok) return r;
+            }
+        }
+        return r;
+    };
 }
 
 void App::block_signals() {
@@ -141,6 +181,7 @@ void App::start() {
         queue_.close();
         flusher_.join();
         storage_->writer().stop();
+        schemas_->stop();
         if (cluster_check_) cluster_check_->stop();
         replicas_.stop();
         throw;
@@ -153,6 +194,23 @@ void App::start_threads() {
     // and the replay of what the logs hold. Ingest answers 503 until replay is done.
     replicas_.start();
     if (cluster_check_) cluster_check_->start();
+    // Each table's columns: read once a table exists, again when ClickHouse
+    // refuses its rows for them.
+    auto& registry = manager_.registry();
+    schemas_->follow([&registry] {
+        std::vector<schema::SchemaCache::Key> out;
+        for (const auto& t : registry.tables())
+            out.emplace_back(t->database(), insert_table(*t));
+        return out;
+    });
+    registry.on_new_table(
+        [this](const batch::Table& t) { schemas_->want(t.database(), insert_table(t)); });
+    for (const auto& t : registry.tables())
+        schemas_->want(t->database(), insert_table(*t));
+    flusher_.on_schema_suspect([this](const flush::BatchTarget& target) {
+        schemas_->refresh(target.files.database, target.insert_table);
+    });
+    schemas_->start();
     storage_->writer().start();
     flusher_.start();
     manager_.start();
@@ -191,6 +249,8 @@ config::ReloadReport App::reload() {
     }
     // discover reads the cluster again: a reload is how ops say it changed.
     if (cluster_check_) cluster_check_->refresh();
+    // So does every table's schema.
+    schemas_->refresh_all();
     router_.access().reload(*next);
     // Certificates are read again whether or not their paths changed: the
     // files may hold new ones.
@@ -356,6 +416,7 @@ int App::stop() {
     flusher_.join();
     // 5. The done records, and anything else still in memory, reach the disk.
     storage_->writer().stop();
+    schemas_->stop();
     if (cluster_check_) cluster_check_->stop();
     replicas_.stop();
     std::uint64_t inserted = 0, dropped = 0;

@@ -18,6 +18,7 @@
 #include "http/AdminHandler.hpp"
 #include "http/Router.hpp"
 #include "http/Server.hpp"
+#include "schema/SchemaCache.hpp"
 #include "store/Storage.hpp"
 #include "util/Mutex.hpp"
 
@@ -64,6 +65,9 @@ class App {
     /// The cluster's shards are now `shards` (a reload, or discover): the
     /// servers, then the placement of new rows, follow.
     void apply_shards(const std::vector<config::ShardConfig>& shards, const char* why);
+    /// How the schema cache reads system.columns: from a server of the
+    /// replica set of tables without shard_by, one that answers first.
+    schema::SchemaCache::Query schema_query();
 
     const config::ConfigPtr config_;
     const std::vector<std::string> warnings_;
@@ -76,6 +80,7 @@ class App {
     flush::FlushQueue queue_;
     clickhouse::Topology replicas_;                            // every server, by shard
     std::unique_ptr<clickhouse::ClusterCheck> cluster_check_;  // with clickhouse.cluster.discover
+    std::unique_ptr<schema::SchemaCache> schemas_;             // each table's columns
     batch::BatchManager manager_;
     flush::Flusher flusher_;
     batch::SpoolReplayer spool_replayer_;

@@ -60,7 +60,8 @@ TableBuffer::TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> 
       target_{build_insert_query(*table_, columns_, shard),
               {table_->database(), table_->table(), columns_, shard},
               make_label(*table_, columns_, shard),
-              shard},
+              shard,
+              shard != 0 ? table_->sharding()->local_table : table_->table()},
       wal_(std::move(wal)),
       log_appends_(log_appends && wal_ != nullptr),
       strategy_(std::move(strategy)) {}

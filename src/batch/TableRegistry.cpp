@@ -105,6 +105,7 @@ std::shared_ptr<Table> TableRegistry::find_or_create_table(const std::string& da
     if (configured == nullptr && batching.unknown_tables == config::UnknownTables::reject)
         t->set_retired(true);
     tables_.emplace(qualified, t);
+    if (on_new_table_) on_new_table_(*t);
     return t;
 }
 
@@ -460,6 +461,16 @@ void TableRegistry::drop_tables_without_buffers() {
                  << config::format_duration(live_->batching.idle_buffer_ttl) << "; closed";
         it = tables_.erase(it);
     }
+}
+
+std::shared_ptr<Table> TableRegistry::find_table(std::string_view name) const {
+    core::TableName parsed;
+    if (!core::parse_table_name(name, parsed)) return nullptr;
+    const auto& database =
+        parsed.database.empty() ? startup_->clickhouse.database : parsed.database;
+    ReaderLock lock(mutex_);
+    const auto it = tables_.find(database + "." + parsed.table);
+    return it == tables_.end() ? nullptr : it->second;
 }
 
 std::vector<std::shared_ptr<Table>> TableRegistry::tables() const {

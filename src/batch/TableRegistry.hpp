@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -83,6 +84,10 @@ class TableRegistry {
     /// table, which shards them as ClickHouse does).
     Route route_for_recovery(const store::LogTarget& target);
 
+    /// Told of each table made from now on (under the registry's lock: keep
+    /// it short, and do not call back). Set before requests or replay start.
+    void on_new_table(std::function<void(const Table&)> hook) { on_new_table_ = std::move(hook); }
+
     /// False until the write-ahead logs have been replayed: ingest answers
     /// 503 meanwhile, and idle buffers are not closed (replay holds some).
     bool ready() const { return ready_.load(); }
@@ -96,6 +101,9 @@ class TableRegistry {
     std::size_t close_idle_buffers(TimePoint now);
 
     std::vector<std::shared_ptr<Table>> tables() const;
+    /// The table `name` ("table" or "db.table") if chgate has it now; never
+    /// makes one. Null for a bad name too.
+    std::shared_ptr<Table> find_table(std::string_view name) const;
     std::vector<std::shared_ptr<TableBuffer>> buffers() const;
     /// The tables whose write-ahead log failed its last write or sync, and why.
     std::vector<std::pair<std::string, std::string>> failed_logs() const;
@@ -181,6 +189,7 @@ class TableRegistry {
     core::RateWindow& inserted_rate_;
     store::Storage* const storage_;
     std::atomic<bool> ready_{false};
+    std::function<void(const Table&)> on_new_table_;
 
     mutable SharedMutex mutex_;
     // The cluster's shard weights now: the startup list, then reshard()'s.

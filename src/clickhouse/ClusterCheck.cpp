@@ -205,7 +205,8 @@ bool ClusterCheck::check() {
     next.at = std::chrono::system_clock::now();
     std::optional<std::vector<config::ShardConfig>> found;
     for (const auto& server : topology_.servers()) {
-        const auto r = client.query(server->url, system_clusters_query(cfg_.cluster_name));
+        // About 100 bytes a replica: room for thousands.
+        const auto r = client.query(server->url, system_clusters_query(cfg_.cluster_name), 4 << 20);
         if (!r.transport_ok || r.status != 200) {
             next.error = server->url + ": " +
                          (r.transport_ok ? "HTTP " + std::to_string(r.status) : r.transport_error);

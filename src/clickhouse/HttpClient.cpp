@@ -11,16 +11,18 @@
 namespace chgate::clickhouse {
 namespace {
 
-constexpr std::size_t kMaxBody = 64 * 1024;  // error texts and probe answers are small
-
 struct Exchange {
     HttpResponse* response;
+    std::size_t max_body;
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
-    auto* r = static_cast<Exchange*>(user)->response;
+    auto* exchange = static_cast<Exchange*>(user);
+    auto* r = exchange->response;
     const auto n = size * count;
-    if (r->body.size() < kMaxBody) r->body.append(data, std::min(n, kMaxBody - r->body.size()));
+    const auto room = exchange->max_body - r->body.size();
+    r->body.append(data, std::min(n, room));
+    if (n > room) r->truncated = true;
     return n;
 }
 
@@ -117,10 +119,11 @@ void HttpClient::set_options(const std::string& url, std::string_view body, curl
 }
 
 HttpResponse HttpClient::perform(const std::string& url, std::string_view body,
-                                 const std::vector<std::string>& extra_headers) {
+                                 const std::vector<std::string>& extra_headers,
+                                 std::size_t max_answer) {
     auto* curl = static_cast<CURL*>(curl_);
     HttpResponse response;
-    Exchange exchange{&response};
+    Exchange exchange{&response, max_answer};
 
     Headers headers;
     const auto user = "X-ClickHouse-User: " + credentials_.user;
@@ -154,11 +157,12 @@ HttpResponse HttpClient::post(const std::string& url, std::string_view body,
     if (content_encoding != nullptr) {
         headers.push_back(std::string("Content-Encoding: ") + content_encoding);
     }
-    return perform(url, body, headers);
+    return perform(url, body, headers, kMaxErrorAnswer);
 }
 
-HttpResponse HttpClient::query(const std::string& base_url, std::string_view sql) {
-    return perform(base_url + "/", sql, {});
+HttpResponse HttpClient::query(const std::string& base_url, std::string_view sql,
+                               std::size_t max_answer) {
+    return perform(base_url + "/", sql, {}, max_answer);
 }
 
 }  // namespace chgate::clickhouse

@@ -32,15 +32,21 @@ class HttpClient {
     /// POSTs `body`; content_encoding may be nullptr.
     HttpResponse post(const std::string& url, std::string_view body, const char* content_encoding);
 
-    /// Runs a read-only query and returns its text output.
-    HttpResponse query(const std::string& base_url, std::string_view sql);
+    /// What is kept of an INSERT's answer (error texts are short), and by
+    /// default of a query's.
+    static constexpr std::size_t kMaxErrorAnswer = 64 * 1024;
+
+    /// Runs a read-only query and returns its text output, cut at
+    /// `max_answer` bytes (then HttpResponse::truncated is set).
+    HttpResponse query(const std::string& base_url, std::string_view sql,
+                       std::size_t max_answer = kMaxErrorAnswer);
 
     /// Must be called once per process, before any thread makes a client.
     static void global_init();
 
   private:
     HttpResponse perform(const std::string& url, std::string_view body,
-                         const std::vector<std::string>& extra_headers);
+                         const std::vector<std::string>& extra_headers, std::size_t max_answer);
     /// Sets every option of one exchange on the handle, after a reset.
     void set_options(const std::string& url, std::string_view body, curl_slist* headers,
                      void* exchange);

@@ -14,6 +14,7 @@ struct HttpResponse {
     long status = 0;
     std::optional<int> exception_code;  ///< the X-ClickHouse-Exception-Code header, if sent
     std::string body;                   ///< capped; error texts are short
+    bool truncated = false;             ///< the answer was longer than the cap
     std::chrono::milliseconds elapsed{0};
 };
 

@@ -228,6 +228,8 @@ struct ClickHouseConfig {
     Duration timeout = 30s;
     int max_concurrent_inserts = 4;
     Duration probe_interval = 2s;
+    /// How often each table's columns are read again from system.columns.
+    Duration schema_refresh = 1min;
     std::map<std::string, std::string> settings;  ///< sent as URL parameters with every INSERT
     /// Overrides of the default class of ClickHouse error codes.
     std::map<int, ErrorAction> error_classes;

@@ -523,6 +523,7 @@ const Section<ClickHouseConfig>& clickhouse() {
             field("timeout", &S::timeout, DurationValue{100ms}),
             field("max_concurrent_inserts", &S::max_concurrent_inserts, IntValue<int>{1, 64}),
             field("probe_interval", &S::probe_interval, DurationValue{100ms}),
+            field("schema_refresh", &S::schema_refresh, DurationValue{1s}),
             field("hold_probe_interval", &S::hold_probe_interval, DurationValue{100ms}),
             field("hold_max", &S::hold_max, DurationValue{1s}),
             field("max_inserts_per_batch", &S::max_inserts_per_batch,

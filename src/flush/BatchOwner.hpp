@@ -22,6 +22,9 @@ struct BatchTarget {
     /// The cluster's shard (from 1) whose replicas take the batch; 0: the
     /// replicas of tables without shard_by.
     std::uint32_t shard = 0;
+    /// The table the INSERT goes into, in files.database: the client's
+    /// table, or a shard's local_table.
+    std::string insert_table;
 };
 
 /// What a flusher needs of where a batch came from (a table's buffer, which

@@ -94,6 +94,12 @@ void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {
         owner.mark_missing(now + cfg_.hold_probe_interval);
         error_class = ErrorClass::reject;
     }
+    // Bad rows, a column or the table missing: what chgate knows of the
+    // table's columns may be stale.
+    if (schema_suspect_ && (error_class == ErrorClass::quarantine ||
+                            error_class == ErrorClass::reject || a.outcome.code == 60)) {
+        schema_suspect_(owner.target());
+    }
     if (error_class == ErrorClass::hold) return on_held(b, a.outcome, now);
     ++b.attempts;
     if (error_class == ErrorClass::none) return on_committed(b, a);

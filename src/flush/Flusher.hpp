@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <span>
 #include <string>
 #include <thread>
@@ -10,6 +11,7 @@
 #include "clickhouse/Sender.hpp"
 #include "config/Config.hpp"
 #include "flush/Batch.hpp"
+#include "flush/BatchOwner.hpp"
 #include "flush/Bisector.hpp"
 #include "flush/FlushQueue.hpp"
 #include "flush/RequestOutcomes.hpp"
@@ -39,6 +41,12 @@ class Flusher {
     Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
             clickhouse::SenderFactory senders, store::Storage* storage = nullptr);
     ~Flusher();
+
+    /// Told of each INSERT that ClickHouse refused for what the rows or the
+    /// table are (a type, a column, no such table): the table's schema may
+    /// have changed. Called on a flusher thread; set before start().
+    using SchemaSuspect = std::function<void(const BatchTarget&)>;
+    void on_schema_suspect(SchemaSuspect hook) { schema_suspect_ = std::move(hook); }
 
     void start();
 
@@ -129,6 +137,7 @@ class Flusher {
 
     FlushQueue& queue_;
     const config::ClickHouseConfig cfg_;
+    SchemaSuspect schema_suspect_;
     const clickhouse::SenderFactory senders_;
     store::Storage* const storage_;
     store::DeadLetters* const dead_letters_;

@@ -22,6 +22,7 @@ namespace bhttp = boost::beast::http;
 namespace {
 
 constexpr std::string_view kEventsPrefix = "/v1/events/";
+constexpr std::string_view kTablesPrefix = "/v1/tables/";
 
 Response text(bhttp::status status, std::string body) {
     Response r;
@@ -147,6 +148,15 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
     if (path.starts_with("/admin/")) {
         if (auto refused = access_.check_admin(req, context.peer)) return refused;
         return admin_->handle(req, path.substr(6), defer);
+    }
+    if (path.starts_with(kTablesPrefix)) {
+        if (method != bhttp::verb::get && method != bhttp::verb::head) {
+            return method_not_allowed("GET");
+        }
+        if (auto refused = authenticate(req, target.query, Dialect::events, context))
+            return refused;
+        return table_info(path.substr(kTablesPrefix.size()),
+                          context.caller ? &*context.caller : nullptr);
     }
     if (path.starts_with(kEventsPrefix)) {
         if (method != bhttp::verb::post) return method_not_allowed("POST");

@@ -27,6 +27,9 @@ struct GatewaySnapshot;
 namespace chgate::store {
 class Storage;
 }
+namespace chgate::schema {
+class SchemaCache;
+}
 
 namespace chgate::http {
 
@@ -73,6 +76,8 @@ class Router {
     /// clickhouse.cluster.discover's check, shown in /metrics and /readyz;
     /// null without it. For wiring, before requests are served.
     void set_cluster_check(const clickhouse::ClusterCheck* check) { cluster_check_ = check; }
+    /// Each table's columns, for GET /v1/tables/{table}. For wiring.
+    void set_schemas(const schema::SchemaCache* schemas) { schemas_ = schemas; }
 
     /// POST /admin/drain: ingest answers 503 and /readyz says so.
     void set_draining() { ingest_.set_draining(); }
@@ -97,6 +102,8 @@ class Router {
     /// or here); a 401 when its credentials are not valid.
     std::optional<Response> authenticate(const Request& req, std::string_view query,
                                          Dialect dialect, RequestContext& context) const;
+    /// GET /v1/tables/{table}: the columns chgate knows and the settings.
+    Response table_info(std::string_view name, const Access::Caller* caller) const;
     Response metrics() const;
     Response metrics_prometheus() const;
     Response ready() const;
@@ -111,6 +118,7 @@ class Router {
     const store::Storage* storage_;
     std::unique_ptr<AdminHandler> admin_;
     const clickhouse::ClusterCheck* cluster_check_ = nullptr;
+    const schema::SchemaCache* schemas_ = nullptr;
     batch::MemoryBudget inflight_;
     ConnectionCounts connections_;
     /// What /metrics adds to the batch and storage figures.

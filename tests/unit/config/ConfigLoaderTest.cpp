@@ -583,3 +583,17 @@ clickhouse:
             "clickhouse: {cluster: {name: \"c'; DROP\", shards: [{replicas: [\"http://a\"]}]}}"),
         Contains("is not a remote_servers name"));
 }
+
+TEST_CASE("a table's settings print as JSON, every default filled in") {
+    const auto c = load(R"y(
+batching:
+  tables:
+    events: {strategy: size, max_batch_size: 7}
+)y")
+                       .config;
+    const auto j = table_config_json(c->batching.tables.at("events"));
+    CHECK(j.at("max_batch_size") == 7);
+    CHECK(j.at("strategy") == "size");
+    CHECK(j.at("max_batch_time") == "2s");  // a duration as the YAML writes it
+    CHECK(j.at("distributed") == false);
+}

@@ -28,6 +28,8 @@ class FakeOwner final : public flush::BatchOwner {
         : cfg_(std::make_shared<config::TableConfig>(std::move(cfg))), configured_(configured) {
         target_ = {"INSERT INTO `default`.`events` FORMAT JSONEachRow",
                    {"default", "events", {}},
+                   "events",
+                   0,
                    "events"};
     }
 
@@ -404,6 +406,34 @@ TEST_CASE("a refusal of the column list rejects every row without bisection") {
     REQUIRE(w.outcome);
     CHECK(w.outcome->rejected);
     CHECK_THAT(w.outcome->error, Catch::Contains("There is no column"));
+}
+
+TEST_CASE("an INSERT refused for the table's columns or rows says the schema may have changed") {
+    Rig rig;
+    std::vector<std::string> suspects;
+    rig.flusher->on_schema_suspect([&](const flush::BatchTarget& t) {
+        suspects.push_back(t.files.database + "." + t.insert_table);
+    });
+    auto owner = std::make_shared<FakeOwner>();
+    auto ok_batch = rig.take(owner, "{\"a\":1}\n", 1);
+    ScriptedSender fine([](std::string_view) { return ok(); });
+    rig.flusher->deliver(ok_batch, fine);
+    auto busy = rig.take(owner, "{\"a\":1}\n", 1);
+    ScriptedSender down([](std::string_view) {
+        return clickhouse::InsertOutcome{ErrorClass::retry, 252, "Too many parts"};
+    });
+    rig.flusher->deliver(busy, down);
+    CHECK(suspects.empty());  // neither success nor server trouble
+    auto refused = rig.take(owner, "{\"a\":1}\n", 1);
+    ScriptedSender column([](std::string_view) {
+        return clickhouse::InsertOutcome{ErrorClass::reject, 16, "There is no column `x`"};
+    });
+    rig.flusher->deliver(refused, column);
+    CHECK(suspects == std::vector<std::string>{"default.events"});
+    auto gone = rig.take(owner, "{\"a\":1}\n", 1);
+    ScriptedSender missing([](std::string_view) { return missing_table(); });
+    rig.flusher->deliver(gone, missing);
+    CHECK(suspects.size() == 2);
 }
 
 TEST_CASE("a missing table holds the owner; then one batch per probe interval tries") {

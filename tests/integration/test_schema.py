@@ -1,0 +1,74 @@
+"""Each table's columns, as chgate reads them from system.columns: shown by
+GET /v1/tables/{table}, read again on a reload, after an INSERT that
+ClickHouse refused for its columns, and every clickhouse.schema_refresh;
+a table that does not exist yet is not an error."""
+
+from harness import IntegrationTest, wait_until
+
+TOKEN = "schema-token-5c1e9a7b3d2f4e60"
+TOKENS = [{"name": "app", "token": TOKEN, "tables": ["events"]}]
+
+
+class SchemaTest(IntegrationTest):
+    SCHEMA = {"events": "id UInt64, note String, day Date MATERIALIZED today()",
+              "other": "id UInt64"}
+
+    def info(self, gate, table, token=TOKEN):
+        r = gate.request("GET", f"/v1/tables/{table}", headers={"Authorization": f"Bearer {token}"})
+        return r.status, (r.json() if r.body else None)
+
+    def columns(self, gate, table="events"):
+        status, body = self.info(gate, table)
+        self.assertEqual(status, 200, body)
+        return [(c["name"], c["type"], c["default_kind"]) for c in body["schema"]["columns"]]
+
+    def test_a_table_shows_its_columns_and_its_settings(self):
+        g = self.start({"events": {"max_batch_size": 7}, "other": {}, "later": {}},
+                       auth={"tokens": TOKENS})
+        wait_until(lambda: self.info(g, "events")[1]["schema"]["state"] == "known", 10,
+                   message="the columns to be read")
+        status, body = self.info(g, "events")
+        self.assertEqual(body["table"], "events")
+        self.assertEqual(body["database"], self.db)
+        self.assertEqual(body["inserts_into"], "events")
+        self.assertEqual(self.columns(g), [("id", "UInt64", ""), ("note", "String", ""),
+                                           ("day", "Date", "MATERIALIZED")])
+        self.assertIsNotNone(body["schema"]["read_at"])
+        self.assertGreaterEqual(body["schema"]["age_ms"], 0)
+        self.assertIsNone(body["schema"]["error"])
+        self.assertEqual(body["config"]["max_batch_size"], 7)
+        self.assertEqual(body["config"]["max_batch_time"], "2s")  # the default, filled in
+        # Another token's table, a table chgate does not have, no token.
+        self.assertEqual(self.info(g, "other")[0], 403)
+        status, body = self.info(g, "nope")
+        self.assertEqual(status, 404, body)
+        self.assertEqual(self.info(g, "events", token="wrong")[0], 401)
+        self.assertEqual(g.request("POST", "/v1/tables/events").status, 405)
+        # A configured table that does not exist yet is known as missing.
+        g2 = self.start({"later": {}})
+        wait_until(lambda: self.info(g2, "later")[1]["schema"]["state"] == "missing", 10,
+                   message="the missing table to be read")
+        self.assertEqual(self.info(g2, "later")[1]["schema"]["columns"], [])
+
+    def test_a_reload_and_a_refused_insert_read_the_columns_again(self):
+        g = self.start({"events": {"max_batch_size": 1, "max_batch_time": "50ms"}},
+                       clickhouse={"schema_refresh": "1h"})
+        wait_until(lambda: len(self.columns(g)) == 3, 10, message="the columns to be read")
+        self.ch.query(f"ALTER TABLE `{self.db}`.events ADD COLUMN extra String")
+        self.assertEqual(len(self.columns(g)), 3)  # read an hour from now
+        self.assertEqual(g.request("POST", "/admin/reload").status, 200)
+        wait_until(lambda: len(self.columns(g)) == 4, 10, message="a reload to read them again")
+        # A column dropped under chgate: the next INSERT that names it fails,
+        # and the columns are read again.
+        self.ch.query(f"ALTER TABLE `{self.db}`.events DROP COLUMN extra")
+        r = g.post_events("events", {"id": 1, "note": "n", "extra": "gone now"})
+        self.assertEqual(r.status, 202, r)
+        wait_until(lambda: len(self.columns(g)) == 3, 20, message="a refused INSERT to read them again")
+
+    def test_the_schema_is_read_again_every_schema_refresh(self):
+        g = self.start({"events": {}},
+                       clickhouse={"schema_refresh": "1s"})
+        wait_until(lambda: len(self.columns(g)) == 3, 10, message="the columns to be read")
+        self.ch.query(f"ALTER TABLE `{self.db}`.events ADD COLUMN extra String")
+        wait_until(lambda: len(self.columns(g)) == 4, 10, message="the refresh to read them")
+        self.assertIn("schema: the columns of", g.log())
