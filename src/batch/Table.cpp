@@ -63,6 +63,14 @@ void Table::on_accepted(std::uint64_t rows, std::uint64_t bytes, std::uint64_t r
     stats_.bytes_accepted.fetch_add(bytes, kRelaxed);
 }
 
+void Table::on_invalid() {
+    stats_.requests_rejected_invalid.fetch_add(1, kRelaxed);
+}
+
+void Table::on_unchecked(std::uint64_t rows) {
+    stats_.rows_unchecked.fetch_add(rows, kRelaxed);
+}
+
 void Table::on_rejected(Admission why, std::uint64_t bytes) {
     if (why == Admission::table_full || why == Admission::gateway_full ||
         why == Admission::disk_full) {

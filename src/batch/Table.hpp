@@ -86,6 +86,10 @@ class Table {
     /// `requests`: 1, or 0 for the second and later shards of one request.
     void on_accepted(std::uint64_t rows, std::uint64_t bytes, std::uint64_t requests = 1);
     void on_rejected(Admission why, std::uint64_t bytes);
+    /// A request refused at the door: an event does not fit the table's columns.
+    void on_invalid();
+    /// Rows accepted under schema: check while the table's columns were not known.
+    void on_unchecked(std::uint64_t rows);
     void on_buffered(std::int64_t rows, std::int64_t bytes);
     void on_sealed(flush::FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
                    TimePoint first_append, TimePoint sealed_at);

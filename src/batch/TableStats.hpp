@@ -21,7 +21,9 @@ struct TableCounters {
     V requests_accepted{};
     V rows_accepted{};
     V bytes_accepted{};
-    V requests_rejected_full{};  ///< 429/503 answers for this table
+    V requests_rejected_full{};     ///< 429/503 answers for this table
+    V requests_rejected_invalid{};  ///< 400: an event does not fit the table's columns
+    V rows_unchecked{};  ///< accepted under schema: check while the columns were not known
 
     // Held in memory: the open buffer, and sealed batches not yet finished.
     V buffered_rows{};
@@ -78,6 +80,11 @@ constexpr auto counter_fields() {
           "Bytes of events accepted."},
         F{&T::requests_rejected_full, "requests_rejected_full", "requests_rejected_full_total",
           false, "Requests refused with 429 or 503 for lack of room."},
+        F{&T::requests_rejected_invalid, "requests_rejected_invalid",
+          "requests_rejected_invalid_total", false,
+          "Requests refused with 400: an event does not fit the table's columns."},
+        F{&T::rows_unchecked, "rows_unchecked", "rows_unchecked_total", false,
+          "Events accepted under schema: check while the table's columns were not known."},
         F{&T::buffered_rows, "buffered_rows", "buffered_rows", true, "Rows in the open buffer."},
         F{&T::buffered_bytes, "buffered_bytes", "", true, "Bytes in the open buffer."},
         F{&T::pending_rows, "pending_rows", "pending_rows", true,

@@ -36,7 +36,7 @@ std::string dedup_token(std::uint64_t batch_id, std::string_view rows) {
 
 std::string build_insert_url(const std::string& base_url, const std::string& insert_query,
                              const ServerInfo& server, std::string_view dedup_token,
-                             bool distributed) {
+                             bool distributed, bool skip_unknown_fields) {
     std::string url = base_url + "/?query=" + url_encode(insert_query);
     // A Distributed table's INSERT ends once every shard has the rows, whatever
     // clickhouse.settings says, so that "inserted" means what it says.
@@ -46,6 +46,8 @@ std::string build_insert_url(const std::string& base_url, const std::string& ins
         url.append("&").append(url_encode(name)).append("=").append(url_encode(value));
     }
     if (sync) url += "&insert_distributed_sync=1";
+    if (skip_unknown_fields && !server.settings.contains("input_format_skip_unknown_fields"))
+        url += "&input_format_skip_unknown_fields=1";
     // Without it a server may answer 200 and then fail mid-stream.
     if (server.wait_end_of_query && !server.settings.contains("wait_end_of_query"))
         url += "&wait_end_of_query=1";

@@ -17,9 +17,11 @@ std::string url_encode(std::string_view s);
 /// that setting, so that a retry of the same rows is not inserted twice (on
 /// tables where ClickHouse deduplicates inserts). `distributed`: into a
 /// Distributed table, with insert_distributed_sync=1 where the server has it.
+/// `skip_unknown_fields`: input_format_skip_unknown_fields=1, unless
+/// clickhouse.settings says otherwise.
 std::string build_insert_url(const std::string& base_url, const std::string& insert_query,
                              const ServerInfo& server, std::string_view dedup_token = {},
-                             bool distributed = false);
+                             bool distributed = false, bool skip_unknown_fields = false);
 
 /// A batch's token: its id, and a checksum of its rows, so that the same batch
 /// sent again gets the same token and a changed remainder gets another.

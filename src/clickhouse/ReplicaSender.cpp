@@ -40,10 +40,10 @@ SendResult ReplicaSender::send(const InsertCall& call) {
         const char* encoding = compressor_.compress(method, call.rows, scratch_);
         const std::string_view body = encoding != nullptr ? std::string_view(scratch_) : call.rows;
         r.sent_bytes = body.size();
-        r.response =
-            client_.post(build_insert_url(replica->url, call.insert_query, *server,
-                                          dedup_token(call.batch_id, call.rows), call.distributed),
-                         body, encoding);
+        r.response = client_.post(build_insert_url(replica->url, call.insert_query, *server,
+                                                   dedup_token(call.batch_id, call.rows),
+                                                   call.distributed, call.skip_unknown_fields),
+                                  body, encoding);
     } catch (const std::exception& e) {
         // Only allocation or a library failure lands here; treat it as transient.
         r.response = {};

@@ -24,6 +24,8 @@ struct InsertCall {
     /// The cluster's shard (from 1) whose replicas take it; 0: the replicas of
     /// tables without shard_by.
     std::uint32_t shard = 0;
+    /// unknown_fields: ignore: input_format_skip_unknown_fields=1.
+    bool skip_unknown_fields = false;
 };
 
 /// What one INSERT came to.

@@ -104,6 +104,21 @@ inline constexpr core::EnumName<ErrorAction> kErrorActionNames[] = {
     {ErrorAction::hold, "hold"},
 };
 
+/// Whether a table's rows are checked against its columns at the door.
+enum class SchemaCheck { off, check };
+
+inline constexpr core::EnumName<SchemaCheck> kSchemaCheckNames[] = {{SchemaCheck::off, "off"},
+                                                                    {SchemaCheck::check, "check"}};
+
+/// What a field that is no column of the table gets.
+enum class UnknownFields {
+    reject,  ///< the event is refused (as ClickHouse refuses it)
+    ignore,  ///< skipped: INSERTs set input_format_skip_unknown_fields=1
+};
+
+inline constexpr core::EnumName<UnknownFields> kUnknownFieldsNames[] = {
+    {UnknownFields::reject, "reject"}, {UnknownFields::ignore, "ignore"}};
+
 /// One table's batching settings: built-in values, overlaid by `batching.defaults`,
 /// then by the strategy's preset, then by the table's own keys.
 struct TableConfig {
@@ -130,6 +145,10 @@ struct TableConfig {
     /// ClickHouse's Distributed engine would, into `local_table` there.
     std::optional<core::ShardBy> shard_by;
     std::string local_table;  ///< the shards' table (same database); with shard_by
+    /// check: each event's fields are checked against the table's columns
+    /// (read from system.columns) before it is buffered.
+    SchemaCheck schema = SchemaCheck::check;
+    UnknownFields unknown_fields = UnknownFields::reject;
 
     bool operator==(const TableConfig&) const = default;
 };

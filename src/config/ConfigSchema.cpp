@@ -662,6 +662,8 @@ const Section<TableConfig>& table_schema() {
             field("distributed", &S::distributed, BoolValue{}),
             field("shard_by", &S::shard_by, ShardByValue{}),
             field("local_table", &S::local_table, LocalTableValue{}),
+            field("schema", &S::schema, one_of(kSchemaCheckNames)),
+            field("unknown_fields", &S::unknown_fields, one_of(kUnknownFieldsNames)),
         },
         [](Reader& r, const YAML::Node& n, const std::string& p, S& t) {
             for (auto key : ignored_keys(t.strategy)) {

@@ -77,7 +77,8 @@ clickhouse::SendResult Flusher::attempt(const Batch& b, std::string_view rows,
     const auto& owner = *b.owner;
     const auto settings = owner.settings();
     return sender.send({owner.target().insert_query, rows, b.id, settings->compression,
-                        settings->distributed, owner.target().shard});
+                        settings->distributed, owner.target().shard,
+                        settings->unknown_fields == config::UnknownFields::ignore});
 }
 
 void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {

@@ -7,6 +7,7 @@
 
 #include "core/EnumNames.hpp"
 #include "http/ApiError.hpp"
+#include "http/RowChecks.hpp"
 #include "http/UrlQuery.hpp"
 #include "ingest/ContentDecoding.hpp"
 #include "ingest/InsertQuery.hpp"
@@ -468,6 +469,7 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
     const auto& route = target.route;
     if (auto refused = refuse_route(route, target.label, Stage::append, in.caller)) return refused;
     if (auto refused = decode_rows(data, target.format, scratch, in)) return refused;
+    if (auto refused = check_rows(route, data, scratch)) return refused;
     config::AckLevel ack{};
     if (auto refused = choose_ack(route, in.url_query, ack)) return refused;
     if (route.shards) {
@@ -502,6 +504,38 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
         return std::nullopt;
     }
     return ok;
+}
+
+std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std::string_view data,
+                                                  IngestScratch& scratch) const {
+    if (row_checks_ == nullptr) return std::nullopt;
+    auto& table = route.buffer->table();
+    const auto cfg = table.config();
+    if (cfg->schema == config::SchemaCheck::off) return std::nullopt;
+    const auto checker = row_checks_->checker(table, *cfg, RowChecks::Clock::now());
+    if (!checker) {
+        // Columns not known (yet): ClickHouse checks the rows in their batch.
+        table.on_unchecked(scratch.rows.size());
+        return std::nullopt;
+    }
+    for (std::size_t i = 0; i < scratch.rows.size(); ++i) {
+        const auto& r = scratch.rows[i];
+        const auto fault = checker->check(data.substr(r.offset, r.length), scratch.key);
+        if (!fault) continue;
+        table.on_invalid();
+        const auto expected =
+            fault->expected.empty() ? "" : " (column type " + fault->expected + ")";
+        return error_response(
+            ApiError::bad_request,
+            "event " + std::to_string(i) + ": field " + client_quote(fault->field) + " " +
+                fault->reason + expected + "; table " + table.name() +
+                " checks events against its columns (schema: check), and nothing was stored",
+            "\"index\":" + std::to_string(i) +
+                ",\"offset\":" + std::to_string(r.offset + fault->offset) + ",\"field\":\"" +
+                json_escape(fault->field.substr(0, 256)) + "\",\"expected\":\"" +
+                json_escape(fault->expected) + "\"");
+    }
+    return std::nullopt;
 }
 
 std::optional<Response> IngestHandler::split_shards(const batch::Route& route,

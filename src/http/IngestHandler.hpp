@@ -18,6 +18,8 @@
 
 namespace chgate::http {
 
+class RowChecks;
+
 /// The parts of an ingest request the handler reads.
 struct IngestInput {
     std::string_view content_encoding;
@@ -92,6 +94,8 @@ class IngestHandler {
     /// From now on every ingest request gets 503 (POST /admin/drain): what
     /// is buffered goes to ClickHouse, and nothing new comes in.
     void set_draining() { draining_.store(true); }
+    /// The tables' row checkers (schema: check); null: no checks. For wiring.
+    void set_row_checks(RowChecks* checks) { row_checks_ = checks; }
     bool draining() const { return draining_.load(std::memory_order_relaxed); }
 
   private:
@@ -121,6 +125,10 @@ class IngestHandler {
     /// committed where durable has no log; or the refusal.
     std::optional<Response> choose_ack(const batch::Route& route, std::string_view url_query,
                                        config::AckLevel& ack) const;
+    /// Under schema: check, each event against the table's columns: 400
+    /// for the first that does not fit (nothing is stored).
+    std::optional<Response> check_rows(const batch::Route& route, std::string_view data,
+                                       IngestScratch& scratch) const;
     /// Splits scratch.rows by shard into scratch.parts, as the table's
     /// shard_by picks; 400 for a row whose key chgate cannot compute.
     std::optional<Response> split_shards(const batch::Route& route, std::string_view data,
@@ -152,6 +160,7 @@ class IngestHandler {
     IdempotencyCache idempotency_;
     const DistributedSyncMissing distributed_sync_missing_;
     std::atomic<bool> draining_{false};
+    RowChecks* row_checks_ = nullptr;
 };
 
 }  // namespace chgate::http

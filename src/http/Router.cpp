@@ -7,6 +7,7 @@
 #include "core/RateWindow.hpp"
 #include "http/AdminHandler.hpp"
 #include "http/ApiError.hpp"
+#include "http/RowChecks.hpp"
 #include "http/UrlQuery.hpp"
 #include "metrics/MetricsJson.hpp"
 #include "metrics/MetricsPrometheus.hpp"
@@ -82,6 +83,15 @@ Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
       inflight_(manager.registry().startup_config().server.max_inflight_bytes) {}
 
 Router::~Router() = default;
+
+void Router::set_schemas(const schema::SchemaCache* schemas) {
+    schemas_ = schemas;
+    row_checks_ =
+        schemas != nullptr
+            ? std::make_unique<RowChecks>(*schemas, manager_.registry().startup_config().clickhouse)
+            : nullptr;
+    ingest_.set_row_checks(row_checks_.get());
+}
 
 void Router::stop() {
     admin_->stop();

@@ -34,6 +34,7 @@ class SchemaCache;
 namespace chgate::http {
 
 class AdminHandler;
+class RowChecks;
 
 /// What a session knows of a request beyond its bytes, and what admit()
 /// found out for handle().
@@ -76,8 +77,9 @@ class Router {
     /// clickhouse.cluster.discover's check, shown in /metrics and /readyz;
     /// null without it. For wiring, before requests are served.
     void set_cluster_check(const clickhouse::ClusterCheck* check) { cluster_check_ = check; }
-    /// Each table's columns, for GET /v1/tables/{table}. For wiring.
-    void set_schemas(const schema::SchemaCache* schemas) { schemas_ = schemas; }
+    /// Each table's columns, for GET /v1/tables/{table} and the row checks
+    /// of tables under schema: check. For wiring, before requests are served.
+    void set_schemas(const schema::SchemaCache* schemas);
 
     /// POST /admin/drain: ingest answers 503 and /readyz says so.
     void set_draining() { ingest_.set_draining(); }
@@ -119,6 +121,7 @@ class Router {
     std::unique_ptr<AdminHandler> admin_;
     const clickhouse::ClusterCheck* cluster_check_ = nullptr;
     const schema::SchemaCache* schemas_ = nullptr;
+    std::unique_ptr<RowChecks> row_checks_;
     batch::MemoryBudget inflight_;
     ConnectionCounts connections_;
     /// What /metrics adds to the batch and storage figures.

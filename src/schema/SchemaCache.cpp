@@ -72,6 +72,14 @@ std::optional<Known> SchemaCache::get(const std::string& database, const std::st
     return it->second.known;
 }
 
+std::shared_ptr<const std::vector<Column>> SchemaCache::columns(const std::string& database,
+                                                                const std::string& table) const {
+    LockGuard lock(mutex_);
+    const auto it = entries_.find({database, table});
+    if (it == entries_.end() || !it->second.known.exists) return nullptr;
+    return it->second.known.columns;
+}
+
 std::size_t SchemaCache::size() const {
     LockGuard lock(mutex_);
     return entries_.size();

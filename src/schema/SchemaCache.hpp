@@ -62,6 +62,9 @@ class SchemaCache {
 
     /// What is known of the table; nullopt if it was never wanted.
     std::optional<Known> get(const std::string& database, const std::string& table) const;
+    /// The table's columns, if it exists and they were read; else null.
+    std::shared_ptr<const std::vector<Column>> columns(const std::string& database,
+                                                       const std::string& table) const;
 
     /// One round of the thread: reads what is due at `now`. Public for the
     /// tests, which run it on a fake clock.

@@ -1,5 +1,7 @@
 """One bad row never sinks its batch: ClickHouse's refusals are isolated by
-bisection, good rows inserted, bad ones kept as dead letters with the reason."""
+bisection, good rows inserted, bad ones kept as dead letters with the reason.
+The tables here have schema: off, so that bad rows reach ClickHouse (under
+schema: check they get 400 at the door: test_schema)."""
 
 import glob
 import json
@@ -9,7 +11,7 @@ import unittest
 from harness import IntegrationTest, wait_until
 
 COLUMNS = "id UInt32, ts DateTime, n Float64, s String"
-ONE_BATCH = {"strategy": "hybrid", "max_batch_size": 1000, "max_batch_time": "300ms"}
+ONE_BATCH = {"strategy": "hybrid", "max_batch_size": 1000, "max_batch_time": "300ms", "schema": "off"}
 
 # The three kinds of bad row the issue names, and what ClickHouse 18.16 says.
 BAD_ROWS = {

@@ -158,7 +158,7 @@ class DeliveryTest(IntegrationTest):
             self.assertGreater(waited, 0.5, "the answer should wait for the batch")
 
     def test_committed_ack_answers_502_with_clickhouses_error(self):
-        g = self.start({"t": {"strategy": "immediate", "ack": "committed"}})
+        g = self.start({"t": {"strategy": "immediate", "ack": "committed", "schema": "off"}})
         r = g.post_events("t", [{"id": "ok", "n": "not a number"}])
         self.assertEqual(r.status, 502, r)
         self.assertIn("Code: 27", r.json()["error"])

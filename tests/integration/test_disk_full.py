@@ -120,7 +120,7 @@ class DiskFullTest(IntegrationTest):
     def test_a_bad_row_waits_in_memory_until_its_dead_letter_can_be_written(self):
         disk = self.small_disk(16)
         storage = os.path.join(disk, "chgate")
-        g = self.start({"t": {"strategy": "hybrid", "max_batch_size": 100, "max_batch_time": "200ms",
+        g = self.start({"t": {"strategy": "hybrid", "max_batch_size": 100, "max_batch_time": "200ms", "schema": "off",
                               "ack": "buffered"}},
                        storage, clickhouse={"retry": {"initial": "100ms", "max": "300ms"}})
         filler = fill(disk)

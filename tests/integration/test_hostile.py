@@ -85,7 +85,7 @@ class HostileTest(IntegrationTest):
             self.assertNotIn("chgate_test:", text)
 
     def test_clickhouse_errors_quoting_a_row_cannot_forge_log_lines(self):
-        g = self.start({"en": self.FAST})
+        g = self.start({"en": dict(self.FAST, schema="off")})
         # 18.16 quotes the parsed value, with a real ESC and newline, in its error.
         r = g.post_events("en", [{"id": 1, "e": "\u001b[31mX\n2026-01-01T00:00:00.000Z ERROR FORGED"},
                                  {"id": 2, "e": "a"}])
@@ -166,7 +166,7 @@ class IsolationTest(IntegrationTest):
 
     def test_a_column_list_naming_a_missing_column_never_holds_the_table(self):
         storage = self.storage_dir()
-        g = self.start({"events": self.FAST}, storage_dir=storage)
+        g = self.start({"events": dict(self.FAST, schema="off")}, storage_dir=storage)
         query = urllib.parse.quote("INSERT INTO events (nope) FORMAT JSONEachRow")
         r = g.request("POST", "/?query=" + query, json.dumps({"nope": 1}))
         self.assertEqual(r.status, 200)
@@ -211,8 +211,8 @@ class IsolationTest(IntegrationTest):
 
     def test_a_mostly_bad_batch_costs_a_bounded_number_of_inserts_and_parts(self):
         # One request: 200 rows, every other one bad (a string where a number goes).
-        g = self.start({"t": {"strategy": "size", "max_batch_size": 200},
-                        "events": {"strategy": "size", "max_batch_size": 200}})
+        g = self.start({"t": {"strategy": "size", "max_batch_size": 200, "schema": "off"},
+                        "events": {"strategy": "size", "max_batch_size": 200, "schema": "off"}})
         bad = [{"id": i, "note": "x", "n": i} if i % 2 == 0 else {"id": i, "note": "x", "n": "bad"}
                for i in range(200)]
         self.assertEqual(g.post_events("events", bad).status, 202)
@@ -234,7 +234,8 @@ class IsolationTest(IntegrationTest):
         self.assertEqual(parts_after - parts, 1)
 
     def test_committed_requests_hear_of_their_own_rows_only(self):
-        g = self.start({"events": {"strategy": "time", "max_batch_time": "1s", "ack": "committed"}})
+        g = self.start({"events": {"strategy": "time", "max_batch_time": "1s", "ack": "committed",
+                                   "schema": "off"}})
         results = {}
 
         def post(name, events):
@@ -360,7 +361,8 @@ class QuotaTest(IntegrationTest):
         self.wait_for_count("c", 1)
 
     def test_dead_letters_stay_under_max_disk(self):
-        g = self.start({"t": {"strategy": "size", "max_batch_size": 50, "max_memory": "4MiB"}},
+        g = self.start({"t": {"strategy": "size", "max_batch_size": 50, "max_memory": "4MiB",
+                              "schema": "off"}},
                        storage={"max_disk": "3MiB", "preallocate": 0})
         bad = [{"id": "not a number", "note": "x" * 200} for _ in range(50)]
         statuses = set()

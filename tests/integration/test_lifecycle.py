@@ -171,7 +171,7 @@ class ClickHouseOutageTest(IntegrationTest):
         self.assert_no_sanitizer_report(g)
 
     def test_rejected_rows_are_logged_with_clickhouse_code_and_message(self):
-        g = self.start({"t": {"strategy": "immediate"}})
+        g = self.start({"t": {"strategy": "immediate", "schema": "off"}})
         self.assertEqual(g.post_events("t", [{"id": "not a number"}]).status, 202)
         wait_until(lambda: g.metrics()["tables"]["t"]["failed_batches"] == 1, 10, message="the failure")
         wait_until(lambda: "Code 27" in g.log() or "Code 72" in g.log(), 5, message="the code in the log")

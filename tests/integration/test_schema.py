@@ -72,3 +72,41 @@ class SchemaTest(IntegrationTest):
         self.ch.query(f"ALTER TABLE `{self.db}`.events ADD COLUMN extra String")
         wait_until(lambda: len(self.columns(g)) == 4, 10, message="the refresh to read them")
         self.assertIn("schema: the columns of", g.log())
+
+
+class DoorCheckTest(IntegrationTest):
+    """schema: check at the door, with a real ClickHouse's columns."""
+
+    SCHEMA = {"events": "id UInt32, ts DateTime, n Float64, s String, day Date MATERIALIZED toDate(ts)"}
+
+    def known(self, gate):
+        r = gate.request("GET", "/v1/tables/events")
+        return r.status == 200 and r.json()["schema"]["state"] == "known"
+
+    def test_a_bad_event_gets_400_naming_it_and_nothing_is_stored(self):
+        g = self.start({"events": {"strategy": "immediate"}})
+        wait_until(lambda: self.known(g), 10, message="the columns to be read")
+        good = {"id": 1, "ts": "2026-12-03 10:00:00", "n": 1.5, "s": "x"}
+        bad = [({"n": "not a number"}, "n", "Float64"), ({"s": {"nested": "object"}}, "s", "String"),
+               ({"ts": "yesterday"}, "ts", "DateTime"), ({"id": 4294967296}, "id", "UInt32"),
+               ({"colour": "red"}, "colour", ""), ({"day": "2026-12-03"}, "day", "")]
+        for fields, field, expected in bad:
+            with self.subTest(field=field):
+                r = g.post_events("events", [good, dict(good, **fields)])
+                self.assertEqual(r.status, 400, r)
+                body = r.json()
+                self.assertEqual((body["index"], body["field"], body["expected"]), (1, field, expected))
+        self.assertEqual(g.post_events("events", [good, dict(good, id=2)]).status, 202)
+        self.wait_for_count("events", 2)
+        m = g.metrics()["tables"]["events"]
+        self.assertEqual(m["requests_rejected_invalid"], len(bad))
+        self.assertEqual(m["rows_unchecked"], 0)
+        # Nothing reached ClickHouse for the refused requests: no failed INSERT.
+        self.assertEqual(m["failed_batches"], 0)
+
+    def test_unknown_fields_ignore_skips_them_in_the_check_and_in_clickhouse(self):
+        g = self.start({"events": {"strategy": "immediate", "unknown_fields": "ignore"}})
+        wait_until(lambda: self.known(g), 10, message="the columns to be read")
+        r = g.post_events("events", [{"id": 7, "ts": "2026-12-03 10:00:00", "colour": {"any": ["thing"]}}])
+        self.assertEqual(r.status, 202, r)
+        self.wait_for_count("events", 1)

@@ -47,6 +47,15 @@ TEST_CASE("a server with insert_deduplication_token gets the batch's token") {
     CHECK(build_insert_url("http://ch", "Q", old, token) == "http://ch/?query=Q");
 }
 
+TEST_CASE("unknown_fields: ignore skips unknown fields, unless clickhouse.settings says") {
+    ServerInfo s;
+    CHECK(build_insert_url("http://ch", "Q", s, {}, false, true) ==
+          "http://ch/?query=Q&input_format_skip_unknown_fields=1");
+    s.settings = {{"input_format_skip_unknown_fields", "0"}};
+    CHECK(build_insert_url("http://ch", "Q", s, {}, false, true) ==
+          "http://ch/?query=Q&input_format_skip_unknown_fields=0");
+}
+
 TEST_CASE("an INSERT into a Distributed table waits for the shards, where the server can") {
     ServerInfo s;  // 18.16 has insert_distributed_sync
     CHECK(build_insert_url("http://ch", "Q", s, {}, true) ==

@@ -11,7 +11,9 @@
 #include "core/ShardSlots.hpp"
 #include "flush/FlushQueue.hpp"
 #include "http/IngestHandler.hpp"
+#include "http/RowChecks.hpp"
 #include "ingest/ShardKey.hpp"
+#include "schema/SchemaCache.hpp"
 #include "store/Storage.hpp"
 #include "store/Wal.hpp"
 
@@ -620,4 +622,72 @@ batching:
         CHECK_FALSE(std::filesystem::exists(dir / "wal" / "default.events"));
     }
     std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// A schema cache that has read events(id UInt64, note String, day Date
+// MATERIALIZED) and knows "later" does not exist yet.
+struct Schemas {
+    schema::SchemaCache cache{[](const std::string& sql, std::size_t) {
+                                  clickhouse::HttpResponse r;
+                                  r.transport_ok = true;
+                                  r.status = 200;
+                                  r.body = sql.find("'events'") != std::string::npos
+                                               ? R"({"data": [["id", "UInt64", ""],
+                                                   ["note", "String", ""],
+                                                   ["day", "Date", "MATERIALIZED"]]})"
+                                               : R"({"data": []})";
+                                  return r;
+                              },
+                              std::chrono::minutes(1), 10};
+    explicit Schemas(const config::Config& c) : checks(cache, c.clickhouse) {
+        cache.want("default", "events");
+        cache.want("default", "later");
+        cache.run_once(schema::SchemaCache::Clock::now());
+    }
+    http::RowChecks checks;
+};
+
+const char* kChecked = R"y(
+batching:
+  tables:
+    events: {ack: buffered}
+    loose: {ack: buffered, schema: off}
+    later: {ack: buffered}
+)y";
+
+}  // namespace
+
+TEST_CASE("under schema: check, an event that does not fit the columns refuses its request") {
+    Fixture f(kChecked);
+    Schemas schemas(*f.config);
+    f.handler.set_row_checks(&schemas.checks);
+    CHECK(f.events("events", R"([{"id": 1, "note": "a"}, {"id": 2}])").status ==
+          bhttp::status::accepted);
+    const auto r = f.events("events", R"([{"id": 1, "note": "a"}, {"id": "two", "note": "b"}])");
+    CHECK(r.status == bhttp::status::bad_request);
+    const auto body = nlohmann::json::parse(r.body);
+    CHECK(body["index"] == 1);
+    CHECK(body["field"] == "id");
+    CHECK(body["expected"] == "UInt64");
+    CHECK(body["offset"] == 32);  // of "two" in the body
+    CHECK_THAT(body["error"].get<std::string>(),
+               Catch::Contains("event 1: field \"id\" is not an integer (column type UInt64)"));
+    const auto extra = f.events("events", R"({"id": 1, "colour": "red"})");
+    CHECK(extra.status == bhttp::status::bad_request);
+    CHECK_THAT(extra.body, Catch::Contains("is not a column of the table"));
+    const auto& table = f.manager.registry().route("events").buffer->table();
+    CHECK(table.stats().requests_rejected_invalid.load() == 2);
+    // schema: off, and a table whose columns are not known, take anything.
+    CHECK(f.events("loose", R"({"id": "two"})").status == bhttp::status::accepted);
+    CHECK(f.events("later", R"({"id": "two"})").status == bhttp::status::accepted);
+    const auto& later = f.manager.registry().route("later").buffer->table();
+    CHECK(later.stats().rows_unchecked.load() == 1);
+    // The ClickHouse-compatible INSERT is checked too.
+    CHECK(f.insert("query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow", R"({"id": -1})").status ==
+          bhttp::status::bad_request);
+    // Only the first request's rows were stored.
+    CHECK(f.flushed()["INSERT INTO `default`.`events` FORMAT JSONEachRow"] ==
+          "{\"id\": 1, \"note\": \"a\"}\n{\"id\": 2}\n");
 }
