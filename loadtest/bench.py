@@ -333,15 +333,24 @@ def run_baseline(name, what, url, body, ctype, conns, seconds, ch, table, events
     return row
 
 
-def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=CHGATE):
+def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=CHGATE, schema=None):
     key, what, events, form, conns, endpoint = scn
     name = f"{key}-{ack}-{threads}"
     log(f"chgate ({key}) {what}, ack {ack}, io threads {threads or 'one per core'}"
-        + ("" if binary == CHGATE else f", {binary}"))
+        + ("" if binary == CHGATE else f", {binary}") + (f", schema {schema}" if schema else ""))
     ch.reset()
     body, _ = write_body(workdir, name, events, form)
     ctype = "application/x-ndjson" if form == "ndjson" else "application/json"
-    g = Chgate(workdir, name, ch, {"events": table_config(ack)}, threads, fsync, binary)
+    extra = {"schema": schema} if schema else {}
+    g = Chgate(workdir, name, ch, {"events": table_config(ack, **extra)}, threads, fsync, binary)
+    if schema == "check":
+        # Measured once the columns are known, or the rows would go unchecked.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(g.url("/v1/tables/events"), timeout=5) as r:
+                if json.loads(r.read())["schema"]["state"] == "known":
+                    break
+            time.sleep(0.1)
     try:
         path = "/v1/events/events" if endpoint == "events" else INSERT_QUERY
         cpu0 = proc_cpu(g.proc.pid)
@@ -689,7 +698,13 @@ def run_ab(args, workdir, ch):
     for b in binaries:
         if not os.access(b, os.X_OK):
             raise SystemExit(f"--ab: {b} is not an executable")
-    runs = {}  # (scenario key, ack, binary) -> [row, ...]
+    # With --schemas, every binary runs once per schema setting: the variants
+    # compared are (binary, schema) pairs, labelled "binary schema S".
+    schemas = args.schemas.split(",") if args.schemas else [None]
+    variants = [(b, sc) for b in binaries for sc in schemas]
+    label = lambda b, sc: b if sc is None else f"{b} schema {sc}"
+    binaries = [label(b, sc) for b, sc in variants]
+    runs = {}  # (scenario key, ack, variant label) -> [row, ...]
     recoveries = {}  # binary -> [run_recovery's row, ...]
     args.scenarios = args.scenarios or "a"
     for r in range(args.rounds):
@@ -702,25 +717,28 @@ def run_ab(args, workdir, ch):
             if scn[0] not in args.scenarios.split(","):
                 continue
             for ack in args.acks.split(","):
-                for b in binaries:
+                for b, sc in variants:
                     row = run_chgate(scn, ack, workdir, ch, args.seconds, args.threads, args.fsync,
-                                     binary=b)
-                    runs.setdefault((scn[0], ack, b), []).append(row)
+                                     binary=b, schema=sc)
+                    runs.setdefault((scn[0], ack, label(b, sc)), []).append(row)
     L = [f"# chgate A/B ({datetime.date.today().isoformat()})", "",
          f"- Machine: {machine(ch)}",
          f"- Command: `loadtest/bench.sh --ab {args.ab} --rounds {args.rounds} --seconds "
          f"{args.seconds} --threads {args.threads} --fsync {args.fsync} --scenarios "
-         f"{args.scenarios} --acks {args.acks}`",
+         f"{args.scenarios} --acks {args.acks}"
+         + (f" --schemas {args.schemas}" if args.schemas else "") + "`",
          "- Each round runs every binary once per scenario and ack, in turn; medians over the rounds."]
     if runs:
         L += ["", "| scenario | ack | binary | requests/s (median) | landed events/s (median) | "
-              "÷ first binary | requests/s per round |", "|---|---|---|---|---|---|---|"]
+              "÷ first binary | chgate CPU s per M events (median) | requests/s per round |",
+              "|---|---|---|---|---|---|---|---|"]
     for (key, ack, b), rows in runs.items():
         med = statistics.median(r["requests_per_s"] for r in rows)
         landed = statistics.median(r["landed_per_s"] for r in rows)
+        cpu = statistics.median(r["cpu_s_per_m"] for r in rows)
         first = statistics.median(r["requests_per_s"] for r in runs[(key, ack, binaries[0])])
         L.append(f"| ({key}) | {ack} | `{b}` | {fmt(med)} | {fmt(landed)} | {med / first:.3f} | "
-                 + ", ".join(fmt(r["requests_per_s"]) for r in rows) + " |")
+                 f"{cpu:.1f} | " + ", ".join(fmt(r["requests_per_s"]) for r in rows) + " |")
     if recoveries:
         L += ["", "| recovery | binary | spooled rows (median) | drained in s (median) | rows/s drained "
               "(median) | ÷ first binary | drained in s per round |", "|---|---|---|---|---|---|---|"]
@@ -767,6 +785,8 @@ def main():
                          "--scenarios (default a; 'recovery' for the spool's drain) and --acks; "
                          "report in loadtest/results/DATE-ab.md")
     ap.add_argument("--rounds", type=int, default=5, help="--ab rounds (default 5)")
+    ap.add_argument("--schemas", default=None, metavar="off,check",
+                    help="with --ab: run each binary with each tables' schema setting")
     ap.add_argument("--output", default=None,
                     help="report file (default loadtest/results/DATE-bench.md)")
     args, _ = ap.parse_known_args()

@@ -7,7 +7,9 @@
 #   loadtest/bench.sh [--seconds S] [--only baselines,chgate,adaptive,growth,micro]
 #                     [--scenarios a,b,c,d] [--acks buffered,durable] [--output FILE]
 #   loadtest/bench.sh --ab BIN_A,BIN_B [--rounds N] [--scenarios a] [--acks ...]
-#                     compares chgate binaries, alternated (loadtest/results/<date>-ab.md)
+#                     [--schemas off,check]
+#                     compares chgate binaries, alternated (loadtest/results/<date>-ab.md);
+#                     with --schemas, each binary under each tables' schema setting
 #   loadtest/bench.sh --scenarios cluster [--seconds S]
 #                     feeding a 2 x 2 cluster: shard_by, distributed: true and
 #                     direct INSERTs (loadtest/bench_cluster.py, <date>-cluster.md)

@@ -31,9 +31,11 @@ class TypeReader {
         using K = ColumnType::Kind;
         static constexpr std::pair<std::string_view, unsigned> kInts[] = {
             {"Int8", 8}, {"Int16", 16}, {"Int32", 32}, {"Int64", 64}};
+        const bool is_unsigned = name.starts_with('U');
         for (const auto& [n, bits] : kInts) {
-            if (name == n) return simple(K::signed_int, bits, has_args);
-            if (name == "U" + std::string(n)) return simple(K::unsigned_int, bits, has_args);
+            if (name.substr(is_unsigned ? 1 : 0) == n) {
+                return simple(is_unsigned ? K::unsigned_int : K::signed_int, bits, has_args);
+            }
         }
         if (name == "Float32") return simple(K::float32, 0, has_args);
         if (name == "Float64") return simple(K::float64, 0, has_args);

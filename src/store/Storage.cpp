@@ -87,7 +87,7 @@ std::string target_dir_name(const LogTarget& t) {
         name += hash;
     }
     // '@' is in no identifier, so no table's name ends like this.
-    if (t.shard != 0) name += "@" + std::to_string(t.shard);
+    if (t.shard != 0) name.append(1, '@').append(std::to_string(t.shard));
     return name;
 }
 
