@@ -93,6 +93,11 @@ App::App(config::LoadedConfig loaded, std::string config_path)
         schema_query(), config_->clickhouse.schema_refresh,
         config_->batching.tables.size() + config_->batching.max_tables + 64);
     router_.set_schemas(schemas_.get());
+    if (!config_->clickhouse.create_tables.empty()) {
+        creator_ = std::make_unique<schema::TableCreator>(
+            config_->clickhouse.create_tables, schema_query(), [this] { schemas_->refresh_all(); });
+        router_.set_table_creator(creator_.get());
+    }
 }
 
 namespace {
@@ -181,6 +186,7 @@ void App::start() {
         queue_.close();
         flusher_.join();
         storage_->writer().stop();
+        if (creator_) creator_->stop();
         schemas_->stop();
         if (cluster_check_) cluster_check_->stop();
         replicas_.stop();
@@ -211,6 +217,7 @@ void App::start_threads() {
         schemas_->refresh(target.files.database, target.insert_table);
     });
     schemas_->start();
+    if (creator_) creator_->start();
     storage_->writer().start();
     flusher_.start();
     manager_.start();
@@ -416,6 +423,7 @@ int App::stop() {
     flusher_.join();
     // 5. The done records, and anything else still in memory, reach the disk.
     storage_->writer().stop();
+    if (creator_) creator_->stop();
     schemas_->stop();
     if (cluster_check_) cluster_check_->stop();
     replicas_.stop();

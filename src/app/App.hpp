@@ -19,6 +19,7 @@
 #include "http/Router.hpp"
 #include "http/Server.hpp"
 #include "schema/SchemaCache.hpp"
+#include "schema/TableCreator.hpp"
 #include "store/Storage.hpp"
 #include "util/Mutex.hpp"
 
@@ -81,6 +82,7 @@ class App {
     clickhouse::Topology replicas_;                            // every server, by shard
     std::unique_ptr<clickhouse::ClusterCheck> cluster_check_;  // with clickhouse.cluster.discover
     std::unique_ptr<schema::SchemaCache> schemas_;             // each table's columns
+    std::unique_ptr<schema::TableCreator> creator_;            // with clickhouse.create_tables
     batch::BatchManager manager_;
     flush::Flusher flusher_;
     batch::SpoolReplayer spool_replayer_;

@@ -249,6 +249,9 @@ struct ClickHouseConfig {
     Duration probe_interval = 2s;
     /// How often each table's columns are read again from system.columns.
     Duration schema_refresh = 1min;
+    /// clickhouse.create_tables: SQL files (paths or globs) whose statements
+    /// are run at start, in order, before rows are sent.
+    std::vector<std::string> create_tables;
     std::map<std::string, std::string> settings;  ///< sent as URL parameters with every INSERT
     /// Overrides of the default class of ClickHouse error codes.
     std::map<int, ErrorAction> error_classes;

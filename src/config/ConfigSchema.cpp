@@ -7,6 +7,7 @@
 
 #include "config/Cidr.hpp"
 #include "config/ListenAddress.hpp"
+#include "config/SqlFiles.hpp"
 #include "config/UrlCredentials.hpp"
 #include "core/ShardSlots.hpp"
 #include "core/TableName.hpp"
@@ -490,6 +491,22 @@ const Section<ClickHouseConfig>& clickhouse_retry() {
     return s;
 }
 
+/// clickhouse.create_tables: each pattern must name readable SQL files now.
+struct SqlFilesValue {
+    std::vector<std::string> read(Reader& r, const YAML::Node& n, const std::string& p) const {
+        if (!n.IsSequence()) r.fail(n, p, "must be a list of SQL files (paths or globs)");
+        std::vector<std::string> out;
+        for (std::size_t j = 0; j < n.size(); ++j)
+            out.push_back(r.scalar(n[j], p + "[" + std::to_string(j) + "]"));
+        std::string error;
+        if (!out.empty() && sql_files(out, error).empty()) r.fail(n, p, error);
+        return out;
+    }
+    void print(YAML::Emitter& out, const std::vector<std::string>& v) const {
+        out << YAML::Flow << v;
+    }
+};
+
 const Section<ClickHouseConfig>& clickhouse() {
     using S = ClickHouseConfig;
     auto same = [](auto& s) -> auto& {
@@ -524,6 +541,7 @@ const Section<ClickHouseConfig>& clickhouse() {
             field("max_concurrent_inserts", &S::max_concurrent_inserts, IntValue<int>{1, 64}),
             field("probe_interval", &S::probe_interval, DurationValue{100ms}),
             field("schema_refresh", &S::schema_refresh, DurationValue{1s}),
+            field("create_tables", &S::create_tables, SqlFilesValue{}),
             field("hold_probe_interval", &S::hold_probe_interval, DurationValue{100ms}),
             field("hold_max", &S::hold_max, DurationValue{1s}),
             field("max_inserts_per_batch", &S::max_inserts_per_batch,

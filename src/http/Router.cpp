@@ -11,6 +11,7 @@
 #include "http/UrlQuery.hpp"
 #include "metrics/MetricsJson.hpp"
 #include "metrics/MetricsPrometheus.hpp"
+#include "schema/TableCreator.hpp"
 #include "store/Spool.hpp"
 #include "store/Storage.hpp"
 #include "util/Json.hpp"
@@ -295,6 +296,16 @@ nlohmann::ordered_json Router::clickhouse_state() const {
                               {"replicas", cluster[i - 1].replicas}});
         }
         state["shards"] = std::move(shards);
+    }
+    if (creator_ != nullptr) {
+        const auto c = creator_->state();
+        state["create_tables"] = {
+            {"statements", c.statements},
+            {"applied", c.applied},
+            {"refused", c.failed},
+            {"pending", c.statements - c.applied - c.failed},
+            {"last_error", c.last_error.empty() ? nlohmann::ordered_json(nullptr)
+                                                : nlohmann::ordered_json(c.last_error)}};
     }
     if (cluster_check_ != nullptr) {
         const auto check = cluster_check_->state();

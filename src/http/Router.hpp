@@ -29,7 +29,8 @@ class Storage;
 }
 namespace chgate::schema {
 class SchemaCache;
-}
+class TableCreator;
+}  // namespace chgate::schema
 
 namespace chgate::http {
 
@@ -80,6 +81,8 @@ class Router {
     /// Each table's columns, for GET /v1/tables/{table} and the row checks
     /// of tables under schema: check. For wiring, before requests are served.
     void set_schemas(const schema::SchemaCache* schemas);
+    /// clickhouse.create_tables' progress, shown in /metrics. For wiring.
+    void set_table_creator(const schema::TableCreator* creator) { creator_ = creator; }
 
     /// POST /admin/drain: ingest answers 503 and /readyz says so.
     void set_draining() { ingest_.set_draining(); }
@@ -122,6 +125,7 @@ class Router {
     const clickhouse::ClusterCheck* cluster_check_ = nullptr;
     const schema::SchemaCache* schemas_ = nullptr;
     std::unique_ptr<RowChecks> row_checks_;
+    const schema::TableCreator* creator_ = nullptr;
     batch::MemoryBudget inflight_;
     ConnectionCounts connections_;
     /// What /metrics adds to the batch and storage figures.

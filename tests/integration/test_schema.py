@@ -3,7 +3,12 @@ GET /v1/tables/{table}, read again on a reload, after an INSERT that
 ClickHouse refused for its columns, and every clickhouse.schema_refresh;
 a table that does not exist yet is not an error."""
 
-from harness import IntegrationTest, wait_until
+import os
+import shutil
+import subprocess
+import tempfile
+
+from harness import CHGATE_BIN, IntegrationTest, wait_until
 
 TOKEN = "schema-token-5c1e9a7b3d2f4e60"
 TOKENS = [{"name": "app", "token": TOKEN, "tables": ["events"]}]
@@ -110,3 +115,58 @@ class DoorCheckTest(IntegrationTest):
         r = g.post_events("events", [{"id": 7, "ts": "2026-12-03 10:00:00", "colour": {"any": ["thing"]}}])
         self.assertEqual(r.status, 202, r)
         self.wait_for_count("events", 1)
+
+
+class CreateTablesTest(IntegrationTest):
+    """clickhouse.create_tables: SQL files run at start, again at every start."""
+
+    def sql_file(self, text):
+        d = tempfile.mkdtemp(prefix="chgate-it-sql-")
+        self.addCleanup(shutil.rmtree, d, True)
+        path = os.path.join(d, "tables.sql")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def created(self, gate):
+        return gate.metrics()["clickhouse"].get("create_tables", {})
+
+    def test_the_files_create_the_tables_and_a_second_start_changes_nothing(self):
+        path = self.sql_file(
+            f"-- the example's table, without IF NOT EXISTS: chgate takes 'already exists'\n"
+            f"CREATE TABLE `{self.db}`.created (id UInt64, note String)\n"
+            f"    ENGINE = MergeTree() ORDER BY id;\n"
+            f"CREATE TABLE IF NOT EXISTS `{self.db}`.other (id UInt64) ENGINE = Memory;\n")
+        for start in (1, 2):
+            with self.subTest(start=start):
+                g = self.start({"created": {"strategy": "immediate"}},
+                               clickhouse={"create_tables": [path]})
+                wait_until(lambda: self.created(g).get("pending") == 0, 20,
+                           message="the statements to run")
+                self.assertEqual(self.created(g)["applied"], 2, self.created(g))
+                self.assertEqual(self.created(g)["refused"], 0)
+                self.assertEqual(g.post_events("created", {"id": start, "note": "x"}).status, 202)
+                self.wait_for_count("created", start)
+                g.stop()
+
+    def test_a_statement_clickhouse_refuses_is_skipped_and_said(self):
+        path = self.sql_file(f"CREATE TABLE nonsense;\nCREATE TABLE `{self.db}`.ok (id UInt64) "
+                             f"ENGINE = Memory;\n")
+        g = self.start({"ok": {"strategy": "immediate"}}, clickhouse={"create_tables": [path]})
+        wait_until(lambda: self.created(g).get("pending") == 0, 20, message="the statements to run")
+        state = self.created(g)
+        self.assertEqual((state["applied"], state["refused"]), (1, 1), state)
+        self.assertIn("Syntax error", state["last_error"])
+        self.assertIn("clickhouse.create_tables: ClickHouse refused", g.log())
+
+    def test_a_file_that_does_not_exist_is_a_configuration_error(self):
+        text = self.config({"t": {}}, clickhouse={"create_tables": ["/nonexistent/*.sql"]})
+        d = tempfile.mkdtemp(prefix="chgate-it-cfg-")
+        self.addCleanup(shutil.rmtree, d, True)
+        with open(os.path.join(d, "c.yaml"), "w") as f:
+            f.write(text)
+        out = subprocess.run([CHGATE_BIN, "--config", os.path.join(d, "c.yaml")], capture_output=True,
+                             text=True, timeout=30)
+        self.assertEqual(out.returncode, 2, out)
+        self.assertIn("clickhouse.create_tables", out.stderr)
+        self.assertIn("names no file", out.stderr)
