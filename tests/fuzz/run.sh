@@ -15,7 +15,8 @@ build="${2:-$root/build-asan}"
 shift $(( $# > 2 ? 2 : $# ))
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-    targets=(body content_decoding insert_query url_query config wal_replay stored_files http shard_key)
+    targets=(body content_decoding insert_query url_query config wal_replay stored_files http shard_key
+        row_check)
 fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/chgate-fuzz-XXXXXX")"
 artifacts="$work/artifacts"
