@@ -102,7 +102,8 @@ App::App(config::LoadedConfig loaded, std::string config_path)
 
 namespace {
 // The table a batch of `t` goes into: its own, or its shards' local_table.
-const std::string& insert_table(const batch::Table& t) {
+// A copy: a change of shards may replace the Sharding meanwhile.
+std::string insert_table(const batch::Table& t) {
     const auto sharding = t.sharding();
     return sharding ? sharding->local_table : t.table();
 }
