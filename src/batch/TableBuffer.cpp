@@ -201,7 +201,7 @@ flush::Batch TableBuffer::seal_locked(flush::FlushReason reason, TimePoint now) 
     if (open_first_lsn_ != 0) {
         b.first_lsn = open_first_lsn_;
         b.last_lsn = open_last_lsn_;
-        wal_->append_seal(b.id, b.first_lsn, b.last_lsn);
+        b.seal_lsn = wal_->append_seal(b.id, b.first_lsn, b.last_lsn);
         open_first_lsn_ = open_last_lsn_ = 0;
     }
     last_batch_capacity_ = data_.size();
@@ -229,7 +229,7 @@ flush::Batch TableBuffer::adopt_replayed(store::ReplayedBatch&& replayed, std::u
     // Records that were never sealed get their seal now, under a new id; a
     // sealed batch keeps its id, so a retry is recognisably the same batch.
     if (replayed.new_id) {
-        wal_->append_seal(b.id, b.first_lsn, b.last_lsn);
+        b.seal_lsn = wal_->append_seal(b.id, b.first_lsn, b.last_lsn);
     } else {
         wal_->adopt_batch(b.id, b.first_lsn, b.last_lsn);
     }
@@ -350,6 +350,14 @@ void TableBuffer::on_done(const flush::Batch& b, store::DoneOutcome outcome) {
 void TableBuffer::on_rows_left(std::uint64_t rows, std::uint64_t bytes) {
     table_->on_settled(rows, bytes);
     table_->release(bytes);
+}
+
+bool TableBuffer::seal_logged(const flush::Batch& b) const {
+    // A log that is down keeps its seal records for the next segment; the
+    // batch goes now rather than wait for the disk (a kill -9 meanwhile may
+    // then send its rows twice).
+    return b.seal_lsn == 0 || wal_ == nullptr || wal_->durable_lsn() >= b.seal_lsn ||
+           wal_->failed();
 }
 
 void TableBuffer::on_released(const flush::Batch& b) {

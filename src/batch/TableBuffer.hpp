@@ -138,6 +138,7 @@ class TableBuffer final : public flush::BatchOwner,
     void on_done(const flush::Batch& b, store::DoneOutcome outcome) override;
     void on_rows_left(std::uint64_t rows, std::uint64_t bytes) override;
     void on_released(const flush::Batch& b) override;
+    bool seal_logged(const flush::Batch& b) const override;
 
   private:
     flush::Batch seal_locked(flush::FlushReason reason, TimePoint now) REQUIRES(mutex_);

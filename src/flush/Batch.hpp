@@ -60,6 +60,11 @@ struct Batch {
     /// The write-ahead log records holding the rows (0 when the table has no log).
     std::uint64_t first_lsn = 0;
     std::uint64_t last_lsn = 0;
+    /// The LSN of the seal record that names the batch's rows (0: none). The
+    /// batch is sent only once that record is on disk: after a kill -9, the
+    /// replay must rebuild the batch byte for byte, or a replicated table
+    /// cannot tell the same rows sent again.
+    std::uint64_t seal_lsn = 0;
     /// Some rows were already refused and settled (bisection was interrupted).
     bool had_bad_rows = false;
     /// Requests whose rows were already refused and settled (bisection was

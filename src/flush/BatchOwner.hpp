@@ -79,6 +79,9 @@ class BatchOwner {
     virtual void on_rows_left(std::uint64_t rows, std::uint64_t bytes) = 0;
     /// The batch leaves memory: finished, or waiting in the spool.
     virtual void on_released(const Batch& b) = 0;
+    /// Whether the batch's seal record is on disk (or the batch has none, or
+    /// its log is down and never will be): only then may it be sent.
+    virtual bool seal_logged(const Batch& b) const = 0;
 };
 
 }  // namespace chgate::flush

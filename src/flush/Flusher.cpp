@@ -16,6 +16,12 @@ namespace chgate::flush {
 using namespace std::chrono_literals;
 using clickhouse::ErrorClass;
 
+namespace {
+// How long a batch whose seal record is not on disk yet waits before it is
+// looked at again: about one group commit of the log writer.
+constexpr auto kSealWait = 2ms;
+}  // namespace
+
 Flusher::Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
                  clickhouse::SenderFactory senders, store::Storage* storage)
     : queue_(queue),
@@ -84,6 +90,12 @@ clickhouse::SendResult Flusher::attempt(const Batch& b, std::string_view rows,
 void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {
     auto& owner = *b.owner;
     const auto now = Clock::now();
+    if (!owner.seal_logged(b)) {
+        // Its seal record is a group commit away: back in a moment, no retry spent.
+        b.not_before = now + kSealWait;
+        queue_.retry(std::move(b));
+        return;
+    }
     if (waits_for_probe(b, now)) return;
     const auto a = attempt(b, b.rows, sender);
     auto error_class = a.outcome.error_class;

@@ -86,13 +86,15 @@ std::uint64_t Wal::append_data(std::string_view rows) {
     return lsn;
 }
 
-void Wal::append_seal(std::uint64_t batch_id, std::uint64_t first_lsn, std::uint64_t last_lsn) {
+std::uint64_t Wal::append_seal(std::uint64_t batch_id, std::uint64_t first_lsn,
+                               std::uint64_t last_lsn) {
     LockGuard lock(mutex_);
-    append_locked(RecordType::seal,
-                  encode_range({batch_id, first_lsn, last_lsn}, RecordType::seal));
+    const auto lsn = append_locked(RecordType::seal,
+                                   encode_range({batch_id, first_lsn, last_lsn}, RecordType::seal));
     outstanding_[first_lsn] = last_lsn;
     // A seal takes every unsealed record: the buffer is empty afterwards.
     unsealed_first_ = 0;
+    return lsn;
 }
 
 void Wal::adopt_batch(std::uint64_t, std::uint64_t first_lsn, std::uint64_t last_lsn) {

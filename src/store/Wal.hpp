@@ -68,8 +68,10 @@ class Wal {
 
     /// Appends a data record of NDJSON rows; returns its LSN.
     std::uint64_t append_data(std::string_view rows);
-    /// Records that the rows in [first, last] became batch `id`.
-    void append_seal(std::uint64_t batch_id, std::uint64_t first_lsn, std::uint64_t last_lsn);
+    /// Records that the rows in [first, last] became batch `id`; returns the
+    /// seal record's LSN.
+    std::uint64_t append_seal(std::uint64_t batch_id, std::uint64_t first_lsn,
+                              std::uint64_t last_lsn);
     /// For a batch rebuilt at replay: in flight again, its records on disk already.
     void adopt_batch(std::uint64_t batch_id, std::uint64_t first_lsn, std::uint64_t last_lsn);
 

@@ -125,9 +125,13 @@ class ClusterTopologyTest(cluster.ClusterTest):
         os.replace(path + ".tmp", path)
         first = self.shards[0][0]
         sql = "SELECT max(shard_num) AS n FROM system.clusters WHERE cluster = 'chgate_live'"
-        # ClickHouse reads its config files again every few seconds.
-        harness.wait_until(lambda: int(first.rows(sql)[0]["n"]) == shard_count, 30,
-                           interval=0.5, message="ClickHouse to read remote_servers again")
+
+        def reloaded():
+            # ClickHouse reads its config files again every few seconds by
+            # itself; this asks at once (and says why, if it cannot).
+            first.query("SYSTEM RELOAD CONFIG")
+            return int(first.rows(sql)[0]["n"]) == shard_count
+        harness.wait_until(reloaded, 30, interval=0.5, message="ClickHouse to read remote_servers again")
 
     def remove_live_cluster(self):
         path = os.path.join(cluster.CLUSTER_DIR, "s1r1", "config.d", LIVE_XML)

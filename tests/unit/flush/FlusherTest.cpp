@@ -79,6 +79,8 @@ class FakeOwner final : public flush::BatchOwner {
     }
     void on_rows_left(std::uint64_t rows, std::uint64_t) override { rows_left += rows; }
     void on_released(const flush::Batch&) override { log("released"); }
+    bool seal_logged(const flush::Batch& b) const override { return b.seal_lsn <= logged_upto; }
+    std::uint64_t logged_upto = 0;  ///< seal records on disk up to this LSN
 
     std::vector<std::string> events;
     std::string last_error;
@@ -227,6 +229,23 @@ TEST_CASE("a batch ClickHouse takes is committed, and its requests hear so") {
     REQUIRE(w.outcome);
     CHECK(w.outcome->committed);
     CHECK(rig.requeued().empty());
+}
+
+TEST_CASE("a batch waits until its seal record is on disk, spending no attempt") {
+    Rig rig;
+    auto owner = std::make_shared<FakeOwner>();
+    auto b = rig.take(owner, "{\"a\":1}\n", 1);
+    b.seal_lsn = 7;
+    ScriptedSender sender([](std::string_view) { return ok(); });
+    rig.flusher->deliver(b, sender);
+    CHECK(sender.bodies.empty());  // a kill -9 now could not rebuild it byte for byte
+    auto back = rig.requeued();
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].attempts == 0);
+    CHECK(back[0].not_before > Clock::now() - std::chrono::seconds(1));
+    owner->logged_upto = 7;
+    rig.flusher->deliver(back[0], sender);
+    CHECK(sender.bodies.size() == 1);
 }
 
 TEST_CASE("a transient failure sends the batch back with a backoff, its rows and requests kept") {
