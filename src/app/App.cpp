@@ -100,15 +100,6 @@ App::App(config::LoadedConfig loaded, std::string config_path)
     }
 }
 
-namespace {
-// The table a batch of `t` goes into: its own, or its shards' local_table.
-// A copy: a change of shards may replace the Sharding meanwhile.
-std::string insert_table(const batch::Table& t) {
-    const auto sharding = t.sharding();
-    return sharding ? sharding->local_table : t.table();
-}
-}  // namespace
-
 schema::SchemaCache::Query App::schema_query() {
     const auto& cfg = config_->clickhouse;
     // Made on the cache's thread, at its first query (after HttpClient::global_init).
@@ -207,13 +198,13 @@ void App::start_threads() {
     schemas_->follow([&registry] {
         std::vector<schema::SchemaCache::Key> out;
         for (const auto& t : registry.tables())
-            out.emplace_back(t->database(), insert_table(*t));
+            out.emplace_back(t->database(), t->insert_table());
         return out;
     });
     registry.on_new_table(
-        [this](const batch::Table& t) { schemas_->want(t.database(), insert_table(t)); });
+        [this](const batch::Table& t) { schemas_->want(t.database(), t.insert_table()); });
     for (const auto& t : registry.tables())
-        schemas_->want(t->database(), insert_table(*t));
+        schemas_->want(t->database(), t->insert_table());
     flusher_.on_schema_suspect([this](const flush::BatchTarget& target) {
         schemas_->refresh(target.files.database, target.insert_table);
     });

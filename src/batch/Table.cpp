@@ -22,6 +22,11 @@ Table::Table(std::string name, std::string database, std::string table, config::
       shard_stats_(sharding ? std::make_unique<ShardStats[]>(core::kMaxShards) : nullptr),
       shards_seen_(sharding ? static_cast<std::uint32_t>(sharding->shards()) : 0) {}
 
+std::string Table::insert_table() const {
+    const auto sharding = sharding_.load();
+    return sharding ? sharding->local_table : table_;
+}
+
 void Table::reshard(std::optional<core::ShardSlots> slots) {
     const auto old = sharding_.load();
     if (!old) return;

@@ -69,6 +69,10 @@ class Table {
     /// by `slots`. Rows already placed stay on their shards. The table must
     /// be sharded.
     void reshard(std::optional<core::ShardSlots> slots);
+    /// The table clients' rows are inserted into: the table itself, or its
+    /// shards' local_table. A copy: a change of shards may replace the
+    /// Sharding meanwhile.
+    std::string insert_table() const;
     /// Shard `shard`'s counters (from 1 to kMaxShards); the table must be sharded.
     ShardStats& shard_stats(std::uint32_t shard) const { return shard_stats_[shard - 1]; }
     /// The most shards the table has had: the ones with counters to show.

@@ -53,9 +53,7 @@ std::shared_ptr<const ingest::RowChecker> RowChecks::checker(const batch::Table&
             return it->second.checker;
         }
     }
-    const auto sharding = table.sharding();
-    const auto& target = sharding ? sharding->local_table : table.table();
-    auto columns = schemas_.columns(table.database(), target);
+    auto columns = schemas_.columns(table.database(), table.insert_table());
     WriterLock lock(mutex_);
     if (entries_.size() >= kMaxEntries) entries_.clear();
     auto& e = entries_[&table];

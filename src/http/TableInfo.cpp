@@ -26,8 +26,7 @@ Response Router::table_info(std::string_view name, const Access::Caller* caller)
         }
     }
     const auto cfg = table->config();
-    const auto sharding = table->sharding();
-    const auto& target = sharding ? sharding->local_table : table->table();
+    const auto target = table->insert_table();
     nlohmann::ordered_json columns_state = {{"state", "not_read"}};
     if (schemas_ != nullptr) {
         if (const auto known = schemas_->get(table->database(), target)) {
