@@ -76,6 +76,10 @@ void Table::on_unchecked(std::uint64_t rows) {
     stats_.rows_unchecked.fetch_add(rows, kRelaxed);
 }
 
+void Table::on_coerced(std::uint64_t rows) {
+    stats_.rows_coerced.fetch_add(rows, kRelaxed);
+}
+
 void Table::on_rejected(Admission why, std::uint64_t bytes) {
     if (why == Admission::table_full || why == Admission::gateway_full ||
         why == Admission::disk_full) {

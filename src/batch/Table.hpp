@@ -94,6 +94,8 @@ class Table {
     void on_invalid();
     /// Rows accepted under schema: check while the table's columns were not known.
     void on_unchecked(std::uint64_t rows);
+    /// Rows accepted under schema: coerce with a value rewritten.
+    void on_coerced(std::uint64_t rows);
     void on_buffered(std::int64_t rows, std::int64_t bytes);
     void on_sealed(flush::FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
                    TimePoint first_append, TimePoint sealed_at);

@@ -24,6 +24,7 @@ struct TableCounters {
     V requests_rejected_full{};     ///< 429/503 answers for this table
     V requests_rejected_invalid{};  ///< 400: an event does not fit the table's columns
     V rows_unchecked{};  ///< accepted under schema: check while the columns were not known
+    V rows_coerced{};    ///< accepted under schema: coerce with a value rewritten
 
     // Held in memory: the open buffer, and sealed batches not yet finished.
     V buffered_rows{};
@@ -85,6 +86,8 @@ constexpr auto counter_fields() {
           "Requests refused with 400: an event does not fit the table's columns."},
         F{&T::rows_unchecked, "rows_unchecked", "rows_unchecked_total", false,
           "Events accepted under schema: check while the table's columns were not known."},
+        F{&T::rows_coerced, "rows_coerced", "rows_coerced_total", false,
+          "Events accepted under schema: coerce with a value rewritten to fit its column."},
         F{&T::buffered_rows, "buffered_rows", "buffered_rows", true, "Rows in the open buffer."},
         F{&T::buffered_bytes, "buffered_bytes", "", true, "Bytes in the open buffer."},
         F{&T::pending_rows, "pending_rows", "pending_rows", true,

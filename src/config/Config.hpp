@@ -105,10 +105,14 @@ inline constexpr core::EnumName<ErrorAction> kErrorActionNames[] = {
 };
 
 /// Whether a table's rows are checked against its columns at the door.
-enum class SchemaCheck { off, check };
+enum class SchemaCheck {
+    off,
+    check,
+    coerce,  ///< check, and rewrite what a column can take without loss (ingest::coerce_value)
+};
 
-inline constexpr core::EnumName<SchemaCheck> kSchemaCheckNames[] = {{SchemaCheck::off, "off"},
-                                                                    {SchemaCheck::check, "check"}};
+inline constexpr core::EnumName<SchemaCheck> kSchemaCheckNames[] = {
+    {SchemaCheck::off, "off"}, {SchemaCheck::check, "check"}, {SchemaCheck::coerce, "coerce"}};
 
 /// What a field that is no column of the table gets.
 enum class UnknownFields {
@@ -146,7 +150,8 @@ struct TableConfig {
     std::optional<core::ShardBy> shard_by;
     std::string local_table;  ///< the shards' table (same database); with shard_by
     /// check: each event's fields are checked against the table's columns
-    /// (read from system.columns) before it is buffered.
+    /// (read from system.columns) before it is buffered; coerce: and values
+    /// a column can take rewritten without loss are rewritten.
     SchemaCheck schema = SchemaCheck::check;
     UnknownFields unknown_fields = UnknownFields::reject;
 

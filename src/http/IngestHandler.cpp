@@ -135,6 +135,8 @@ void IngestScratch::trim() {
         if (r.capacity() > kKeepRows) std::vector<ingest::RowSlice>().swap(r);
     }
     if (key.capacity() > kKeepBytes) std::string().swap(key);
+    if (coerced.capacity() > kKeepBytes) std::string().swap(coerced);
+    if (row.capacity() > kKeepBytes) std::string().swap(row);
 }
 
 IngestHandler::IngestHandler(batch::BatchManager& manager, const Access& access,
@@ -469,7 +471,7 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
     const auto& route = target.route;
     if (auto refused = refuse_route(route, target.label, Stage::append, in.caller)) return refused;
     if (auto refused = decode_rows(data, target.format, scratch, in)) return refused;
-    if (auto refused = check_rows(route, data, scratch)) return refused;
+    if (auto refused = check_rows(route, data, scratch)) return refused;  // may rewrite data
     config::AckLevel ack{};
     if (auto refused = choose_ack(route, in.url_query, ack)) return refused;
     if (route.shards) {
@@ -506,7 +508,7 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
     return ok;
 }
 
-std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std::string_view data,
+std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std::string_view& data,
                                                   IngestScratch& scratch) const {
     if (row_checks_ == nullptr) return std::nullopt;
     auto& table = route.buffer->table();
@@ -518,10 +520,37 @@ std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std
         table.on_unchecked(scratch.rows.size());
         return std::nullopt;
     }
+    const bool coerce = cfg->schema == config::SchemaCheck::coerce;
+    // Under coerce, once a row is rewritten the request's rows are copied
+    // into `scratch.coerced` (each rewritten or as sent), and the slices
+    // point there. Rewritten rows are never longer, so neither is the body.
+    bool rewriting = false;
+    std::uint64_t coerced_rows = 0;
+    auto move_row = [&](ingest::RowSlice& r, std::string_view text) {
+        r.offset = static_cast<std::uint32_t>(scratch.coerced.size());
+        r.length = static_cast<std::uint32_t>(text.size());
+        scratch.coerced.append(text);
+        scratch.coerced += '\n';
+    };
     for (std::size_t i = 0; i < scratch.rows.size(); ++i) {
-        const auto& r = scratch.rows[i];
-        const auto fault = checker->check(data.substr(r.offset, r.length), scratch.key);
-        if (!fault) continue;
+        auto& r = scratch.rows[i];
+        const auto row = data.substr(r.offset, r.length);
+        bool changed = false;
+        const auto fault = coerce ? checker->coerce(row, scratch.key, scratch.row, changed)
+                                  : checker->check(row, scratch.key);
+        if (!fault) {
+            if (changed && !rewriting) {
+                rewriting = true;
+                scratch.coerced.clear();
+                scratch.coerced.reserve(data.size());
+                for (std::size_t j = 0; j < i; ++j)
+                    move_row(scratch.rows[j],
+                             data.substr(scratch.rows[j].offset, scratch.rows[j].length));
+            }
+            coerced_rows += changed ? 1 : 0;
+            if (rewriting) move_row(r, changed ? std::string_view(scratch.row) : row);
+            continue;
+        }
         table.on_invalid();
         const auto expected =
             fault->expected.empty() ? "" : " (column type " + fault->expected + ")";
@@ -529,11 +558,17 @@ std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std
             ApiError::bad_request,
             "event " + std::to_string(i) + ": field " + client_quote(fault->field) + " " +
                 fault->reason + expected + "; table " + table.name() +
-                " checks events against its columns (schema: check), and nothing was stored",
+                " checks events against its columns (schema: " +
+                std::string(core::name_of(config::kSchemaCheckNames, cfg->schema)) +
+                "), and nothing was stored",
             "\"index\":" + std::to_string(i) +
-                ",\"offset\":" + std::to_string(r.offset + fault->offset) + ",\"field\":\"" +
-                json_escape(fault->field.substr(0, 256)) + "\",\"expected\":\"" +
+                ",\"offset\":" + std::to_string(row.data() - data.data() + fault->offset) +
+                ",\"field\":\"" + json_escape(fault->field.substr(0, 256)) + "\",\"expected\":\"" +
                 json_escape(fault->expected) + "\"");
+    }
+    if (rewriting) {
+        data = scratch.coerced;
+        table.on_coerced(coerced_rows);
     }
     return std::nullopt;
 }

@@ -44,6 +44,9 @@ struct IngestScratch {
     std::vector<std::vector<ingest::RowSlice>> shard_rows;
     std::vector<batch::ShardPart> parts;
     std::string key;
+    // schema: coerce: the body with rewritten rows, and one rewritten row.
+    std::string coerced;
+    std::string row;
 
     /// Gives back memory a rare large request left behind, so that idle
     /// connections do not each keep a max_body_size buffer.
@@ -126,8 +129,9 @@ class IngestHandler {
     std::optional<Response> choose_ack(const batch::Route& route, std::string_view url_query,
                                        config::AckLevel& ack) const;
     /// Under schema: check, each event against the table's columns: 400
-    /// for the first that does not fit (nothing is stored).
-    std::optional<Response> check_rows(const batch::Route& route, std::string_view data,
+    /// for the first that does not fit (nothing is stored). Under coerce,
+    /// rewritten events leave `data` pointing at scratch.coerced.
+    std::optional<Response> check_rows(const batch::Route& route, std::string_view& data,
                                        IngestScratch& scratch) const;
     /// Splits scratch.rows by shard into scratch.parts, as the table's
     /// shard_by picks; 400 for a row whose key chgate cannot compute.

@@ -228,7 +228,14 @@ const char* check_date_time(std::string_view v, const CheckOptions& options, std
     }
     if (options.date_time_best_effort) {
         // date_time_input_format=best_effort reads many forms (ISO 8601 with a
-        // zone, RFC 1123...); chgate refuses only text with no digit at all.
+        // zone, RFC 1123...); chgate refuses text with no digit at all, and
+        // digits.digits, which 18.16 refuses ("2026.12.03" it reads).
+        const auto point = text.find('.');
+        if (point != std::string_view::npos && point > 0 && point + 1 < text.size() &&
+            std::all_of(text.begin(), text.begin() + static_cast<long>(point), is_digit) &&
+            text.find_first_not_of("0123456789", point + 1) == std::string_view::npos) {
+            return "is a number with a fraction; a unix time is whole seconds";
+        }
         return std::any_of(text.begin(), text.end(), is_digit) ? nullptr : "is not a date and time";
     }
     std::size_t i = 0;
@@ -290,6 +297,189 @@ const char* each_element(std::string_view v, Each each) {
         ++i;
         skip_space(v, i);
     }
+}
+
+// --- schema: coerce -------------------------------------------------------
+
+// -?digits.0+ (or -?digits): the integer's text, without its zero fraction.
+// "-0" and "-0.0" are "0".
+bool integral_text(std::string_view text, std::string& out) {
+    const bool negative = !text.empty() && text.front() == '-';
+    auto digits_text = negative ? text.substr(1) : text;
+    const auto point = digits_text.find('.');
+    auto int_part = digits_text.substr(0, point);
+    if (int_part.empty() || !std::all_of(int_part.begin(), int_part.end(), is_digit)) return false;
+    if (point != std::string_view::npos) {
+        const auto frac = digits_text.substr(point + 1);
+        if (frac.empty() || frac.find_first_not_of('0') != std::string_view::npos) return false;
+    }
+    int_part.remove_prefix(std::min(int_part.find_first_not_of('0'), int_part.size() - 1));
+    if (negative && int_part != "0") out += '-';
+    out += int_part;
+    return true;
+}
+
+bool coerce_integer(const ColumnType& t, std::string_view v, std::string& out) {
+    auto text = v;
+    if (v.front() == '"') text = string_body(v);
+    if (text == "true" || text == "false") {
+        out += text == "true" ? '1' : '0';
+        return true;
+    }
+    if (text.empty() || text.find('.') == std::string_view::npos) return false;
+    const auto at = out.size();
+    if (!integral_text(text, out)) return false;
+    const auto written = std::string_view(out).substr(at);
+    if (integer_in_range(written, t.kind == K::signed_int, t.bits) != nullptr) {
+        out.resize(at);
+        return false;
+    }
+    return true;
+}
+
+bool coerce_decimal(const ColumnType& t, std::string_view v, std::string& out) {
+    if (v.front() != '"') return false;
+    const auto text = string_body(v);
+    // Only a JSON number, whole: not "1.", ".5", "+1", " 1" or "0x1".
+    if (text.empty() || (text.front() != '-' && !is_digit(text.front()))) return false;
+    const auto scan = scan_value(text, 0);
+    if (!scan.ok() || scan.end != text.size()) return false;
+    if (check_decimal(t, text) != nullptr) return false;
+    out += text;
+    return true;
+}
+
+// Days from 1970-01-01 to a day of the (proleptic Gregorian) calendar.
+std::int64_t days_since_epoch(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2 ? 1 : 0;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned mp = m > 2 ? m - 3 : m + 9;  // months since March
+    const unsigned doy = (153 * mp + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// A unix time in seconds as text, if DateTime holds it.
+bool put_unix_time(std::int64_t t, std::string& out) {
+    if (t < 0 || t > static_cast<std::int64_t>(UINT32_MAX)) return false;
+    out += std::to_string(t);
+    return true;
+}
+
+// digits[.digits] as a unix time: a fraction is dropped, and 12 or 13 digits
+// are milliseconds.
+bool coerce_unix_time(std::string_view text, std::string& out) {
+    const auto point = text.find('.');
+    const auto whole = text.substr(0, point);
+    if (whole.empty() || whole.size() > 13 || !std::all_of(whole.begin(), whole.end(), is_digit)) {
+        return false;
+    }
+    if (point != std::string_view::npos) {
+        const auto frac = text.substr(point + 1);
+        if (frac.empty() || !std::all_of(frac.begin(), frac.end(), is_digit)) return false;
+    }
+    std::uint64_t t = 0;
+    std::from_chars(whole.data(), whole.data() + whole.size(), t);
+    if (whole.size() >= 12) t /= 1000;
+    return put_unix_time(static_cast<std::int64_t>(t), out);
+}
+
+// YYYY-MM-DD[T ]hh:mm:ss[.fraction][zone]. With a zone (Z, +hh:mm, +hhmm,
+// +hh): its unix time. Without one: the text up to the seconds.
+bool coerce_iso_date_time(std::string_view text, std::string& out) {
+    std::size_t i = 0;
+    unsigned year = 0, month = 0, day = 0, h = 0, m = 0, s = 0;
+    const bool date_ok = digits(text, i, 4, false, year) && i < text.size() && text[i++] == '-' &&
+                         digits(text, i, 2, false, month) && i < text.size() && text[i++] == '-' &&
+                         digits(text, i, 2, false, day) && i < text.size() &&
+                         (text[i] == 'T' || text[i] == ' ');
+    if (!date_ok || !days_ok(year, month, day)) return false;
+    ++i;
+    if (!(digits(text, i, 2, false, h) && i < text.size() && text[i++] == ':' &&
+          digits(text, i, 2, false, m) && i < text.size() && text[i++] == ':' &&
+          digits(text, i, 2, false, s))) {
+        return false;
+    }
+    if (h > 23 || m > 59 || s > 59) return false;
+    const auto seconds_end = i;
+    if (i < text.size() && (text[i] == '.' || text[i] == ',')) {
+        const auto start = ++i;
+        while (i < text.size() && is_digit(text[i]))
+            ++i;
+        if (i == start) return false;
+    }
+    if (i == text.size()) {
+        // No zone: the server reads it in its own time zone, so it stays text
+        // (within the years its DateTime holds).
+        if (year < 1970 || year > 2105) return false;
+        out += '"';
+        out += text.substr(0, seconds_end);
+        out += '"';
+        return true;
+    }
+    std::int64_t offset = 0;  // seconds east of UTC
+    if (text[i] == 'Z' || text[i] == 'z') {
+        ++i;
+    } else if (text[i] == '+' || text[i] == '-') {
+        const int sign = text[i++] == '-' ? -1 : 1;
+        unsigned zh = 0, zm = 0;
+        if (!digits(text, i, 2, false, zh)) return false;
+        if (i < text.size() && text[i] == ':') ++i;
+        if (i < text.size() && !digits(text, i, 2, false, zm)) return false;
+        if (zh > 23 || zm > 59) return false;
+        offset = sign * static_cast<std::int64_t>(zh * 3600 + zm * 60);
+    } else {
+        return false;
+    }
+    if (i != text.size()) return false;
+    const auto t = days_since_epoch(year, month, day) * 86400 + h * 3600 + m * 60 + s - offset;
+    return put_unix_time(t, out);
+}
+
+bool coerce_date_time(std::string_view v, std::string& out) {
+    const char c = v.front();
+    if (is_digit(c)) return coerce_unix_time(v, out);
+    if (c != '"') return false;
+    const auto text = string_body(v);  // the forms below have no escapes
+    if (text.empty()) return false;
+    if (is_digit(text.front()) && text.find_first_not_of("0123456789.") == std::string_view::npos) {
+        return coerce_unix_time(text, out);
+    }
+    return coerce_iso_date_time(text, out);
+}
+
+// Rewrites the elements of the JSON array or object `v` that `type_of` (by
+// position) refuses; false if one cannot be.
+template <class TypeOf>
+bool coerce_elements(std::string_view v, const CheckOptions& options, std::string& scratch,
+                     std::string& out, TypeOf type_of) {
+    const auto at = out.size();
+    const bool object = v.front() == '{';
+    out += v.front();
+    std::size_t n = 0;
+    bool first = true;
+    const auto bad = each_element(v, [&](std::string_view key, std::string_view e) -> const char* {
+        const ColumnType* t = type_of(n++);
+        if (t == nullptr) return "";
+        if (!first) out += ',';
+        first = false;
+        if (object) {
+            out += key;
+            out += ':';
+        }
+        if (check_value(*t, e, options, scratch) == nullptr) {
+            out += e;
+            return nullptr;
+        }
+        return coerce_value(*t, e, options, scratch, out) ? nullptr : "";
+    });
+    if (bad != nullptr) {
+        out.resize(at);
+        return false;
+    }
+    out += object ? '}' : ']';
+    return true;
 }
 
 }  // namespace
@@ -363,6 +553,51 @@ const char* check_value(const ColumnType& t, std::string_view v, const CheckOpti
     return nullptr;
 }
 
+bool coerce_value(const ColumnType& t, std::string_view v, const CheckOptions& options,
+                  std::string& scratch, std::string& out) {
+    switch (t.kind) {
+        case K::signed_int:
+        case K::unsigned_int:
+            return coerce_integer(t, v, out);
+        case K::decimal:
+            return coerce_decimal(t, v, out);
+        case K::date_time:
+            // Under best_effort, text with a digit passes check_value: the
+            // server reads it, so only numbers are rewritten.
+            return coerce_date_time(v, out);
+        case K::boolean:
+            if (v != "\"true\"" && v != "\"false\"") return false;
+            out += string_body(v);
+            return true;
+        case K::nullable:
+            return coerce_value(t.args[0], v, options, scratch, out);
+        case K::array:
+            if (v.front() != '[') return false;
+            return coerce_elements(v, options, scratch, out,
+                                   [&](std::size_t) { return &t.args[0]; });
+        case K::tuple: {
+            if (v.front() != '[') return false;
+            const auto at = out.size();
+            const bool ok = coerce_elements(v, options, scratch, out, [&](std::size_t n) {
+                return n < t.args.size() ? &t.args[n] : nullptr;
+            });
+            if (!ok) return false;
+            // Too few elements: the rewritten tuple still does not fit.
+            if (check_value(t, std::string_view(out).substr(at), options, scratch) != nullptr) {
+                out.resize(at);
+                return false;
+            }
+            return true;
+        }
+        case K::map:
+            if (v.front() != '{') return false;
+            return coerce_elements(v, options, scratch, out,
+                                   [&](std::size_t) { return &t.args[1]; });
+        default:
+            return false;
+    }
+}
+
 RowChecker::RowChecker(std::vector<CheckedColumn> columns, CheckOptions options)
     : columns_(std::move(columns)), options_(options) {
     for (std::size_t i = 0; i < columns_.size(); ++i) {
@@ -372,6 +607,23 @@ RowChecker::RowChecker(std::vector<CheckedColumn> columns, CheckOptions options)
 }
 
 std::optional<RowFault> RowChecker::check(std::string_view row, std::string& scratch) const {
+    return walk(row, scratch, nullptr);
+}
+
+std::optional<RowFault> RowChecker::coerce(std::string_view row, std::string& scratch,
+                                           std::string& out, bool& coerced) const {
+    out.clear();
+    auto fault = walk(row, scratch, &out);
+    coerced = !fault && !out.empty();
+    if (!coerced) out.clear();
+    return fault;
+}
+
+// Checks `row`; with `out`, rewrites what coerce_value can into it (and
+// leaves it empty when nothing needed to be).
+std::optional<RowFault> RowChecker::walk(std::string_view row, std::string& scratch,
+                                         std::string* out) const {
+    std::size_t copied = 0;  // of `row`, into *out
     // Which columns this row named, for duplicates: a bitset on the stack for
     // most tables, the heap past 1024 columns.
     constexpr std::size_t kOnStack = 1024;
@@ -417,12 +669,24 @@ std::optional<RowFault> RowChecker::check(std::string_view row, std::string& scr
                                 "is a MATERIALIZED or ALIAS column, which takes no values"};
             }
             if (const auto bad = check_value(column.type, value, options_, scratch)) {
-                return RowFault{i, column.name, to_string(column.type), bad};
+                if (out == nullptr) return RowFault{i, column.name, to_string(column.type), bad};
+                const auto before = out->size();
+                out->append(row.substr(copied, i - copied));
+                if (!coerce_value(column.type, value, options_, scratch, *out) ||
+                    check_value(column.type, std::string_view(*out).substr(before + i - copied),
+                                options_, scratch) != nullptr) {
+                    out->clear();
+                    return RowFault{i, column.name, to_string(column.type), bad};
+                }
+                copied = value_scan.end;
             }
         }
         i = value_scan.end;
         skip_space(row, i);
-        if (i >= row.size() || row[i] != ',') return std::nullopt;
+        if (i >= row.size() || row[i] != ',') {
+            if (out != nullptr && copied != 0) out->append(row.substr(copied));
+            return std::nullopt;
+        }
         ++i;
         skip_space(row, i);
     }

@@ -50,11 +50,21 @@ class RowChecker {
     /// once it has grown.
     std::optional<RowFault> check(std::string_view row, std::string& scratch) const;
 
+    /// As check(), but a value that its column cannot take as sent and can
+    /// take rewritten without loss (coerce_value) is rewritten. When any
+    /// was, `out` holds the whole row rewritten and `coerced` is true; else
+    /// `out` is left empty. A rewritten row is never longer than `row`.
+    std::optional<RowFault> coerce(std::string_view row, std::string& scratch, std::string& out,
+                                   bool& coerced) const;
+
     /// Columns whose type (or part of it) chgate does not know.
     std::size_t unchecked_columns() const { return unchecked_; }
     const std::vector<CheckedColumn>& columns() const { return columns_; }
 
   private:
+    std::optional<RowFault> walk(std::string_view row, std::string& scratch,
+                                 std::string* out) const;
+
     struct Hash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const {
@@ -70,5 +80,23 @@ class RowChecker {
 /// Why `value` (valid JSON text) is not a value of `type`; nullptr if it is.
 const char* check_value(const ColumnType& type, std::string_view value, const CheckOptions& options,
                         std::string& scratch);
+
+/// schema: coerce. When `type` refuses `value` (check_value) but can take
+/// it rewritten without loss, appends the rewritten text to `out` (never
+/// longer than `value`) and returns true; else returns false and leaves
+/// `out` as it was. The rewrites, and nothing else:
+/// - DateTime: ISO 8601 text with a zone (Z, +hh:mm, +hhmm, +hh) becomes its
+///   unix time; zone-less text loses its fraction of a second (the server
+///   reads it in its own time zone, as before); a unix time with a fraction,
+///   as a number or text, loses the fraction; one of 12 or 13 digits is
+///   taken as milliseconds. DateTime holds whole seconds, so a fraction of a
+///   second is the one thing dropped.
+/// - integers: true and false become 1 and 0 (also as text), and a number
+///   whose fraction is all zeros ("12.0", 12.0) becomes the integer.
+/// - Decimal: a number as text ("12.34") becomes the number.
+/// - Bool: "true" and "false" as text become true and false.
+/// - Nullable, Array, Tuple and Map: their elements, each as above.
+bool coerce_value(const ColumnType& type, std::string_view value, const CheckOptions& options,
+                  std::string& scratch, std::string& out);
 
 }  // namespace chgate::ingest

@@ -117,6 +117,53 @@ class DoorCheckTest(IntegrationTest):
         self.wait_for_count("events", 1)
 
 
+class CoerceTest(IntegrationTest):
+    """schema: coerce: values rewritten at the door land as ClickHouse 18.16
+    reads the rewritten text, and what cannot be rewritten is refused."""
+
+    SCHEMA = {"events": "id UInt32, ts DateTime('UTC'), local DateTime, price Decimal(9, 2), "
+                        "flag UInt16, tags Array(UInt16), n Nullable(Int64)"}
+
+    def test_rewritten_values_land_as_meant(self):
+        g = self.start({"events": {"strategy": "immediate", "schema": "coerce"}})
+        wait_until(lambda: g.request("GET", "/v1/tables/events").json()["schema"]["state"] == "known",
+                   10, message="the columns to be read")
+        events = [
+            # As sent: nothing to rewrite.
+            {"id": 1, "ts": "2026-12-03 17:04:27", "local": "2026-12-03 17:04:27", "price": 1.5,
+             "flag": 1, "tags": [1], "n": None},
+            # Each value needs a rewrite.
+            {"id": "2.0", "ts": "2026-12-03T19:04:27.999+02:00", "local": "2026-12-03T17:04:27.5",
+             "price": "12.34", "flag": True, "tags": [True, "3.0"], "n": "-5.00"},
+            {"id": 3, "ts": 1796317467123, "local": "2026-12-03 17:04:27", "price": "-0.01",
+             "flag": "false", "tags": [], "n": 7},
+            {"id": 4, "ts": "1796317467.5", "local": "2026-12-03 17:04:27", "price": 0,
+             "flag": 0, "tags": [], "n": None},
+        ]
+        r = g.post_events("events", events)
+        self.assertEqual(r.status, 202, r)
+        self.wait_for_count("events", 4)
+        text = self.ch.query(f"SELECT id, toUnixTimestamp(ts), toString(local), toString(price), "
+                             f"flag, toString(tags), toString(n) FROM `{self.db}`.events ORDER BY id")
+        self.assertEqual([line.split("\t") for line in text.splitlines()], [
+            ["1", "1796317467", "2026-12-03 17:04:27", "1.50", "1", "[1]", "\\N"],
+            ["2", "1796317467", "2026-12-03 17:04:27", "12.34", "1", "[1,3]", "-5"],
+            ["3", "1796317467", "2026-12-03 17:04:27", "-0.01", "0", "[]", "7"],
+            ["4", "1796317467", "2026-12-03 17:04:27", "0.00", "0", "[]", "\\N"],
+        ])
+        m = g.metrics()["tables"]["events"]
+        self.assertEqual(m["rows_coerced"], 3)
+        self.assertEqual(m["failed_batches"], 0)
+        # What would lose something is refused, as under check.
+        for fields, field in [({"id": 2.5}, "id"), ({"ts": 99999999999999}, "ts"),
+                              ({"price": "1.234"}, "price"), ({"flag": "yes"}, "flag")]:
+            with self.subTest(field=field):
+                r = g.post_events("events", [events[0], dict(events[0], **fields)])
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual((r.json()["index"], r.json()["field"]), (1, field))
+        self.assertEqual(self.count("events"), 4)
+
+
 class CreateTablesTest(IntegrationTest):
     """clickhouse.create_tables: SQL files run at start, again at every start."""
 

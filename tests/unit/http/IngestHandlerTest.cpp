@@ -691,3 +691,32 @@ TEST_CASE("under schema: check, an event that does not fit the columns refuses i
     CHECK(f.flushed()["INSERT INTO `default`.`events` FORMAT JSONEachRow"] ==
           "{\"id\": 1, \"note\": \"a\"}\n{\"id\": 2}\n");
 }
+
+TEST_CASE("under schema: coerce, rewritten events are buffered as rewritten, the rest as sent") {
+    Fixture f(R"y(
+batching:
+  tables:
+    events: {ack: buffered, schema: coerce}
+)y");
+    Schemas schemas(*f.config);
+    f.handler.set_row_checks(&schemas.checks);
+    // The first event fits as sent; the second and fourth need rewriting.
+    CHECK(
+        f.events("events",
+                 "[{\"id\": 1, \"note\": \"a\"},\n{\"id\": true},{\"id\":\n3}, {\"id\": \"4.0\"}]")
+            .status == bhttp::status::accepted);
+    const auto& table = f.manager.registry().route("events").buffer->table();
+    CHECK(table.stats().rows_coerced.load() == 2);
+    CHECK(table.stats().rows_accepted.load() == 4);
+    // What cannot be rewritten is refused as under check, with its offset in
+    // the body as sent.
+    const auto r = f.events("events", R"([{"id": true}, {"id": 1.5}])");
+    CHECK(r.status == bhttp::status::bad_request);
+    const auto body = nlohmann::json::parse(r.body);
+    CHECK(body["index"] == 1);
+    CHECK(body["offset"] == 22);
+    CHECK_THAT(body["error"].get<std::string>(), Catch::Contains("(schema: coerce)"));
+    CHECK(table.stats().rows_coerced.load() == 2);
+    CHECK(f.flushed()["INSERT INTO `default`.`events` FORMAT JSONEachRow"] ==
+          "{\"id\": 1, \"note\": \"a\"}\n{\"id\": 1}\n{\"id\": 3}\n{\"id\": 4}\n");
+}

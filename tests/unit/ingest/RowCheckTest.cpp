@@ -14,6 +14,23 @@ bool takes(const char* type, std::string_view value, CheckOptions options = {}) 
     return check_value(parse_column_type(type), value, options, scratch) == nullptr;
 }
 
+// What schema: coerce makes of `value` for a column of `type`: the rewritten
+// text, "" when it cannot be rewritten.
+std::string coerced(const char* type, std::string_view value, CheckOptions options = {}) {
+    std::string scratch, out = "kept";
+    const auto t = parse_column_type(type);
+    REQUIRE(check_value(t, value, options, scratch) != nullptr);  // only refused values are
+    if (!coerce_value(t, value, options, scratch, out)) {
+        CHECK(out == "kept");  // untouched when it fails
+        return "";
+    }
+    REQUIRE(out.rfind("kept", 0) == 0);
+    out.erase(0, 4);
+    CHECK(out.size() <= value.size());
+    CHECK(check_value(t, out, options, scratch) == nullptr);
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("column types are read as system.columns spells them") {
@@ -151,6 +168,10 @@ TEST_CASE("Date and DateTime: the forms the server reads, on the calendar") {
     CHECK(takes("DateTime", "\"2026-12-03T10:00:00Z\"", best));
     CHECK(takes("DateTime", "\"2026-12-03\"", best));
     CHECK_FALSE(takes("DateTime", "\"garbage\"", best));
+    // 18.16 under best_effort refuses digits.digits and reads digits.digits.digits.
+    CHECK_FALSE(takes("DateTime", "\"1796317467.5\"", best));
+    CHECK_FALSE(takes("DateTime", "\"12345.67\"", best));
+    CHECK(takes("DateTime", "\"2026.12.03\"", best));
 }
 
 TEST_CASE("UUID, Enum, Nullable, Array, Tuple, Map, Bool, Nothing") {
@@ -234,4 +255,107 @@ TEST_CASE("a table wider than 1024 columns is checked too") {
     CHECK_FALSE(checker.check(R"({"c1499": 1, "c0": 2})", scratch));
     CHECK(checker.check(R"({"c1499": 1, "c1499": 2})", scratch));
     CHECK(checker.check(R"({"c1200": 300})", scratch));
+}
+
+TEST_CASE("coerce: DateTime from ISO 8601 and unix times, to whole seconds") {
+    // With a zone: the unix time (date -u -d 2026-12-03T17:04:27Z +%s).
+    CHECK(coerced("DateTime", "\"2026-12-03T17:04:27Z\"") == "1796317467");
+    CHECK(coerced("DateTime", "\"2026-12-03T17:04:27.123Z\"") == "1796317467");
+    CHECK(coerced("DateTime", "\"2026-12-03T19:04:27+02:00\"") == "1796317467");
+    CHECK(coerced("DateTime", "\"2026-12-03T12:04:27-0500\"") == "1796317467");
+    CHECK(coerced("DateTime", "\"2026-12-03 19:04:27.5+02\"") == "1796317467");
+    CHECK(coerced("DateTime", "\"1970-01-01T00:00:00Z\"") == "0");
+    CHECK(coerced("DateTime", "\"2000-02-29T00:00:00Z\"") == "951782400");
+    CHECK(coerced("DateTime", "\"2106-02-07T06:28:15Z\"") == "4294967295");
+    // Without a zone it stays text in the server's zone, less its fraction.
+    CHECK(coerced("DateTime", "\"2026-12-03T17:04:27.123\"") == "\"2026-12-03T17:04:27\"");
+    CHECK(coerced("DateTime('UTC')", "\"2026-12-03 17:04:27,5\"") == "\"2026-12-03 17:04:27\"");
+    // Unix times: fractions dropped, 12 or 13 digits are milliseconds.
+    CHECK(coerced("DateTime", "1796317467.9") == "1796317467");
+    CHECK(coerced("DateTime", "1796317467123") == "1796317467");
+    CHECK(coerced("DateTime", "\"1796317467123\"") == "1796317467");
+    CHECK(coerced("DateTime", "\"1796317467.25\"") == "1796317467");
+    CHECK(coerced("Nullable(DateTime)", "\"2026-12-03T17:04:27Z\"") == "1796317467");
+    // What cannot be taken without guessing stays refused.
+    CHECK(coerced("DateTime", "\"1969-12-31T23:59:59Z\"") == "");  // before 1970
+    CHECK(coerced("DateTime", "\"2106-02-07T06:28:16Z\"") == "");  // past 2^32-1
+    CHECK(coerced("DateTime", "\"2026-02-30T00:00:00Z\"") == "");  // off the calendar
+    CHECK(coerced("DateTime", "\"2026-12-03T17:04Z\"") == "");     // no seconds
+    CHECK(coerced("DateTime", "\"2026-12-03T17:04:27 UTC\"") == "");
+    CHECK(coerced("DateTime", "\"2026-12-03T17:04:27+24:00\"") == "");
+    CHECK(coerced("DateTime", "\"2026-12-03T17:04:27.Z\"") == "");
+    CHECK(coerced("DateTime", "\"next tuesday\"") == "");
+    CHECK(coerced("DateTime", "99999999999999") == "");  // 14 digits
+    CHECK(coerced("DateTime", "1.5e9") == "");
+    CHECK(coerced("DateTime", "-1") == "");
+    CHECK(coerced("DateTime", "true") == "");
+    // Under best_effort the server reads text itself; numbers are rewritten.
+    CHECK(coerced("DateTime", "\"\"", {.date_time_best_effort = true}) == "");
+    CHECK(coerced("DateTime", "1796317467.5", {.date_time_best_effort = true}) == "1796317467");
+}
+
+TEST_CASE("coerce: booleans and whole numbers into integers, text into Decimal and Bool") {
+    CHECK(coerced("UInt32", "true") == "1");
+    CHECK(coerced("Int64", "false") == "0");
+    CHECK(coerced("UInt8", "\"true\"") == "1");
+    CHECK(coerced("Int16", "\"false\"") == "0");
+    CHECK(coerced("UInt16", "12.0") == "12");
+    CHECK(coerced("Int32", "-12.000") == "-12");
+    CHECK(coerced("UInt8", "\"007.0\"") == "7");
+    CHECK(coerced("UInt8", "-0.0") == "0");
+    CHECK(coerced("UInt8", "12.5") == "");   // a fraction is a loss
+    CHECK(coerced("UInt8", "256.0") == "");  // out of range
+    CHECK(coerced("UInt8", "-1.0") == "");   // negative
+    CHECK(coerced("Int32", "1e3") == "");    // exponents are not rewritten
+    CHECK(coerced("Int32", "\"12.\"") == "");
+    CHECK(coerced("Int32", "\"yes\"") == "");
+    CHECK(coerced("Decimal(9, 2)", "\"12.34\"") == "12.34");
+    CHECK(coerced("Decimal(9, 2)", "\"-0.5\"") == "-0.5");
+    CHECK(coerced("Decimal(9, 2)", "\"12.345\"") == "");  // past the scale
+    CHECK(coerced("Decimal(9, 2)", "\"1.\"") == "");
+    CHECK(coerced("Decimal(9, 2)", "\" 1\"") == "");
+    CHECK(coerced("Decimal(9, 2)", "\"+1\"") == "");
+    CHECK(coerced("Bool", "\"true\"") == "true");
+    CHECK(coerced("Bool", "\"no\"") == "");
+    CHECK(coerced("String", "12") == "");  // nothing else is rewritten
+    CHECK(coerced("Float64", "true") == "");
+    CHECK(coerced("Date", "\"2026-12-03T00:00:00Z\"") == "");
+}
+
+TEST_CASE("coerce: the elements of arrays, tuples and maps") {
+    CHECK(coerced("Array(UInt16)", "[1, true, \"2.0\"]") == "[1,1,2]");
+    CHECK(coerced("Array(UInt16)", "[true, \"x\"]") == "");
+    CHECK(coerced("Array(Array(Int16))", "[[true], []]") == "[[1],[]]");
+    CHECK(coerced("Tuple(UInt16, String)", "[true, \"a\"]") == "[1,\"a\"]");
+    CHECK(coerced("Tuple(UInt16, String)", "[true]") == "");  // too few
+    CHECK(coerced("Tuple(UInt16)", "[true, 1]") == "");       // too many
+    CHECK(coerced("Map(String, DateTime)", "{\"a\": \"2026-12-03T17:04:27Z\"}") ==
+          "{\"a\":1796317467}");
+}
+
+TEST_CASE("coerce: a row is rewritten only where a value needed it") {
+    std::vector<CheckedColumn> columns = {
+        {"id", parse_column_type("UInt64"), true},
+        {"at", parse_column_type("DateTime"), true},
+        {"note", parse_column_type("String"), true},
+    };
+    const RowChecker checker(columns, {});
+    std::string scratch, out;
+    bool changed = true;
+    CHECK_FALSE(checker.coerce(R"({"id": 1, "note": "x"})", scratch, out, changed));
+    CHECK_FALSE(changed);
+    CHECK(out.empty());
+    CHECK_FALSE(checker.coerce(R"({"id": true, "at": "2026-12-03T17:04:27Z", "note": "t"})",
+                               scratch, out, changed));
+    CHECK(changed);
+    CHECK(out == R"({"id": 1, "at": 1796317467, "note": "t"})");
+    // A value that cannot be rewritten faults as under check, at its offset.
+    const std::string bad = R"({"id": true, "note": 5})";
+    const auto fault = checker.coerce(bad, scratch, out, changed);
+    REQUIRE(fault);
+    CHECK_FALSE(changed);
+    CHECK(out.empty());
+    CHECK(fault->field == "note");
+    CHECK(fault->reason == "is not a string");
+    CHECK(bad.substr(fault->offset) == "5}");
 }
