@@ -7,12 +7,14 @@
 
 #include <thread>
 
+#include "clickhouse/ErrorClassifier.hpp"
 #include "clickhouse/HttpClient.hpp"
 #include "clickhouse/ReplicaSender.hpp"
 #include "config/Cidr.hpp"
 #include "config/ConfigDiff.hpp"
 #include "config/ListenAddress.hpp"
 #include "http/AdminHandler.hpp"
+#include "store/DeadLetters.hpp"
 #include "store/Spool.hpp"
 #include "util/Log.hpp"
 #include "util/Version.hpp"
@@ -93,6 +95,8 @@ App::App(config::LoadedConfig loaded, std::string config_path)
         schema_query(), config_->clickhouse.schema_refresh,
         config_->batching.tables.size() + config_->batching.max_tables + 64);
     router_.set_schemas(schemas_.get());
+    quarantine_ = std::make_unique<batch::Quarantine>(manager_);
+    router_.set_quarantine(quarantine_.get());
     if (!config_->clickhouse.create_tables.empty()) {
         creator_ = std::make_unique<schema::TableCreator>(
             config_->clickhouse.create_tables, schema_query(), [this] { schemas_->refresh_all(); });
@@ -207,6 +211,33 @@ void App::start_threads() {
         schemas_->want(t->database(), t->insert_table());
     flusher_.on_schema_suspect([this](const flush::BatchTarget& target) {
         schemas_->refresh(target.files.database, target.insert_table);
+    });
+    flusher_.on_quarantine([this, &registry](flush::BatchOwner& owner, std::uint64_t batch_id,
+                                             std::span<const store::DeadRow> bad,
+                                             std::string& error) {
+        const auto& files = owner.target().files;
+        const auto table = registry.find_table(files.database + "." + files.table);
+        if (!table) {
+            error = "the table is gone";
+            return false;
+        }
+        std::vector<std::string> fields;
+        std::vector<batch::QuarantinedRow> rows;
+        fields.reserve(bad.size());  // no reallocation: rows view them
+        rows.reserve(bad.size());
+        for (const auto& r : bad) {
+            fields.push_back(clickhouse::field_of_error(r.message));
+            rows.push_back({r.row, r.code, fields.back(), r.message});
+        }
+        return quarantine_->add(*table, batch::QuarantineStage::insert, std::to_string(batch_id),
+                                "", rows, error, true);
+    });
+    // A quarantine table is created when chgate first finds it missing.
+    schemas_->creates([&registry](const schema::SchemaCache::Key& key) {
+        const auto table = registry.find_table(key.first + "." + key.second);
+        return table && table->is_quarantine() && table->insert_table() == key.second
+                   ? batch::quarantine_table_ddl(key.first, key.second)
+                   : std::string();
     });
     schemas_->start();
     if (creator_) creator_->start();

@@ -7,6 +7,7 @@
 
 #include "batch/BatchManager.hpp"
 #include "batch/MemoryBudget.hpp"
+#include "batch/Quarantine.hpp"
 #include "batch/SpoolReplayer.hpp"
 #include "clickhouse/ClusterCheck.hpp"
 #include "clickhouse/ReplicaSet.hpp"
@@ -83,6 +84,7 @@ class App {
     std::unique_ptr<clickhouse::ClusterCheck> cluster_check_;  // with clickhouse.cluster.discover
     std::unique_ptr<schema::SchemaCache> schemas_;             // each table's columns
     std::unique_ptr<schema::TableCreator> creator_;            // with clickhouse.create_tables
+    std::unique_ptr<batch::Quarantine> quarantine_;            // on_invalid: quarantine
     batch::BatchManager manager_;
     flush::Flusher flusher_;
     batch::SpoolReplayer spool_replayer_;

@@ -80,6 +80,11 @@ void Table::on_coerced(std::uint64_t rows) {
     stats_.rows_coerced.fetch_add(rows, kRelaxed);
 }
 
+void Table::on_quarantined(bool at_insert, std::uint64_t rows) {
+    (at_insert ? stats_.rows_quarantined_insert : stats_.rows_quarantined_ingest)
+        .fetch_add(rows, kRelaxed);
+}
+
 void Table::on_rejected(Admission why, std::uint64_t bytes) {
     if (why == Admission::table_full || why == Admission::gateway_full ||
         why == Admission::disk_full) {

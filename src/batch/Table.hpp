@@ -96,6 +96,8 @@ class Table {
     void on_unchecked(std::uint64_t rows);
     /// Rows accepted under schema: coerce with a value rewritten.
     void on_coerced(std::uint64_t rows);
+    /// Rows sent to the quarantine table: refused at the door, or by ClickHouse.
+    void on_quarantined(bool at_insert, std::uint64_t rows);
     void on_buffered(std::int64_t rows, std::int64_t bytes);
     void on_sealed(flush::FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
                    TimePoint first_append, TimePoint sealed_at);
@@ -145,6 +147,11 @@ class Table {
     /// In batching.tables (as last loaded), rather than served by default.
     bool configured() const { return configured_.load(std::memory_order_relaxed); }
     void set_configured(bool c) { configured_.store(c, std::memory_order_relaxed); }
+    /// The quarantine table of another table (on_invalid: quarantine): it takes
+    /// rows from chgate, not from clients, and its own bad rows go to the dead
+    /// letters. Set when it is made, before it is shared.
+    bool is_quarantine() const { return quarantine_; }
+    void set_quarantine() { quarantine_ = true; }
     /// Made on the fly for a client (unknown_tables: defaults), and counted
     /// in batching.max_tables. The batch manager's, under its lock.
     bool counts_toward_max_tables = false;
@@ -160,6 +167,7 @@ class Table {
     const std::string database_;
     const std::string table_;
     std::atomic<bool> retired_{false};
+    bool quarantine_ = false;
     std::atomic<bool> configured_{false};
     std::atomic<std::shared_ptr<const config::TableConfig>> cfg_;
     MemoryBudget quota_;

@@ -28,6 +28,39 @@ const std::pair<const std::string, config::TableConfig>* configured_table(
     return it == tables.end() ? nullptr : &*it;
 }
 
+// Whether database.table is the quarantine table of a table `c` serves: of a
+// configured one, or (under unknown_tables: defaults) of one served by the
+// defaults.
+bool is_quarantine_table(const config::Config& c, const std::string& database,
+                         const std::string& table) {
+    for (const auto& [name, cfg] : c.batching.tables) {
+        if (cfg.on_invalid != config::OnInvalid::quarantine) continue;
+        core::TableName parsed;
+        if (!core::parse_table_name(name, parsed)) continue;
+        const auto& db = parsed.database.empty() ? c.clickhouse.database : parsed.database;
+        if (db == database && config::quarantine_table_of(cfg, parsed.table) == table) return true;
+    }
+    const auto& d = c.batching.defaults;
+    if (d.on_invalid != config::OnInvalid::quarantine) return false;
+    const std::string_view pattern = d.quarantine_table;
+    const auto at = pattern.find("{table}");
+    if (at == std::string_view::npos) return pattern == table;
+    const auto prefix = pattern.substr(0, at);
+    const auto suffix = pattern.substr(at + 7);
+    return table.size() > prefix.size() + suffix.size() && table.starts_with(prefix) &&
+           table.ends_with(suffix);
+}
+
+// What a quarantine table is, whatever the configuration says.
+config::TableConfig as_quarantine(config::TableConfig cfg) {
+    cfg.schema = config::SchemaCheck::off;
+    cfg.on_invalid = config::OnInvalid::reject;
+    cfg.shard_by.reset();
+    cfg.local_table.clear();
+    cfg.distributed = false;
+    return cfg;
+}
+
 // batching.enabled: false is the batching design's fallback: every request goes out at once.
 config::TableConfig apply_enabled(config::TableConfig cfg, const config::BatchingConfig& b) {
     if (!b.enabled) {
@@ -72,7 +105,13 @@ std::shared_ptr<Table> TableRegistry::find_or_create_table(const std::string& da
     std::string display = database == startup_->clickhouse.database ? table : qualified;
     bool counted = false;
     config::TableConfig cfg;
-    if (configured != nullptr) {
+    const bool quarantine =
+        why == RouteFor::quarantine || is_quarantine_table(*live_, database, table);
+    if (quarantine) {
+        cfg = as_quarantine(configured != nullptr ? configured->second
+                                                  : config::resolve_max_age(batching.defaults));
+        if (configured != nullptr) display = configured->first;
+    } else if (configured != nullptr) {
         cfg = configured->second;
         display = configured->first;
     } else if (why == RouteFor::recovery) {
@@ -100,10 +139,13 @@ std::shared_ptr<Table> TableRegistry::find_or_create_table(const std::string& da
                                      budget_, inserted_rate_, sharding_of(display, cfg));
     t->set_configured(configured != nullptr);
     t->counts_toward_max_tables = counted;
+    if (quarantine) t->set_quarantine();
     // Only there to deliver what was accepted earlier: clients are refused
     // as for any table the configuration does not serve.
-    if (configured == nullptr && batching.unknown_tables == config::UnknownTables::reject)
+    if (configured == nullptr && batching.unknown_tables == config::UnknownTables::reject &&
+        !quarantine) {
         t->set_retired(true);
+    }
     tables_.emplace(qualified, t);
     if (on_new_table_) on_new_table_(*t);
     return t;
@@ -159,7 +201,12 @@ Route TableRegistry::route(std::string_view name) {
 
 Route TableRegistry::route(const core::TableName& name, const std::vector<std::string>& columns) {
     auto r = open_buffer(name, columns, RouteFor::client);
-    if (r.buffer && r.buffer->table().retired()) return {nullptr, RouteError::unknown_table};
+    // A quarantine table takes rows from chgate, and from clients only if
+    // the configuration names it.
+    if (r.buffer && (r.buffer->table().retired() ||
+                     (r.buffer->table().is_quarantine() && !r.buffer->table().configured()))) {
+        return {nullptr, RouteError::unknown_table};
+    }
     if (r.buffer && r.buffer->table().missing(Clock::now())) return {nullptr, RouteError::missing};
     return r;
 }
@@ -185,7 +232,11 @@ TableRegistry::RetuneResult TableRegistry::retune(const config::ConfigPtr& next,
                 --dynamic_tables_;
             }
             config::TableConfig cfg;
-            if (configured != nullptr) {
+            if (table->is_quarantine()) {
+                cfg = as_quarantine(configured != nullptr
+                                        ? configured->second
+                                        : config::resolve_max_age(batching.defaults));
+            } else if (configured != nullptr) {
                 cfg = configured->second;
             } else if (batching.unknown_tables == config::UnknownTables::defaults) {
                 cfg = config::resolve_max_age(batching.defaults);
@@ -247,6 +298,12 @@ std::string shard_key(const std::string& key, std::uint32_t shard) {
 Route TableRegistry::route_for_recovery(const store::LogTarget& target) {
     return open_buffer({target.database, target.table}, target.columns, RouteFor::recovery,
                        target.shard);
+}
+
+Route TableRegistry::route_quarantine(const Table& source) {
+    const auto cfg = source.config();
+    return open_buffer({source.database(), config::quarantine_table_of(*cfg, source.table())}, {},
+                       RouteFor::quarantine);
 }
 
 Route TableRegistry::open_buffer(const core::TableName& name,

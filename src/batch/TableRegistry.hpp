@@ -62,7 +62,11 @@ struct Route {
 
 /// Why a buffer is wanted: a client's request, or rows accepted earlier
 /// (the write-ahead logs, the spool, dead letters) that must be delivered.
-enum class RouteFor { client, recovery };
+enum class RouteFor {
+    client,
+    recovery,
+    quarantine,  ///< rows for a table's quarantine table (on_invalid: quarantine)
+};
 
 /// Every table and buffer, by name: finds (or, with unknown_tables: defaults,
 /// creates) the buffer for a request, applies reloads to the tables, and
@@ -83,6 +87,11 @@ class TableRegistry {
     /// table has no such shard now, to the table itself (its Distributed
     /// table, which shards them as ClickHouse does).
     Route route_for_recovery(const store::LogTarget& target);
+    /// The buffer of `source`'s quarantine table (its quarantine_table, in
+    /// its database), made if need be. A quarantine table checks nothing at
+    /// the door, quarantines nothing (its own bad rows go to the dead
+    /// letters), is not sharded, and does not count toward max_tables.
+    Route route_quarantine(const Table& source);
 
     /// Told of each table made from now on (under the registry's lock: keep
     /// it short, and do not call back). Set before requests or replay start.

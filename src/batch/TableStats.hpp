@@ -23,8 +23,10 @@ struct TableCounters {
     V bytes_accepted{};
     V requests_rejected_full{};     ///< 429/503 answers for this table
     V requests_rejected_invalid{};  ///< 400: an event does not fit the table's columns
-    V rows_unchecked{};  ///< accepted under schema: check while the columns were not known
-    V rows_coerced{};    ///< accepted under schema: coerce with a value rewritten
+    V rows_unchecked{};           ///< accepted under schema: check while the columns were not known
+    V rows_coerced{};             ///< accepted under schema: coerce with a value rewritten
+    V rows_quarantined_ingest{};  ///< refused at the door, sent to the quarantine table
+    V rows_quarantined_insert{};  ///< refused by ClickHouse, sent to the quarantine table
 
     // Held in memory: the open buffer, and sealed batches not yet finished.
     V buffered_rows{};
@@ -88,6 +90,10 @@ constexpr auto counter_fields() {
           "Events accepted under schema: check while the table's columns were not known."},
         F{&T::rows_coerced, "rows_coerced", "rows_coerced_total", false,
           "Events accepted under schema: coerce with a value rewritten to fit its column."},
+        F{&T::rows_quarantined_ingest, "rows_quarantined_ingest", "rows_quarantined_ingest_total",
+          false, "Events that did not fit the table's columns, sent to its quarantine table."},
+        F{&T::rows_quarantined_insert, "rows_quarantined_insert", "rows_quarantined_insert_total",
+          false, "Rows ClickHouse refused, sent to the table's quarantine table."},
         F{&T::buffered_rows, "buffered_rows", "buffered_rows", true, "Rows in the open buffer."},
         F{&T::buffered_bytes, "buffered_bytes", "", true, "Bytes in the open buffer."},
         F{&T::pending_rows, "pending_rows", "pending_rows", true,

@@ -117,6 +117,20 @@ const char* error_name(int code) {
     return k == nullptr ? nullptr : k->name;
 }
 
+std::string field_of_error(std::string_view message) {
+    constexpr std::string_view kValueOf = "while read the value of key ";
+    constexpr std::string_view kUnknown = "Unknown field found while parsing JSONEachRow format: ";
+    std::string_view field;
+    if (const auto at = message.find(kValueOf); at != std::string_view::npos) {
+        field = message.substr(at + kValueOf.size());
+        field = field.substr(0, field.find(')'));
+    } else if (const auto at2 = message.find(kUnknown); at2 != std::string_view::npos) {
+        field = message.substr(at2 + kUnknown.size());
+        field = field.substr(0, field.find_first_of(" :,\n"));
+    }
+    return std::string(field.substr(0, 256));
+}
+
 int parse_error_code(std::string_view body) {
     const auto at = body.find("Code: ");
     if (at == std::string_view::npos) return 0;

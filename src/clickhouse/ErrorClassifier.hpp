@@ -45,4 +45,9 @@ ErrorClass class_of_code(int code, const ErrorOverrides* overrides = nullptr);
 /// or "Code: N. DB::Exception: …" (newer servers). 0 if there is none.
 int parse_error_code(std::string_view body);
 
+/// The field a refused row's error names: X in "(while read the value of
+/// key X)" or "Unknown field found while parsing JSONEachRow format: X"
+/// (18.16 and newer); "" if it names none. At most 256 bytes.
+std::string field_of_error(std::string_view message);
+
 }  // namespace chgate::clickhouse

@@ -123,6 +123,19 @@ enum class UnknownFields {
 inline constexpr core::EnumName<UnknownFields> kUnknownFieldsNames[] = {
     {UnknownFields::reject, "reject"}, {UnknownFields::ignore, "ignore"}};
 
+/// What an event that does not fit its table gets.
+enum class OnInvalid {
+    reject,      ///< the whole request is refused at the door (400); ClickHouse's refusals go to
+                 ///< the dead letters
+    quarantine,  ///< it goes to the table's quarantine table, the rest of the request goes in
+};
+
+inline constexpr core::EnumName<OnInvalid> kOnInvalidNames[] = {
+    {OnInvalid::reject, "reject"}, {OnInvalid::quarantine, "quarantine"}};
+
+/// The quarantine table's name when none is configured: {table} is the table's.
+inline constexpr std::string_view kDefaultQuarantineTable = "{table}_quarantine";
+
 /// One table's batching settings: built-in values, overlaid by `batching.defaults`,
 /// then by the strategy's preset, then by the table's own keys.
 struct TableConfig {
@@ -154,9 +167,24 @@ struct TableConfig {
     /// a column can take rewritten without loss are rewritten.
     SchemaCheck schema = SchemaCheck::check;
     UnknownFields unknown_fields = UnknownFields::reject;
+    OnInvalid on_invalid = OnInvalid::reject;
+    /// With on_invalid: quarantine, the table (in the same database) that
+    /// takes bad events; {table} is this table's name.
+    std::string quarantine_table = std::string(kDefaultQuarantineTable);
 
     bool operator==(const TableConfig&) const = default;
 };
+
+/// The quarantine table of `table` under `t`: quarantine_table with {table}
+/// replaced.
+inline std::string quarantine_table_of(const TableConfig& t, std::string_view table) {
+    std::string out = t.quarantine_table;
+    for (auto at = out.find("{table}"); at != std::string::npos;
+         at = out.find("{table}", at + table.size())) {
+        out.replace(at, 7, table);
+    }
+    return out;
+}
 
 /// Fills in max_age: "auto" (0) becomes the larger of kDefaultMaxAge and max_batch_time.
 inline TableConfig resolve_max_age(TableConfig t) {

@@ -615,6 +615,25 @@ struct LocalTableValue {
     }
 };
 
+/// quarantine_table: an identifier in which {table} stands for the table's name.
+struct QuarantineTableValue {
+    std::string read(Reader& r, const YAML::Node& n, const std::string& path) const {
+        const auto text = r.scalar(n, path);
+        std::string probe = text;
+        for (auto at = probe.find("{table}"); at != std::string::npos; at = probe.find("{table}"))
+            probe.replace(at, 7, "t");
+        if (!core::is_identifier(probe)) {
+            std::string message = "\"";
+            message.append(text).append(
+                "\" is not a table name ([A-Za-z_][A-Za-z0-9_]*) in which {table} stands for the "
+                "table's");
+            r.fail(n, path, message);
+        }
+        return text;
+    }
+    void print(YAML::Emitter& out, const std::string& v) const { out << YAML::DoubleQuoted << v; }
+};
+
 struct MaxAgeValue {
     Duration read(Reader& r, const YAML::Node& n, const std::string& path) const {
         if (r.scalar(n, path) == "auto") return Duration{0};
@@ -682,6 +701,8 @@ const Section<TableConfig>& table_schema() {
             field("local_table", &S::local_table, LocalTableValue{}),
             field("schema", &S::schema, one_of(kSchemaCheckNames)),
             field("unknown_fields", &S::unknown_fields, one_of(kUnknownFieldsNames)),
+            field("on_invalid", &S::on_invalid, one_of(kOnInvalidNames)),
+            field("quarantine_table", &S::quarantine_table, QuarantineTableValue{}),
         },
         [](Reader& r, const YAML::Node& n, const std::string& p, S& t) {
             for (auto key : ignored_keys(t.strategy)) {

@@ -252,7 +252,7 @@ void Flusher::on_transient(Batch& b, const clickhouse::InsertOutcome& failure,
         dead_letters_ != nullptr) {
         const auto all = every_row(b.rows, failure.code, "out of retries: " + failure.message);
         owner.on_attempt_failed(b, error, 0ms, false);
-        if (!settle_bad_rows(b, all, 0, 0)) return;
+        if (!settle_bad_rows(b, all, 0, 0, Keep::always)) return;
         RequestOutcomes outcomes(std::move(b.refused));
         finish(b, store::DoneOutcome::quarantined, outcomes, [&](const CommitWaiterPtr& w) {
             return CommitOutcome{
@@ -395,9 +395,25 @@ bool Flusher::settle_bad_rows(Batch& b, std::span<const store::DeadRow> bad, std
                               std::uint64_t inserts, Keep keep_rows,
                               std::span<const std::size_t> unsettled, RequestOutcomes* outcomes) {
     auto& owner = *b.owner;
+    const auto settings = owner.settings();
+    if (keep_rows == Keep::per_strategy && !bad.empty() && quarantine_ &&
+        settings->on_invalid == config::OnInvalid::quarantine) {
+        std::string error;
+        if (quarantine_(owner, b.id, bad, error)) {
+            LOG_WARN << owner.target().label << ": batch " << b.id << ": ClickHouse refused "
+                     << bad.size() << " row(s), sent to the quarantine table; " << inserted
+                     << " inserted, " << inserts
+                     << " INSERTs to isolate them. First: " << bad.front().message;
+            if (inserted > 0) owner.on_bad_rows(b, inserted, 0, inserts, true, "");
+            return true;
+        }
+        LOG_WARN << owner.target().label << ": batch " << b.id << ": " << bad.size()
+                 << " refused row(s) cannot be quarantined now (" << error
+                 << "); they go to the dead letters";
+    }
     const bool keep = dead_letters_ != nullptr &&
-                      (keep_rows == Keep::always || owner.settings()->failure_strategy !=
-                                                        config::FailureStrategy::log_and_continue);
+                      (keep_rows == Keep::always ||
+                       settings->failure_strategy != config::FailureStrategy::log_and_continue);
     if (keep && !bad.empty()) {
         std::string error;
         if (!dead_letters_->append(owner.target().files, b.id, bad, error)) {

@@ -48,6 +48,15 @@ class Flusher {
     using SchemaSuspect = std::function<void(const BatchTarget&)>;
     void on_schema_suspect(SchemaSuspect hook) { schema_suspect_ = std::move(hook); }
 
+    /// Sends rows ClickHouse refused (bisection, or a refused column list)
+    /// of an owner with on_invalid: quarantine to its quarantine table.
+    /// False, with the reason, when it cannot take them now: they go to the
+    /// dead letters instead. Called on a flusher thread; set before start().
+    using QuarantineSink =
+        std::function<bool(BatchOwner& owner, std::uint64_t batch_id,
+                           std::span<const store::DeadRow> rows, std::string& error)>;
+    void on_quarantine(QuarantineSink sink) { quarantine_ = std::move(sink); }
+
     void start();
 
     /// Waits until every worker has exited (the queue was closed and drained),
@@ -111,10 +120,15 @@ class Flusher {
     /// Whether refused rows are kept in the dead letters: as the table's
     /// failure_strategy says (LogAndContinue drops them), or always (rows
     /// given up while held: not a refusal of the rows, so never dropped).
+    /// per_strategy: rows ClickHouse refused, which go to the quarantine
+    /// table under on_invalid: quarantine, else to the dead letters or
+    /// nowhere by failure_strategy. always: rows not refused but given up
+    /// on (hold_max, out of retries), always to the dead letters.
     enum class Keep { per_strategy, always };
-    /// Writes refused rows to the dead letters (or drops them, per `keep`). False when the dead
-    /// letters could not be written: then the batch keeps only the rows at `unsettled` (all of them
-    /// when that covers the batch, or when `outcomes` is null) and goes back to the queue.
+    /// Writes refused rows to the quarantine table or the dead letters (or drops them, per `keep`).
+    /// False when the dead letters could not be written: then the batch keeps only the rows at
+    /// `unsettled` (all of them when that covers the batch, or when `outcomes` is null) and goes
+    /// back to the queue.
     bool settle_bad_rows(Batch& b, std::span<const store::DeadRow> bad, std::uint64_t inserted,
                          std::uint64_t inserts, Keep keep = Keep::per_strategy,
                          std::span<const std::size_t> unsettled = {},
@@ -138,6 +152,7 @@ class Flusher {
     FlushQueue& queue_;
     const config::ClickHouseConfig cfg_;
     SchemaSuspect schema_suspect_;
+    QuarantineSink quarantine_;
     const clickhouse::SenderFactory senders_;
     store::Storage* const storage_;
     store::DeadLetters* const dead_letters_;

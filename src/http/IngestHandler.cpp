@@ -471,14 +471,21 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
     const auto& route = target.route;
     if (auto refused = refuse_route(route, target.label, Stage::append, in.caller)) return refused;
     if (auto refused = decode_rows(data, target.format, scratch, in)) return refused;
+    const auto sent = data;
     if (auto refused = check_rows(route, data, scratch)) return refused;  // may rewrite data
     config::AckLevel ack{};
     if (auto refused = choose_ack(route, in.url_query, ack)) return refused;
-    if (route.shards) {
+    if (route.shards && !scratch.rows.empty()) {
         if (auto refused = split_shards(route, data, scratch)) return refused;
     }
     const auto accepted = scratch.rows.size();
-    const Response ok = success(target.dialect, ack, accepted);
+    Response ok = success(target.dialect, ack, accepted);
+    if (!scratch.bad.empty()) {
+        // Stored before the good events: if those are refused now, the retry
+        // quarantines the bad ones again rather than losing them.
+        if (auto refused = quarantine_rows(route, sent, scratch, in, ok)) return refused;
+        if (accepted == 0) return ok;
+    }
 
     flush::CommitWaiterPtr waiter;
     ReplyPtr reply;
@@ -510,6 +517,7 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
 
 std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std::string_view& data,
                                                   IngestScratch& scratch) const {
+    scratch.bad.clear();
     if (row_checks_ == nullptr) return std::nullopt;
     auto& table = route.buffer->table();
     const auto cfg = table.config();
@@ -521,11 +529,15 @@ std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std
         return std::nullopt;
     }
     const bool coerce = cfg->schema == config::SchemaCheck::coerce;
+    const bool quarantine =
+        cfg->on_invalid == config::OnInvalid::quarantine && quarantine_ != nullptr;
     // Under coerce, once a row is rewritten the request's rows are copied
     // into `scratch.coerced` (each rewritten or as sent), and the slices
     // point there. Rewritten rows are never longer, so neither is the body.
+    // Under quarantine, the rows that fit move up over those that do not.
     bool rewriting = false;
     std::uint64_t coerced_rows = 0;
+    std::size_t kept = 0;
     auto move_row = [&](ingest::RowSlice& r, std::string_view text) {
         r.offset = static_cast<std::uint32_t>(scratch.coerced.size());
         r.length = static_cast<std::uint32_t>(text.size());
@@ -533,22 +545,27 @@ std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std
         scratch.coerced += '\n';
     };
     for (std::size_t i = 0; i < scratch.rows.size(); ++i) {
-        auto& r = scratch.rows[i];
+        auto r = scratch.rows[i];
         const auto row = data.substr(r.offset, r.length);
         bool changed = false;
-        const auto fault = coerce ? checker->coerce(row, scratch.key, scratch.row, changed)
-                                  : checker->check(row, scratch.key);
+        auto fault = coerce ? checker->coerce(row, scratch.key, scratch.row, changed)
+                            : checker->check(row, scratch.key);
         if (!fault) {
             if (changed && !rewriting) {
                 rewriting = true;
                 scratch.coerced.clear();
                 scratch.coerced.reserve(data.size());
-                for (std::size_t j = 0; j < i; ++j)
+                for (std::size_t j = 0; j < kept; ++j)
                     move_row(scratch.rows[j],
                              data.substr(scratch.rows[j].offset, scratch.rows[j].length));
             }
             coerced_rows += changed ? 1 : 0;
             if (rewriting) move_row(r, changed ? std::string_view(scratch.row) : row);
+            scratch.rows[kept++] = r;
+            continue;
+        }
+        if (quarantine) {
+            scratch.bad.push_back({i, r, std::move(*fault)});
             continue;
         }
         table.on_invalid();
@@ -566,10 +583,51 @@ std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std
                 ",\"field\":\"" + json_escape(fault->field.substr(0, 256)) + "\",\"expected\":\"" +
                 json_escape(fault->expected) + "\"");
     }
+    scratch.rows.resize(kept);
     if (rewriting) {
         data = scratch.coerced;
         table.on_coerced(coerced_rows);
     }
+    return std::nullopt;
+}
+
+std::optional<Response> IngestHandler::quarantine_rows(const batch::Route& route,
+                                                       std::string_view sent,
+                                                       const IngestScratch& scratch,
+                                                       const IngestInput& in, Response& ok) {
+    auto& table = route.buffer->table();
+    std::vector<std::string> reasons;
+    std::vector<batch::QuarantinedRow> rows;
+    reasons.reserve(scratch.bad.size());
+    rows.reserve(scratch.bad.size());
+    for (const auto& b : scratch.bad) {
+        const auto& f = b.fault;
+        reasons.push_back(f.reason +
+                          (f.expected.empty() ? "" : " (column type " + f.expected + ")"));
+        rows.push_back({sent.substr(b.slice.offset, b.slice.length), 0, f.field, reasons.back()});
+    }
+    std::string error;
+    const std::string_view token = in.caller != nullptr ? in.caller->name() : std::string_view();
+    if (!quarantine_->add(table, batch::QuarantineStage::ingest, "", token, rows, error)) {
+        return error_response(ApiError::table_full, "table " + table.name() +
+                                                        " quarantines events that do not fit its "
+                                                        "columns, and " +
+                                                        error + "; nothing was stored");
+    }
+    if (ok.body.empty() || ok.body.back() != '}') return std::nullopt;  // the ClickHouse dialect
+    // {"accepted": N, "quarantined": K, "errors": [the first few]}
+    constexpr std::size_t kErrorsShown = 10;
+    ok.body.pop_back();
+    ok.body += ",\"quarantined\":" + std::to_string(scratch.bad.size()) + ",\"errors\":[";
+    for (std::size_t i = 0; i < scratch.bad.size() && i < kErrorsShown; ++i) {
+        const auto& b = scratch.bad[i];
+        if (i > 0) ok.body += ',';
+        ok.body += "{\"index\":" + std::to_string(b.index) + ",\"field\":\"" +
+                   json_escape(b.fault.field.substr(0, 256)) + "\",\"expected\":\"" +
+                   json_escape(b.fault.expected) + "\",\"reason\":\"" +
+                   json_escape(b.fault.reason) + "\"}";
+    }
+    ok.body += "]}";
     return std::nullopt;
 }
 

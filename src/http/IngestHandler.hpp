@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "batch/BatchManager.hpp"
+#include "batch/Quarantine.hpp"
 #include "http/Access.hpp"
 #include "http/Dialect.hpp"
 #include "http/IdempotencyCache.hpp"
 #include "http/Response.hpp"
 #include "ingest/BodyDecoder.hpp"
 #include "ingest/InsertQuery.hpp"
+#include "ingest/RowCheck.hpp"
 
 namespace chgate::http {
 
@@ -47,6 +49,13 @@ struct IngestScratch {
     // schema: coerce: the body with rewritten rows, and one rewritten row.
     std::string coerced;
     std::string row;
+    /// on_invalid: quarantine: the events that did not fit, in the body as sent.
+    struct Bad {
+        std::size_t index = 0;
+        ingest::RowSlice slice;
+        ingest::RowFault fault;
+    };
+    std::vector<Bad> bad;
 
     /// Gives back memory a rare large request left behind, so that idle
     /// connections do not each keep a max_body_size buffer.
@@ -99,6 +108,9 @@ class IngestHandler {
     void set_draining() { draining_.store(true); }
     /// The tables' row checkers (schema: check); null: no checks. For wiring.
     void set_row_checks(RowChecks* checks) { row_checks_ = checks; }
+    /// Where tables with on_invalid: quarantine send events that do not fit;
+    /// null: such events refuse their request as under reject. For wiring.
+    void set_quarantine(batch::Quarantine* quarantine) { quarantine_ = quarantine; }
     bool draining() const { return draining_.load(std::memory_order_relaxed); }
 
   private:
@@ -129,10 +141,17 @@ class IngestHandler {
     std::optional<Response> choose_ack(const batch::Route& route, std::string_view url_query,
                                        config::AckLevel& ack) const;
     /// Under schema: check, each event against the table's columns: 400
-    /// for the first that does not fit (nothing is stored). Under coerce,
-    /// rewritten events leave `data` pointing at scratch.coerced.
+    /// for the first that does not fit (nothing is stored), or under
+    /// on_invalid: quarantine, those that do not fit leave scratch.rows for
+    /// scratch.bad. Under coerce, rewritten events leave `data` pointing at
+    /// scratch.coerced.
     std::optional<Response> check_rows(const batch::Route& route, std::string_view& data,
                                        IngestScratch& scratch) const;
+    /// Sends scratch.bad to the table's quarantine table (from `sent`, the
+    /// body as sent), and adds them to the answer `ok`.
+    std::optional<Response> quarantine_rows(const batch::Route& route, std::string_view sent,
+                                            const IngestScratch& scratch, const IngestInput& in,
+                                            Response& ok);
     /// Splits scratch.rows by shard into scratch.parts, as the table's
     /// shard_by picks; 400 for a row whose key chgate cannot compute.
     std::optional<Response> split_shards(const batch::Route& route, std::string_view data,
@@ -165,6 +184,7 @@ class IngestHandler {
     const DistributedSyncMissing distributed_sync_missing_;
     std::atomic<bool> draining_{false};
     RowChecks* row_checks_ = nullptr;
+    batch::Quarantine* quarantine_ = nullptr;
 };
 
 }  // namespace chgate::http

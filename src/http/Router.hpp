@@ -83,6 +83,9 @@ class Router {
     void set_schemas(const schema::SchemaCache* schemas);
     /// clickhouse.create_tables' progress, shown in /metrics. For wiring.
     void set_table_creator(const schema::TableCreator* creator) { creator_ = creator; }
+    /// Where tables with on_invalid: quarantine send events that do not fit.
+    /// For wiring.
+    void set_quarantine(batch::Quarantine* quarantine) { ingest_.set_quarantine(quarantine); }
 
     /// POST /admin/drain: ingest answers 503 and /readyz says so.
     void set_draining() { ingest_.set_draining(); }

@@ -126,18 +126,39 @@ void SchemaCache::run_once(Clock::time_point now) {
         read(key, now);
 }
 
+std::string SchemaCache::create(const Key& key, const std::string& sql) {
+    const auto r = query_(sql, 64 * 1024);
+    if (r.transport_ok && r.status == 200) {
+        LOG_INFO << "schema: created " << key.first << "." << key.second;
+        return {};
+    }
+    return r.transport_ok ? "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 300)
+                          : r.transport_error;
+}
+
 void SchemaCache::read(const Key& key, Clock::time_point now) {
-    const auto r = query_(system_columns_query(key.first, key.second), kMaxAnswer);
     std::string error;
     std::optional<std::vector<Column>> columns;
-    if (!r.transport_ok) {
-        error = r.transport_error;
-    } else if (r.status != 200) {
-        error = "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 300);
-    } else if (r.truncated) {
-        error = "the answer is over " + std::to_string(kMaxAnswer) + " bytes";
-    } else {
-        columns = parse_system_columns(r.body, error);
+    // A missing table chgate makes is created, then read again.
+    for (int pass = 0; pass < 2; ++pass) {
+        const auto r = query_(system_columns_query(key.first, key.second), kMaxAnswer);
+        if (!r.transport_ok) {
+            error = r.transport_error;
+        } else if (r.status != 200) {
+            error = "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 300);
+        } else if (r.truncated) {
+            error = "the answer is over " + std::to_string(kMaxAnswer) + " bytes";
+        } else {
+            columns = parse_system_columns(r.body, error);
+        }
+        if (pass > 0 || !columns || !columns->empty() || !creator_) break;
+        const auto sql = creator_(key);
+        if (sql.empty()) break;
+        if (auto failed = create(key, sql); !failed.empty()) {
+            columns.reset();
+            error = "it is missing, and creating it failed: " + failed;
+            break;
+        }
     }
     LockGuard lock(mutex_);
     const auto it = entries_.find(key);

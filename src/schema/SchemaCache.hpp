@@ -48,6 +48,12 @@ class SchemaCache {
     /// Set before start().
     void follow(Tables tables) { tables_ = std::move(tables); }
 
+    /// The CREATE statement of a table chgate makes when it finds it missing
+    /// (a quarantine table), or "" for a table it leaves alone. Called on the
+    /// cache's thread. Set before start().
+    using Creator = std::function<std::string(const Key&)>;
+    void creates(Creator creator) { creator_ = std::move(creator); }
+
     void start();
     void stop() { task_.stop(); }
 
@@ -82,11 +88,14 @@ class SchemaCache {
     };
 
     void read(const Key& key, Clock::time_point now);
+    /// Runs `sql` (a CREATE); "" if it went in, else why not.
+    std::string create(const Key& key, const std::string& sql);
 
     const Query query_;
     const std::chrono::milliseconds refresh_;
     const std::size_t max_tables_;
     Tables tables_;
+    Creator creator_;
     mutable Mutex mutex_;
     std::map<Key, Entry> entries_ GUARDED_BY(mutex_);
     bool full_logged_ GUARDED_BY(mutex_) = false;

@@ -3,6 +3,7 @@ GET /v1/tables/{table}, read again on a reload, after an INSERT that
 ClickHouse refused for its columns, and every clickhouse.schema_refresh;
 a table that does not exist yet is not an error."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -162,6 +163,61 @@ class CoerceTest(IntegrationTest):
                 self.assertEqual(r.status, 400, r)
                 self.assertEqual((r.json()["index"], r.json()["field"]), (1, field))
         self.assertEqual(self.count("events"), 4)
+
+
+class QuarantineTest(IntegrationTest):
+    """on_invalid: quarantine: bad events go to a table chgate creates, at the
+    door and when ClickHouse refuses them, and the good ones go in."""
+
+    SCHEMA = {"events": "id UInt32, ts DateTime, note String"}
+
+    def quarantined(self, where="1"):
+        text = self.ch.query(f"SELECT table, stage, code, field, row, token FROM `{self.db}`.events_quarantine "
+                             f"WHERE {where} ORDER BY time, row FORMAT JSONEachRow")
+        return [json.loads(line) for line in text.splitlines()]
+
+    def test_bad_events_land_in_the_quarantine_table_at_the_door_and_at_insert(self):
+        tokens = [{"name": "shop", "token": TOKEN, "tables": ["events", "loose"]}]
+        g = self.start({"events": {"strategy": "immediate", "on_invalid": "quarantine"},
+                        "loose": {"strategy": "immediate", "on_invalid": "quarantine", "schema": "off",
+                                  "quarantine_table": "events_quarantine"}},
+                       auth={"tokens": tokens})
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        wait_until(lambda: g.request("GET", "/v1/tables/events", headers=auth).json()["schema"]["state"]
+                   == "known", 10, message="the columns to be read")
+        good = {"id": 1, "ts": "2026-12-03 10:00:00", "note": "fine"}
+        r = g.post_events("events", [good, {"id": "seven"}, dict(good, id=2), {"colour": "red"}],
+                          headers=auth)
+        self.assertEqual(r.status, 202, r)
+        body = r.json()
+        self.assertEqual((body["accepted"], body["quarantined"]), (2, 2))
+        self.assertEqual([(e["index"], e["field"]) for e in body["errors"]], [(1, "id"), (3, "colour")])
+        self.wait_for_count("events", 2)
+        # chgate created the quarantine table, and the rows are there with why.
+        wait_until(lambda: self.ch.count(self.db, "events_quarantine") == 2
+                   if "events_quarantine" in self.ch.query(f"SHOW TABLES FROM `{self.db}`") else False,
+                   20, message="2 rows in the quarantine table")
+        rows = self.quarantined()
+        self.assertEqual(sorted((q["stage"], q["field"], q["row"], q["token"]) for q in rows),
+                         [("ingest", "colour", '{"colour": "red"}', "shop"),
+                          ("ingest", "id", '{"id": "seven"}', "shop")])
+        # The loose table checks nothing at the door: ClickHouse refuses the
+        # bad row, bisection finds it, and it goes to the same quarantine table.
+        self.ch.query(f"CREATE TABLE `{self.db}`.loose (id UInt32) ENGINE = Memory")
+        r = g.post_events("loose", [{"id": 1}, {"id": "x"}, {"id": 3}], headers=auth)
+        self.assertEqual(r.status, 202, r)
+        self.wait_for_count("loose", 2)
+        wait_until(lambda: len(self.quarantined("stage = 'insert'")) == 1, 20,
+                   message="the refused row in the quarantine table")
+        q = self.quarantined("stage = 'insert'")[0]
+        self.assertEqual((q["table"], q["code"], q["field"], q["row"]), ("loose", 27, "id", '{"id": "x"}'))
+        m = g.metrics()["tables"]
+        self.assertEqual(m["events"]["rows_quarantined_ingest"], 2)
+        self.assertEqual(m["loose"]["rows_quarantined_insert"], 1)
+        self.assertEqual(m["loose"]["rows_dead_lettered"], 0)
+        self.assertEqual(m["events"]["requests_rejected_invalid"], 0)
+        # Clients cannot write into it.
+        self.assertEqual(g.post_events("events_quarantine", {"id": 1}, headers=auth).status, 404)
 
 
 class CreateTablesTest(IntegrationTest):

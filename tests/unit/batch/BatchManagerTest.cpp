@@ -4,6 +4,7 @@
 #include "config/ConfigLoader.hpp"
 #include "flush/FlushQueue.hpp"
 #include "ingest/BodyDecoder.hpp"
+#include "store/Storage.hpp"
 
 using namespace chgate;
 using namespace chgate::batch;
@@ -337,4 +338,65 @@ TEST_CASE("idle shard buffers of a column list close, and a request makes them a
     const auto again = registry.route({"", "events"}, {"a", "k"});
     REQUIRE(again.shards);
     CHECK(again.shards->buffers.size() == 2);
+}
+
+TEST_CASE("a quarantine table is made for chgate's rows, checks and quarantines nothing") {
+    Fixture f(R"y(
+batching:
+  max_tables: 1
+  tables:
+    events: {on_invalid: quarantine}
+    orders: {on_invalid: quarantine, quarantine_table: "bad_{table}_rows"}
+    bad_orders_rows: {schema: check, on_invalid: quarantine, max_batch_size: 7}
+)y");
+    auto& registry = f.manager.registry();
+    const auto events = registry.find_table("events");
+    REQUIRE(events);
+    const auto q = registry.route_quarantine(*events);
+    REQUIRE(q.buffer);
+    const auto& qt = q.buffer->table();
+    CHECK(qt.name() == "events_quarantine");
+    CHECK(qt.is_quarantine());
+    CHECK(qt.config()->schema == config::SchemaCheck::off);
+    CHECK(qt.config()->on_invalid == config::OnInvalid::reject);
+    CHECK_FALSE(qt.counts_toward_max_tables);
+    CHECK(registry.route_quarantine(*events).buffer == q.buffer);
+    // Not for clients, unless configured.
+    CHECK(registry.route("events_quarantine").error == RouteError::unknown_table);
+    // A configured quarantine table keeps its own settings but what makes it one.
+    const auto orders = registry.find_table("orders");
+    REQUIRE(orders);
+    const auto oq = registry.route_quarantine(*orders);
+    REQUIRE(oq.buffer);
+    CHECK(oq.buffer->table().name() == "bad_orders_rows");
+    CHECK(oq.buffer->table().config()->max_batch_size == 7);
+    CHECK(oq.buffer->table().config()->schema == config::SchemaCheck::off);
+    CHECK(oq.buffer->table().config()->on_invalid == config::OnInvalid::reject);
+    CHECK(registry.route("bad_orders_rows").buffer);
+    // A reload keeps them quarantine tables.
+    f.manager.retune(config_from(R"y(
+batching:
+  tables:
+    events: {on_invalid: quarantine, strategy: size}
+    orders: {}
+)y"),
+                     Clock::now());
+    CHECK(qt.config()->schema == config::SchemaCheck::off);
+    CHECK(qt.config()->on_invalid == config::OnInvalid::reject);
+}
+
+TEST_CASE("rows of a quarantine table read back from its log find it a quarantine table") {
+    Fixture f(R"y(
+batching:
+  defaults: {on_invalid: quarantine}
+  tables: {events: {}}
+)y");
+    const auto r = f.manager.registry().route_for_recovery({"default", "events_quarantine", {}, 0});
+    REQUIRE(r.buffer);
+    CHECK(r.buffer->table().is_quarantine());
+    CHECK(r.buffer->table().config()->on_invalid == config::OnInvalid::reject);
+    // Not a quarantine table: the pattern needs a table name in it.
+    const auto other = f.manager.registry().route_for_recovery({"default", "_quarantine", {}, 0});
+    REQUIRE(other.buffer);
+    CHECK_FALSE(other.buffer->table().is_quarantine());
 }

@@ -102,3 +102,15 @@ TEST_CASE("18.16's unknown Enum value (LOGICAL_ERROR) is the row's fault") {
     CHECK(classify(answer(500, "Code: 49, e.displayText() = DB::Exception: Logical error"))
               .error_class == ErrorClass::retry);
 }
+
+TEST_CASE("the field a refused row's error names") {
+    using clickhouse::field_of_error;
+    CHECK(field_of_error("Code: 27, e.displayText() = DB::Exception: Cannot parse input: expected "
+                         "\" before: .5}: (while read the value of key ts): (at row 4)") == "ts");
+    CHECK(field_of_error(
+              "Code: 117, e.displayText() = DB::Exception: Unknown field found while "
+              "parsing JSONEachRow format: colour: (at row 1)\n, e.what() = DB::Exception") ==
+          "colour");
+    CHECK(field_of_error("Code: 241, Memory limit exceeded") == "");
+    CHECK(field_of_error("while read the value of key " + std::string(1000, 'k')).size() == 256);
+}

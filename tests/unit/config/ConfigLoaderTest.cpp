@@ -597,3 +597,24 @@ batching:
     CHECK(j.at("max_batch_time") == "2s");  // a duration as the YAML writes it
     CHECK(j.at("distributed") == false);
 }
+
+TEST_CASE("on_invalid and quarantine_table, with {table} for the table's name") {
+    const auto c = load(R"y(
+batching:
+  defaults: {on_invalid: quarantine}
+  tables:
+    events: {}
+    orders: {on_invalid: reject, quarantine_table: "bad_{table}"}
+)y")
+                       .config;
+    const auto& events = c->batching.tables.at("events");
+    CHECK(events.on_invalid == config::OnInvalid::quarantine);
+    CHECK(config::quarantine_table_of(events, "events") == "events_quarantine");
+    const auto& orders = c->batching.tables.at("orders");
+    CHECK(orders.on_invalid == config::OnInvalid::reject);
+    CHECK(config::quarantine_table_of(orders, "orders") == "bad_orders");
+    CHECK_THAT(error_of("batching: {tables: {t: {quarantine_table: \"bad-{table}\"}}}"),
+               Catch::Contains("is not a table name"));
+    CHECK_THAT(error_of("batching: {tables: {t: {on_invalid: drop}}}"),
+               Catch::Contains("on_invalid"));
+}

@@ -344,6 +344,62 @@ TEST_CASE("bad rows are isolated by bisection: the good go in, the bad to the de
     CHECK_THAT(bad.outcome->error, !Catch::Contains("Cannot parse input"));
 }
 
+TEST_CASE(
+    "under on_invalid: quarantine, refused rows go to the quarantine sink, else dead letters") {
+    for (const bool sink_takes : {true, false}) {
+        Rig rig;
+        config::TableConfig tcfg;
+        tcfg.on_invalid = config::OnInvalid::quarantine;
+        auto owner = std::make_shared<FakeOwner>(tcfg);
+        std::vector<std::string> sunk;
+        rig.flusher->on_quarantine([&](flush::BatchOwner& o, std::uint64_t id,
+                                       std::span<const store::DeadRow> rows, std::string& error) {
+            CHECK(&o == owner.get());
+            CHECK(id == 101);
+            if (!sink_takes) {
+                error = "its quota is full";
+                return false;
+            }
+            for (const auto& r : rows) {
+                CHECK(r.code == 27);
+                sunk.emplace_back(r.row);
+            }
+            return true;
+        });
+        auto b = rig.take(owner, "{\"a\":1}\n{\"bad\":1}\n{\"a\":3}\n{\"bad\":2}\n", 4);
+        ScriptedSender sender(refuse_bad);
+        rig.flusher->deliver(b, sender);
+        CHECK(owner->inserted_rows == 2);
+        CHECK(owner->done == store::DoneOutcome::quarantined);
+        if (sink_takes) {
+            CHECK(sunk == std::vector<std::string>{"{\"bad\":1}", "{\"bad\":2}"});
+            CHECK(dead_rows(*rig.storage) == 0);
+            CHECK(owner->bad_rows == 0);
+        } else {
+            CHECK(dead_rows(*rig.storage) == 2);  // the fallback
+            CHECK(owner->bad_rows == 2);
+        }
+    }
+}
+
+TEST_CASE("rows given up on, not refused, go to the dead letters even under quarantine") {
+    Rig rig;
+    config::TableConfig tcfg;
+    tcfg.on_invalid = config::OnInvalid::quarantine;
+    tcfg.failure_strategy = config::FailureStrategy::send_to_dlq;
+    tcfg.retry_attempts = 0;
+    auto owner = std::make_shared<FakeOwner>(tcfg);
+    bool sunk = false;
+    rig.flusher->on_quarantine([&](flush::BatchOwner&, std::uint64_t,
+                                   std::span<const store::DeadRow>,
+                                   std::string&) { return sunk = true; });
+    auto b = rig.take(owner, "{\"a\":1}\n", 1);
+    ScriptedSender sender([](std::string_view) { return transient(); });
+    rig.flusher->deliver(b, sender);
+    CHECK_FALSE(sunk);
+    CHECK(dead_rows(*rig.storage) == 1);
+}
+
 TEST_CASE("under LogAndContinue, bad rows are dropped and counted, not dead-lettered") {
     Rig rig;
     config::TableConfig tcfg;

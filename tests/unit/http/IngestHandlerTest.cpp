@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "batch/BatchManager.hpp"
+#include "batch/Quarantine.hpp"
 #include "config/ConfigLoader.hpp"
 #include "core/ShardSlots.hpp"
 #include "flush/FlushQueue.hpp"
@@ -719,4 +720,71 @@ batching:
     CHECK(table.stats().rows_coerced.load() == 2);
     CHECK(f.flushed()["INSERT INTO `default`.`events` FORMAT JSONEachRow"] ==
           "{\"id\": 1, \"note\": \"a\"}\n{\"id\": 1}\n{\"id\": 3}\n{\"id\": 4}\n");
+}
+
+TEST_CASE("on_invalid: quarantine takes the events that fit and quarantines the rest") {
+    Fixture f(R"y(
+batching:
+  tables:
+    events: {ack: buffered, on_invalid: quarantine}
+)y");
+    Schemas schemas(*f.config);
+    f.handler.set_row_checks(&schemas.checks);
+    batch::Quarantine quarantine(f.manager);
+    f.handler.set_quarantine(&quarantine);
+    const auto r =
+        f.events("events", R"([{"id": 1}, {"id": "x\"y"}, {"id": 2, "colour": 3}, {"id": 3}])");
+    CHECK(r.status == bhttp::status::accepted);
+    const auto body = nlohmann::json::parse(r.body);
+    CHECK(body["accepted"] == 2);
+    CHECK(body["quarantined"] == 2);
+    REQUIRE(body["errors"].size() == 2);
+    CHECK(body["errors"][0]["index"] == 1);
+    CHECK(body["errors"][0]["field"] == "id");
+    CHECK(body["errors"][0]["expected"] == "UInt64");
+    CHECK(body["errors"][1]["index"] == 2);
+    CHECK(body["errors"][1]["field"] == "colour");
+    // A request with nothing that fits is quarantined whole, and answered.
+    const auto none = nlohmann::json::parse(f.events("events", R"({"id": -1})").body);
+    CHECK(none["accepted"] == 0);
+    CHECK(none["quarantined"] == 1);
+    const auto& table = f.manager.registry().route("events").buffer->table();
+    CHECK(table.stats().rows_quarantined_ingest.load() == 3);
+    CHECK(table.stats().requests_rejected_invalid.load() == 0);
+    // Clients cannot write into the quarantine table chgate made.
+    CHECK(f.events("events_quarantine", R"({"id": 1})").status == bhttp::status::not_found);
+    auto out = f.flushed();
+    CHECK(out["INSERT INTO `default`.`events` FORMAT JSONEachRow"] == "{\"id\": 1}\n{\"id\": 3}\n");
+    std::vector<nlohmann::json> quarantined;
+    std::istringstream lines(out["INSERT INTO `default`.`events_quarantine` FORMAT JSONEachRow"]);
+    for (std::string line; std::getline(lines, line);)
+        quarantined.push_back(nlohmann::json::parse(line));
+    REQUIRE(quarantined.size() == 3);
+    CHECK(quarantined[0]["table"] == "events");
+    CHECK(quarantined[0]["stage"] == "ingest");
+    CHECK(quarantined[0]["code"] == 0);
+    CHECK(quarantined[0]["field"] == "id");
+    CHECK(quarantined[0]["row"] == R"({"id": "x\"y"})");  // byte for byte as sent
+    CHECK_THAT(quarantined[0]["error"].get<std::string>(), Catch::Contains("UInt64"));
+    CHECK(quarantined[1]["row"] == R"({"id": 2, "colour": 3})");
+    CHECK(quarantined[2]["row"] == R"({"id": -1})");
+}
+
+TEST_CASE("a quarantine table that cannot take the events refuses the request") {
+    Fixture f(R"y(
+batching:
+  tables:
+    events: {ack: buffered, on_invalid: quarantine}
+    events_quarantine: {ack: buffered, max_memory: 4KiB}
+)y");
+    Schemas schemas(*f.config);
+    f.handler.set_row_checks(&schemas.checks);
+    batch::Quarantine quarantine(f.manager);
+    f.handler.set_quarantine(&quarantine);
+    const std::string big = "{\"id\": \"" + std::string(5000, 'x') + "\"}";
+    const auto r = f.events("events", "[{\"id\": 1}, " + big + "]");
+    CHECK(r.status == bhttp::status::too_many_requests);
+    CHECK_THAT(r.body, Catch::Contains("quarantine"));
+    // Nothing of the request was stored.
+    CHECK(f.flushed()["INSERT INTO `default`.`events` FORMAT JSONEachRow"].empty());
 }

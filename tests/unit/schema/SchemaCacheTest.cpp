@@ -174,3 +174,37 @@ TEST_CASE("the cache holds at most max_tables, and forgets tables chgate no long
     cache.run_once(SchemaCache::Clock::now());
     CHECK(cache.get("db", "new"));
 }
+
+TEST_CASE("a missing table chgate makes is created and read again; a failed CREATE retries") {
+    std::vector<std::string> queries;
+    bool created = false;
+    bool refuse = true;
+    SchemaCache cache(
+        [&](const std::string& sql, std::size_t) {
+            queries.push_back(sql);
+            if (sql.rfind("CREATE", 0) == 0) {
+                if (refuse) return answer("Code: 497, e.displayText() = DB::Exception: no", 500);
+                created = true;
+                return answer("");
+            }
+            return answer(created ? kTwoColumns : R"({"data": []})");
+        },
+        60s, 10);
+    cache.creates([](const SchemaCache::Key& key) {
+        return key.second == "q" ? "CREATE TABLE " + key.first + ".q" : std::string();
+    });
+    const auto t0 = SchemaCache::Clock::now();
+    cache.want("db", "q");
+    cache.want("db", "other");
+    cache.run_once(t0);
+    // "other" is missing and left alone; "q" could not be created yet.
+    CHECK_FALSE(cache.get("db", "other")->exists);
+    CHECK(cache.get("db", "other")->columns);
+    CHECK_FALSE(cache.get("db", "q")->columns);
+    CHECK_THAT(cache.get("db", "q")->error, Contains("creating it failed: HTTP 500"));
+    refuse = false;
+    cache.run_once(t0 + 60s);
+    REQUIRE(cache.get("db", "q")->columns);
+    CHECK(cache.get("db", "q")->exists);
+    CHECK(std::count(queries.begin(), queries.end(), "CREATE TABLE db.q") == 2);
+}
