@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "batch/QuarantineReplay.hpp"
 #include "clickhouse/ErrorClassifier.hpp"
 #include "clickhouse/HttpClient.hpp"
 #include "clickhouse/ReplicaSender.hpp"
@@ -14,6 +15,7 @@
 #include "config/ConfigDiff.hpp"
 #include "config/ListenAddress.hpp"
 #include "http/AdminHandler.hpp"
+#include "http/RowChecks.hpp"
 #include "store/DeadLetters.hpp"
 #include "store/Spool.hpp"
 #include "util/Log.hpp"
@@ -130,6 +132,71 @@ schema::SchemaCache::Query App::schema_query() {
     };
 }
 
+void App::move_dead_letters() {
+    auto& dead_letters = storage_->dead_letters();
+    const auto counts = dead_letters.counts();
+    if (counts.empty()) return;
+    for (const auto& table : manager_.registry().tables()) {
+        if (table->is_quarantine() ||
+            table->config()->on_invalid != config::OnInvalid::quarantine ||
+            !counts.contains(table->database() + "." + table->table())) {
+            continue;
+        }
+        std::string error;
+        quarantine_->take_dead_letters(*table, dead_letters, error);
+    }
+}
+
+batch::QuarantineReplayResult App::replay_quarantine(batch::Table& table,
+                                                     const batch::QuarantineFilter& filter,
+                                                     const std::atomic<bool>& stop) {
+    // A replay follows a schema fix: the columns are read again first, and
+    // the row checks look at them again (once a second).
+    const auto asked = schema::SchemaCache::Clock::now();
+    schemas_->refresh(table.database(), table.insert_table());
+    for (int i = 0; i < 100 && !stop.load(); ++i) {
+        const auto known = schemas_->get(table.database(), table.insert_table());
+        if (known && known->read_steady >= asked) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    const auto run = schema_query();
+    const batch::QuarantineQuery query = [run](const std::string& sql, std::string& answer,
+                                               std::string& error) {
+        constexpr std::size_t kMaxAnswer = 256u << 20;
+        auto r = run(sql, kMaxAnswer + 1);
+        if (!r.transport_ok) {
+            error = r.transport_error;
+        } else if (r.status != 200) {
+            error = "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 300);
+        } else if (r.truncated) {
+            error = "ClickHouse's answer is over 256 MiB";
+        } else {
+            answer = std::move(r.body);
+            return true;
+        }
+        return false;
+    };
+    auto* checks = router_.row_checks();
+    const batch::QuarantineCheck check = [checks, &table](
+                                             std::string_view row,
+                                             std::string& rewritten) -> std::optional<std::string> {
+        const auto cfg = table.config();
+        if (checks == nullptr || cfg->schema == config::SchemaCheck::off) return std::nullopt;
+        const auto checker = checks->checker(table, *cfg, http::RowChecks::Clock::now());
+        if (!checker) return std::nullopt;  // columns not known: ClickHouse checks them
+        std::string scratch;
+        bool changed = false;
+        const auto fault = cfg->schema == config::SchemaCheck::coerce
+                               ? checker->coerce(row, scratch, rewritten, changed)
+                               : checker->check(row, scratch);
+        if (!fault) return std::nullopt;
+        return fault->reason +
+               (fault->expected.empty() ? "" : " (column type " + fault->expected + ")");
+    };
+    return batch::replay_quarantine(manager_, *quarantine_, table, filter, query, check, stop);
+}
+
 void App::block_signals() {
     const auto set = handled_signals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
@@ -178,6 +245,7 @@ void App::start() {
         stop_replay_.store(true);
         if (replay_.joinable()) replay_.join();
         spool_replayer_.stop();
+        dead_letter_mover_.stop();
         manager_.stop();
         queue_.close();
         flusher_.join();
@@ -245,8 +313,22 @@ void App::start_threads() {
     flusher_.start();
     manager_.start();
     spool_replayer_.start();
+    // Dead letters of tables with on_invalid: quarantine move into their
+    // quarantine tables, once the logs are replayed, every 10 s.
+    dead_letter_mover_.start(
+        "chgate-dlq-move",
+        [this](bool last) {
+            const auto next = PeriodicTask::TimePoint::clock::now() + std::chrono::seconds(10);
+            if (last || !manager_.registry().ready()) return next;
+            move_dead_letters();
+            return next;
+        },
+        PeriodicTask::TimePoint::clock::now() + std::chrono::seconds(1));
     router_.admin().set_reload([this] { return reload(); });
     router_.admin().set_drain([this](std::chrono::milliseconds t) { return drain(t); });
+    router_.admin().set_quarantine_replay(
+        [this](batch::Table& table, const batch::QuarantineFilter& filter,
+               const std::atomic<bool>& stop) { return replay_quarantine(table, filter, stop); });
     server_.start();
     replay_ = std::thread([this] {
         set_thread_name("chgate-replay");
@@ -423,6 +505,7 @@ int App::stop() {
     if (replay_.joinable()) replay_.join();
     // No more batches come back from the spool: they stay on disk for the next start.
     spool_replayer_.stop();
+    dead_letter_mover_.stop();
     // 3. Seal what those last requests added: everything accepted is now queued.
     manager_.stop();
     manager_.seal_all(flush::FlushReason::shutdown);

@@ -8,6 +8,7 @@
 #include "batch/BatchManager.hpp"
 #include "batch/MemoryBudget.hpp"
 #include "batch/Quarantine.hpp"
+#include "batch/QuarantineReplay.hpp"
 #include "batch/SpoolReplayer.hpp"
 #include "clickhouse/ClusterCheck.hpp"
 #include "clickhouse/ReplicaSet.hpp"
@@ -23,6 +24,7 @@
 #include "schema/TableCreator.hpp"
 #include "store/Storage.hpp"
 #include "util/Mutex.hpp"
+#include "util/PeriodicTask.hpp"
 
 namespace chgate::app {
 
@@ -69,6 +71,13 @@ class App {
     void apply_shards(const std::vector<config::ShardConfig>& shards, const char* why);
     /// How the schema cache reads system.columns: from a server of the
     /// replica set of tables without shard_by, one that answers first.
+    /// Moves dead letters of tables with on_invalid: quarantine into their
+    /// quarantine tables (on its own thread).
+    void move_dead_letters();
+    /// POST /admin/quarantine/{table}/replay, on the admin thread.
+    batch::QuarantineReplayResult replay_quarantine(batch::Table& table,
+                                                    const batch::QuarantineFilter& filter,
+                                                    const std::atomic<bool>& stop);
     schema::SchemaCache::Query schema_query();
 
     const config::ConfigPtr config_;
@@ -85,6 +94,7 @@ class App {
     std::unique_ptr<schema::SchemaCache> schemas_;             // each table's columns
     std::unique_ptr<schema::TableCreator> creator_;            // with clickhouse.create_tables
     std::unique_ptr<batch::Quarantine> quarantine_;            // on_invalid: quarantine
+    PeriodicTask dead_letter_mover_;                           // dead letters into quarantine
     batch::BatchManager manager_;
     flush::Flusher flusher_;
     batch::SpoolReplayer spool_replayer_;

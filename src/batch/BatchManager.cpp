@@ -1,5 +1,6 @@
 #include "batch/BatchManager.hpp"
 
+#include <thread>
 #include <utility>
 
 #include "flush/FlushQueue.hpp"
@@ -16,6 +17,25 @@ BatchManager::BatchManager(config::ConfigPtr startup, flush::FlushQueue& queue,
       registry_(std::move(startup), budget, inserted_rate, storage),
       replayer_(registry_, queue, storage),
       timer_(registry_, queue, storage) {}
+
+bool BatchManager::append_waiting(TableBuffer& buffer, std::string_view body,
+                                  std::span<const core::RowSlice> rows,
+                                  const flush::CommitWaiterPtr& waiter,
+                                  const std::atomic<bool>& stop, std::string& error) {
+    for (;;) {
+        const auto r = append(buffer, body, rows, Clock::now(), waiter);
+        if (r.admission == Admission::ok) return true;
+        if (r.admission == Admission::too_large) {
+            error = "the rows are larger than table " + buffer.table().name() + "'s max_memory";
+            return false;
+        }
+        if (stop.load()) {
+            error = "chgate is stopping";
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
 
 AppendResult BatchManager::append(TableBuffer& buffer, std::string_view body,
                                   std::span<const core::RowSlice> rows, TimePoint now,

@@ -36,6 +36,13 @@ class BatchManager {
     AppendResult append(TableBuffer& buffer, std::string_view body,
                         std::span<const core::RowSlice> rows, TimePoint now,
                         const flush::CommitWaiterPtr& waiter = nullptr);
+    /// As append(), for rows that must go in (replays, off the io threads):
+    /// while the table's quota is full, waits and tries again, until `stop`.
+    /// False, with `error`, when the rows are larger than its max_memory or
+    /// chgate is stopping.
+    bool append_waiting(TableBuffer& buffer, std::string_view body,
+                        std::span<const core::RowSlice> rows, const flush::CommitWaiterPtr& waiter,
+                        const std::atomic<bool>& stop, std::string& error);
     /// Appends each shard's rows to its buffer, all or nothing: the table's
     /// quota is reserved once for the whole request, so that no shard keeps
     /// rows of a request that is refused. The buffers share one table.

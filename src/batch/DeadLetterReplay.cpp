@@ -11,29 +11,6 @@ namespace chgate::batch {
 
 using namespace std::chrono_literals;
 
-namespace {
-
-// Appends one chunk of rows, waiting while the table's quota is full.
-bool append_chunk(BatchManager& manager, TableBuffer& buffer, const std::string& body,
-                  const std::vector<core::RowSlice>& slices, const flush::CommitWaiterPtr& waiter,
-                  const std::atomic<bool>& stop, std::string& error) {
-    for (;;) {
-        const auto r = manager.append(buffer, body, slices, Clock::now(), waiter);
-        if (r.admission == Admission::ok) return true;
-        if (r.admission == Admission::too_large) {
-            error = "a dead-letter row is larger than the table's max_memory";
-            return false;
-        }
-        if (stop.load()) {
-            error = "chgate is stopping";
-            return false;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
-}
-
-}  // namespace
-
 DeadLetterReplayResult replay_dead_letters(BatchManager& manager, store::DeadLetters& dead_letters,
                                            const std::string& database, const std::string& table,
                                            const std::atomic<bool>& stop) {
@@ -58,7 +35,7 @@ DeadLetterReplayResult replay_dead_letters(BatchManager& manager, store::DeadLet
         bool ok = true;
         auto flush = [&] {
             if (slices.empty() || !ok) return;
-            ok = append_chunk(manager, *route.buffer, body, slices, waiter, stop, result.error);
+            ok = manager.append_waiting(*route.buffer, body, slices, waiter, stop, result.error);
             body.clear();
             slices.clear();
         };

@@ -1,10 +1,14 @@
 #include "batch/Quarantine.hpp"
 
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
 #include "batch/BatchManager.hpp"
+#include "clickhouse/ErrorClassifier.hpp"
+#include "store/DeadLetters.hpp"
 #include "store/Wal.hpp"
+#include "util/Log.hpp"
 #include "util/Text.hpp"
 
 namespace chgate::batch {
@@ -114,6 +118,65 @@ bool Quarantine::add(Table& source, QuarantineStage stage, std::string_view batc
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     return true;
+}
+
+std::uint64_t Quarantine::take_dead_letters(Table& source, store::DeadLetters& dead_letters,
+                                            std::string& error) {
+    constexpr std::size_t kChunk = 1000;
+    std::uint64_t moved = 0;
+    for (const auto& taken : dead_letters.take(source.database(), source.table())) {
+        // Each chunk's texts live until it is added.
+        std::vector<std::string> batch_ids, fields, errors, rows;
+        std::vector<int> codes;
+        bool ok = true;
+        auto flush = [&] {
+            if (!ok || rows.empty()) return;
+            std::vector<QuarantinedRow> chunk;
+            for (std::size_t i = 0; i < rows.size(); ++i)
+                chunk.push_back({rows[i], codes[i], fields[i], errors[i]});
+            // One batch id per call is enough for the operator: the first.
+            ok = add(source, QuarantineStage::insert, batch_ids.front(), "", chunk, error, true);
+            if (ok) moved += rows.size();
+            batch_ids.clear(), fields.clear(), errors.clear(), rows.clear(), codes.clear();
+        };
+        for (const auto& file : taken.files) {
+            store::DeadLetters::read_entries(
+                file, [&](std::string_view record, std::string_view row) {
+                    if (!ok) return;
+                    int code = 0;
+                    std::string batch_id, message;
+                    try {
+                        const auto j = nlohmann::json::parse(record);
+                        code = j.value("code", 0);
+                        batch_id = j.contains("batch_id") ? j["batch_id"].dump() : "";
+                        message = j.value("error", std::string());
+                    } catch (const std::exception&) {
+                        message = "(the dead-letter record could not be read)";
+                    }
+                    if (!batch_id.empty() && batch_id.front() == '"')
+                        batch_id = batch_id.substr(1, batch_id.size() - 2);
+                    batch_ids.push_back(std::move(batch_id));
+                    fields.push_back(clickhouse::field_of_error(message));
+                    errors.push_back(std::move(message));
+                    rows.emplace_back(row);
+                    codes.push_back(code);
+                    if (rows.size() >= kChunk) flush();
+                });
+        }
+        flush();
+        if (!ok) {
+            LOG_WARN << "table " << source.name() << ": dead letters not moved into the "
+                     << "quarantine table yet (" << error << "); they are kept";
+            dead_letters.give_back(taken);
+            break;
+        }
+        dead_letters.release(taken);
+    }
+    if (moved > 0) {
+        LOG_INFO << "table " << source.name() << ": moved " << moved
+                 << " dead-letter rows into its quarantine table";
+    }
+    return moved;
 }
 
 }  // namespace chgate::batch

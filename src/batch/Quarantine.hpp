@@ -6,6 +6,10 @@
 #include <string>
 #include <string_view>
 
+namespace chgate::store {
+class DeadLetters;
+}
+
 namespace chgate::batch {
 
 class BatchManager;
@@ -49,6 +53,15 @@ class Quarantine {
     bool add(Table& source, QuarantineStage stage, std::string_view batch_id,
              std::string_view token, std::span<const QuarantinedRow> rows, std::string& error,
              bool wait_durable = false);
+
+    /// Moves the dead letters of `source` (rows kept there while its
+    /// quarantine table could not take them, or given up on) into its
+    /// quarantine table, stage insert. The files go once every row is in the
+    /// quarantine table's log; if it cannot take them all now they are put
+    /// back (and the rows moved so far will be moved twice).
+    /// Returns the rows moved. Blocks: not on an io thread.
+    std::uint64_t take_dead_letters(Table& source, store::DeadLetters& dead_letters,
+                                    std::string& error);
 
   private:
     BatchManager& manager_;

@@ -178,10 +178,16 @@ struct TableConfig {
 /// The quarantine table of `table` under `t`: quarantine_table with {table}
 /// replaced.
 inline std::string quarantine_table_of(const TableConfig& t, std::string_view table) {
-    std::string out = t.quarantine_table;
-    for (auto at = out.find("{table}"); at != std::string::npos;
-         at = out.find("{table}", at + table.size())) {
-        out.replace(at, 7, table);
+    constexpr std::string_view kName = "{table}";
+    const std::string_view pattern = t.quarantine_table;
+    std::string out;
+    for (std::size_t i = 0; i < pattern.size();) {
+        if (pattern.substr(i, kName.size()) == kName) {
+            out.append(table);
+            i += kName.size();
+        } else {
+            out += pattern[i++];
+        }
     }
     return out;
 }

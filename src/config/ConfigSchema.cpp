@@ -619,9 +619,9 @@ struct LocalTableValue {
 struct QuarantineTableValue {
     std::string read(Reader& r, const YAML::Node& n, const std::string& path) const {
         const auto text = r.scalar(n, path);
-        std::string probe = text;
-        for (auto at = probe.find("{table}"); at != std::string::npos; at = probe.find("{table}"))
-            probe.replace(at, 7, "t");
+        TableConfig with;
+        with.quarantine_table = text;
+        const auto probe = quarantine_table_of(with, "t");
         if (!core::is_identifier(probe)) {
             std::string message = "\"";
             message.append(text).append(

@@ -1,5 +1,6 @@
 #include "http/AdminHandler.hpp"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "batch/BatchManager.hpp"
@@ -8,6 +9,7 @@
 #include "core/TableName.hpp"
 #include "http/ApiError.hpp"
 #include "http/UrlQuery.hpp"
+#include "ingest/RowCheck.hpp"
 #include "store/DeadLetters.hpp"
 #include "store/Storage.hpp"
 #include "util/Json.hpp"
@@ -41,6 +43,25 @@ void AdminHandler::stop() {
 }
 
 namespace {
+// A unix time, or ISO 8601 with a zone ("2026-12-03T10:00:00Z"), as unix seconds.
+bool parse_time(std::string_view text, std::int64_t& out) {
+    std::string digits;
+    if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos) {
+        digits = text;
+    } else {
+        std::string quoted = "\"", scratch;
+        quoted.append(text).push_back('"');
+        if (text.find_first_of("\"\\") != std::string_view::npos ||
+            !ingest::coerce_value(ingest::parse_column_type("DateTime"), quoted, {}, scratch,
+                                  digits) ||
+            digits.find_first_not_of("0123456789") != std::string::npos) {
+            return false;
+        }
+    }
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+    return ec == std::errc{} && end == digits.data() + digits.size() && !digits.empty();
+}
+
 // 405 with Allow unless the request uses `allowed` (GET or POST).
 std::optional<Response> wrong_method(const Request& req, bhttp::verb allowed) {
     if (req.method() == allowed) return std::nullopt;
@@ -66,12 +87,20 @@ std::optional<Response> AdminHandler::handle(const Request& req, std::string_vie
         if (auto wrong = wrong_method(req, bhttp::verb::post)) return wrong;
         return flush(path == kFlush ? std::string_view() : path.substr(kFlush.size() + 1));
     }
+    constexpr std::string_view kQuarantine = "/quarantine/";
+    constexpr std::string_view kReplay = "/replay";
+    if (path.starts_with(kQuarantine) && path.ends_with(kReplay) &&
+        path.size() > kQuarantine.size() + kReplay.size() && quarantine_replay_) {
+        if (auto wrong = wrong_method(req, bhttp::verb::post)) return wrong;
+        return replay_quarantine(
+            path.substr(kQuarantine.size(), path.size() - kQuarantine.size() - kReplay.size()),
+            split_target(req.target()).query, defer);
+    }
     if (storage_ == nullptr) return error_response(ApiError::not_found, "no storage configured");
     if (path == kDeadLetter) {
         if (auto wrong = wrong_method(req, bhttp::verb::get)) return wrong;
         return dead_letters();
     }
-    constexpr std::string_view kReplay = "/replay";
     if (path.starts_with(std::string(kDeadLetter) + "/") && path.ends_with(kReplay)) {
         if (auto wrong = wrong_method(req, bhttp::verb::post)) return wrong;
         const auto table = path.substr(kDeadLetter.size() + 1,
@@ -176,6 +205,57 @@ std::optional<Response> AdminHandler::replay(std::string_view name, const Defer&
         nlohmann::ordered_json body = {{"table", t.database + "." + t.table},
                                        {"replayed", result.rows},
                                        {"committed", result.committed}};
+        if (!result.error.empty()) body["error"] = result.error;
+        Response r;
+        r.status = result.error.empty() ? bhttp::status::ok : bhttp::status::service_unavailable;
+        r.body = dump_json(body);
+        return r;
+    });
+}
+
+std::optional<Response> AdminHandler::replay_quarantine(std::string_view name,
+                                                        std::string_view url_query,
+                                                        const Defer& defer) {
+    auto table = manager_.registry().find_table(name);
+    if (!table) {
+        return error_response(ApiError::not_found, "no table " + client_quote(name));
+    }
+    if (table->config()->on_invalid != config::OnInvalid::quarantine) {
+        return error_response(
+            ApiError::bad_request,
+            "table " + table->name() + " does not quarantine its bad events (on_invalid: reject)");
+    }
+    batch::QuarantineFilter filter;
+    if (const auto since = query_param(url_query, "since")) {
+        std::int64_t t = 0;
+        if (!parse_time(*since, t)) {
+            return error_response(
+                ApiError::bad_request,
+                "since must be a unix time or YYYY-MM-DDThh:mm:ssZ, not " + client_quote(*since));
+        }
+        filter.since = t;
+    }
+    if (const auto code = query_param(url_query, "code")) {
+        int c = 0;
+        const auto [end, ec] = std::from_chars(code->data(), code->data() + code->size(), c);
+        if (ec != std::errc{} || end != code->data() + code->size()) {
+            return error_response(ApiError::bad_request,
+                                  "code must be an integer, not " + client_quote(*code));
+        }
+        filter.code = c;
+    }
+    if (const auto field = query_param(url_query, "field")) {
+        if (field->size() > 256) {
+            return error_response(ApiError::bad_request, "field is over 256 bytes");
+        }
+        filter.field = std::string(*field);
+    }
+    return answer_from_thread(defer, [this, table, filter] {
+        const auto result = quarantine_replay_(*table, filter, stopping_);
+        nlohmann::ordered_json body = {
+            {"table", table->name()},        {"replayed", result.rows},
+            {"sent", result.sent},           {"refused", result.refused},
+            {"committed", result.committed}, {"removed", result.removed}};
         if (!result.error.empty()) body["error"] = result.error;
         Response r;
         r.status = result.error.empty() ? bhttp::status::ok : bhttp::status::service_unavailable;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "batch/QuarantineReplay.hpp"
 #include "config/ConfigDiff.hpp"
 #include "http/Response.hpp"
 #include "http/Router.hpp"
@@ -36,10 +37,9 @@ struct DrainReport {
     bool replaying = false;  ///< the write-ahead logs are still being replayed
 };
 
-/// /admin/: flush, reload, drain, dead-letter counts and replay. Who may use it is
-/// decided before (Access::check_admin). Work that takes long (a reload, a
-/// replay) runs on one admin thread at a time: a second request meanwhile
-/// gets 409.
+/// /admin/: flush, reload, drain, dead-letter counts and replay, quarantine replay. Who may use it
+/// is decided before (Access::check_admin). Work that takes long (a reload, a replay) runs on one
+/// admin thread at a time: a second request meanwhile gets 409.
 class AdminHandler {
   public:
     AdminHandler(batch::BatchManager& manager, store::Storage* storage);
@@ -57,6 +57,13 @@ class AdminHandler {
         drain_ = std::move(drain);
     }
 
+    /// What POST /admin/quarantine/{table}/replay runs for a table with
+    /// on_invalid: quarantine (the App's: it reads the columns again first).
+    /// Unset: 404.
+    using QuarantineReplay = std::function<batch::QuarantineReplayResult(
+        batch::Table&, const batch::QuarantineFilter&, const std::atomic<bool>& stop)>;
+    void set_quarantine_replay(QuarantineReplay replay) { quarantine_replay_ = std::move(replay); }
+
     /// Ends replays in progress (their files come back at the next start) and
     /// joins their threads. Before the batch manager goes.
     void stop();
@@ -66,6 +73,9 @@ class AdminHandler {
     /// POST /admin/flush[/{table}]: seals open buffers now; 202 once queued.
     Response flush(std::string_view table);
     std::optional<Response> replay(std::string_view table, const Defer& defer);
+    /// POST /admin/quarantine/{table}/replay[?since=&code=&field=].
+    std::optional<Response> replay_quarantine(std::string_view table, std::string_view url_query,
+                                              const Defer& defer);
     /// POST /admin/reload: 200 with what changed, 400 for a file that does not
     /// load. On an admin thread (answer_from_thread): it reads a file.
     Response reload();
@@ -81,6 +91,7 @@ class AdminHandler {
     store::Storage* const storage_;
     std::function<config::ReloadReport()> reload_;  // set before the server starts
     std::function<DrainReport(std::chrono::milliseconds)> drain_;
+    QuarantineReplay quarantine_replay_;
     std::atomic<bool> stopping_{false};
     Mutex mutex_;
     // Guarded by mutex_: the admin thread of the last work, and whether it is done.

@@ -62,6 +62,8 @@ class Router {
     void stop();
     /// For wiring (App sets the reload hook); not while requests are served.
     AdminHandler& admin() { return *admin_; }
+    /// The tables' row checkers (set_schemas); null without schemas.
+    RowChecks* row_checks() { return row_checks_.get(); }
 
     /// Checks a request on its headers alone, before its body is read (and
     /// before "100 Continue"): the path, the method, access, and whether the

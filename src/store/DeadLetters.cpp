@@ -222,6 +222,26 @@ std::vector<DeadLetters::Taken> DeadLetters::take(const std::string& database,
     return out;
 }
 
+void DeadLetters::give_back(const Taken& taken) {
+    LockGuard lock(mutex_);
+    const auto name = target_dir_name(taken.target);
+    const auto home = dir_ / name;
+    std::error_code ec;
+    std::filesystem::create_directories(home, ec);
+    if (!std::filesystem::exists(home / "meta.json")) {
+        std::filesystem::copy_file(taken.dir / "meta.json", home / "meta.json", ec);
+    }
+    for (const auto& f : ndjson_files(taken.dir)) {
+        std::filesystem::rename(
+            f, home / (f.stem().string() + ".back-" + std::to_string(++taken_) + ".ndjson"), ec);
+    }
+    std::filesystem::remove_all(taken.dir, ec);
+    sync_dir(home);
+    sync_dir(dir_);
+    targets_[name] = taken.target;
+    counts_[name] = count_dir(home);
+}
+
 void DeadLetters::release(const Taken& taken) {
     std::error_code ec;
     std::filesystem::remove_all(taken.dir, ec);
@@ -258,15 +278,23 @@ std::uint64_t DeadLetters::expire(std::chrono::system_clock::time_point now,
 
 std::uint64_t DeadLetters::read_rows(const std::filesystem::path& file,
                                      const std::function<void(std::string_view)>& sink) {
+    return read_entries(file, [&](std::string_view, std::string_view row) { sink(row); });
+}
+
+std::uint64_t DeadLetters::read_entries(
+    const std::filesystem::path& file,
+    const std::function<void(std::string_view record, std::string_view row)>& sink) {
     std::ifstream in(file);
     std::uint64_t n = 0;
+    std::string record;
     for (std::string line; std::getline(in, line);) {
         // The event is the last field, after every escaped string: the first
         // ,"row": is the field itself, and the line ends with its closing brace.
         const auto at = line.find(kRowField);
         if (at == std::string::npos || line.empty() || line.back() != '}') continue;
         const auto begin = at + kRowField.size();
-        sink(std::string_view(line).substr(begin, line.size() - 1 - begin));
+        record.assign(line, 0, at).push_back('}');
+        sink(record, std::string_view(line).substr(begin, line.size() - 1 - begin));
         ++n;
     }
     return n;

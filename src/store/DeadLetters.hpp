@@ -58,6 +58,9 @@ class DeadLetters {
     std::vector<Taken> take(const std::string& database, const std::string& table);
     /// Deletes what take() moved aside (its rows are committed or dead letters again).
     void release(const Taken& taken);
+    /// Puts what take() moved aside back among the table's dead letters (its
+    /// rows could not go elsewhere now).
+    void give_back(const Taken& taken);
 
     /// Deletes the files whose rows are all older than `retention`
     /// (storage.dead_letter_retention), by the UTC day in their names.
@@ -70,6 +73,12 @@ class DeadLetters {
     /// The events in a dead-letter file, in order. Returns how many.
     static std::uint64_t read_rows(const std::filesystem::path& file,
                                    const std::function<void(std::string_view row)>& sink);
+    /// Each line of a dead-letter file: what was recorded with the event as
+    /// a JSON object ({"time", "table", "batch_id", "code", "error"}), and the
+    /// event as sent. Returns how many.
+    static std::uint64_t read_entries(
+        const std::filesystem::path& file,
+        const std::function<void(std::string_view record, std::string_view row)>& sink);
 
     const std::filesystem::path& dir() const { return dir_; }
 

@@ -219,6 +219,72 @@ class QuarantineTest(IntegrationTest):
         # Clients cannot write into it.
         self.assertEqual(g.post_events("events_quarantine", {"id": 1}, headers=auth).status, 404)
 
+    def test_a_replay_after_an_alter_sends_what_fits_now_and_keeps_the_rest(self):
+        g = self.start({"events": {"strategy": "immediate", "on_invalid": "quarantine"}})
+        wait_until(lambda: g.request("GET", "/v1/tables/events").json()["schema"]["state"] == "known",
+                   10, message="the columns to be read")
+        good = {"id": 1, "ts": "2026-12-03 10:00:00", "note": "fine"}
+        coloured = [dict(good, id=i, colour=f"c{i}") for i in (2, 3)]
+        r = g.post_events("events", [good] + coloured + [dict(good, id="seven"), coloured[0]])
+        self.assertEqual((r.status, r.json()["quarantined"]), (202, 4), r)
+        wait_until(lambda: self.ch.count(self.db, "events_quarantine") == 4
+                   if "events_quarantine" in self.ch.query(f"SHOW TABLES FROM `{self.db}`") else False,
+                   20, message="4 rows in the quarantine table")
+        # The schema catches up with the events; only the colour rows are taken.
+        self.ch.query(f"ALTER TABLE `{self.db}`.events ADD COLUMN colour String")
+        r = g.request("POST", "/admin/quarantine/events/replay?field=colour")
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual((body["replayed"], body["sent"], body["refused"], body["removed"]), (3, 3, 0, 3))
+        self.assertTrue(body["committed"])
+        self.wait_for_count("events", 4)
+        self.assertEqual(self.ch.query(f"SELECT colour FROM `{self.db}`.events WHERE colour != '' "
+                                       f"ORDER BY colour FORMAT TSV").split(), ["c2", "c2", "c3"])
+        left = self.quarantined()
+        self.assertEqual([q["field"] for q in left], ["id"])
+        # A replay of the rest: it still does not fit, so it stays, quarantined anew.
+        r = g.request("POST", "/admin/quarantine/events/replay")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["replayed"], r.json()["refused"], r.json()["removed"]), (1, 1, 1))
+        wait_until(lambda: len(self.quarantined()) == 1, 10, message="the old copy to go")
+        self.assertEqual(self.quarantined()[0]["row"], json.dumps(dict(good, id="seven")))
+        # Bad requests.
+        self.assertEqual(g.request("POST", "/admin/quarantine/events/replay?code=x").status, 400)
+        self.assertEqual(g.request("POST", "/admin/quarantine/nope/replay").status, 404)
+        self.assertEqual(g.request("GET", "/admin/quarantine/events/replay").status, 405)
+
+
+class QuarantineFallbackTest(IntegrationTest):
+    """Refused rows the quarantine table cannot take go to the dead letters,
+    and move into it once it can."""
+
+    def test_dead_letters_move_into_the_quarantine_table_once_it_can_take_them(self):
+        storage = self.storage_dir()
+        tables = {"loose": {"strategy": "immediate", "on_invalid": "quarantine", "schema": "off"},
+                  "loose_quarantine": {"max_memory": "4KiB"}}
+        g = self.start(tables, storage)
+        self.ch.query(f"CREATE TABLE `{self.db}`.loose (id UInt32, note String) ENGINE = Memory")
+        r = g.post_events("loose", [{"id": 1, "note": "a"}, {"id": "bad", "note": "x" * 5000}])
+        self.assertEqual(r.status, 202, r)
+        self.wait_for_count("loose", 1)
+        # Larger than the quarantine table's max_memory: kept in the dead letters.
+        wait_until(lambda: g.metrics()["tables"]["loose"]["rows_dead_lettered"] == 1, 20,
+                   message="the refused row in the dead letters")
+        self.assertEqual(g.metrics()["tables"]["loose"]["rows_quarantined_insert"], 0)
+        # Room in the quarantine table: the dead letters move in (every 10 s).
+        tables["loose_quarantine"] = {"max_memory": "1MiB"}
+        with open(g.config_path, "w") as f:
+            f.write(self.config(tables, storage))
+        self.assertEqual(g.request("POST", "/admin/reload").status, 200)
+        wait_until(lambda: g.metrics()["storage"]["dead_letters"]["rows"] == 0, 30,
+                   message="the dead letters to move")
+        wait_until(lambda: self.ch.count(self.db, "loose_quarantine") == 1, 20,
+                   message="the row in the quarantine table")
+        row = json.loads(self.ch.query(f"SELECT stage, code, field, length(row) AS n "
+                                       f"FROM `{self.db}`.loose_quarantine FORMAT JSONEachRow"))
+        self.assertEqual((row["stage"], row["code"], row["field"]), ("insert", 27, "id"))
+        self.assertGreater(int(row["n"]), 5000)
+
 
 class CreateTablesTest(IntegrationTest):
     """clickhouse.create_tables: SQL files run at start, again at every start."""

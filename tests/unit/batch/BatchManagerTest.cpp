@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "batch/BatchManager.hpp"
+#include "batch/QuarantineReplay.hpp"
 #include "config/ConfigLoader.hpp"
 #include "flush/FlushQueue.hpp"
 #include "ingest/BodyDecoder.hpp"
@@ -399,4 +400,10 @@ batching:
     const auto other = f.manager.registry().route_for_recovery({"default", "_quarantine", {}, 0});
     REQUIRE(other.buffer);
     CHECK_FALSE(other.buffer->table().is_quarantine());
+}
+
+TEST_CASE("strings in a quarantine replay's SQL are quoted whatever they hold") {
+    CHECK(sql_string("events") == "'events'");
+    CHECK(sql_string("it's") == "'it\\'s'");
+    CHECK(sql_string("a\\' OR 1 --") == "'a\\\\\\' OR 1 --'");
 }
