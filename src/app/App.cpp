@@ -16,6 +16,7 @@
 #include "config/ListenAddress.hpp"
 #include "http/AdminHandler.hpp"
 #include "http/RowChecks.hpp"
+#include "schema/TableDdl.hpp"
 #include "store/DeadLetters.hpp"
 #include "store/Spool.hpp"
 #include "util/Log.hpp"
@@ -300,12 +301,20 @@ void App::start_threads() {
         return quarantine_->add(*table, batch::QuarantineStage::insert, std::to_string(batch_id),
                                 "", rows, error, true);
     });
-    // A quarantine table is created when chgate first finds it missing.
-    schemas_->creates([&registry](const schema::SchemaCache::Key& key) {
-        const auto table = registry.find_table(key.first + "." + key.second);
-        return table && table->is_quarantine() && table->insert_table() == key.second
-                   ? batch::quarantine_table_ddl(key.first, key.second)
-                   : std::string();
+    // Tables chgate creates when it finds them missing: a quarantine table,
+    // and a table (or a sharded table's local_table) with create:.
+    schemas_->creates([this, &registry](const schema::SchemaCache::Key& key) {
+        for (const auto& table : registry.tables()) {
+            if (table->database() != key.first || table->insert_table() != key.second) continue;
+            // A quarantine table's own create: wins (a Replicated one, say).
+            const auto cfg = table->config();
+            if (cfg->create) {
+                return schema::create_table_sql(key.first, key.second, *cfg->create,
+                                                config_->clickhouse.cluster_name);
+            }
+            if (table->is_quarantine()) return batch::quarantine_table_ddl(key.first, key.second);
+        }
+        return std::string();
     });
     schemas_->start();
     if (creator_) creator_->start();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/Units.hpp"
@@ -133,6 +134,16 @@ enum class OnInvalid {
 inline constexpr core::EnumName<OnInvalid> kOnInvalidNames[] = {
     {OnInvalid::reject, "reject"}, {OnInvalid::quarantine, "quarantine"}};
 
+/// A table chgate creates when it finds it missing (`create:`).
+struct TableCreate {
+    std::vector<std::pair<std::string, std::string>> columns;  ///< name, type; in order
+    std::string engine = "MergeTree()";
+    std::string order_by;  ///< "" for a MergeTree: ORDER BY tuple()
+    std::string partition_by;
+
+    bool operator==(const TableCreate&) const = default;
+};
+
 /// The quarantine table's name when none is configured: {table} is the table's.
 inline constexpr std::string_view kDefaultQuarantineTable = "{table}_quarantine";
 
@@ -171,6 +182,10 @@ struct TableConfig {
     /// With on_invalid: quarantine, the table (in the same database) that
     /// takes bad events; {table} is this table's name.
     std::string quarantine_table = std::string(kDefaultQuarantineTable);
+    /// Created when missing (at start, or when the table first appears), ON
+    /// CLUSTER clickhouse.cluster.name when one is named; for a table with
+    /// shard_by, this declares its local_table.
+    std::optional<TableCreate> create;
 
     bool operator==(const TableConfig&) const = default;
 };

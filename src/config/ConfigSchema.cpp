@@ -634,6 +634,60 @@ struct QuarantineTableValue {
     void print(YAML::Emitter& out, const std::string& v) const { out << YAML::DoubleQuoted << v; }
 };
 
+/// create: {columns: {name: Type, ...}, engine, order_by, partition_by}; ~ for none.
+struct CreateValue {
+    // SQL that chgate pastes into a CREATE: one statement, no comment.
+    static std::string sql_part(Reader& r, const YAML::Node& n, const std::string& path) {
+        auto text = r.scalar(n, path);
+        if (text.size() > 1000 || text.find(';') != std::string::npos ||
+            text.find("--") != std::string::npos || text.find("/*") != std::string::npos ||
+            text.find_first_of("\n\r`") != std::string::npos) {
+            r.fail(n, path,
+                   "must be one line of SQL of at most 1000 characters, without ; -- /* or `");
+        }
+        return text;
+    }
+    std::optional<TableCreate> read(Reader& r, const YAML::Node& n, const std::string& path) const {
+        if (n.IsNull()) return std::nullopt;
+        r.expect_map(n, path);
+        r.check_keys(n, path, {"columns", "engine", "order_by", "partition_by"});
+        TableCreate c;
+        const auto columns = n["columns"];
+        const auto cp = path + ".columns";
+        if (!columns || !columns.IsMap() || columns.size() == 0) {
+            r.fail(columns ? columns : n, cp, "must map each column's name to its type");
+        }
+        if (columns.size() > 1000) r.fail(columns, cp, "has more than 1000 columns");
+        for (const auto& entry : columns) {
+            auto name = r.key(entry.first, cp);
+            if (!core::is_identifier(name)) {
+                r.fail(entry.first, cp,
+                       "\"" + name + "\" is not a plain identifier [A-Za-z_][A-Za-z0-9_]*");
+            }
+            auto type = sql_part(r, entry.second, cp + "." + name);
+            if (type.empty()) r.fail(entry.second, cp + "." + name, "must be a type");
+            c.columns.emplace_back(std::move(name), std::move(type));
+        }
+        if (auto e = n["engine"]) c.engine = sql_part(r, e, path + ".engine");
+        if (auto o = n["order_by"]) c.order_by = sql_part(r, o, path + ".order_by");
+        if (auto p = n["partition_by"]) c.partition_by = sql_part(r, p, path + ".partition_by");
+        return c;
+    }
+    void print(YAML::Emitter& out, const std::optional<TableCreate>& v) const {
+        if (!v) {
+            out << YAML::Null;
+            return;
+        }
+        out << YAML::BeginMap << YAML::Key << "columns" << YAML::Value << YAML::BeginMap;
+        for (const auto& [name, type] : v->columns)
+            out << YAML::Key << name << YAML::Value << YAML::DoubleQuoted << type;
+        out << YAML::EndMap << YAML::Key << "engine" << YAML::Value << YAML::DoubleQuoted
+            << v->engine << YAML::Key << "order_by" << YAML::Value << YAML::DoubleQuoted
+            << v->order_by << YAML::Key << "partition_by" << YAML::Value << YAML::DoubleQuoted
+            << v->partition_by << YAML::EndMap;
+    }
+};
+
 struct MaxAgeValue {
     Duration read(Reader& r, const YAML::Node& n, const std::string& path) const {
         if (r.scalar(n, path) == "auto") return Duration{0};
@@ -703,6 +757,7 @@ const Section<TableConfig>& table_schema() {
             field("unknown_fields", &S::unknown_fields, one_of(kUnknownFieldsNames)),
             field("on_invalid", &S::on_invalid, one_of(kOnInvalidNames)),
             field("quarantine_table", &S::quarantine_table, QuarantineTableValue{}),
+            field("create", &S::create, CreateValue{}),
         },
         [](Reader& r, const YAML::Node& n, const std::string& p, S& t) {
             for (auto key : ignored_keys(t.strategy)) {

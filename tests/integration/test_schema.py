@@ -300,6 +300,27 @@ class CreateTablesTest(IntegrationTest):
     def created(self, gate):
         return gate.metrics()["clickhouse"].get("create_tables", {})
 
+
+    def test_a_declared_table_is_created_when_missing_and_takes_rows(self):
+        create = {"columns": {"id": "UInt64", "ts": "DateTime", "kind": "Enum8('a' = 1, 'b' = 2)"},
+                  "engine": "MergeTree()", "order_by": "id", "partition_by": "toYYYYMM(ts)"}
+        g = self.start({"declared": {"strategy": "immediate", "create": create},
+                        "bare": {"strategy": "immediate", "create": {"columns": {"id": "UInt64"}}}})
+        wait_until(lambda: g.request("GET", "/v1/tables/declared").json()["schema"]["state"] == "known",
+                   15, message="the declared table to be created and read")
+        cols = [(c["name"], c["type"]) for c in g.request("GET", "/v1/tables/declared").json()["schema"]["columns"]]
+        self.assertEqual(cols, [("id", "UInt64"), ("ts", "DateTime"), ("kind", "Enum8('a' = 1, 'b' = 2)")])
+        ddl = self.ch.query(f"SHOW CREATE TABLE `{self.db}`.declared")
+        self.assertIn("PARTITION BY toYYYYMM(ts)", ddl)
+        self.assertIn("ORDER BY id", ddl)
+        r = g.post_events("declared", {"id": 1, "ts": "2026-12-03 10:00:00", "kind": "b"})
+        self.assertEqual(r.status, 202, r)
+        self.wait_for_count("declared", 1)
+        # Without order_by, a MergeTree is ordered by tuple().
+        wait_until(lambda: g.request("GET", "/v1/tables/bare").json()["schema"]["state"] == "known",
+                   15, message="the bare table to be created")
+        self.assertIn("ORDER BY tuple()", self.ch.query(f"SHOW CREATE TABLE `{self.db}`.bare"))
+        self.assertIn(f"schema: created {self.db}.declared", g.log())
     def test_the_files_create_the_tables_and_a_second_start_changes_nothing(self):
         path = self.sql_file(
             f"-- the example's table, without IF NOT EXISTS: chgate takes 'already exists'\n"

@@ -618,3 +618,36 @@ batching:
     CHECK_THAT(error_of("batching: {tables: {t: {on_invalid: drop}}}"),
                Catch::Contains("on_invalid"));
 }
+
+TEST_CASE("create: declares a table's columns, in order, with its engine and keys") {
+    const auto c = load(R"y(
+batching:
+  tables:
+    runs:
+      create:
+        columns: {run_id: String, ts: "DateTime", kind: "Enum8('a' = 1, 'b' = 2)"}
+        engine: "ReplacingMergeTree()"
+        order_by: "(run_id, ts)"
+        partition_by: "toYYYYMM(ts)"
+    plain: {}
+)y")
+                       .config;
+    const auto& create = c->batching.tables.at("runs").create;
+    REQUIRE(create);
+    CHECK(create->columns ==
+          std::vector<std::pair<std::string, std::string>>{
+              {"run_id", "String"}, {"ts", "DateTime"}, {"kind", "Enum8('a' = 1, 'b' = 2)"}});
+    CHECK(create->engine == "ReplacingMergeTree()");
+    CHECK(create->order_by == "(run_id, ts)");
+    CHECK(create->partition_by == "toYYYYMM(ts)");
+    CHECK_FALSE(c->batching.tables.at("plain").create);
+    CHECK_THAT(error_of("batching: {tables: {t: {create: {columns: {}}}}}"),
+               Catch::Contains("must map each column"));
+    CHECK_THAT(error_of("batching: {tables: {t: {create: {columns: {\"a b\": String}}}}}"),
+               Catch::Contains("not a plain identifier"));
+    CHECK_THAT(
+        error_of("batching: {tables: {t: {create: {columns: {a: \"String; DROP TABLE x\"}}}}}"),
+        Catch::Contains("without ;"));
+    CHECK_THAT(error_of("batching: {tables: {t: {create: {columns: {a: String}, ttl: 1}}}}"),
+               Catch::Contains("ttl"));
+}

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "config/Config.hpp"
+
+namespace chgate::schema {
+
+/// CREATE TABLE IF NOT EXISTS for a table's `create:` declaration, in
+/// `database`, ON CLUSTER `cluster` unless it is empty. A MergeTree-family
+/// engine without order_by gets ORDER BY tuple().
+std::string create_table_sql(std::string_view database, std::string_view table,
+                             const config::TableCreate& create, std::string_view cluster);
+
+}  // namespace chgate::schema
