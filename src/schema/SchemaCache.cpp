@@ -141,6 +141,7 @@ void SchemaCache::read(const Key& key, Clock::time_point now) {
     std::optional<std::vector<Column>> columns;
     // A missing table chgate makes is created, then read again.
     for (int pass = 0; pass < 2; ++pass) {
+        columns.reset();
         const auto r = query_(system_columns_query(key.first, key.second), kMaxAnswer);
         if (!r.transport_ok) {
             error = r.transport_error;
