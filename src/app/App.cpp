@@ -100,6 +100,28 @@ App::App(config::LoadedConfig loaded, std::string config_path)
     router_.set_schemas(schemas_.get());
     quarantine_ = std::make_unique<batch::Quarantine>(manager_);
     router_.set_quarantine(quarantine_.get());
+    evolver_ = std::make_unique<schema::SchemaEvolver>(
+        server_query(),
+        [this] {
+            std::vector<std::string> urls;
+            for (const auto& r : replicas_.servers())
+                urls.push_back(r->url);
+            return urls;
+        },
+        [this](const schema::SchemaEvolver::Key& key, const std::string& column) {
+            const auto columns = schemas_->columns(key.first, key.second);
+            return columns &&
+                   std::any_of(columns->begin(), columns->end(),
+                               [&](const schema::Column& c) { return c.name == column; });
+        },
+        [this](const schema::SchemaEvolver::Key& key, const schema::NewColumn&,
+               const std::string& error) {
+            // The row checks take the column from the cache once it is read.
+            if (error.empty()) schemas_->refresh(key.first, key.second);
+            on_column_change(key, error.empty());
+        },
+        config_->clickhouse.cluster_name);
+    router_.set_evolver(evolver_.get());
     if (!config_->clickhouse.create_tables.empty()) {
         creator_ = std::make_unique<schema::TableCreator>(
             config_->clickhouse.create_tables, schema_query(), [this] { schemas_->refresh_all(); });
@@ -131,6 +153,31 @@ schema::SchemaCache::Query App::schema_query() {
         }
         return r;
     };
+}
+
+schema::SchemaEvolver::Query App::server_query() {
+    const auto& cfg = config_->clickhouse;
+    auto any = schema_query();
+    // Made on the evolver's thread, at its first query (after HttpClient::global_init).
+    auto client = std::make_shared<std::unique_ptr<clickhouse::HttpClient>>();
+    return [any, client, &cfg](const std::string& url, const std::string& sql) {
+        constexpr std::size_t kMaxAnswer = 64 * 1024;
+        if (url.empty()) return any(sql, kMaxAnswer);
+        if (!*client) {
+            *client = std::make_unique<clickhouse::HttpClient>(
+                clickhouse::HttpClient::Credentials{cfg.user, cfg.password},
+                std::min<std::chrono::milliseconds>(cfg.timeout, std::chrono::seconds(10)),
+                cfg.tls);
+        }
+        return (*client)->query(url, sql, kMaxAnswer);
+    };
+}
+
+void App::on_column_change(const schema::SchemaEvolver::Key& key, bool added) {
+    for (const auto& table : manager_.registry().tables()) {
+        if (table->database() == key.first && table->insert_table() == key.second)
+            table->on_column_change(added);
+    }
 }
 
 void App::move_dead_letters() {
@@ -252,6 +299,7 @@ void App::start() {
         flusher_.join();
         storage_->writer().stop();
         if (creator_) creator_->stop();
+        evolver_->stop();
         schemas_->stop();
         if (cluster_check_) cluster_check_->stop();
         replicas_.stop();
@@ -280,6 +328,9 @@ void App::start_threads() {
         schemas_->want(t->database(), t->insert_table());
     flusher_.on_schema_suspect([this](const flush::BatchTarget& target) {
         schemas_->refresh(target.files.database, target.insert_table);
+    });
+    flusher_.on_waits_for_columns([this](const flush::BatchTarget& target) {
+        return evolver_->waits({target.files.database, target.insert_table});
     });
     flusher_.on_quarantine([this, &registry](flush::BatchOwner& owner, std::uint64_t batch_id,
                                              std::span<const store::DeadRow> bad,
@@ -317,6 +368,7 @@ void App::start_threads() {
         return std::string();
     });
     schemas_->start();
+    evolver_->start();
     if (creator_) creator_->start();
     storage_->writer().start();
     flusher_.start();
@@ -539,6 +591,7 @@ int App::stop() {
     // 5. The done records, and anything else still in memory, reach the disk.
     storage_->writer().stop();
     if (creator_) creator_->stop();
+    evolver_->stop();
     schemas_->stop();
     if (cluster_check_) cluster_check_->stop();
     replicas_.stop();

@@ -21,6 +21,7 @@
 #include "http/Router.hpp"
 #include "http/Server.hpp"
 #include "schema/SchemaCache.hpp"
+#include "schema/SchemaEvolver.hpp"
 #include "schema/TableCreator.hpp"
 #include "store/Storage.hpp"
 #include "util/Mutex.hpp"
@@ -79,6 +80,10 @@ class App {
                                                     const batch::QuarantineFilter& filter,
                                                     const std::atomic<bool>& stop);
     schema::SchemaCache::Query schema_query();
+    /// For the evolver: a query to one server, or to any that answers.
+    schema::SchemaEvolver::Query server_query();
+    /// A column change ended: the tables that insert into `key` count it.
+    void on_column_change(const schema::SchemaEvolver::Key& key, bool added);
 
     const config::ConfigPtr config_;
     const std::vector<std::string> warnings_;
@@ -93,6 +98,7 @@ class App {
     std::unique_ptr<clickhouse::ClusterCheck> cluster_check_;  // with clickhouse.cluster.discover
     std::unique_ptr<schema::SchemaCache> schemas_;             // each table's columns
     std::unique_ptr<schema::TableCreator> creator_;            // with clickhouse.create_tables
+    std::unique_ptr<schema::SchemaEvolver> evolver_;           // schema_evolution: add_columns
     std::unique_ptr<batch::Quarantine> quarantine_;            // on_invalid: quarantine
     PeriodicTask dead_letter_mover_;                           // dead letters into quarantine
     batch::BatchManager manager_;

@@ -85,6 +85,10 @@ void Table::on_quarantined(bool at_insert, std::uint64_t rows) {
         .fetch_add(rows, kRelaxed);
 }
 
+void Table::on_column_change(bool added) {
+    (added ? stats_.columns_added : stats_.columns_failed).fetch_add(1, kRelaxed);
+}
+
 void Table::on_rejected(Admission why, std::uint64_t bytes) {
     if (why == Admission::table_full || why == Admission::gateway_full ||
         why == Admission::disk_full) {

@@ -98,6 +98,8 @@ class Table {
     void on_coerced(std::uint64_t rows);
     /// Rows sent to the quarantine table: refused at the door, or by ClickHouse.
     void on_quarantined(bool at_insert, std::uint64_t rows);
+    /// schema_evolution: a column was added on every server, or could not be.
+    void on_column_change(bool added);
     void on_buffered(std::int64_t rows, std::int64_t bytes);
     void on_sealed(flush::FlushReason reason, std::uint64_t rows, std::uint64_t bytes,
                    TimePoint first_append, TimePoint sealed_at);

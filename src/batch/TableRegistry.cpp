@@ -58,6 +58,7 @@ config::TableConfig as_quarantine(config::TableConfig cfg) {
     cfg.shard_by.reset();
     cfg.local_table.clear();
     cfg.distributed = false;
+    cfg.schema_evolution = config::SchemaEvolution::off;
     return cfg;
 }
 

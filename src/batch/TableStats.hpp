@@ -27,6 +27,8 @@ struct TableCounters {
     V rows_coerced{};             ///< accepted under schema: coerce with a value rewritten
     V rows_quarantined_ingest{};  ///< refused at the door, sent to the quarantine table
     V rows_quarantined_insert{};  ///< refused by ClickHouse, sent to the quarantine table
+    V columns_added{};            ///< schema_evolution: columns now on every server
+    V columns_failed{};           ///< schema_evolution: columns that could not be added
 
     // Held in memory: the open buffer, and sealed batches not yet finished.
     V buffered_rows{};
@@ -94,6 +96,10 @@ constexpr auto counter_fields() {
           false, "Events that did not fit the table's columns, sent to its quarantine table."},
         F{&T::rows_quarantined_insert, "rows_quarantined_insert", "rows_quarantined_insert_total",
           false, "Rows ClickHouse refused, sent to the table's quarantine table."},
+        F{&T::columns_added, "columns_added", "columns_added_total", false,
+          "Columns added for new fields (schema_evolution: add_columns), on every server."},
+        F{&T::columns_failed, "columns_failed", "columns_failed_total", false,
+          "Columns that new fields asked for and that could not be added."},
         F{&T::buffered_rows, "buffered_rows", "buffered_rows", true, "Rows in the open buffer."},
         F{&T::buffered_bytes, "buffered_bytes", "", true, "Bytes in the open buffer."},
         F{&T::pending_rows, "pending_rows", "pending_rows", true,

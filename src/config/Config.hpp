@@ -134,6 +134,18 @@ enum class OnInvalid {
 inline constexpr core::EnumName<OnInvalid> kOnInvalidNames[] = {
     {OnInvalid::reject, "reject"}, {OnInvalid::quarantine, "quarantine"}};
 
+/// What chgate does to a table's columns when events bring new fields.
+enum class SchemaEvolution {
+    off,          ///< nothing: a new field is an unknown field
+    add_columns,  ///< ALTER TABLE … ADD COLUMN, Nullable, of the type the first value suggests
+};
+
+inline constexpr core::EnumName<SchemaEvolution> kSchemaEvolutionNames[] = {
+    {SchemaEvolution::off, "off"}, {SchemaEvolution::add_columns, "add_columns"}};
+
+/// The names a new column may have, unless configured: lower case, at most 64 characters.
+inline constexpr std::string_view kDefaultNewColumnPattern = "[a-z_][a-z0-9_]{0,63}";
+
 /// A table chgate creates when it finds it missing (`create:`).
 struct TableCreate {
     std::vector<std::pair<std::string, std::string>> columns;  ///< name, type; in order
@@ -186,6 +198,18 @@ struct TableConfig {
     /// CLUSTER clickhouse.cluster.name when one is named; for a table with
     /// shard_by, this declares its local_table.
     std::optional<TableCreate> create;
+    /// add_columns: a field that is no column becomes one (ALTER TABLE … ADD
+    /// COLUMN), within the three limits below; the events that brought it
+    /// wait in the buffer until every server has the column.
+    SchemaEvolution schema_evolution = SchemaEvolution::off;
+    /// No column is added to a table that has this many.
+    std::uint32_t max_columns = 1000;
+    /// An ECMAScript regular expression the whole name of a new column must
+    /// match (it must also be an identifier).
+    std::string new_column_pattern = std::string(kDefaultNewColumnPattern);
+    /// At most this many ALTERs a minute for the table; a request past it is
+    /// answered 429 with Retry-After.
+    int max_alters_per_minute = 10;
 
     bool operator==(const TableConfig&) const = default;
 };

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -688,6 +689,23 @@ struct CreateValue {
     }
 };
 
+/// new_column_pattern: an ECMAScript regular expression that compiles.
+struct NamePatternValue {
+    std::string read(Reader& r, const YAML::Node& n, const std::string& path) const {
+        auto text = r.scalar(n, path);
+        if (text.empty() || text.size() > 1000) {
+            r.fail(n, path, "must be a regular expression of 1 to 1000 characters");
+        }
+        try {
+            const std::regex compiled(text, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+            r.fail(n, path, "is not a regular expression (" + std::string(e.what()) + ")");
+        }
+        return text;
+    }
+    void print(YAML::Emitter& out, const std::string& v) const { out << YAML::DoubleQuoted << v; }
+};
+
 struct MaxAgeValue {
     Duration read(Reader& r, const YAML::Node& n, const std::string& path) const {
         if (r.scalar(n, path) == "auto") return Duration{0};
@@ -758,6 +776,10 @@ const Section<TableConfig>& table_schema() {
             field("on_invalid", &S::on_invalid, one_of(kOnInvalidNames)),
             field("quarantine_table", &S::quarantine_table, QuarantineTableValue{}),
             field("create", &S::create, CreateValue{}),
+            field("schema_evolution", &S::schema_evolution, one_of(kSchemaEvolutionNames)),
+            field("max_columns", &S::max_columns, IntValue<std::uint32_t>{1, 10000}),
+            field("new_column_pattern", &S::new_column_pattern, NamePatternValue{}),
+            field("max_alters_per_minute", &S::max_alters_per_minute, IntValue<int>{1, 600}),
         },
         [](Reader& r, const YAML::Node& n, const std::string& p, S& t) {
             for (auto key : ignored_keys(t.strategy)) {
@@ -805,6 +827,23 @@ void validate_table(Reader& r, const YAML::Node& node, const std::string& p, Tab
         r.fail(node, p + ".distributed",
                "and shard_by exclude each other: with shard_by chgate inserts into each shard's "
                "local_table itself");
+    }
+    if (t.schema_evolution == SchemaEvolution::add_columns) {
+        if (t.schema == SchemaCheck::off) {
+            r.fail(node, p + ".schema_evolution",
+                   "add_columns needs schema: check or coerce: new fields are found by checking "
+                   "events against the table's columns");
+        }
+        if (t.unknown_fields == UnknownFields::ignore) {
+            r.fail(node, p + ".schema_evolution",
+                   "add_columns and unknown_fields: ignore exclude each other: a field that "
+                   "cannot become a column is refused, not skipped");
+        }
+        if (t.distributed) {
+            r.fail(node, p + ".schema_evolution",
+                   "add_columns cannot alter a Distributed table's shards (distributed: true); "
+                   "use shard_by with local_table, or add the columns yourself");
+        }
     }
     if (t.strategy == StrategyKind::adaptive) {
         if (t.min_batch_size > t.max_batch_size) {

@@ -20,6 +20,8 @@ namespace {
 // How long a batch whose seal record is not on disk yet waits before it is
 // looked at again: about one group commit of the log writer.
 constexpr auto kSealWait = 2ms;
+// A batch whose table is getting a new column looks again this often.
+constexpr auto kColumnWait = std::chrono::milliseconds(100);
 }  // namespace
 
 Flusher::Flusher(FlushQueue& queue, const config::ClickHouseConfig& cfg,
@@ -93,6 +95,11 @@ void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {
     if (!owner.seal_logged(b)) {
         // Its seal record is a group commit away: back in a moment, no retry spent.
         b.not_before = now + kSealWait;
+        queue_.retry(std::move(b));
+        return;
+    }
+    if (waits_for_columns_ && waits_for_columns_(owner.target())) {
+        b.not_before = now + kColumnWait;
         queue_.retry(std::move(b));
         return;
     }

@@ -48,6 +48,13 @@ class Flusher {
     using SchemaSuspect = std::function<void(const BatchTarget&)>;
     void on_schema_suspect(SchemaSuspect hook) { schema_suspect_ = std::move(hook); }
 
+    /// Whether a target's batches wait before they are sent: a column their
+    /// rows may use is being added. They are looked at again every
+    /// 100 ms, spending no retry. The answer must turn false in bounded
+    /// time. Called on a flusher thread; set before start().
+    using WaitsForColumns = std::function<bool(const BatchTarget&)>;
+    void on_waits_for_columns(WaitsForColumns hook) { waits_for_columns_ = std::move(hook); }
+
     /// Sends rows ClickHouse refused (bisection, or a refused column list)
     /// of an owner with on_invalid: quarantine to its quarantine table.
     /// False, with the reason, when it cannot take them now: they go to the
@@ -152,6 +159,7 @@ class Flusher {
     FlushQueue& queue_;
     const config::ClickHouseConfig cfg_;
     SchemaSuspect schema_suspect_;
+    WaitsForColumns waits_for_columns_;
     QuarantineSink quarantine_;
     const clickhouse::SenderFactory senders_;
     store::Storage* const storage_;

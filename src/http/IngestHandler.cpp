@@ -4,14 +4,19 @@
 #include <atomic>
 #include <charconv>
 #include <random>
+#include <regex>
+#include <unordered_map>
 
 #include "core/EnumNames.hpp"
+#include "core/TableName.hpp"
 #include "http/ApiError.hpp"
 #include "http/RowChecks.hpp"
 #include "http/UrlQuery.hpp"
+#include "ingest/ColumnInference.hpp"
 #include "ingest/ContentDecoding.hpp"
 #include "ingest/InsertQuery.hpp"
 #include "ingest/ShardKey.hpp"
+#include "schema/SchemaEvolver.hpp"
 #include "store/Wal.hpp"
 
 namespace chgate::http {
@@ -19,6 +24,31 @@ namespace chgate::http {
 namespace bhttp = boost::beast::http;
 
 namespace {
+
+// schema_evolution: at most this many new fields per event become columns
+// (the limits on the table come first), and no name longer than this.
+constexpr std::size_t kMaxNewFieldsPerEvent = 64;
+constexpr std::size_t kMaxNewColumnName = 200;
+
+// Whether all of `name` matches new_column_pattern. The config checked that
+// it compiles; each io thread keeps the few patterns the tables use.
+bool matches_pattern(const std::string& pattern, const std::string& name) {
+    thread_local std::unordered_map<std::string, std::regex> compiled;
+    auto it = compiled.find(pattern);
+    if (it == compiled.end()) {
+        if (compiled.size() >= 64) compiled.clear();
+        try {
+            it = compiled.emplace(pattern, std::regex(pattern, std::regex::ECMAScript)).first;
+        } catch (const std::regex_error&) {
+            return false;
+        }
+    }
+    try {
+        return std::regex_match(name, it->second);
+    } catch (const std::regex_error&) {
+        return false;  // too complex for std::regex (error_complexity, error_stack)
+    }
+}
 
 bool is_ndjson_type(std::string_view content_type) {
     const auto semi = content_type.find(';');
@@ -522,13 +552,15 @@ std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std
     auto& table = route.buffer->table();
     const auto cfg = table.config();
     if (cfg->schema == config::SchemaCheck::off) return std::nullopt;
-    const auto checker = row_checks_->checker(table, *cfg, RowChecks::Clock::now());
+    auto checker = row_checks_->checker(table, *cfg, RowChecks::Clock::now());
     if (!checker) {
         // Columns not known (yet): ClickHouse checks the rows in their batch.
         table.on_unchecked(scratch.rows.size());
         return std::nullopt;
     }
     const bool coerce = cfg->schema == config::SchemaCheck::coerce;
+    const bool evolving =
+        cfg->schema_evolution == config::SchemaEvolution::add_columns && evolver_ != nullptr;
     const bool quarantine =
         cfg->on_invalid == config::OnInvalid::quarantine && quarantine_ != nullptr;
     // Under coerce, once a row is rewritten the request's rows are copied
@@ -550,6 +582,20 @@ std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std
         bool changed = false;
         auto fault = coerce ? checker->coerce(row, scratch.key, scratch.row, changed)
                             : checker->check(row, scratch.key);
+        // A new field that becomes a column: the event is checked again with
+        // it, for the next new field or a value that does not fit.
+        for (std::size_t n = 0; evolving && fault && fault->unknown && n < kMaxNewFieldsPerEvent;
+             ++n) {
+            std::optional<Response> refusal;
+            if (!evolve(table, *cfg, *checker, row, *fault, scratch, refusal)) {
+                if (refusal) return refusal;
+                break;
+            }
+            checker = row_checks_->checker(table, *cfg, RowChecks::Clock::now());
+            if (!checker) return std::nullopt;  // the columns went; ClickHouse checks the rows
+            fault = coerce ? checker->coerce(row, scratch.key, scratch.row, changed)
+                           : checker->check(row, scratch.key);
+        }
         if (!fault) {
             if (changed && !rewriting) {
                 rewriting = true;
@@ -589,6 +635,58 @@ std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std
         table.on_coerced(coerced_rows);
     }
     return std::nullopt;
+}
+
+bool IngestHandler::evolve(const batch::Table& table, const config::TableConfig& cfg,
+                           const ingest::RowChecker& checker, std::string_view row,
+                           ingest::RowFault& fault, IngestScratch& scratch,
+                           std::optional<Response>& refusal) const {
+    const auto& name = fault.field;
+    if (name.size() > kMaxNewColumnName || !core::is_identifier(name) ||
+        !matches_pattern(cfg.new_column_pattern, name)) {
+        fault.reason =
+            "is not a column of the table, and cannot become one: its name is not "
+            "an identifier that matches new_column_pattern";
+        return false;
+    }
+    const auto inferred = ingest::infer_column_type(
+        row.substr(fault.value_offset, fault.value_length), checker.options(),
+        cfg.schema == config::SchemaCheck::coerce, scratch.key);
+    if (inferred.why_not != nullptr) {
+        fault.reason = std::string(
+                           "is not a column of the table, and cannot become one yet: its "
+                           "value ") +
+                       inferred.why_not;
+        return false;
+    }
+    schema::SchemaEvolver::Limits limits;
+    limits.max_columns = cfg.max_columns;
+    limits.per_minute = cfg.max_alters_per_minute;
+    if (cfg.shard_by) limits.also_table = table.table();  // the Distributed table, if any
+    const auto answer =
+        evolver_->propose({table.database(), table.insert_table()}, {name, inferred.type},
+                          checker.columns().size(), limits, schema::SchemaEvolver::Clock::now());
+    using V = schema::SchemaEvolver::Verdict;
+    switch (answer.verdict) {
+        case V::pending:
+            return true;
+        case V::rate_limited:
+        case V::busy: {
+            auto r = error_response(ApiError::rate_limited,
+                                    "field " + client_quote(name) + " is not a column of table " +
+                                        table.name() + " yet, and " + answer.reason +
+                                        "; nothing was stored, retry later");
+            r.retry_after_seconds = static_cast<int>(std::max<std::int64_t>(
+                1, std::chrono::duration_cast<std::chrono::seconds>(answer.retry_after).count()));
+            refusal = std::move(r);
+            return false;
+        }
+        case V::too_many_columns:
+        case V::failed:
+            fault.reason = "is not a column of the table, and cannot become one: " + answer.reason;
+            return false;
+    }
+    return false;
 }
 
 std::optional<Response> IngestHandler::quarantine_rows(const batch::Route& route,

@@ -18,6 +18,10 @@
 #include "ingest/InsertQuery.hpp"
 #include "ingest/RowCheck.hpp"
 
+namespace chgate::schema {
+class SchemaEvolver;
+}
+
 namespace chgate::http {
 
 class RowChecks;
@@ -111,6 +115,9 @@ class IngestHandler {
     /// Where tables with on_invalid: quarantine send events that do not fit;
     /// null: such events refuse their request as under reject. For wiring.
     void set_quarantine(batch::Quarantine* quarantine) { quarantine_ = quarantine; }
+    /// What adds columns for new fields (schema_evolution); null: none is
+    /// added, and a new field is an unknown one. For wiring.
+    void set_evolver(schema::SchemaEvolver* evolver) { evolver_ = evolver; }
     bool draining() const { return draining_.load(std::memory_order_relaxed); }
 
   private:
@@ -147,6 +154,13 @@ class IngestHandler {
     /// scratch.coerced.
     std::optional<Response> check_rows(const batch::Route& route, std::string_view& data,
                                        IngestScratch& scratch) const;
+    /// schema_evolution: add_columns, for an event whose `fault` is a field
+    /// that is no column. True: the column is being added (check the event
+    /// again); false: it is not (`fault`'s reason says why), or the request
+    /// is refused (`refusal`: 429 past the table's ALTER rate).
+    bool evolve(const batch::Table& table, const config::TableConfig& cfg,
+                const ingest::RowChecker& checker, std::string_view row, ingest::RowFault& fault,
+                IngestScratch& scratch, std::optional<Response>& refusal) const;
     /// Sends scratch.bad to the table's quarantine table (from `sent`, the
     /// body as sent), and adds them to the answer `ok`.
     std::optional<Response> quarantine_rows(const batch::Route& route, std::string_view sent,
@@ -185,6 +199,7 @@ class IngestHandler {
     std::atomic<bool> draining_{false};
     RowChecks* row_checks_ = nullptr;
     batch::Quarantine* quarantine_ = nullptr;
+    schema::SchemaEvolver* evolver_ = nullptr;
 };
 
 }  // namespace chgate::http

@@ -85,6 +85,11 @@ Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
 
 Router::~Router() = default;
 
+void Router::set_evolver(schema::SchemaEvolver* evolver) {
+    ingest_.set_evolver(evolver);
+    if (row_checks_) row_checks_->set_evolver(evolver);
+}
+
 void Router::set_schemas(const schema::SchemaCache* schemas) {
     schemas_ = schemas;
     row_checks_ =

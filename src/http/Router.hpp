@@ -30,6 +30,7 @@ class Storage;
 namespace chgate::schema {
 class SchemaCache;
 class TableCreator;
+class SchemaEvolver;
 }  // namespace chgate::schema
 
 namespace chgate::http {
@@ -88,6 +89,8 @@ class Router {
     /// Where tables with on_invalid: quarantine send events that do not fit.
     /// For wiring.
     void set_quarantine(batch::Quarantine* quarantine) { ingest_.set_quarantine(quarantine); }
+    /// Adds columns for new fields (schema_evolution); after set_schemas.
+    void set_evolver(schema::SchemaEvolver* evolver);
 
     /// POST /admin/drain: ingest answers 503 and /readyz says so.
     void set_draining() { ingest_.set_draining(); }

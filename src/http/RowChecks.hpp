@@ -8,6 +8,7 @@
 
 #include "config/Config.hpp"
 #include "ingest/RowCheck.hpp"
+#include "schema/SchemaEvolver.hpp"
 #include "schema/TableSchema.hpp"
 #include "util/Mutex.hpp"
 
@@ -16,7 +17,8 @@ class Table;
 }
 namespace chgate::schema {
 class SchemaCache;
-}
+class SchemaEvolver;
+}  // namespace chgate::schema
 
 namespace chgate::http {
 
@@ -29,6 +31,8 @@ class RowChecks {
     /// `clickhouse`'s settings say how the server reads values
     /// (date_time_input_format, input_format_skip_unknown_fields).
     RowChecks(const schema::SchemaCache& schemas, const config::ClickHouseConfig& clickhouse);
+    /// The columns being added (schema_evolution) count as columns. Set before serving.
+    void set_evolver(const schema::SchemaEvolver* evolver) { evolver_ = evolver; }
 
     /// The checker for `table`'s rows now, with its settings `cfg`; null
     /// when the table's columns are not known (not read yet, no such table).
@@ -42,12 +46,15 @@ class RowChecks {
         std::string table;
         std::shared_ptr<const std::vector<schema::Column>> columns;
         bool ignore_unknown = false;
+        std::shared_ptr<const std::vector<schema::NewColumn>> extra;
+        std::uint64_t extra_version = 0;
         std::shared_ptr<const ingest::RowChecker> checker;
         Clock::time_point looked{};
     };
     bool ignore_unknown(const config::TableConfig& cfg) const;
 
     const schema::SchemaCache& schemas_;
+    const schema::SchemaEvolver* evolver_ = nullptr;
     const bool best_effort_;
     /// input_format_skip_unknown_fields in clickhouse.settings: "" when not set.
     const std::string skip_setting_;

@@ -654,9 +654,14 @@ std::optional<RowFault> RowChecker::walk(std::string_view row, std::string& scra
         const auto it = by_name_.find(key);
         if (it == by_name_.end()) {
             if (!options_.ignore_unknown_fields) {
-                return RowFault{key_at, std::string(key), "",
+                return RowFault{key_at,
+                                std::string(key),
+                                "",
                                 "is not a column of the table (set unknown_fields: ignore to "
-                                "skip such fields)"};
+                                "skip such fields)",
+                                true,
+                                i,
+                                value.size()};
             }
         } else {
             const auto& column = columns_[it->second];

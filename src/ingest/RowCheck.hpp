@@ -33,6 +33,11 @@ struct RowFault {
     std::string field;
     std::string expected;  ///< the column's type, "" for a field that is no column
     std::string reason;
+    /// A field that is no column of the table (with its value, for schema
+    /// evolution); false for every other fault.
+    bool unknown = false;
+    std::size_t value_offset = 0;
+    std::size_t value_length = 0;
 };
 
 /// Checks JSON rows against a table's columns as ClickHouse 18.16 reads
@@ -60,6 +65,7 @@ class RowChecker {
     /// Columns whose type (or part of it) chgate does not know.
     std::size_t unchecked_columns() const { return unchecked_; }
     const std::vector<CheckedColumn>& columns() const { return columns_; }
+    const CheckOptions& options() const { return options_; }
 
   private:
     std::optional<RowFault> walk(std::string_view row, std::string& scratch,

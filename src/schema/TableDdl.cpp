@@ -25,4 +25,14 @@ std::string create_table_sql(std::string_view database, std::string_view table,
     return sql;
 }
 
+std::string add_column_sql(std::string_view database, std::string_view table,
+                           std::string_view column, std::string_view type,
+                           std::string_view cluster) {
+    std::string sql = "ALTER TABLE `";
+    sql.append(database).append("`.`").append(table).append("`");
+    if (!cluster.empty()) sql.append(" ON CLUSTER `").append(cluster).append("`");
+    sql.append(" ADD COLUMN `").append(column).append("` ").append(type);
+    return sql;
+}
+
 }  // namespace chgate::schema

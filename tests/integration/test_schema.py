@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 
 from harness import CHGATE_BIN, IntegrationTest, wait_until
 
@@ -300,7 +302,6 @@ class CreateTablesTest(IntegrationTest):
     def created(self, gate):
         return gate.metrics()["clickhouse"].get("create_tables", {})
 
-
     def test_a_declared_table_is_created_when_missing_and_takes_rows(self):
         create = {"columns": {"id": "UInt64", "ts": "DateTime", "kind": "Enum8('a' = 1, 'b' = 2)"},
                   "engine": "MergeTree()", "order_by": "id", "partition_by": "toYYYYMM(ts)"}
@@ -321,6 +322,7 @@ class CreateTablesTest(IntegrationTest):
                    15, message="the bare table to be created")
         self.assertIn("ORDER BY tuple()", self.ch.query(f"SHOW CREATE TABLE `{self.db}`.bare"))
         self.assertIn(f"schema: created {self.db}.declared", g.log())
+
     def test_the_files_create_the_tables_and_a_second_start_changes_nothing(self):
         path = self.sql_file(
             f"-- the example's table, without IF NOT EXISTS: chgate takes 'already exists'\n"
@@ -360,3 +362,67 @@ class CreateTablesTest(IntegrationTest):
         self.assertEqual(out.returncode, 2, out)
         self.assertIn("clickhouse.create_tables", out.stderr)
         self.assertIn("names no file", out.stderr)
+
+
+class EvolutionTest(IntegrationTest):
+    """schema_evolution: add_columns: new fields become Nullable columns of the
+    type their first value suggests; the events that bring them wait in the
+    buffer until the column is there, and land in it."""
+
+    SCHEMA = {"events": "id UInt64"}
+
+    def columns(self):
+        text = self.ch.query(f"SELECT name, type FROM system.columns WHERE database = '{self.db}' "
+                             f"AND table = 'events' FORMAT JSONEachRow")
+        return {c["name"]: c["type"] for c in map(json.loads, text.splitlines())}
+
+    def test_new_fields_become_columns_and_their_events_land_in_them(self):
+        g = self.start({"events": {"strategy": "immediate", "schema_evolution": "add_columns",
+                                   "max_alters_per_minute": 7}})
+        wait_until(lambda: g.request("GET", "/v1/tables/events").json()["schema"]["state"] == "known",
+                   10, message="the columns to be read")
+        event = {"id": 1, "colour": "red", "size": 3, "ok": True, "at": "2026-12-03 10:00:00",
+                 "ratio": 0.5}
+        # A query that reads the table for 2 s holds up the ALTER (it waits for
+        # the table's readers), not the INSERTs: a batch sent before the
+        # columns are there would be refused.
+        self.ch.query(f"INSERT INTO `{self.db}`.events (id) VALUES (0)")
+        reader = threading.Thread(target=self.ch.query, args=(f"SELECT sleep(2) FROM `{self.db}`.events",))
+        reader.start()
+        self.addCleanup(reader.join)
+        time.sleep(0.3)
+        # ack committed: answered once the row is in ClickHouse, which it can
+        # only be once the columns are.
+        r = g.request("POST", "/v1/events/events?ack=committed", json.dumps([event, {"id": 2}]))
+        self.assertEqual(r.status, 200, r)
+        reader.join()
+        self.assertEqual(self.columns(), {"id": "UInt64", "colour": "Nullable(String)",
+                                          "size": "Nullable(Int64)", "ok": "Nullable(UInt8)",
+                                          "at": "Nullable(DateTime)", "ratio": "Nullable(Float64)"})
+        rows = self.ch.query(f"SELECT id, colour, size, ok, toString(at), ratio FROM `{self.db}`.events "
+                             f"WHERE id > 0 ORDER BY id FORMAT TSV")
+        self.assertEqual(rows, "1\tred\t3\t1\t2026-12-03 10:00:00\t0.5\n2\t\\N\t\\N\t\\N\t\\N\t\\N\n")
+        # The new column's type is checked like any other.
+        r = g.post_events("events", {"id": 3, "size": "big"})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("Nullable(Int64)", r.body)
+        # A field whose value says nothing of a type, or whose name does not
+        # fit new_column_pattern, is an unknown field.
+        self.assertEqual(g.post_events("events", {"id": 3, "shape": None}).status, 400)
+        r = g.post_events("events", {"id": 3, "Shape": "round"})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("new_column_pattern", r.body)
+        # A client that sends many new fields meets the table's ALTER rate:
+        # 429 with Retry-After, and nothing of the request is stored.
+        r = g.post_events("events", {"id": 4, "f1": 1, "f2": 2, "f3": 3})
+        self.assertEqual(r.status, 429, r)
+        self.assertGreaterEqual(int(r.headers["Retry-After"]), 1)
+        self.assertIn("at most 7 columns a minute", r.body)
+        m = wait_until(lambda: (lambda t: t if t["columns_added"] == 7 else None)(
+            g.metrics()["tables"]["events"]), 20, message="the columns asked for to be counted")
+        self.assertEqual(m["columns_failed"], 0)
+        self.assertEqual(m["rows_inserted"], 2)
+        self.assertIn(f"schema: adding column colour Nullable(String) to {self.db}.events", g.log())
+        # The schema chgate shows has them once read again.
+        wait_until(lambda: len(g.request("GET", "/v1/tables/events").json()["schema"]["columns"]) == 8,
+                   20, message="the new columns in the schema chgate shows")

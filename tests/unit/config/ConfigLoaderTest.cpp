@@ -651,3 +651,35 @@ batching:
     CHECK_THAT(error_of("batching: {tables: {t: {create: {columns: {a: String}, ttl: 1}}}}"),
                Catch::Contains("ttl"));
 }
+
+TEST_CASE("schema_evolution: add_columns, its limits, and what it cannot go with") {
+    const auto c = load(R"y(
+batching:
+  defaults: {schema_evolution: add_columns}
+  tables:
+    events: {max_columns: 50, new_column_pattern: "app_[a-z]+", max_alters_per_minute: 3}
+    plain: {schema_evolution: "off"}
+)y")
+                       .config;
+    const auto& events = c->batching.tables.at("events");
+    CHECK(events.schema_evolution == config::SchemaEvolution::add_columns);
+    CHECK(events.max_columns == 50);
+    CHECK(events.new_column_pattern == "app_[a-z]+");
+    CHECK(events.max_alters_per_minute == 3);
+    const auto& plain = c->batching.tables.at("plain");
+    CHECK(plain.schema_evolution == config::SchemaEvolution::off);
+    CHECK(plain.new_column_pattern == config::kDefaultNewColumnPattern);
+    CHECK_THAT(
+        error_of("batching: {tables: {t: {schema_evolution: add_columns, schema: \"off\"}}}"),
+        Catch::Contains("needs schema: check or coerce"));
+    CHECK_THAT(error_of("batching: {tables: {t: {schema_evolution: add_columns, "
+                        "unknown_fields: ignore}}}"),
+               Catch::Contains("exclude each other"));
+    CHECK_THAT(error_of("batching: {tables: {t: {schema_evolution: add_columns, "
+                        "distributed: true}}}"),
+               Catch::Contains("Distributed"));
+    CHECK_THAT(error_of("batching: {tables: {t: {new_column_pattern: \"[a-\"}}}"),
+               Catch::Contains("is not a regular expression"));
+    CHECK_THAT(error_of("batching: {tables: {t: {max_alters_per_minute: 0}}}"),
+               Catch::Contains("max_alters_per_minute"));
+}

@@ -248,6 +248,29 @@ TEST_CASE("a batch waits until its seal record is on disk, spending no attempt")
     CHECK(sender.bodies.size() == 1);
 }
 
+TEST_CASE("a batch whose table is getting a new column waits, spending no attempt") {
+    Rig rig;
+    bool adding = true;
+    std::vector<std::string> asked;
+    rig.flusher->on_waits_for_columns([&](const flush::BatchTarget& t) {
+        asked.push_back(t.files.database + "." + t.insert_table);
+        return adding;
+    });
+    auto owner = std::make_shared<FakeOwner>();
+    auto b = rig.take(owner, "{\"a\":1}\n", 1);
+    ScriptedSender sender([](std::string_view) { return ok(); });
+    rig.flusher->deliver(b, sender);
+    CHECK(sender.bodies.empty());
+    CHECK(asked == std::vector<std::string>{"default.events"});
+    auto back = rig.requeued();
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].attempts == 0);
+    CHECK(back[0].not_before > Clock::now());
+    adding = false;  // the column is on every server
+    rig.flusher->deliver(back[0], sender);
+    CHECK(sender.bodies.size() == 1);
+}
+
 TEST_CASE("a transient failure sends the batch back with a backoff, its rows and requests kept") {
     Rig rig;
     auto owner = std::make_shared<FakeOwner>();

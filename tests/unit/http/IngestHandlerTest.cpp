@@ -15,6 +15,7 @@
 #include "http/RowChecks.hpp"
 #include "ingest/ShardKey.hpp"
 #include "schema/SchemaCache.hpp"
+#include "schema/SchemaEvolver.hpp"
 #include "store/Storage.hpp"
 #include "store/Wal.hpp"
 
@@ -628,13 +629,14 @@ batching:
 namespace {
 
 // A schema cache that has read events(id UInt64, note String, day Date
-// MATERIALIZED) and knows "later" does not exist yet.
+// MATERIALIZED), and `more` tables of the same columns, and knows "later"
+// does not exist yet.
 struct Schemas {
     schema::SchemaCache cache{[](const std::string& sql, std::size_t) {
                                   clickhouse::HttpResponse r;
                                   r.transport_ok = true;
                                   r.status = 200;
-                                  r.body = sql.find("'events'") != std::string::npos
+                                  r.body = sql.find("'later'") == std::string::npos
                                                ? R"({"data": [["id", "UInt64", ""],
                                                    ["note", "String", ""],
                                                    ["day", "Date", "MATERIALIZED"]]})"
@@ -642,9 +644,12 @@ struct Schemas {
                                   return r;
                               },
                               std::chrono::minutes(1), 10};
-    explicit Schemas(const config::Config& c) : checks(cache, c.clickhouse) {
+    explicit Schemas(const config::Config& c, const std::vector<std::string>& more = {})
+        : checks(cache, c.clickhouse) {
         cache.want("default", "events");
         cache.want("default", "later");
+        for (const auto& t : more)
+            cache.want("default", t);
         cache.run_once(schema::SchemaCache::Clock::now());
     }
     http::RowChecks checks;
@@ -720,6 +725,65 @@ batching:
     CHECK(table.stats().rows_coerced.load() == 2);
     CHECK(f.flushed()["INSERT INTO `default`.`events` FORMAT JSONEachRow"] ==
           "{\"id\": 1, \"note\": \"a\"}\n{\"id\": 1}\n{\"id\": 3}\n{\"id\": 4}\n");
+}
+
+TEST_CASE("schema_evolution: a new field is buffered while its column is added") {
+    Fixture f(R"y(
+batching:
+  tables:
+    events: {ack: buffered, schema_evolution: add_columns, max_columns: 6}
+    slow: {ack: buffered, schema_evolution: add_columns, max_alters_per_minute: 1}
+)y");
+    Schemas schemas(*f.config, {"slow"});
+    // An evolver that is never run: what it is asked for stays pending.
+    std::vector<std::string> asked;
+    schema::SchemaEvolver evolver(
+        [&](const std::string&, const std::string& sql) {
+            asked.push_back(sql);
+            return clickhouse::HttpResponse{};
+        },
+        [] { return std::vector<std::string>{"http://a"}; }, {}, {}, "");
+    schemas.checks.set_evolver(&evolver);
+    f.handler.set_row_checks(&schemas.checks);
+    f.handler.set_evolver(&evolver);
+    const schema::SchemaEvolver::Key events{"default", "events"};
+
+    CHECK(f.events("events", R"({"id": 1, "colour": "red"})").status == bhttp::status::accepted);
+    REQUIRE(evolver.extra(events));
+    CHECK(*evolver.extra(events) == std::vector<schema::NewColumn>{{"colour", "Nullable(String)"}});
+    CHECK(evolver.waits(events));
+    // Two new fields in one event, and the one already asked for: checked
+    // against the new column's type.
+    CHECK(
+        f.events("events", R"({"id": 2, "colour": "blue", "size": 3, "at": "2026-12-03 10:00:00"})")
+            .status == bhttp::status::accepted);
+    CHECK(*evolver.extra(events) == std::vector<schema::NewColumn>{{"colour", "Nullable(String)"},
+                                                                   {"size", "Nullable(Int64)"},
+                                                                   {"at", "Nullable(DateTime)"}});
+    const auto wrong = f.events("events", R"({"id": 3, "colour": 5})");
+    CHECK(wrong.status == bhttp::status::bad_request);
+    CHECK_THAT(wrong.body, Catch::Contains("Nullable(String)"));
+    // Fields that cannot become columns are unknown fields, with the reason.
+    const auto null = f.events("events", R"({"id": 4, "shape": null})");
+    CHECK(null.status == bhttp::status::bad_request);
+    CHECK_THAT(null.body, Catch::Contains("says nothing of the column's type"));
+    const auto upper = f.events("events", R"({"id": 4, "Shape": "round"})");
+    CHECK(upper.status == bhttp::status::bad_request);
+    CHECK_THAT(upper.body, Catch::Contains("new_column_pattern"));
+    const auto odd = f.events("events", R"({"id": 4, "a b": "round"})");
+    CHECK(odd.status == bhttp::status::bad_request);
+    const auto full = f.events("events", R"({"id": 4, "weight": 1.5})");  // 3 + 3 columns
+    CHECK(full.status == bhttp::status::bad_request);
+    CHECK_THAT(full.body, Catch::Contains("max_columns is 6"));
+    // Past the table's ALTER rate: 429 with Retry-After, nothing stored.
+    CHECK(f.events("slow", R"({"a": 1})").status == bhttp::status::accepted);
+    const auto limited = f.events("slow", R"({"b": 1})");
+    CHECK(limited.status == bhttp::status::too_many_requests);
+    CHECK(limited.retry_after_seconds >= 59);
+    CHECK_THAT(limited.body, Catch::Contains("at most 1 columns a minute"));
+    const auto& slow = f.manager.registry().route("slow").buffer->table();
+    CHECK(slow.stats().rows_accepted.load() == 1);
+    CHECK(asked.empty());  // the door never waits for ClickHouse
 }
 
 TEST_CASE("on_invalid: quarantine takes the events that fit and quarantines the rest") {

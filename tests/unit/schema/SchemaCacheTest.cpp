@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "schema/SchemaCache.hpp"
+#include "support/HttpAnswer.hpp"
 
 using namespace chgate;
 using namespace chgate::schema;
@@ -17,17 +18,11 @@ const char* kTwoColumns = R"({
 	"rows": 2
 })";
 
-clickhouse::HttpResponse answer(std::string body, long status = 200) {
-    clickhouse::HttpResponse r;
-    r.transport_ok = true;
-    r.status = status;
-    r.body = std::move(body);
-    return r;
-}
+using test::http_answer;
 
 /// A ClickHouse that answers what `next` holds, and counts the queries.
 struct FakeServer {
-    clickhouse::HttpResponse next = answer(kTwoColumns);
+    clickhouse::HttpResponse next = http_answer(kTwoColumns);
     std::vector<std::string> queries;
     SchemaCache::Query query() {
         return [this](const std::string& sql, std::size_t) {
@@ -81,7 +76,7 @@ TEST_CASE("a wanted table is read at the next round, then every refresh") {
     cache.run_once(t0 + 59s);
     CHECK(server.queries.size() == 1);
     // A column added: read at the refresh; the same columns keep their list.
-    server.next = answer(R"({"data": [["id", "UInt64", ""], ["day", "Date", "MATERIALIZED"],
+    server.next = http_answer(R"({"data": [["id", "UInt64", ""], ["day", "Date", "MATERIALIZED"],
                                        ["note", "String", ""]]})");
     cache.run_once(t0 + 60s);
     CHECK(cache.get("db", "t")->columns->size() == 3);
@@ -111,7 +106,7 @@ TEST_CASE("refresh reads one table again at once, refresh_all every table") {
 
 TEST_CASE("a table that does not exist is known as missing, and read again later") {
     FakeServer server;
-    server.next = answer(R"({"data": []})");
+    server.next = http_answer(R"({"data": []})");
     SchemaCache cache(server.query(), 60s, 10);
     const auto t0 = SchemaCache::Clock::now();
     cache.want("db", "later");
@@ -119,7 +114,7 @@ TEST_CASE("a table that does not exist is known as missing, and read again later
     const auto known = *cache.get("db", "later");
     REQUIRE(known.columns);
     CHECK_FALSE(known.exists);
-    server.next = answer(kTwoColumns);
+    server.next = http_answer(kTwoColumns);
     cache.run_once(t0 + 60s);
     CHECK(cache.get("db", "later")->exists);
 }
@@ -137,10 +132,10 @@ TEST_CASE("a failed read keeps what was known, says why, and is tried again soon
     CHECK(known.columns->size() == 2);
     CHECK(known.error == "Couldn't connect to server");
     CHECK(cache.next_due() == t0 + 65s);
-    server.next = answer("Code: 497. DB::Exception: Not enough privileges", 500);
+    server.next = http_answer("Code: 497. DB::Exception: Not enough privileges", 500);
     cache.run_once(t0 + 65s);
     CHECK_THAT(cache.get("db", "t")->error, Contains("HTTP 500: Code: 497"));
-    server.next = answer(kTwoColumns);
+    server.next = http_answer(kTwoColumns);
     server.next.truncated = true;
     cache.run_once(t0 + 70s);
     CHECK_THAT(cache.get("db", "t")->error, Contains("answer is over"));
@@ -183,11 +178,12 @@ TEST_CASE("a missing table chgate makes is created and read again; a failed CREA
         [&](const std::string& sql, std::size_t) {
             queries.push_back(sql);
             if (sql.rfind("CREATE", 0) == 0) {
-                if (refuse) return answer("Code: 497, e.displayText() = DB::Exception: no", 500);
+                if (refuse)
+                    return http_answer("Code: 497, e.displayText() = DB::Exception: no", 500);
                 created = true;
-                return answer("");
+                return http_answer("");
             }
-            return answer(created ? kTwoColumns : R"({"data": []})");
+            return http_answer(created ? kTwoColumns : R"({"data": []})");
         },
         60s, 10);
     cache.creates([](const SchemaCache::Key& key) {
