@@ -155,33 +155,52 @@ SchemaEvolver::Clock::time_point SchemaEvolver::next_due() const {
 std::string SchemaEvolver::alter(const Key& key, const Change& c, bool& permanent) {
     std::string error;
     permanent = false;
-    auto run = [&](const std::string& url, const std::string& table, bool required) {
-        const auto r =
-            query_(url, add_column_sql(key.first, table, c.column.name, c.column.type, cluster_));
-        if ((r.transport_ok && r.status == 200) || column_exists_error(r)) return;
-        if (!required) {
-            // The Distributed table of a sharded table is the client's view of
-            // it; chgate inserts into the local tables, so this is not fatal.
-            if (!(r.transport_ok && r.body.starts_with("Code: 60,"))) {
-                LOG_WARN << "schema: adding column " << c.column.name << " to " << key.first << "."
-                         << table << " failed: " << describe(r);
-            }
-            return;
-        }
+    // One ALTER: ON CLUSTER (url ""), or on the server at `url`. True if it
+    // went in or the column was there; else `r` says why not.
+    auto run = [&](const std::string& url, const std::string& table, clickhouse::HttpResponse& r) {
+        r = query_(url, add_column_sql(key.first, table, c.column.name, c.column.type,
+                                       url.empty() ? cluster_ : std::string()));
+        return (r.transport_ok && r.status == 200) || column_exists_error(r);
+    };
+    // The first failure is the change's.
+    auto note = [&](const std::string& url, const clickhouse::HttpResponse& r) {
         if (!error.empty()) return;
         error = (url.empty() ? "" : url + ": ") + describe(r);
         // The server said no (not a timeout, code 159, of ON CLUSTER waiting
         // for its hosts): no point waiting for the column.
         permanent = r.transport_ok && !r.body.starts_with("Code: 159,");
     };
-    if (!cluster_.empty()) {
-        run("", key.second, true);
-        if (!c.also_table.empty()) run("", c.also_table, false);
-        return error;
+    bool on_each = cluster_.empty();
+    if (!on_each) {
+        clickhouse::HttpResponse r;
+        if (!run("", key.second, r)) {
+            // Code 371: a table that is not Replicated, on a cluster whose
+            // shards are (internal_replication): ON CLUSTER refuses it, and
+            // each server takes it.
+            if (r.transport_ok && r.body.starts_with("Code: 371,")) {
+                on_each = true;
+            } else {
+                note("", r);
+            }
+        }
     }
+    if (on_each) {
+        for (const auto& url : servers_()) {
+            clickhouse::HttpResponse r;
+            if (!run(url, key.second, r)) note(url, r);
+        }
+    }
+    if (c.also_table.empty()) return error;
+    // The Distributed table of a sharded table: the clients' view of it, on
+    // each server (ON CLUSTER refuses it on a replicated cluster, code 371).
+    // chgate inserts into the local tables, so a failure here is only said.
     for (const auto& url : servers_()) {
-        run(url, key.second, true);
-        if (!c.also_table.empty()) run(url, c.also_table, false);
+        clickhouse::HttpResponse r;
+        if (run(url, c.also_table, r) || (r.transport_ok && r.body.starts_with("Code: 60,"))) {
+            continue;
+        }
+        LOG_WARN << "schema: adding column " << c.column.name << " to " << key.first << "."
+                 << c.also_table << " on " << url << " failed: " << describe(r);
     }
     return error;
 }

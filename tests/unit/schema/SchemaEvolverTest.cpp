@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <deque>
 #include <map>
 #include <set>
 
@@ -21,8 +22,9 @@ using test::http_answer;
 /// column on a server once `has` says so.
 struct Servers {
     clickhouse::HttpResponse alter = http_answer("");
-    std::map<std::string, std::set<std::string>> has;  // url -> columns
-    bool alter_adds = true;                            // an ALTER that goes in adds it everywhere
+    std::deque<clickhouse::HttpResponse> first_alters;  // answered before `alter`
+    std::map<std::string, std::set<std::string>> has;   // url -> columns
+    bool alter_adds = true;                             // an ALTER that goes in adds it everywhere
     std::vector<std::pair<std::string, std::string>> queries;  // url, sql
     std::set<std::string> known;                               // what the schema cache has read
     std::vector<std::string> reports;
@@ -32,6 +34,11 @@ struct Servers {
             [this](const std::string& url, const std::string& sql) {
                 queries.emplace_back(url, sql);
                 if (sql.starts_with("ALTER")) {
+                    if (!first_alters.empty()) {
+                        auto r = first_alters.front();
+                        first_alters.pop_front();
+                        return r;
+                    }
                     if (alter.status == 200 && alter_adds) {
                         const auto name = sql.substr(sql.find("ADD COLUMN `") + 12);
                         for (auto& [u, columns] : has)
@@ -156,10 +163,35 @@ TEST_CASE("on a cluster one ALTER goes ON CLUSTER, and a column that exists is n
     l.also_table = "events_all";
     e.propose({"db", "events_local"}, {"colour", "Nullable(String)"}, 3, l, now);
     e.run_once(now);
-    REQUIRE(s.queries.size() >= 2);
+    REQUIRE(s.queries.size() >= 3);
     CHECK(s.queries[0].first.empty());  // any server
     CHECK_THAT(s.queries[0].second, Contains("`db`.`events_local` ON CLUSTER `main` ADD COLUMN"));
-    CHECK_THAT(s.queries[1].second, Contains("`db`.`events_all` ON CLUSTER `main` ADD COLUMN"));
+    // The Distributed table on each server: ON CLUSTER refuses a table that is
+    // not Replicated on a cluster whose shards are (code 371).
+    CHECK(s.queries[1] ==
+          std::pair<std::string, std::string>{
+              "http://a", "ALTER TABLE `db`.`events_all` ADD COLUMN `colour` Nullable(String)"});
+    CHECK(s.queries[2].first == "http://b");
+    CHECK(s.reports == std::vector<std::string>{"colour added"});
+}
+
+TEST_CASE("a table ON CLUSTER refuses for not being Replicated is altered on each server") {
+    Servers s;
+    auto e = s.make("main");
+    s.first_alters.push_back(http_answer(
+        "Code: 371, e.displayText() = DB::Exception: There was an error on [127.0.0.1:9000]: "
+        "Table events isn't replicated, but shard #2 is replicated according to its cluster "
+        "definition",
+        500));
+    const auto now = SchemaEvolver::Clock::now();
+    e.propose(kEvents, {"colour", "Nullable(String)"}, 3, limits(), now);
+    e.run_once(now);
+    REQUIRE(s.queries.size() == 5);  // ON CLUSTER, a, b, then system.columns on a and b
+    CHECK(s.queries[1] ==
+          std::pair<std::string, std::string>{"http://a",
+                                              "ALTER TABLE `db`.`events` ADD COLUMN `colour` "
+                                              "Nullable(String)"});
+    CHECK(s.queries[2].first == "http://b");
     CHECK(s.reports == std::vector<std::string>{"colour added"});
 }
 
