@@ -122,6 +122,21 @@ App::App(config::LoadedConfig loaded, std::string config_path)
         },
         config_->clickhouse.cluster_name);
     router_.set_evolver(evolver_.get());
+    encoders_ = std::make_unique<schema::RowBinaryEncoders>(
+        *schemas_,
+        [query = schema_query()]() -> std::optional<std::string> {
+            const auto r = query("SELECT timezone()", 1024);
+            if (!r.transport_ok || r.status != 200) return std::nullopt;
+            auto zone = r.body;
+            while (!zone.empty() && (zone.back() == '\n' || zone.back() == '\r'))
+                zone.pop_back();
+            return zone;
+        },
+        [&settings = config_->clickhouse.settings] {
+            const auto it = settings.find("date_time_input_format");
+            return it != settings.end() && it->second == "best_effort";
+        }());
+    router_.set_encoders(encoders_.get());
     if (!config_->clickhouse.create_tables.empty()) {
         creator_ = std::make_unique<schema::TableCreator>(
             config_->clickhouse.create_tables, schema_query(), [this] { schemas_->refresh_all(); });
@@ -331,6 +346,12 @@ void App::start_threads() {
     });
     flusher_.on_waits_for_columns([this](const flush::BatchTarget& target) {
         return evolver_->waits({target.files.database, target.insert_table});
+    });
+    flusher_.on_encode([this](const flush::BatchTarget& target, const config::TableConfig& cfg,
+                              std::string_view rows, std::string& query, std::string& body) {
+        return encoders_->encode(target.files.database, target.insert_table, target.insert_query,
+                                 cfg.unknown_fields == config::UnknownFields::ignore, rows, query,
+                                 body);
     });
     flusher_.on_quarantine([this, &registry](flush::BatchOwner& owner, std::uint64_t batch_id,
                                              std::span<const store::DeadRow> bad,

@@ -20,6 +20,7 @@
 #include "http/AdminHandler.hpp"
 #include "http/Router.hpp"
 #include "http/Server.hpp"
+#include "schema/RowBinaryEncoders.hpp"
 #include "schema/SchemaCache.hpp"
 #include "schema/SchemaEvolver.hpp"
 #include "schema/TableCreator.hpp"
@@ -99,6 +100,7 @@ class App {
     std::unique_ptr<schema::SchemaCache> schemas_;             // each table's columns
     std::unique_ptr<schema::TableCreator> creator_;            // with clickhouse.create_tables
     std::unique_ptr<schema::SchemaEvolver> evolver_;           // schema_evolution: add_columns
+    std::unique_ptr<schema::RowBinaryEncoders> encoders_;      // insert_format: rowbinary
     std::unique_ptr<batch::Quarantine> quarantine_;            // on_invalid: quarantine
     PeriodicTask dead_letter_mover_;                           // dead letters into quarantine
     batch::BatchManager manager_;

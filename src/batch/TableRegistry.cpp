@@ -59,6 +59,7 @@ config::TableConfig as_quarantine(config::TableConfig cfg) {
     cfg.local_table.clear();
     cfg.distributed = false;
     cfg.schema_evolution = config::SchemaEvolution::off;
+    cfg.insert_format = config::InsertFormat::jsoneachrow;  // its rows are whatever clients sent
     return cfg;
 }
 

@@ -37,8 +37,9 @@ SendResult ReplicaSender::send(const InsertCall& call) {
     if (method == config::Compression::zstd && !server->zstd_body)
         method = config::Compression::gzip;
     try {
-        const char* encoding = compressor_.compress(method, call.rows, scratch_);
-        const std::string_view body = encoding != nullptr ? std::string_view(scratch_) : call.rows;
+        const auto payload = call.encoded.empty() ? call.rows : call.encoded;
+        const char* encoding = compressor_.compress(method, payload, scratch_);
+        const std::string_view body = encoding != nullptr ? std::string_view(scratch_) : payload;
         r.sent_bytes = body.size();
         r.response = client_.post(build_insert_url(replica->url, call.insert_query, *server,
                                                    dedup_token(call.batch_id, call.rows),

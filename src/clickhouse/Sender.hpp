@@ -14,7 +14,7 @@ namespace chgate::clickhouse {
 
 /// One INSERT: a batch's rows, or some of them while bisection looks for bad ones.
 struct InsertCall {
-    const std::string& insert_query;  ///< INSERT INTO … FORMAT JSONEachRow
+    const std::string& insert_query;  ///< INSERT INTO … FORMAT JSONEachRow (or RowBinary)
     std::string_view rows;            ///< NDJSON, one row per line
     std::uint64_t batch_id = 0;       ///< with the rows, makes the deduplication token
     config::Compression compression = config::Compression::none;
@@ -26,6 +26,9 @@ struct InsertCall {
     std::uint32_t shard = 0;
     /// unknown_fields: ignore: input_format_skip_unknown_fields=1.
     bool skip_unknown_fields = false;
+    /// When not empty, the body sent instead of `rows` (RowBinary, which
+    /// `insert_query` names); the deduplication token stays that of `rows`.
+    std::string_view encoded = {};
 };
 
 /// What one INSERT came to.

@@ -134,6 +134,15 @@ enum class OnInvalid {
 inline constexpr core::EnumName<OnInvalid> kOnInvalidNames[] = {
     {OnInvalid::reject, "reject"}, {OnInvalid::quarantine, "quarantine"}};
 
+/// The format of a table's INSERTs.
+enum class InsertFormat {
+    jsoneachrow,  ///< the events as sent (after coerce)
+    rowbinary,    ///< encoded by the table's columns, where chgate can (ingest::RowBinaryEncoder)
+};
+
+inline constexpr core::EnumName<InsertFormat> kInsertFormatNames[] = {
+    {InsertFormat::jsoneachrow, "jsoneachrow"}, {InsertFormat::rowbinary, "rowbinary"}};
+
 /// What chgate does to a table's columns when events bring new fields.
 enum class SchemaEvolution {
     off,          ///< nothing: a new field is an unknown field
@@ -210,6 +219,10 @@ struct TableConfig {
     /// At most this many ALTERs a minute for the table; a request past it is
     /// answered 429 with Retry-After.
     int max_alters_per_minute = 10;
+    /// rowbinary: batches are encoded as RowBinary by the table's columns in
+    /// the flusher; a batch (or a table) chgate cannot encode goes as
+    /// JSONEachRow.
+    InsertFormat insert_format = InsertFormat::jsoneachrow;
 
     bool operator==(const TableConfig&) const = default;
 };

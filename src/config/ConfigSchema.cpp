@@ -780,6 +780,7 @@ const Section<TableConfig>& table_schema() {
             field("max_columns", &S::max_columns, IntValue<std::uint32_t>{1, 10000}),
             field("new_column_pattern", &S::new_column_pattern, NamePatternValue{}),
             field("max_alters_per_minute", &S::max_alters_per_minute, IntValue<int>{1, 600}),
+            field("insert_format", &S::insert_format, one_of(kInsertFormatNames)),
         },
         [](Reader& r, const YAML::Node& n, const std::string& p, S& t) {
             for (auto key : ignored_keys(t.strategy)) {

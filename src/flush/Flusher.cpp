@@ -84,9 +84,19 @@ clickhouse::SendResult Flusher::attempt(const Batch& b, std::string_view rows,
                                         clickhouse::Sender& sender) {
     const auto& owner = *b.owner;
     const auto settings = owner.settings();
-    return sender.send({owner.target().insert_query, rows, b.id, settings->compression,
-                        settings->distributed, owner.target().shard,
-                        settings->unknown_fields == config::UnknownFields::ignore});
+    auto send = [&](const std::string& query, std::string_view encoded) {
+        return sender.send({query, rows, b.id, settings->compression, settings->distributed,
+                            owner.target().shard,
+                            settings->unknown_fields == config::UnknownFields::ignore, encoded});
+    };
+    if (settings->insert_format == config::InsertFormat::rowbinary && encode_) {
+        // Kept per flusher thread: a batch's body is built again for each attempt.
+        thread_local std::string query;
+        thread_local std::string body;
+        body.clear();
+        if (encode_(owner.target(), *settings, rows, query, body)) return send(query, body);
+    }
+    return send(owner.target().insert_query, {});
 }
 
 void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {

@@ -55,6 +55,15 @@ class Flusher {
     using WaitsForColumns = std::function<bool(const BatchTarget&)>;
     void on_waits_for_columns(WaitsForColumns hook) { waits_for_columns_ = std::move(hook); }
 
+    /// For a table with insert_format: rowbinary, encodes `rows` (NDJSON):
+    /// true with the INSERT's `query` and `body`; false to send them as
+    /// JSONEachRow. Called on a flusher thread for every attempt (bisection's
+    /// too); set before start().
+    using Encode =
+        std::function<bool(const BatchTarget&, const config::TableConfig&, std::string_view rows,
+                           std::string& query, std::string& body)>;
+    void on_encode(Encode hook) { encode_ = std::move(hook); }
+
     /// Sends rows ClickHouse refused (bisection, or a refused column list)
     /// of an owner with on_invalid: quarantine to its quarantine table.
     /// False, with the reason, when it cannot take them now: they go to the
@@ -160,6 +169,7 @@ class Flusher {
     const config::ClickHouseConfig cfg_;
     SchemaSuspect schema_suspect_;
     WaitsForColumns waits_for_columns_;
+    Encode encode_;
     QuarantineSink quarantine_;
     const clickhouse::SenderFactory senders_;
     store::Storage* const storage_;

@@ -11,6 +11,7 @@
 #include "http/UrlQuery.hpp"
 #include "metrics/MetricsJson.hpp"
 #include "metrics/MetricsPrometheus.hpp"
+#include "schema/RowBinaryEncoders.hpp"
 #include "schema/TableCreator.hpp"
 #include "store/Spool.hpp"
 #include "store/Storage.hpp"
@@ -311,6 +312,10 @@ nlohmann::ordered_json Router::clickhouse_state() const {
             {"pending", c.statements - c.applied - c.failed},
             {"last_error", c.last_error.empty() ? nlohmann::ordered_json(nullptr)
                                                 : nlohmann::ordered_json(c.last_error)}};
+    }
+    if (encoders_ != nullptr) {
+        state["rowbinary"] = {{"batches", encoders_->encoded()},
+                              {"as_jsoneachrow", encoders_->fell_back()}};
     }
     if (cluster_check_ != nullptr) {
         const auto check = cluster_check_->state();

@@ -31,6 +31,7 @@ namespace chgate::schema {
 class SchemaCache;
 class TableCreator;
 class SchemaEvolver;
+class RowBinaryEncoders;
 }  // namespace chgate::schema
 
 namespace chgate::http {
@@ -86,6 +87,8 @@ class Router {
     void set_schemas(const schema::SchemaCache* schemas);
     /// clickhouse.create_tables' progress, shown in /metrics. For wiring.
     void set_table_creator(const schema::TableCreator* creator) { creator_ = creator; }
+    /// insert_format: rowbinary's counts, for /metrics.
+    void set_encoders(const schema::RowBinaryEncoders* encoders) { encoders_ = encoders; }
     /// Where tables with on_invalid: quarantine send events that do not fit.
     /// For wiring.
     void set_quarantine(batch::Quarantine* quarantine) { ingest_.set_quarantine(quarantine); }
@@ -134,6 +137,7 @@ class Router {
     const schema::SchemaCache* schemas_ = nullptr;
     std::unique_ptr<RowChecks> row_checks_;
     const schema::TableCreator* creator_ = nullptr;
+    const schema::RowBinaryEncoders* encoders_ = nullptr;
     batch::MemoryBudget inflight_;
     ConnectionCounts connections_;
     /// What /metrics adds to the batch and storage figures.

@@ -48,9 +48,9 @@ class TypeReader {
         if (!has_args) return fail();
         ++i_;  // (
         if (name == "DateTime") {
-            // DateTime('zone'): the zone changes how text is read, not what is valid.
+            // DateTime('zone'): the zone changes how text is read, not what is
+            // valid. It is kept in names[0].
             if (!quoted(t) || !close()) return fail();
-            t = {};
             t.kind = K::date_time;
             return t;
         }
@@ -74,15 +74,19 @@ class TypeReader {
         }
         if (name == "Enum8" || name == "Enum16") {
             t.kind = K::enumeration;
+            t.bits = name == "Enum8" ? 8 : 16;
             for (;;) {
                 if (!quoted(t)) return fail();
                 space();
                 if (i_ < s_.size() && s_[i_] == '=') {
                     ++i_;
                     space();
-                    if (i_ < s_.size() && s_[i_] == '-') ++i_;
-                    std::uint64_t ignored = 0;
-                    if (!number(ignored)) return fail();
+                    const bool negative = i_ < s_.size() && s_[i_] == '-';
+                    if (negative) ++i_;
+                    std::uint64_t magnitude = 0;
+                    if (!number(magnitude) || magnitude > 32768) return fail();
+                    const auto value = static_cast<std::int64_t>(magnitude);
+                    t.values.push_back(negative ? -value : value);
                 }
                 space();
                 if (i_ < s_.size() && s_[i_] == ',') {

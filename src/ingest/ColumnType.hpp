@@ -18,9 +18,9 @@ struct ColumnType {
         string,
         fixed_string,  ///< FixedString(N): `size` bytes at most
         date,
-        date_time,  ///< DateTime, DateTime('zone')
+        date_time,  ///< DateTime, DateTime('zone'): the zone in names[0]
         uuid,
-        enumeration,  ///< Enum8/Enum16: `names`
+        enumeration,  ///< Enum8/Enum16: `names`, their `values`, `bits`
         boolean,      ///< Bool (newer servers)
         nullable,     ///< Nullable(T): args[0]
         array,        ///< Array(T): args[0]
@@ -35,6 +35,9 @@ struct ColumnType {
     unsigned scale = 0;
     std::uint64_t size = 0;
     std::vector<std::string> names;
+    /// An Enum's values, in the order of `names` (empty when the type text
+    /// gave none).
+    std::vector<std::int64_t> values;
     std::vector<ColumnType> args;
 
     /// Whether every value of the type (and of its parts) is checked.

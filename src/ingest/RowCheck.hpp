@@ -83,6 +83,9 @@ class RowChecker {
     std::size_t unchecked_ = 0;
 };
 
+/// Whether year-month-day is a day of the Gregorian calendar.
+bool is_calendar_day(unsigned year, unsigned month, unsigned day);
+
 /// Why `value` (valid JSON text) is not a value of `type`; nullptr if it is.
 const char* check_value(const ColumnType& type, std::string_view value, const CheckOptions& options,
                         std::string& scratch);

@@ -192,4 +192,16 @@ ShardKey shard_key(std::string_view row, const core::ShardBy& by, std::string& s
     return value_key(found, by, scratch);
 }
 
+bool json_string_text(std::string_view value, std::string& scratch, std::string_view& out) {
+    if (value.size() < 2 || value.front() != '"') return false;
+    const auto body = value.substr(1, value.size() - 2);
+    if (body.find('\\') == std::string_view::npos) {
+        out = body;
+        return true;
+    }
+    if (!decode_json_string(body, scratch)) return false;
+    out = scratch;
+    return true;
+}
+
 }  // namespace chgate::ingest

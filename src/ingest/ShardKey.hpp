@@ -42,4 +42,9 @@ ShardKey shard_key(std::string_view row, const core::ShardBy& by, std::string& s
 /// are not valid JSON (a trailing backslash, a short \u).
 bool decode_json_string(std::string_view body, std::string& out);
 
+/// The text of a JSON string value (with its quotes): a view of `value`
+/// when it has no escapes, else of `scratch`, decoded. False for a lone
+/// surrogate or a value that is no string.
+bool json_string_text(std::string_view value, std::string& scratch, std::string_view& out);
+
 }  // namespace chgate::ingest

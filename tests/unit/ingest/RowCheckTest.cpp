@@ -172,6 +172,10 @@ TEST_CASE("Date and DateTime: the forms the server reads, on the calendar") {
     CHECK_FALSE(takes("DateTime", "\"1796317467.5\"", best));
     CHECK_FALSE(takes("DateTime", "\"12345.67\"", best));
     CHECK(takes("DateTime", "\"2026.12.03\"", best));
+    // And it misreads a unix time as text in a batch of rows (a time in 2033
+    // for "1796317467" after another row); as a number it reads it right.
+    CHECK_FALSE(takes("DateTime", "\"1796317467\"", best));
+    CHECK(takes("DateTime", "1796317467", best));
 }
 
 TEST_CASE("UUID, Enum, Nullable, Array, Tuple, Map, Bool, Nothing") {
@@ -292,6 +296,7 @@ TEST_CASE("coerce: DateTime from ISO 8601 and unix times, to whole seconds") {
     // Under best_effort the server reads text itself; numbers are rewritten.
     CHECK(coerced("DateTime", "\"\"", {.date_time_best_effort = true}) == "");
     CHECK(coerced("DateTime", "1796317467.5", {.date_time_best_effort = true}) == "1796317467");
+    CHECK(coerced("DateTime", "\"1796317467\"", {.date_time_best_effort = true}) == "1796317467");
 }
 
 TEST_CASE("coerce: booleans and whole numbers into integers, text into Decimal and Bool") {
