@@ -122,6 +122,11 @@ class ClickHouse:
         self.url = f"http://127.0.0.1:{self.port}"
         self.version = self.query("SELECT version()").strip()
 
+    def pid(self):
+        """The server process (its CPU time is ClickHouse's cost)."""
+        with open(os.path.join(self.dir, "pid")) as f:
+            return int(f.read().strip())
+
     def query(self, sql):
         req = urllib.request.Request(self.url + "/", data=sql.encode(), method="POST")
         with urllib.request.urlopen(req, timeout=120) as r:
@@ -336,20 +341,57 @@ def run_baseline(name, what, url, body, ctype, conns, seconds, ch, table, events
     return row
 
 
-def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=CHGATE, schema=None):
+def values_row(i, run):
+    """event(i, run) as a VALUES tuple, for ClickHouse's own INSERT."""
+    e = json.loads(event(i, run))
+    quote = lambda v: "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return (f"({quote(e['event_id'])},{e['user_id']},{quote(e['session_id'])},{quote(e['event_type'])},"
+            f"{quote(e['event_timestamp'])},{quote(e['page_url'])},{quote(e['device_type'])},"
+            f"{quote(e['browser'])},{quote(e['country'])},{e['revenue']},{e['duration_seconds']})")
+
+
+def run_values(workdir, ch, seconds, events=100, conns=8):
+    """ClickHouse's own INSERT ... VALUES of `events` rows over `conns`
+    connections: the direct baseline for a client that sends VALUES."""
+    log(f"baseline: ClickHouse INSERT VALUES, {events} rows per INSERT, {conns} connections")
+    ch.reset()
+    body = ",".join(values_row(i, "values") for i in range(events))
+    path = os.path.join(workdir, "body-values")
+    with open(path, "w") as f:
+        f.write(body)
+    url = ch.url + "/?query=" + urllib.parse.quote(
+        f"INSERT INTO {DB}.events (event_id, user_id, session_id, event_type, event_timestamp, "
+        f"page_url, device_type, browser, country, revenue, duration_seconds) VALUES")
+    ch_cpu0 = proc_cpu(ch.pid())
+    start = time.monotonic()
+    w = wrk(url, path, "text/plain", conns, seconds)
+    landed, t = wait_landed(ch, "events", w["accepted"] * events, start)
+    ch_cpu = proc_cpu(ch.pid()) - ch_cpu0
+    row = {"requests_per_s": w["accepted"] / w["seconds"], "landed_per_s": landed / max(t, w["seconds"]),
+           "ch_cpu_s_per_m": ch_cpu * 1e6 / max(1, landed), "rejected": w["status_errors"]}
+    log(f"  landed/s {row['landed_per_s']:.0f}, ClickHouse CPU {row['ch_cpu_s_per_m']:.1f} s per M rows")
+    return row
+
+
+def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=CHGATE, schema=None,
+               insert_format=None):
     key, what, events, form, conns, endpoint = scn
     name = f"{key}-{ack}-{threads}"
     log(f"chgate ({key}) {what}, ack {ack}, io threads {threads or 'one per core'}"
-        + ("" if binary == CHGATE else f", {binary}") + (f", schema {schema}" if schema else ""))
+        + ("" if binary == CHGATE else f", {binary}") + (f", schema {schema}" if schema else "")
+        + (f", insert_format {insert_format}" if insert_format else ""))
     ch.reset()
     # Under coerce every event brings a timestamp to rewrite: the cost of
     # coerce at its worst (events that fit as sent cost what check costs).
     body, _ = write_body(workdir, name, events, form, iso_time=schema == "coerce")
     ctype = "application/x-ndjson" if form == "ndjson" else "application/json"
     extra = {"schema": schema} if schema else {}
+    if insert_format:
+        extra["insert_format"] = insert_format
     g = Chgate(workdir, name, ch, {"events": table_config(ack, **extra)}, threads, fsync, binary)
-    if schema in ("check", "coerce"):
-        # Measured once the columns are known, or the rows would go unchecked.
+    if schema in ("check", "coerce") or insert_format == "rowbinary":
+        # Measured once the columns are known, or the rows would go unchecked
+        # (and as JSONEachRow).
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with urllib.request.urlopen(g.url("/v1/tables/events"), timeout=5) as r:
@@ -358,13 +400,13 @@ def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=C
             time.sleep(0.1)
     try:
         path = "/v1/events/events" if endpoint == "events" else INSERT_QUERY
-        cpu0 = proc_cpu(g.proc.pid)
+        cpu0, ch_cpu0 = proc_cpu(g.proc.pid), proc_cpu(ch.pid())
         start = time.monotonic()
         busy0, sleeps0 = machine_busy_ticks(), proc_sleeps(g.proc.pid)
         w = wrk(g.url(path), body, ctype, conns, seconds)
         busy1, sleeps1 = machine_busy_ticks(), proc_sleeps(g.proc.pid)
         landed, t = wait_landed(ch, "events", w["accepted"] * events, start)
-        cpu = proc_cpu(g.proc.pid) - cpu0
+        cpu, ch_cpu = proc_cpu(g.proc.pid) - cpu0, proc_cpu(ch.pid()) - ch_cpu0
         m = g.metrics()["tables"]["events"]
         row = {"name": f"({key}) {ack}", "what": what, "threads": threads, "connections": conns,
                "events_per_request": events, "accepted": w["accepted"] * events,
@@ -374,6 +416,9 @@ def run_chgate(scn, ack, workdir, ch, seconds, threads, fsync="always", binary=C
                "socket_errors": w["socket_errors"], "p50_ms": w["p50_us"] / 1000,
                "p99_ms": w["p99_us"] / 1000, "rss_mib": proc_status_kib(g.proc.pid) / 1024,
                "cpu_s_per_m": cpu * 1e6 / max(1, landed), "inserts": m["batches_inserted"],
+               # ClickHouse's CPU while the events went in (its merges too).
+               "ch_cpu_s_per_m": ch_cpu * 1e6 / max(1, landed),
+               "rowbinary_batches": g.metrics()["clickhouse"].get("rowbinary", {}).get("batches", 0),
                "lost": max(0, w["accepted"] * events - landed),
                # The share of every core busy (chgate, wrk, ClickHouse, the
                # kernel) while wrk ran: below 1.0, the rate is bound by latency.
@@ -705,10 +750,14 @@ def run_ab(args, workdir, ch):
             raise SystemExit(f"--ab: {b} is not an executable")
     # With --schemas, every binary runs once per schema setting: the variants
     # compared are (binary, schema) pairs, labelled "binary schema S".
+    # With --formats, once per insert_format too: "binary schema S format F".
     schemas = args.schemas.split(",") if args.schemas else [None]
-    variants = [(b, sc) for b in binaries for sc in schemas]
-    label = lambda b, sc: b if sc is None else f"{b} schema {sc}"
-    binaries = [label(b, sc) for b, sc in variants]
+    formats = args.formats.split(",") if args.formats else [None]
+    variants = [(b, sc, fm) for b in binaries for sc in schemas for fm in formats]
+    label = lambda b, sc, fm: (b + ("" if sc is None else f" schema {sc}")
+                               + ("" if fm is None else f" format {fm}"))
+    binaries = [label(*v) for v in variants]
+    values = []  # ClickHouse's own VALUES INSERTs, once a round with --formats
     runs = {}  # (scenario key, ack, variant label) -> [row, ...]
     recoveries = {}  # binary -> [run_recovery's row, ...]
     args.scenarios = args.scenarios or "a"
@@ -718,32 +767,62 @@ def run_ab(args, workdir, ch):
             for b in binaries:
                 recoveries.setdefault(b, []).append(
                     run_recovery(workdir, ch, args.seconds, args.threads, binary=b))
+        if args.formats:
+            values.append(run_values(workdir, ch, args.seconds))
         for scn in CHGATE_SCENARIOS:
             if scn[0] not in args.scenarios.split(","):
                 continue
             for ack in args.acks.split(","):
-                for b, sc in variants:
+                for b, sc, fm in variants:
                     row = run_chgate(scn, ack, workdir, ch, args.seconds, args.threads, args.fsync,
-                                     binary=b, schema=sc)
-                    runs.setdefault((scn[0], ack, label(b, sc)), []).append(row)
+                                     binary=b, schema=sc, insert_format=fm)
+                    runs.setdefault((scn[0], ack, label(b, sc, fm)), []).append(row)
     L = [f"# chgate A/B ({datetime.date.today().isoformat()})", "",
          f"- Machine: {machine(ch)}",
          f"- Command: `loadtest/bench.sh --ab {args.ab} --rounds {args.rounds} --seconds "
          f"{args.seconds} --threads {args.threads} --fsync {args.fsync} --scenarios "
          f"{args.scenarios} --acks {args.acks}"
-         + (f" --schemas {args.schemas}" if args.schemas else "") + "`",
+         + (f" --schemas {args.schemas}" if args.schemas else "")
+         + (f" --formats {args.formats}" if args.formats else "") + "`",
          "- Each round runs every binary once per scenario and ack, in turn; medians over the rounds."]
     if runs:
         L += ["", "| scenario | ack | binary | requests/s (median) | landed events/s (median) | "
-              "÷ first binary | chgate CPU s per M events (median) | requests/s per round |",
-              "|---|---|---|---|---|---|---|---|"]
+              "÷ first binary | chgate CPU s per M events (median) | ClickHouse CPU s per M rows "
+              "(median) | requests/s per round |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for (key, ack, b), rows in runs.items():
         med = statistics.median(r["requests_per_s"] for r in rows)
         landed = statistics.median(r["landed_per_s"] for r in rows)
         cpu = statistics.median(r["cpu_s_per_m"] for r in rows)
+        ch_cpu = statistics.median(r["ch_cpu_s_per_m"] for r in rows)
         first = statistics.median(r["requests_per_s"] for r in runs[(key, ack, binaries[0])])
         L.append(f"| ({key}) | {ack} | `{b}` | {fmt(med)} | {fmt(landed)} | {med / first:.3f} | "
-                 f"{cpu:.1f} | " + ", ".join(fmt(r["requests_per_s"]) for r in rows) + " |")
+                 f"{cpu:.1f} | {ch_cpu:.1f} | " + ", ".join(fmt(r["requests_per_s"]) for r in rows)
+                 + " |")
+    if values:
+        L += ["", "| baseline | landed rows/s (median) | ClickHouse CPU s per M rows (median) | "
+              "landed rows/s per round |", "|---|---|---|---|",
+              f"| ClickHouse INSERT VALUES, 100 rows, 8 connections | "
+              f"{fmt(statistics.median(v['landed_per_s'] for v in values))} | "
+              f"{statistics.median(v['ch_cpu_s_per_m'] for v in values):.1f} | "
+              + ", ".join(fmt(v["landed_per_s"]) for v in values) + " |"]
+    if args.formats and len(formats) > 1:
+        # Each format against the first, per round (they ran one after the
+        # other, so they share that round's noise).
+        L += ["", "| scenario | ack | binary | format ÷ " + formats[0] + ": landed rows/s, "
+              "ClickHouse CPU per row, chgate CPU per row (medians of per-round ratios) | "
+              "landed ÷ VALUES baseline |", "|---|---|---|---|---|"]
+        for (key, ack, b), rows in runs.items():
+            for b0, sc, fm in variants:
+                if fm == formats[0] or label(b0, sc, fm) != b:
+                    continue
+                base = runs[(key, ack, label(b0, sc, formats[0]))]
+                r = lambda k: statistics.median(x[k] / max(1e-9, y[k]) for x, y in zip(rows, base))
+                vs_values = (statistics.median(x["landed_per_s"] / v["landed_per_s"]
+                                               for x, v in zip(rows, values)) if values else None)
+                L.append(f"| ({key}) | {ack} | `{b}` | {r('landed_per_s'):.2f}, "
+                         f"{r('ch_cpu_s_per_m'):.2f}, {r('cpu_s_per_m'):.2f} | "
+                         + (f"{vs_values:.2f}" if vs_values is not None else "-") + " |")
     if recoveries:
         L += ["", "| recovery | binary | spooled rows (median) | drained in s (median) | rows/s drained "
               "(median) | ÷ first binary | drained in s per round |", "|---|---|---|---|---|---|---|"]
@@ -793,6 +872,9 @@ def main():
     ap.add_argument("--schemas", default=None, metavar="off,check,coerce",
                     help="with --ab: run each binary with each tables' schema setting "
                          "(under coerce, every event's timestamp is ISO 8601 to rewrite)")
+    ap.add_argument("--formats", default=None, metavar="jsoneachrow,rowbinary",
+                    help="with --ab: run each binary with each tables' insert_format, and "
+                         "ClickHouse's own 100-row VALUES INSERTs once a round as a baseline")
     ap.add_argument("--output", default=None,
                     help="report file (default loadtest/results/DATE-bench.md)")
     args, _ = ap.parse_known_args()

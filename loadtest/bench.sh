@@ -7,7 +7,7 @@
 #   loadtest/bench.sh [--seconds S] [--only baselines,chgate,adaptive,growth,micro]
 #                     [--scenarios a,b,c,d] [--acks buffered,durable] [--output FILE]
 #   loadtest/bench.sh --ab BIN_A,BIN_B [--rounds N] [--scenarios a] [--acks ...]
-#                     [--schemas off,check,coerce]
+#                     [--schemas off,check,coerce] [--formats jsoneachrow,rowbinary]
 #                     compares chgate binaries, alternated (loadtest/results/<date>-ab.md);
 #                     with --schemas, each binary under each tables' schema setting
 #   loadtest/bench.sh --scenarios cluster [--seconds S]
