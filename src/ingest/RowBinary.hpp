@@ -55,8 +55,9 @@ class RowBinaryEncoder {
 
   private:
     RowBinaryEncoder() = default;
-    bool encode_row(std::string_view row, std::vector<std::string_view>& values, std::string& out,
-                    std::string& scratch, std::string& why) const;
+    bool encode_row(std::string_view row, std::vector<std::string_view>& values,
+                    std::vector<std::size_t>& guess, std::string& out, std::string& scratch,
+                    std::string& why) const;
 
     struct Hash {
         using is_transparent = void;
