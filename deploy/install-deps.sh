@@ -9,7 +9,7 @@ packages=(
     libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev
     zlib1g-dev libdeflate-dev libzstd-dev prometheus-cpp-dev catch2 libssl-dev openssl
     clickhouse-server clickhouse-client zookeeper haproxy
-    python3 python3-requests curl jq zstd
+    python3 python3-requests python3-yaml curl jq zstd
     clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then

@@ -139,16 +139,18 @@ App::App(config::LoadedConfig loaded, std::string config_path)
     router_.set_encoders(encoders_.get());
     if (!config_->clickhouse.create_tables.empty()) {
         creator_ = std::make_unique<schema::TableCreator>(
-            config_->clickhouse.create_tables, schema_query(), [this] { schemas_->refresh_all(); });
+            config_->clickhouse.create_tables, schema_query(config_->clickhouse.database),
+            [this] { schemas_->refresh_all(); });
         router_.set_table_creator(creator_.get());
     }
 }
 
-schema::SchemaCache::Query App::schema_query() {
+schema::SchemaCache::Query App::schema_query(std::string database) {
     const auto& cfg = config_->clickhouse;
     // Made on the cache's thread, at its first query (after HttpClient::global_init).
     auto client = std::make_shared<std::unique_ptr<clickhouse::HttpClient>>();
-    return [this, client, &cfg](const std::string& sql, std::size_t max_answer) {
+    return [this, client, &cfg, database = std::move(database)](const std::string& sql,
+                                                                std::size_t max_answer) {
         if (!*client) {
             *client = std::make_unique<clickhouse::HttpClient>(
                 clickhouse::HttpClient::Credentials{cfg.user, cfg.password},
@@ -162,7 +164,7 @@ schema::SchemaCache::Query App::schema_query() {
         for (const bool reachable : {true, false}) {
             for (const auto& replica : set->replicas()) {
                 if (replica->monitor.reachable() != reachable) continue;
-                r = (*client)->query(replica->url, sql, max_answer);
+                r = (*client)->query(replica->url, sql, max_answer, database);
                 if (r.transport_ok) return r;
             }
         }

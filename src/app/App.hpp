@@ -80,7 +80,9 @@ class App {
     batch::QuarantineReplayResult replay_quarantine(batch::Table& table,
                                                     const batch::QuarantineFilter& filter,
                                                     const std::atomic<bool>& stop);
-    schema::SchemaCache::Query schema_query();
+    /// Queries to the first server that answers; unqualified names in
+    /// `database` (clickhouse.create_tables' statements), or the user's default.
+    schema::SchemaCache::Query schema_query(std::string database = {});
     /// For the evolver: a query to one server, or to any that answers.
     schema::SchemaEvolver::Query server_query();
     /// A column change ended: the tables that insert into `key` count it.

@@ -161,8 +161,10 @@ HttpResponse HttpClient::post(const std::string& url, std::string_view body,
 }
 
 HttpResponse HttpClient::query(const std::string& base_url, std::string_view sql,
-                               std::size_t max_answer) {
-    return perform(base_url + "/", sql, {}, max_answer);
+                               std::size_t max_answer, std::string_view database) {
+    std::string url = base_url + "/";
+    if (!database.empty()) url.append("?database=").append(database);
+    return perform(url, sql, {}, max_answer);
 }
 
 }  // namespace chgate::clickhouse

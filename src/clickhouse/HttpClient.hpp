@@ -36,10 +36,11 @@ class HttpClient {
     /// default of a query's.
     static constexpr std::size_t kMaxErrorAnswer = 64 * 1024;
 
-    /// Runs a read-only query and returns its text output, cut at
-    /// `max_answer` bytes (then HttpResponse::truncated is set).
+    /// Runs a query and returns its text output, cut at `max_answer` bytes
+    /// (then HttpResponse::truncated is set). Unqualified names are in
+    /// `database` (an identifier), or the user's default when it is empty.
     HttpResponse query(const std::string& base_url, std::string_view sql,
-                       std::size_t max_answer = kMaxErrorAnswer);
+                       std::size_t max_answer = kMaxErrorAnswer, std::string_view database = {});
 
     /// Must be called once per process, before any thread makes a client.
     static void global_init();

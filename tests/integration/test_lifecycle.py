@@ -18,8 +18,9 @@ from harness import Chgate, Forwarder, IntegrationTest, free_port, make_config, 
 COLUMNS = "id UInt32, note String"
 
 
-def run_chgate(*args):
-    return subprocess.run([harness.CHGATE_BIN, *args], capture_output=True, text=True, timeout=30)
+def run_chgate(*args, cwd=None):
+    return subprocess.run([harness.CHGATE_BIN, *args], capture_output=True, text=True, timeout=30,
+                          cwd=cwd)
 
 
 class CommandLineTest(unittest.TestCase):
@@ -68,7 +69,9 @@ class CommandLineTest(unittest.TestCase):
         names = sorted(n for n in os.listdir(examples) if n.endswith(".yaml"))
         self.assertGreaterEqual(len(names), 3)
         for name in names:
-            r = run_chgate("--check-config", os.path.join(examples, name))
+            # From the repository's root, as deploy/run.sh runs them: their
+            # create_tables paths start there.
+            r = run_chgate("--check-config", os.path.join(examples, name), cwd=harness.SOURCE_DIR)
             self.assertEqual(r.returncode, 0, f"{name}: {r.stderr}")
 
     def test_invalid_configs_are_refused_with_path_and_line(self):
