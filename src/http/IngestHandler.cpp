@@ -591,8 +591,9 @@ std::optional<Response> IngestHandler::check_rows(const batch::Route& route, std
                 if (refusal) return refusal;
                 break;
             }
-            checker = row_checks_->checker(table, *cfg, RowChecks::Clock::now());
-            if (!checker) return std::nullopt;  // the columns went; ClickHouse checks the rows
+            auto fresh = row_checks_->checker(table, *cfg, RowChecks::Clock::now());
+            if (!fresh) break;  // the columns went (a reload): the field stays unknown
+            checker = std::move(fresh);
             fault = coerce ? checker->coerce(row, scratch.key, scratch.row, changed)
                            : checker->check(row, scratch.key);
         }

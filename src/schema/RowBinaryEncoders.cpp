@@ -26,7 +26,17 @@ bool RowBinaryEncoders::server_utc() {
                             .count())) {
         return false;
     }
-    const auto zone = time_zone_ ? time_zone_() : std::nullopt;
+    // One ask at a time (its client is not shared between threads): a flusher
+    // that finds another asking goes on without the answer.
+    if (!ask_mutex_.try_lock()) return false;
+    std::optional<std::string> zone;
+    try {
+        zone = time_zone_ ? time_zone_() : std::nullopt;
+    } catch (...) {
+        ask_mutex_.unlock();
+        throw;
+    }
+    ask_mutex_.unlock();
     if (!zone) return false;
     const bool utc = *zone == "UTC" || *zone == "Etc/UTC" || *zone == "UCT" || *zone == "Etc/UCT";
     utc_.store(utc ? 1 : 0, std::memory_order_release);

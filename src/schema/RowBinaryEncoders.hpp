@@ -60,6 +60,7 @@ class RowBinaryEncoders {
     const bool best_effort_;
     Mutex mutex_;
     std::map<std::pair<std::string, std::string>, Entry> entries_ GUARDED_BY(mutex_);
+    Mutex ask_mutex_;  ///< held while time_zone_ runs
     /// -1: not known yet; 0: not UTC; 1: UTC.
     std::atomic<int> utc_{-1};
     std::atomic<std::int64_t> next_ask_{0};  ///< steady ticks

@@ -67,7 +67,10 @@ SchemaEvolver::Answer SchemaEvolver::propose(const Key& key, const NewColumn& co
                                              Clock::time_point now) {
     {
         LockGuard lock(mutex_);
-        auto& t = tables_[key];
+        // A table gets an entry only once it has a change: refusals leave none.
+        Table none;
+        const auto found = tables_.find(key);
+        auto& t = found != tables_.end() ? found->second : none;
         for (const auto& c : t.changes) {
             if (c.column.name == column.name) return {};
         }
@@ -99,11 +102,13 @@ SchemaEvolver::Answer SchemaEvolver::propose(const Key& key, const NewColumn& co
             return {Verdict::busy, std::chrono::seconds(5),
                     std::to_string(kMaxPending) + " new columns are being added already"};
         }
-        t.alters.push_back(now);
-        t.changes.push_back({column, limits.also_table, State::queued, now, now + verify_for_, {}});
+        auto& entry = found != tables_.end() ? found->second : tables_[key];
+        entry.alters.push_back(now);
+        entry.changes.push_back(
+            {column, limits.also_table, State::queued, now, now + verify_for_, {}});
         ++pending_;
         waiting_.store(pending_, std::memory_order_release);
-        rebuild_extra(t);
+        rebuild_extra(entry);
     }
     LOG_INFO << "schema: adding column " << column.name << " " << column.type << " to " << key.first
              << "." << key.second << " (a new field; schema_evolution: add_columns)";

@@ -6,6 +6,7 @@ materialized views' results checked in ClickHouse."""
 import json
 import os
 import random
+import sys
 import tempfile
 import threading
 
@@ -15,6 +16,8 @@ import harness
 from harness import IntegrationTest, wait_until
 
 SQL_DIR = os.path.join(harness.SOURCE_DIR or "", "deploy", "sql", "examples")
+sys.path.insert(0, os.path.join(harness.SOURCE_DIR or "", "loadtest"))
+import example_traffic as traffic  # noqa: E402  (the loadtest scenarios' traffic)
 
 
 class ExampleTest(IntegrationTest):
@@ -57,28 +60,10 @@ class ExampleTest(IntegrationTest):
                    message="the example's tables and views")
         rnd = random.Random(5)
         # The bulk load: 10k users and 1k products, then the streamer's events and orders.
-        countries = ["US", "DE", "GB", "FR", "IN", "BR", "JP"]
         for start in range(0, 10_000, 2_500):
-            self.post(g, "users", [{"user_id": i, "country": rnd.choice(countries), "is_premium": i % 7 == 0,
-                                    "age": 18 + i % 60, "registered_at": "2026-01-01 00:00:00"}
-                                   for i in range(start, start + 2_500)], loader)
-        self.post(g, "products", [{"product_id": i, "category": f"c{i % 12}", "name": f"product {i}",
-                                   "price": round(1 + i % 200 * 0.5, 2)} for i in range(1_000)], loader)
-        types = ["page_view", "page_view", "page_view", "add_to_cart", "purchase", "search", "click"]
-        events, orders = [], []
-        for i in range(3_000):
-            t = rnd.choice(types)
-            events.append({"event_id": f"e{i}", "user_id": rnd.randrange(10_000), "session_id": f"s{i // 20}",
-                           "event_type": t, "event_timestamp": f"2026-12-03 {8 + i % 6:02d}:{i % 60:02d}:00",
-                           "page_url": "https://shop.example.com/", "device_type": "mobile",
-                           "browser": "Firefox", "country": rnd.choice(countries),
-                           "revenue": round(rnd.random() * 100, 2) if t == "purchase" else 0,
-                           "duration_seconds": rnd.randrange(600)})
-        for i in range(600):
-            orders.append({"order_id": f"o{i}", "user_id": rnd.randrange(10_000), "product_id": rnd.randrange(50),
-                           "quantity": 1 + rnd.randrange(3), "amount": round(5 + rnd.random() * 95, 2),
-                           "status": rnd.choice(["paid", "paid", "refunded", "pending"]),
-                           "payment_method": "card", "order_timestamp": f"2026-12-0{1 + i % 3} 12:00:00"})
+            self.post(g, "users", traffic.users(start, 2_500, rnd), loader)
+        self.post(g, "products", traffic.products(1_000), loader)
+        events, orders = traffic.events(0, 3_000, rnd), traffic.orders(0, 600, rnd)
         for start in range(0, len(events), 100):  # the streamer's requests: 100 events, 20 orders
             self.post(g, "events", events[start:start + 100], streamer)
             self.post(g, "orders", orders[start // 5:start // 5 + 20], streamer)
@@ -122,34 +107,11 @@ class ExampleTest(IntegrationTest):
                    "quality_metrics_hourly"]
         wait_until(lambda: self.tables_exist(rollups), 30, message="the example's rollups")
         rnd = random.Random(9)
-        stamp = lambda i: f"2026-12-03 {i % 24:02d}:{i % 60:02d}:{i % 57:02d}"
-        perf = [{"timestamp": stamp(i), "customer_id": f"c{i % 3}", "service_id": f"svc{i % 4}",
-                 "service_type": "llm", "model_name": f"m{i % 2}", "request_id": f"r{i}",
-                 "latency_ms": round(rnd.uniform(5, 900), 3), "throughput_tokens_per_sec": 50.0,
-                 "gpu_utilization": round(rnd.uniform(0, 100), 2), "kv_cache_utilization": 0.5,
-                 "batch_size": 8, "prompt_tokens": 100, "completion_tokens": i % 300,
-                 "total_tokens": 100 + i % 300} for i in range(2_500)]
-        res = [{"timestamp": stamp(i), "customer_id": f"c{i % 3}", "instance_id": f"i{i % 10}",
-                "instance_type": "g5", "gpu_index": i % 4, "gpu_utilization": rnd.uniform(0, 100),
-                "gpu_memory_used_mb": 1000.0, "gpu_memory_total_mb": 24000.0,
-                "gpu_temperature": round(rnd.uniform(40, 90), 1), "cpu_utilization": rnd.uniform(0, 100),
-                "memory_used_gb": round(rnd.uniform(1, 60), 2), "memory_total_gb": 64.0,
-                "network_rx_mbps": 1.0, "network_tx_mbps": 2.0} for i in range(1_200)]
-        cost = [{"timestamp": stamp(i), "customer_id": f"c{i % 3}", "cloud_provider": "aws",
-                 "service_name": f"svc{i % 4}", "instance_id": f"i{i}", "instance_type": "g5",
-                 "region": "eu", "cost_per_hour": round(rnd.uniform(0.5, 30), 4),
-                 "utilization_percent": rnd.uniform(0, 100), "is_spot": i % 3 == 0, "is_reserved": False}
-                for i in range(300)]
-        quality = [{"timestamp": stamp(i), "customer_id": f"c{i % 3}", "service_id": f"svc{i % 4}",
-                    "request_id": f"r{i}", "model_name": f"m{i % 2}", "relevance_score": 0.5,
-                    "coherence_score": 0.5, "factuality_score": 0.5, "hallucination_detected": i % 11 == 0,
-                    "toxicity_score": round(rnd.random(), 3), "overall_quality_score": round(rnd.random(), 3),
-                    "prompt_hash": "h", "latency_ms": 10.0} for i in range(1_500)]
+        sizes = {"performance_metrics_ts": 2_500, "resource_metrics_ts": 1_200, "cost_metrics_ts": 300,
+                 "quality_metrics_ts": 1_500}
         # Writers send batches of 100 to 1000 rows.
-        for table, rows, token in (("performance_metrics_ts", perf, collectors),
-                                   ("resource_metrics_ts", res, collectors),
-                                   ("cost_metrics_ts", cost, billing),
-                                   ("quality_metrics_ts", quality, collectors)):
+        for table, n in sizes.items():
+            rows, token = traffic.metrics(table, 0, n, rnd), billing if table == "cost_metrics_ts" else collectors
             start = 0
             while start < len(rows):
                 n = rnd.randrange(100, 1001)
@@ -193,10 +155,7 @@ class ExampleTest(IntegrationTest):
         def writer(w):
             try:
                 for burst in range(25):
-                    rows = [{"id": w * 10_000 + burst * 10 + k, "run_id": f"run{w}", "timestamp":
-                             f"2026-12-03 10:{burst:02d}:{k:02d}", "event": "{}", "dagster_event_type":
-                             "STEP_SUCCESS", "asset_key": "", "partition_key": "", "step_key": f"s{k}",
-                             "event_metadata": "{}"} for k in range(1 + burst % 5)]
+                    rows = traffic.run_events(w, burst, 1 + burst % 5)
                     self.post(g, "event_logs", rows, token)
             except AssertionError as e:
                 errors.append(e)
@@ -209,10 +168,7 @@ class ExampleTest(IntegrationTest):
         self.wait_for_count("event_logs", 4 * sum(1 + b % 5 for b in range(25)), timeout=30)
         # Materialisations: the latest of each asset wins.
         for n in range(3):
-            self.post(g, "asset_keys", [{"asset_key": f"a{k}", "last_materialization_timestamp":
-                                         f"2026-12-03 1{n}:00:00", "last_materialization_storage_id": n,
-                                         "last_run_id": f"run{n}", "last_materialization_event": "{}"}
-                                        for k in range(5)], token)
+            self.post(g, "asset_keys", traffic.materializations(n), token)
         self.wait_for_count("asset_keys", 15, timeout=30)
         self.assertEqual(self.ch.query(f"SELECT asset_key, last_run_id FROM `{self.db}`.asset_keys FINAL "
                                        f"ORDER BY asset_key FORMAT TSV"),
