@@ -8,7 +8,7 @@
 #          integration tests again (a sanitizer report fails the test)
 #   tsan   clang with ThreadSanitizer, in build-tsan/: the unit tests (the
 #          concurrent parts: queues, waiters, logs, buckets, the log writer)
-#   fuzz   the libFuzzer targets of build-asan/, CHGATE_FUZZ_SECONDS (20) each
+#   fuzz   the libFuzzer targets of build-asan/, CHGATE_FUZZ_SECONDS (15) each
 #          over their seed corpora (tests/fuzz/run.sh)
 #
 #   deploy/test.sh [extra ctest arguments, e.g. -R ingest]
@@ -86,7 +86,7 @@ tsan() {
 
 fuzz() {
     if [[ ! -x build-asan/tests/fuzz/fuzz_body ]]; then build_asan; fi
-    "$root/tests/fuzz/run.sh" "${CHGATE_FUZZ_SECONDS:-20}" "$root/build-asan"
+    "$root/tests/fuzz/run.sh" "${CHGATE_FUZZ_SECONDS:-15}" "$root/build-asan"
 }
 
 if has plain; then part plain plain "$@"; fi

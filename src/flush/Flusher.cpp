@@ -20,6 +20,8 @@ namespace {
 // How long a batch whose seal record is not on disk yet waits before it is
 // looked at again: about one group commit of the log writer.
 constexpr auto kSealWait = 2ms;
+// An encoded (RowBinary) body's buffer kept by a flusher thread, at most.
+constexpr std::size_t kKeepEncoded = 16u << 20;
 // A batch whose table is getting a new column looks again this often.
 constexpr auto kColumnWait = std::chrono::milliseconds(100);
 }  // namespace
@@ -94,7 +96,12 @@ clickhouse::SendResult Flusher::attempt(const Batch& b, std::string_view rows,
         thread_local std::string query;
         thread_local std::string body;
         body.clear();
-        if (encode_(owner.target(), *settings, rows, query, body)) return send(query, body);
+        if (encode_(owner.target(), *settings, rows, query, body)) {
+            auto result = send(query, body);
+            // A rare large batch does not keep its size for the thread's life.
+            if (body.capacity() > kKeepEncoded) std::string().swap(body);
+            return result;
+        }
     }
     return send(owner.target().insert_query, {});
 }

@@ -258,7 +258,9 @@ void SchemaEvolver::run_once(Clock::time_point now) {
         bool permanent = false;
         if (c.state == State::queued) {
             c.alter_error = alter(w.key, c, permanent);
-            c.state = State::verifying;
+            // A server that could not be asked (or timed out) is asked again
+            // next round; one that answered is only looked at.
+            c.state = c.alter_error.empty() || permanent ? State::verifying : State::queued;
         }
         auto missing = verify(w.key, c.column);
         const bool landed = missing.empty();
@@ -291,7 +293,7 @@ void SchemaEvolver::run_once(Clock::time_point now) {
                 changes.erase(it);
                 rebuild_extra(t->second);
             } else {
-                it->state = State::verifying;
+                it->state = c.state;
                 it->alter_error = c.alter_error;
                 it->next = now + kVerifyEvery;
             }

@@ -9,6 +9,7 @@ import random
 import sys
 import tempfile
 import threading
+import unittest
 
 import yaml
 
@@ -21,6 +22,14 @@ import example_traffic as traffic  # noqa: E402  (the loadtest scenarios' traffi
 
 
 class ExampleTest(IntegrationTest):
+    @classmethod
+    def setUpClass(cls):
+        # ClickHouse's views do most of the work here; the sanitizer part's
+        # time goes to tests of chgate's own concurrency.
+        if harness.SANITIZED:
+            raise unittest.SkipTest("not under the sanitizers (deploy/test.sh keeps CI under 45 min)")
+        super().setUpClass()
+
     def start_example(self, name, tokens):
         """chgate with config/examples/`name`.yaml, in the test's database."""
         with open(os.path.join(harness.SOURCE_DIR, "config", "examples", f"{name}.yaml")) as f:

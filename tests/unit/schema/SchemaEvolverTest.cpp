@@ -265,3 +265,23 @@ TEST_CASE("ALTERs are bounded by the table's rate, max_columns and the evolver's
     CHECK(e.propose({"db", "one_more"}, {"x", "Nullable(Int64)"}, 1, limits(), now + 61s).verdict ==
           SchemaEvolver::Verdict::busy);
 }
+
+TEST_CASE("an ALTER that could not reach a server is sent again the next round") {
+    Servers s;
+    clickhouse::HttpResponse down;
+    down.transport_error = "Connection refused";
+    s.first_alters = {down, down};  // the first round's ALTER, on both servers
+    auto e = s.make();
+    const auto now = SchemaEvolver::Clock::now();
+    e.propose(kEvents, {"colour", "Nullable(String)"}, 3, limits(), now);
+    e.run_once(now);
+    CHECK(e.waits(kEvents));  // still pending: not failed at once
+    CHECK(s.reports.empty());
+    e.run_once(now + 1s);  // the ALTER again, and it goes in
+    CHECK_FALSE(e.waits(kEvents));
+    CHECK(s.reports == std::vector<std::string>{"colour added"});
+    std::size_t alters = 0;
+    for (const auto& [url, sql] : s.queries)
+        alters += sql.starts_with("ALTER") ? 1 : 0;
+    CHECK(alters == 4);
+}
