@@ -51,6 +51,12 @@ const char* signal_name(int sig) {
 
 namespace {
 
+std::int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 std::string join(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& i : items)
@@ -432,6 +438,7 @@ config::ReloadReport App::reload() {
         loaded = config::load_config_file(config_path_);
     } catch (const config::ConfigError& e) {
         report.error = e.what();
+        router_.reload_counts().record(false, unix_ms_now());
         LOG_ERROR << "reload: " << config_path_ << " is invalid, nothing changed: " << e.what();
         return report;
     }
@@ -459,6 +466,7 @@ config::ReloadReport App::reload() {
     log::set_rate_limit(next->log.rate_limit_lines, next->log.rate_limit_interval);
 
     report.ok = true;
+    router_.reload_counts().record(true, unix_ms_now());
     report.retuned = retuned.retuned;
     report.retired = retuned.retired;
     report.restart_needed = changes.restart;

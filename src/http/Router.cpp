@@ -240,6 +240,14 @@ void Router::fill_server(metrics::GatewaySnapshot& g) const {
                             c.rate_limited.load(std::memory_order_relaxed)});
     }
     g.unauthorized = access_.unauthorized();
+    g.reloads_applied = reloads_.applied.load(std::memory_order_relaxed);
+    g.reloads_failed = reloads_.failed.load(std::memory_order_relaxed);
+    g.last_reload_ok = reloads_.last_ok.load(std::memory_order_relaxed);
+    g.last_reload_unix_ms = reloads_.last_unix_ms.load(std::memory_order_relaxed);
+    const auto& readiness = manager_.registry().startup_config().readiness;
+    g.readiness_max_lag_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(readiness.max_lag).count();
+    g.readiness_max_spool_bytes = readiness.max_spool_bytes;
 }
 
 Response Router::metrics() const {
@@ -259,9 +267,18 @@ Response Router::metrics_prometheus() const {
     fill_server(snapshot);
     metrics::ClickHouseUp up;
     up.reachable = replicas_.any_reachable();
+    const auto now = clickhouse::CircuitBreaker::Clock::now();
     for (const auto& r : replicas_.servers()) {
         ++up.replicas;
-        if (r->monitor.reachable()) ++up.replicas_reachable;
+        const bool reachable = r->monitor.reachable();
+        if (reachable) ++up.replicas_reachable;
+        up.servers.push_back(
+            {r->url, reachable, std::string(clickhouse::to_string(r->breaker.state(now)))});
+    }
+    const auto shards = replicas_.shards();
+    for (std::uint32_t i = 1; i <= shards.size(); ++i) {
+        const auto set = replicas_.replicas_for(i);
+        up.shards.emplace_back(i, set && set->any_reachable());
     }
     Response r;
     r.content_type = metrics::kPrometheusContentType;

@@ -113,6 +113,21 @@ class Router {
     };
     ConnectionCounts& connection_counts() { return connections_; }
 
+    /// Configuration reloads (SIGHUP, POST /admin/reload), counted by App,
+    /// shown in /metrics.
+    struct ReloadCounts {
+        std::atomic<std::uint64_t> applied{0};
+        std::atomic<std::uint64_t> failed{0};
+        std::atomic<bool> last_ok{true};
+        std::atomic<std::int64_t> last_unix_ms{0};
+        void record(bool ok, std::int64_t unix_ms) {
+            (ok ? applied : failed).fetch_add(1, std::memory_order_relaxed);
+            last_ok.store(ok, std::memory_order_relaxed);
+            last_unix_ms.store(unix_ms, std::memory_order_relaxed);
+        }
+    };
+    ReloadCounts& reload_counts() { return reloads_; }
+
   private:
     /// The caller of an ingest request, checked once per request (by admit(),
     /// or here); a 401 when its credentials are not valid.
@@ -140,6 +155,7 @@ class Router {
     const schema::RowBinaryEncoders* encoders_ = nullptr;
     batch::MemoryBudget inflight_;
     ConnectionCounts connections_;
+    ReloadCounts reloads_;
     /// What /metrics adds to the batch and storage figures.
     void fill_server(metrics::GatewaySnapshot& g) const;
 };

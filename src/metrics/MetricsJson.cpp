@@ -151,6 +151,11 @@ nlohmann::ordered_json render_metrics_json(const GatewaySnapshot& g) {
           {"connections_denied", g.connections_denied},
           {"inflight_bytes", g.inflight_bytes},
           {"max_inflight_bytes", g.max_inflight_bytes}}},
+        {"reloads",
+         {{"applied", g.reloads_applied},
+          {"failed", g.reloads_failed},
+          {"last_ok", g.last_reload_ok},
+          {"last_at", time_or_null(g.last_reload_unix_ms)}}},
     };
     out["auth"] = auth_json(g);
     if (g.has_storage) out["storage"] = storage_json(g);

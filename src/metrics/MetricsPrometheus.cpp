@@ -62,7 +62,7 @@ const std::vector<TableMetric>& table_metrics() {
          MetricType::Gauge, [](const T& t) { return seconds(t.oldest_pending_age_ms); }},
         {"send_lag_seconds", "How long the oldest sealed batch has waited.", MetricType::Gauge,
          [](const T& t) { return seconds(t.send_lag_ms); }},
-        {"flush_latency_seconds_sum", "Total time of committed INSERTs.", MetricType::Counter,
+        {"flush_latency_seconds_total", "Total time of committed INSERTs.", MetricType::Counter,
          [](const T& t) {
              return seconds(static_cast<std::int64_t>(t.counts.flush_latency_ms_sum));
          }},
@@ -168,8 +168,9 @@ struct Singles {
 
 void add_gateway_families(const GatewaySnapshot& g, const ClickHouseUp& clickhouse,
                           const Singles& s) {
-    s.gauge("memory_bytes", "Bytes of rows held in memory by every table.", double(g.memory_bytes));
-    s.gauge("max_memory_bytes", "batching.max_memory.", double(g.max_memory));
+    s.gauge("gateway_memory_bytes", "Bytes of rows held in memory by every table.",
+            double(g.memory_bytes));
+    s.gauge("gateway_max_memory_bytes", "batching.max_memory.", double(g.max_memory));
     s.gauge("events_per_second", "Rows committed per second, over about the last 10 s.",
             g.events_per_second);
     s.gauge("wal_replayed", "1 once the write-ahead logs are replayed (see /readyz for readiness).",
@@ -179,6 +180,31 @@ void add_gateway_families(const GatewaySnapshot& g, const ClickHouseUp& clickhou
     s.gauge("clickhouse_replicas", "ClickHouse replicas configured.", clickhouse.replicas);
     s.gauge("clickhouse_replicas_reachable", "ClickHouse replicas answering their probe.",
             clickhouse.replicas_reachable);
+    {
+        auto up = family("clickhouse_server_reachable",
+                         "1 while the ClickHouse server answers its probe.", MetricType::Gauge);
+        auto breaker = family("clickhouse_server_breaker",
+                              "The server's circuit breaker: 1 for its state now (closed, open, "
+                              "half_open).",
+                              MetricType::Gauge);
+        for (const auto& server : clickhouse.servers) {
+            add(up, server.reachable ? 1 : 0, {{"server", server.url}});
+            for (const char* state : {"closed", "open", "half_open"}) {
+                add(breaker, server.breaker == state ? 1 : 0,
+                    {{"server", server.url}, {"state", state}});
+            }
+        }
+        s.out.push_back(std::move(up));
+        s.out.push_back(std::move(breaker));
+        if (!clickhouse.shards.empty()) {
+            auto shard =
+                family("clickhouse_shard_reachable",
+                       "1 while one of the shard's replicas answers its probe.", MetricType::Gauge);
+            for (const auto& [number, reachable] : clickhouse.shards)
+                add(shard, reachable ? 1 : 0, {{"shard", std::to_string(number)}});
+            s.out.push_back(std::move(shard));
+        }
+    }
     s.gauge("connections", "Client connections open.", double(g.connections));
     s.gauge("max_connections", "server.max_connections.", double(g.max_connections));
     s.counter("connections_refused_total",
@@ -192,6 +218,27 @@ void add_gateway_families(const GatewaySnapshot& g, const ClickHouseUp& clickhou
     s.gauge("inflight_bytes", "Bytes of request bodies being read or handled.",
             double(g.inflight_bytes));
     s.gauge("max_inflight_bytes", "server.max_inflight_bytes.", double(g.max_inflight_bytes));
+    {
+        auto reloads = family("config_reloads_total",
+                              "Configuration reloads (SIGHUP, POST /admin/reload), by outcome.",
+                              MetricType::Counter);
+        add(reloads, double(g.reloads_applied), {{"outcome", "applied"}});
+        add(reloads, double(g.reloads_failed), {{"outcome", "failed"}});
+        s.out.push_back(std::move(reloads));
+    }
+    s.gauge("config_last_reload_successful",
+            "0 when the last reload failed (the configuration before it stays in use); 1 "
+            "otherwise.",
+            g.last_reload_ok ? 1 : 0);
+    s.gauge(
+        "readiness_max_lag_seconds",
+        "readiness.max_lag: /readyz answers 503 while a table's send lag is past it (0: never).",
+        seconds(g.readiness_max_lag_ms));
+    s.gauge("readiness_max_spool_bytes",
+            "readiness.max_spool_bytes: /readyz answers 503 while the spool holds more (0: never).",
+            double(g.readiness_max_spool_bytes));
+    s.gauge("config_last_reload_timestamp_seconds", "When the last reload ran (0: none yet).",
+            seconds(g.last_reload_unix_ms));
 }
 
 void add_auth_families(const GatewaySnapshot& g, const Singles& s) {
@@ -217,7 +264,7 @@ void add_storage_families(const GatewaySnapshot& g, const Singles& s) {
             "and dead letters on disk.",
             double(g.disk_bytes));
     s.gauge("max_disk_bytes", "storage.max_disk (0: no bound).", double(g.max_disk));
-    s.gauge("spool_bytes", "Bytes in the spool.", double(g.spool_bytes));
+    s.gauge("storage_spool_bytes", "Bytes in the spool, of every table.", double(g.spool_bytes));
     s.counter("spool_set_aside_total",
               "Spool files that could not be read (renamed NAME.unreadable, not sent).",
               double(g.spool_set_aside));

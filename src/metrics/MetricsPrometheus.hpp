@@ -1,7 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "metrics/MetricsSnapshot.hpp"
 
@@ -12,6 +15,15 @@ struct ClickHouseUp {
     bool reachable = false;
     int replicas = 0;
     int replicas_reachable = 0;
+    /// Each server once (its URL, never credentials) with its probe and breaker.
+    struct Server {
+        std::string url;
+        bool reachable = false;
+        std::string breaker;  ///< closed, open or half_open
+    };
+    std::vector<Server> servers;
+    /// With clickhouse.cluster: each shard (from 1), reachable when one of its replicas is.
+    std::vector<std::pair<std::uint32_t, bool>> shards;
 };
 
 /// The snapshot in Prometheus' text exposition format (version 0.0.4), built

@@ -91,6 +91,15 @@ struct GatewaySnapshot {
     };
     std::vector<TokenCounts> tokens;
     std::uint64_t unauthorized = 0;
+
+    // reloads.*: configuration reloads (SIGHUP, POST /admin/reload) since the start.
+    std::uint64_t reloads_applied = 0, reloads_failed = 0;
+    bool last_reload_ok = true;            ///< true before the first reload
+    std::int64_t last_reload_unix_ms = 0;  ///< 0 before the first reload
+
+    // readiness.*: the thresholds /readyz applies, for alert rules to compare with.
+    std::int64_t readiness_max_lag_ms = 0;        ///< 0: never
+    std::uint64_t readiness_max_spool_bytes = 0;  ///< 0: never
 };
 
 /// Reads every counter once. Safe while traffic flows.

@@ -249,8 +249,9 @@ class Loader:
     """Threads posting small batches of uniquely numbered events over keep-alive
     connections, remembering which ids chgate acknowledged."""
 
-    def __init__(self, port, table, threads=8, per_request=5, pause=0.0, pad=0):
+    def __init__(self, port, table, threads=8, per_request=5, pause=0.0, pad=0, headers=None):
         self.port, self.table, self.per_request, self.pause = port, table, per_request, pause
+        self.headers = headers or {}
         self.pad = "x" * pad  # a "pad" field of this many bytes in each event, if any
         self.acked = set()
         self.statuses = {}     # status -> count
@@ -282,7 +283,7 @@ class Loader:
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                conn.request("POST", f"/v1/events/{self.table}", body=body)
+                conn.request("POST", f"/v1/events/{self.table}", body=body, headers=self.headers)
                 resp = conn.getresponse()
                 answer = resp.read()
                 with self.lock:

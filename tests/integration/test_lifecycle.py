@@ -186,9 +186,6 @@ class ClickHouseOutageTest(IntegrationTest):
         self.wait_for_count("t", 1)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class ReloadTest(IntegrationTest):
     SCHEMA = {"t": COLUMNS}
@@ -216,6 +213,8 @@ class ReloadTest(IntegrationTest):
         self.wait_for_count("t", 8)
 
         # A file that does not load changes nothing.
+        applied = g.metrics()["reloads"]["applied"]
+        self.assertGreaterEqual(applied, 1)
         self.rewrite(g, "batching: {tables: {t: {strategy: nope}}}\n")
         g.proc.send_signal(signal.SIGHUP)
         wait_until(lambda: "is invalid, nothing changed" in g.log(), 5, message="the refusal")
@@ -223,6 +222,12 @@ class ReloadTest(IntegrationTest):
         r = g.request("POST", "/admin/reload")
         self.assertEqual(r.status, 400, r)
         self.assertIn("not reloaded", r.json()["error"])
+        # /metrics counts both refusals; an alert rule watches the last outcome.
+        reloads = g.metrics()["reloads"]
+        self.assertEqual((reloads["applied"], reloads["failed"], reloads["last_ok"]),
+                         (applied, 2, False), reloads)
+        self.assertIn("chgate_config_last_reload_successful 0\n",
+                      g.request("GET", "/metrics/prometheus").body)
 
         # POST /admin/reload says what applies now and what at the next start.
         text = self.config({"t": dict(slow["t"], max_batch_size=2, ack="buffered"),
@@ -233,6 +238,7 @@ class ReloadTest(IntegrationTest):
         self.assertEqual(r.status, 200, r)
         body = r.json()
         self.assertEqual(body["retuned"], ["t"])
+        self.assertTrue(g.metrics()["reloads"]["last_ok"])
         self.assertIn("server.max_body_size", body["restart_needed"])
         self.assertTrue(any("batching.tables.t.ack" in x for x in body["restart_needed"]), body)
         self.assertEqual(g.metrics()["tables"]["t"]["ack"], "durable")
@@ -240,3 +246,7 @@ class ReloadTest(IntegrationTest):
         self.assertEqual(g.request("GET", "/admin/reload").status, 405)
         self.assertEqual(g.stop(), 0)
         self.assertEqual(self.count("t"), 8)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -28,11 +28,15 @@ std::vector<std::string> keys(const nlohmann::ordered_json& j) {
 
 }  // namespace
 
-TEST_CASE("the JSON has exactly the specified keys in their order, plus tables, server and auth") {
+TEST_CASE(
+    "the JSON has exactly the specified keys in their order, plus tables, server, reloads "
+    "and auth") {
     GatewaySnapshot g;
     const auto j = render_metrics_json(g);
-    CHECK(keys(j) ==
-          std::vector<std::string>{"batching", "calculated", "tables", "server", "auth"});
+    CHECK(keys(j) == std::vector<std::string>{"batching", "calculated", "tables", "server",
+                                              "reloads", "auth"});
+    CHECK(j["reloads"] == nlohmann::ordered_json::parse(
+                              R"({"applied":0,"failed":0,"last_ok":true,"last_at":null})"));
     CHECK(keys(j["batching"]) == std::vector<std::string>{"enabled", "total_batches", "total_items",
                                                           "failed_batches", "avg_batch_size",
                                                           "avg_flush_latency_ms", "queued_items",
