@@ -25,7 +25,7 @@ if ! command -v npm >/dev/null; then
     if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends nodejs npm
 fi
-npm ci --prefix "$root/tests/clients" --no-audit --no-fund --loglevel=error >/dev/null
+npm ci --prefix "$root/examples/clients/node" --no-audit --no-fund --loglevel=error >/dev/null
 
 parts="${CHGATE_TEST_PARTS:-plain,asan,tsan,fuzz}"
 if [[ "${CHGATE_SANITIZE:-0}" == 1 ]]; then parts=asan; fi

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstdio>
 #include <random>
 #include <regex>
 #include <unordered_map>
@@ -87,6 +88,41 @@ Response success(Dialect dialect, config::AckLevel ack, std::size_t accepted) {
     }
     r.body.append("}");
     return r;
+}
+
+// X-ClickHouse-Summary, as ClickHouse sends it (every figure a string).
+// Written means committed: with ack buffered or durable nothing is in
+// ClickHouse yet when the answer goes, as with its own async inserts.
+void clickhouse_summary(std::size_t rows, std::size_t bytes, std::string& headers) {
+    headers.append("X-ClickHouse-Summary: {\"read_rows\":\"0\",\"read_bytes\":\"0\",")
+        .append("\"written_rows\":\"")
+        .append(std::to_string(rows))
+        .append("\",\"written_bytes\":\"")
+        .append(std::to_string(bytes))
+        .append(
+            "\",\"total_rows_to_read\":\"0\",\"result_rows\":\"0\",\"result_bytes\":\"0\"}\r\n");
+}
+
+// A query id to answer with: the client's ?query_id=, or a new random UUID,
+// as ClickHouse makes one. Empty when the client's cannot be a header value.
+constexpr std::size_t kMaxQueryId = 256;
+
+std::string query_id_for(std::string_view url_query) {
+    if (auto given = query_param(url_query, "query_id"); given && !given->empty()) {
+        if (given->size() > kMaxQueryId) return {};
+        for (const unsigned char c : *given) {
+            if (c < 0x20 || c > 0x7e) return {};
+        }
+        return std::move(*given);
+    }
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    const std::uint64_t hi = random(), lo = random();
+    char id[37];
+    std::snprintf(id, sizeof id, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                  static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0x0fff),
+                  static_cast<unsigned>(0x8000 | ((lo >> 48) & 0x3fff)),
+                  static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+    return id;
 }
 
 Response not_committed_response(std::size_t accepted, std::chrono::milliseconds timeout) {
@@ -510,6 +546,11 @@ std::optional<Response> IngestHandler::ingest(const IngestTarget& target, std::s
     }
     const auto accepted = scratch.rows.size();
     Response ok = success(target.dialect, ack, accepted);
+    if (target.dialect == Dialect::clickhouse) {
+        ok.extra_headers.assign(in.extra_headers);
+        clickhouse_summary(ack == config::AckLevel::committed ? accepted : 0,
+                           ack == config::AckLevel::committed ? data.size() : 0, ok.extra_headers);
+    }
     if (!scratch.bad.empty()) {
         // Stored before the good events: if those are refused now, the retry
         // quarantines the bad ones again rather than losing them.
@@ -846,9 +887,19 @@ std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
     ingest::InsertQuery insert;
     std::string_view data;
     if (auto refused = read_statement(url_query, body, scratch, insert, data)) return refused;
+    const auto query_id = query_id_for(url_query);
+    if (query_id.empty()) {
+        return error_response(ApiError::bad_request, "query_id must be at most " +
+                                                         std::to_string(kMaxQueryId) +
+                                                         " printable ASCII characters");
+    }
+    scratch.headers.assign("X-ClickHouse-Query-Id: ").append(query_id).append("\r\n");
     // ClickHouse answers an INSERT without rows with 200; some clients send them.
     if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        return success(Dialect::clickhouse, config::AckLevel::buffered, 0);
+        auto ok = success(Dialect::clickhouse, config::AckLevel::buffered, 0);
+        ok.extra_headers = scratch.headers;
+        clickhouse_summary(0, 0, ok.extra_headers);
+        return ok;
     }
     const std::string label = insert.table.database.empty()
                                   ? insert.table.table
@@ -858,6 +909,7 @@ std::optional<Response> IngestHandler::post_insert(std::string_view url_query,
     IngestInput scoped = in;
     const std::string scope = std::string(in.scope) + "?" + label;
     scoped.scope = scope;
+    scoped.extra_headers = scratch.headers;
     return idempotently(scoped, [&](const IngestInput& s) {
         const IngestTarget target{manager_.registry().route(insert.table, insert.columns), label,
                                   ingest::BodyFormat::ndjson, Dialect::clickhouse};

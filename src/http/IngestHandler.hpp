@@ -38,6 +38,9 @@ struct IngestInput {
     /// Who sent it (checked by the Router); null: no credentials checked (tests).
     const Access::Caller* caller = nullptr;
     bool bytes_taken = false;  ///< the body's bytes already counted in the caller's rate
+    /// Headers the success answer carries ("Name: value\r\n" each): the
+    /// ClickHouse dialect's X-ClickHouse-Query-Id.
+    std::string_view extra_headers;
 };
 
 /// Buffers a connection reuses from request to request, so that decoding
@@ -50,6 +53,7 @@ struct IngestScratch {
     std::vector<std::vector<ingest::RowSlice>> shard_rows;
     std::vector<batch::ShardPart> parts;
     std::string key;
+    std::string headers;  ///< IngestInput::extra_headers of a POST /
     // schema: coerce: the body with rewritten rows, and one rewritten row.
     std::string coerced;
     std::string row;

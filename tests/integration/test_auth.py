@@ -2,7 +2,7 @@
 address rules. Real clients: curl, Python's requests, a ClickHouse HTTP
 client's headers (X-ClickHouse-Key, Basic auth), and the official ClickHouse
 JavaScript client (@clickhouse/client, installed by deploy/test.sh with npm
-into tests/clients/)."""
+into examples/clients/node/)."""
 
 import json
 import os
@@ -49,15 +49,16 @@ def python_requests(url, token, body):
     return json.loads(done.stdout)
 
 
-CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients")
+CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                       "clients", "node")
 
 
 def clickhouse_js_insert(url, user, password, table, values):
     """An INSERT through @clickhouse/client (Basic auth, query_id, a chunked body)."""
     if not os.path.isdir(os.path.join(CLIENTS, "node_modules", "@clickhouse", "client")):
         raise AssertionError("@clickhouse/client is not installed: run deploy/test.sh, "
-                             "or npm ci in tests/clients")
-    done = subprocess.run(["node", os.path.join(CLIENTS, "clickhouse-js-insert.js"), url, user,
+                             "or npm ci in examples/clients/node")
+    done = subprocess.run(["node", os.path.join(CLIENTS, "insert.js"), url, user,
                            password, table, json.dumps(values)],
                           capture_output=True, text=True, timeout=60)
     if done.returncode != 0:

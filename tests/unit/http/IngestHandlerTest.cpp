@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -250,6 +251,38 @@ TEST_CASE("an INSERT without rows succeeds as in ClickHouse") {
           bhttp::status::ok);
     CHECK(f.insert("", "INSERT INTO events FORMAT JSONEachRow\n\n").status == bhttp::status::ok);
     CHECK(f.flushed().empty());
+}
+
+TEST_CASE("an INSERT answers with its query id and a summary, as ClickHouse does") {
+    Fixture f(kConfig);  // ack buffered: nothing is written when the answer goes
+    auto r = f.insert("query_id=app-42&query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow",
+                      "{\"a\":1}\n{\"a\":2}");
+    CHECK(r.status == bhttp::status::ok);
+    CHECK_THAT(r.extra_headers, Catch::Contains("X-ClickHouse-Query-Id: app-42\r\n"));
+    CHECK_THAT(r.extra_headers,
+               Catch::Contains("X-ClickHouse-Summary: {\"read_rows\":\"0\",\"read_bytes\":\"0\","
+                               "\"written_rows\":\"0\",\"written_bytes\":\"0\","));
+    // Without one, a random UUID, different each time.
+    r = f.insert("query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow", "{\"a\":3}");
+    const std::regex uuid(
+        "X-ClickHouse-Query-Id: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
+        "[89ab][0-9a-f]{3}-[0-9a-f]{12}\r\n");
+    CHECK(std::regex_search(r.extra_headers, uuid));
+    const auto second = f.insert("query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow", "");
+    CHECK(std::regex_search(second.extra_headers, uuid));
+    CHECK(second.extra_headers.substr(0, 60) != r.extra_headers.substr(0, 60));
+    // A query id that cannot be a header value: 400, never echoed.
+    r = f.insert(
+        "query_id=a%0D%0ASet-Cookie:%20x&query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow",
+        "{\"a\":4}");
+    CHECK(r.status == bhttp::status::bad_request);
+    CHECK(r.extra_headers.empty());
+    r = f.insert("query_id=" + std::string(257, 'q') +
+                     "&query=INSERT%20INTO%20events%20FORMAT%20JSONEachRow",
+                 "{\"a\":5}");
+    CHECK(r.status == bhttp::status::bad_request);
+    // /v1/events has its own JSON answer and no ClickHouse headers.
+    CHECK(f.events("events", R"({"a":6})").extra_headers.empty());
 }
 
 TEST_CASE("scratch buffers shrink after a large request") {

@@ -1,0 +1,3 @@
+module chgate.example/go-client
+
+go 1.19
