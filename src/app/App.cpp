@@ -303,6 +303,7 @@ void App::log_start() const {
 }
 
 void App::start() {
+    log::set_format(config_->log.format);
     log::set_level(config_->log.level);
     log::set_rate_limit(config_->log.rate_limit_lines, config_->log.rate_limit_interval);
     log_start();
@@ -462,6 +463,7 @@ config::ReloadReport App::reload() {
     if (!tls_switched && !server_.reload_tls(loaded.config->server.tls, tls_error)) {
         loaded.warnings.push_back(tls_error + "; the certificates loaded before stay in use");
     }
+    log::set_format(next->log.format);
     log::set_level(next->log.level);
     log::set_rate_limit(next->log.rate_limit_lines, next->log.rate_limit_interval);
 

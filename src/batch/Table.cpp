@@ -119,8 +119,8 @@ void Table::on_sealed(flush::FlushReason reason, std::uint64_t rows, std::uint64
     stats_.buffered_bytes.fetch_sub(bytes, kRelaxed);
     stats_.pending_rows.fetch_add(rows, kRelaxed);
     stats_.pending_bytes.fetch_add(bytes, kRelaxed);
-    LOG_DEBUG << "table " << name_ << ": sealed " << rows << " rows (" << bytes << " bytes) by "
-              << to_string(reason);
+    LOG_DEBUG << log::table(name_) << log::rows(rows) << log::bytes(bytes) << "table " << name_
+              << ": sealed " << rows << " rows (" << bytes << " bytes) by " << to_string(reason);
 }
 
 void Table::on_replayed(std::uint64_t rows, std::uint64_t bytes, TimePoint first_append,
@@ -150,11 +150,13 @@ void Table::on_inserted(std::uint64_t batch_id, std::uint64_t rows, std::uint64_
     stats_.last_flush_unix_ms.store(static_cast<std::uint64_t>(unix_ms.count()), kRelaxed);
     inserted_rate_.add(rows, now);
     if (attempt > 1) {
-        LOG_INFO << "table " << name_ << ": batch " << batch_id << " inserted " << rows
-                 << " rows on attempt " << attempt;
+        LOG_INFO << log::table(name_) << log::batch_id(batch_id) << log::rows(rows)
+                 << log::bytes(bytes) << "table " << name_ << ": batch " << batch_id << " inserted "
+                 << rows << " rows on attempt " << attempt;
     } else {
-        LOG_DEBUG << "table " << name_ << ": batch " << batch_id << " inserted " << rows
-                  << " rows in " << latency.count() << " ms";
+        LOG_DEBUG << log::table(name_) << log::batch_id(batch_id) << log::rows(rows)
+                  << log::bytes(bytes) << "table " << name_ << ": batch " << batch_id
+                  << " inserted " << rows << " rows in " << latency.count() << " ms";
     }
 }
 
@@ -164,8 +166,8 @@ void Table::on_bad_rows(std::uint64_t batch_id, std::uint64_t inserted, std::uin
     if (inserted > 0) stats_.batches_inserted.fetch_add(1, kRelaxed);
     (dead_lettered ? stats_.rows_dead_lettered : stats_.rows_dropped).fetch_add(bad, kRelaxed);
     if (bad == 0) return;
-    LOG_WARN << "table " << name_ << ": batch " << batch_id << ": ClickHouse refused " << bad
-             << " row(s), "
+    LOG_WARN << log::table(name_) << log::batch_id(batch_id) << log::rows(bad) << "table " << name_
+             << ": batch " << batch_id << ": ClickHouse refused " << bad << " row(s), "
              << (dead_lettered ? "kept in the dead letters" : "dropped (LogAndContinue)") << "; "
              << inserted << " inserted, " << inserts
              << " INSERTs to isolate them. First: " << first_error;
@@ -174,9 +176,9 @@ void Table::on_bad_rows(std::uint64_t batch_id, std::uint64_t inserted, std::uin
 void Table::on_spooled(std::uint64_t batch_id, std::uint64_t rows, int attempts,
                        const std::string& error) {
     stats_.rows_spooled.fetch_add(rows, kRelaxed);
-    LOG_WARN << "table " << name_ << ": batch " << batch_id << " (" << rows
-             << " rows) spooled to disk after " << attempts << " attempts (" << error
-             << "); it is sent again when ClickHouse answers";
+    LOG_WARN << log::table(name_) << log::batch_id(batch_id) << log::rows(rows) << "table " << name_
+             << ": batch " << batch_id << " (" << rows << " rows) spooled to disk after "
+             << attempts << " attempts (" << error << "); it is sent again when ClickHouse answers";
 }
 
 void Table::on_settled(std::uint64_t rows, std::uint64_t bytes) {
@@ -213,7 +215,7 @@ void Table::on_hold(const std::string& label, const std::string& reason) {
         it->second.since = std::chrono::system_clock::now();
     }
     stats_.holds.fetch_add(1, kRelaxed);
-    LOG_ERROR << label << " is HELD: " << reason
+    LOG_ERROR << log::table(name_) << label << " is HELD: " << reason
               << ". Its rows are kept (memory, then 429 once the table's max_memory is in use; "
                  "after clickhouse.hold_max they go to the dead letters) and one batch tries "
                  "again periodically; fix the table or access in ClickHouse";
@@ -224,7 +226,7 @@ void Table::on_hold_released(const std::string& label) {
         LockGuard lock(mutex_);
         if (holds_.erase(label) == 0) return;
     }
-    LOG_INFO << label << " is no longer held: ClickHouse takes its rows again";
+    LOG_INFO << log::table(name_) << label << " is no longer held: ClickHouse takes its rows again";
 }
 
 Table::HoldState Table::hold_state() const {
@@ -241,15 +243,19 @@ Table::HoldState Table::hold_state() const {
 }
 
 void Table::on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,
-                              const std::string& error, milliseconds retry_in, bool will_retry) {
+                              const std::string& error, milliseconds retry_in, bool will_retry,
+                              int code, std::string_view replica) {
     stats_.failed_attempts.fetch_add(1, kRelaxed);
     if (will_retry) stats_.rows_retried.fetch_add(rows, kRelaxed);
+    std::vector<log::Field> fields{log::table(name_), log::batch_id(batch_id), log::rows(rows)};
+    if (code != 0) fields.push_back(log::code(code));
+    if (!replica.empty()) fields.push_back(log::replica(replica));
     if (will_retry) {
-        LOG_WARN << "table " << name_ << ": batch " << batch_id << " (" << rows
+        LOG_WARN << fields << "table " << name_ << ": batch " << batch_id << " (" << rows
                  << " rows) failed on attempt " << attempt << ": " << error << "; retrying in "
                  << retry_in.count() << " ms";
     } else {
-        LOG_ERROR << "table " << name_ << ": batch " << batch_id << " (" << rows
+        LOG_ERROR << fields << "table " << name_ << ": batch " << batch_id << " (" << rows
                   << " rows) failed on attempt " << attempt << ": " << error;
     }
 }
@@ -257,8 +263,8 @@ void Table::on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int at
 void Table::on_dropped(std::uint64_t batch_id, std::uint64_t rows, const std::string& why) {
     stats_.batches_dropped.fetch_add(1, kRelaxed);
     stats_.rows_dropped.fetch_add(rows, kRelaxed);
-    LOG_ERROR << "table " << name_ << ": DROPPED batch " << batch_id << " with " << rows
-              << " rows: " << why;
+    LOG_ERROR << log::table(name_) << log::batch_id(batch_id) << log::rows(rows) << "table "
+              << name_ << ": DROPPED batch " << batch_id << " with " << rows << " rows: " << why;
 }
 
 }  // namespace chgate::batch

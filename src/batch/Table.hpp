@@ -107,8 +107,11 @@ class Table {
                      TimePoint sealed_at);
     void on_inserted(std::uint64_t batch_id, std::uint64_t rows, std::uint64_t bytes,
                      std::uint64_t sent_bytes, milliseconds latency, int attempt, TimePoint now);
+    /// `code` (ClickHouse's, 0: none) and `replica` (the server tried) go to
+    /// the log line's fields.
     void on_attempt_failed(std::uint64_t batch_id, std::uint64_t rows, int attempt,
-                           const std::string& error, milliseconds retry_in, bool will_retry);
+                           const std::string& error, milliseconds retry_in, bool will_retry,
+                           int code = 0, std::string_view replica = {});
     void on_dropped(std::uint64_t batch_id, std::uint64_t rows, const std::string& why);
     /// A batch out of retries went to the spool on disk.
     void on_spooled(std::uint64_t batch_id, std::uint64_t rows, int attempts,

@@ -61,7 +61,8 @@ TableBuffer::TableBuffer(std::shared_ptr<Table> table, std::vector<std::string> 
               {table_->database(), table_->table(), columns_, shard},
               make_label(*table_, columns_, shard),
               shard,
-              shard != 0 ? table_->sharding()->local_table : table_->table()},
+              shard != 0 ? table_->sharding()->local_table : table_->table(),
+              table_->name()},
       wal_(std::move(wal)),
       log_appends_(log_appends && wal_ != nullptr),
       strategy_(std::move(strategy)) {}
@@ -321,7 +322,8 @@ void TableBuffer::on_inserted(const flush::Batch& b, std::uint64_t sent_bytes,
 
 void TableBuffer::on_attempt_failed(const flush::Batch& b, const std::string& error,
                                     milliseconds retry_in, bool will_retry) {
-    table_->on_attempt_failed(b.id, b.row_count, b.attempts, error, retry_in, will_retry);
+    table_->on_attempt_failed(b.id, b.row_count, b.attempts, error, retry_in, will_retry,
+                              b.last_code, b.last_replica);
     if (target_.shard != 0) {
         table_->shard_stats(target_.shard).failed_attempts.fetch_add(1, std::memory_order_relaxed);
     }

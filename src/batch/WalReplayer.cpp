@@ -45,8 +45,9 @@ void WalReplayer::run(const std::atomic<bool>& stop) {
         }
         if (stats.rows > 0 || stats.damaged > 0 || stats.torn_bytes > 0 ||
             stats.unreadable_segments > 0) {
-            LOG_INFO << "table " << table.name() << ": replaying " << stats.rows << " rows in "
-                     << stats.batches << " batches from the write-ahead log (" << stats.skipped_done
+            LOG_INFO << log::table(table.name()) << log::rows(stats.rows) << "table "
+                     << table.name() << ": replaying " << stats.rows << " rows in " << stats.batches
+                     << " batches from the write-ahead log (" << stats.skipped_done
                      << " records already committed, " << stats.damaged
                      << " damaged records skipped, " << stats.torn_bytes
                      << " bytes cut from a torn tail, " << stats.unreadable_segments

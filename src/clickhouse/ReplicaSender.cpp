@@ -31,6 +31,7 @@ SendResult ReplicaSender::send(const InsertCall& call) {
         r.outcome = classify(r.response, &cfg_.error_classes);
         return r;
     }
+    r.replica = replica->url;
     const auto server = replica->monitor.info();
     // 18.16 refuses zstd bodies (Code 89); fall back to gzip where the probe says so.
     auto method = call.compression;

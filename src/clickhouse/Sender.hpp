@@ -36,6 +36,7 @@ struct SendResult {
     InsertOutcome outcome;
     HttpResponse response;
     std::uint64_t sent_bytes = 0;  ///< the request body, after compression
+    std::string replica;           ///< the server's URL (no credentials); empty if none was tried
 };
 
 /// Sends INSERTs to ClickHouse. The flusher depends on this interface only,

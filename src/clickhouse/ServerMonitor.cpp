@@ -57,7 +57,8 @@ void ServerMonitor::start() {
         probe_once(client);
     }
     if (!reachable()) {
-        LOG_WARN << "ClickHouse at " << url_ << " is not answering (" << last_error()
+        LOG_WARN << log::replica(url_) << "ClickHouse at " << url_ << " is not answering ("
+                 << last_error()
                  << "); accepting events anyway, and they will be sent when it is back";
     }
     client_ = std::make_unique<HttpClient>(HttpClient::Credentials{cfg_.user, cfg_.password},
@@ -105,9 +106,10 @@ void ServerMonitor::set_state(bool reachable, const std::string& error) {
     }
     if (was != reachable) {
         if (reachable) {
-            LOG_INFO << "ClickHouse at " << url_ << " is reachable";
+            LOG_INFO << log::replica(url_) << "ClickHouse at " << url_ << " is reachable";
         } else {
-            LOG_WARN << "ClickHouse at " << url_ << " is unreachable: " << error;
+            LOG_WARN << log::replica(url_) << "ClickHouse at " << url_
+                     << " is unreachable: " << error;
         }
     }
 }

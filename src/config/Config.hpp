@@ -401,6 +401,11 @@ inline constexpr core::EnumName<LogLevel> kLogLevelNames[] = {{LogLevel::debug, 
                                                               {LogLevel::warn, "warn"},
                                                               {LogLevel::error, "error"}};
 
+using LogFormat = log::LogFormat;
+
+inline constexpr core::EnumName<LogFormat> kLogFormatNames[] = {
+    {LogFormat::text, "text"}, {LogFormat::json, "json"}, {LogFormat::logfmt, "logfmt"}};
+
 /// When /readyz answers 503 besides an unreachable ClickHouse.
 struct ReadinessConfig {
     bool held_tables = true;            ///< while any table is held
@@ -442,6 +447,7 @@ struct MetricsConfig {
 
 struct LogConfig {
     LogLevel level = LogLevel::info;
+    LogFormat format = LogFormat::text;
     /// Each call site writes at most rate_limit_lines per rate_limit_interval;
     /// the rest are counted and reported. 0 lines: no limit.
     std::uint32_t rate_limit_lines = 20;

@@ -1003,6 +1003,7 @@ const Section<LogConfig>& log_section() {
     using S = LogConfig;
     static const Section<S> s{{
         field("level", &S::level, one_of(kLogLevelNames), kLive),
+        field("format", &S::format, one_of(kLogFormatNames), kLive),
         nested<S>(
             "rate_limit", [](auto& s) -> auto& { return s; }, log_rate_limit()),
     }};

@@ -54,9 +54,11 @@ struct Batch {
     TimePoint first_append{};
     TimePoint sealed_at{};
     FlushReason reason = FlushReason::size;
-    int attempts = 0;        ///< attempts made so far
-    TimePoint not_before{};  ///< retry backoff: not sent before this
-    int priority = 3;        ///< copied from the table: 1 goes first
+    int attempts = 0;          ///< attempts made so far
+    int last_code = 0;         ///< ClickHouse's error code of the last failed attempt (0: none)
+    std::string last_replica;  ///< the server of the last attempt, for the log
+    TimePoint not_before{};    ///< retry backoff: not sent before this
+    int priority = 3;          ///< copied from the table: 1 goes first
     /// The write-ahead log records holding the rows (0 when the table has no log).
     std::uint64_t first_lsn = 0;
     std::uint64_t last_lsn = 0;

@@ -25,6 +25,8 @@ struct BatchTarget {
     /// The table the INSERT goes into, in files.database: the client's
     /// table, or a shard's local_table.
     std::string insert_table;
+    /// The table's name as /metrics and the log's `table` field show it.
+    std::string table;
 };
 
 /// What a flusher needs of where a batch came from (a table's buffer, which

@@ -137,6 +137,8 @@ void Flusher::deliver(Batch& b, clickhouse::Sender& sender) {
                             error_class == ErrorClass::reject || a.outcome.code == 60)) {
         schema_suspect_(owner.target());
     }
+    b.last_code = a.outcome.code;
+    b.last_replica = a.replica;
     if (error_class == ErrorClass::hold) return on_held(b, a.outcome, now);
     ++b.attempts;
     if (error_class == ErrorClass::none) return on_committed(b, a);
@@ -247,8 +249,9 @@ void Flusher::give_up_held(Batch& b, const clickhouse::InsertOutcome& last) {
     const auto all = every_row(b.rows, last.code, reason);
     // Not a refusal of the rows: kept whatever the failure_strategy.
     if (!settle_bad_rows(b, all, 0, 0, Keep::always)) return;
-    LOG_ERROR << b.owner->target().label << ": batch " << b.id << " (" << b.row_count
-              << " rows) went to the dead letters: " << reason;
+    LOG_ERROR << log::table(b.owner->target().table) << log::batch_id(b.id)
+              << log::rows(b.row_count) << b.owner->target().label << ": batch " << b.id << " ("
+              << b.row_count << " rows) went to the dead letters: " << reason;
     RequestOutcomes outcomes(std::move(b.refused));
     finish(b, store::DoneOutcome::quarantined, outcomes, [&](const CommitWaiterPtr&) {
         return CommitOutcome{false, false, reason + "; the rows are in the dead letters"};
@@ -424,10 +427,11 @@ bool Flusher::settle_bad_rows(Batch& b, std::span<const store::DeadRow> bad, std
         settings->on_invalid == config::OnInvalid::quarantine) {
         std::string error;
         if (quarantine_(owner, b.id, bad, error)) {
-            LOG_WARN << owner.target().label << ": batch " << b.id << ": ClickHouse refused "
-                     << bad.size() << " row(s), sent to the quarantine table; " << inserted
-                     << " inserted, " << inserts
-                     << " INSERTs to isolate them. First: " << bad.front().message;
+            LOG_WARN << log::table(owner.target().table) << log::batch_id(b.id)
+                     << log::rows(bad.size()) << owner.target().label << ": batch " << b.id
+                     << ": ClickHouse refused " << bad.size()
+                     << " row(s), sent to the quarantine table; " << inserted << " inserted, "
+                     << inserts << " INSERTs to isolate them. First: " << bad.front().message;
             if (inserted > 0) owner.on_bad_rows(b, inserted, 0, inserts, true, "");
             return true;
         }

@@ -2,27 +2,55 @@
 
 #include <unistd.h>
 
+#include <iterator>
+
 #include "util/Text.hpp"
 #include "util/TimeFormat.hpp"
 
 namespace chgate::log {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
+std::atomic<int> g_format{static_cast<int>(LogFormat::text)};
 std::atomic<std::uint32_t> g_rate_lines{20};
 std::atomic<std::int64_t> g_rate_interval_ms{10'000};
 
-const char* label(LogLevel l) {
-    switch (l) {
-        case LogLevel::debug:
-            return "DEBUG";
-        case LogLevel::info:
-            return "INFO ";
-        case LogLevel::warn:
-            return "WARN ";
-        case LogLevel::error:
-            return "ERROR";
+// Each level's name: in text (upper case, padded), and in json and logfmt.
+struct LevelNames {
+    const char* text;
+    const char* field;
+};
+constexpr LevelNames kLevelNames[] = {
+    {"DEBUG", "debug"}, {"INFO ", "info"}, {"WARN ", "warn"}, {"ERROR", "error"}};
+
+const LevelNames& names_of(LogLevel l) {
+    const auto i = static_cast<std::size_t>(l);
+    return kLevelNames[i < std::size(kLevelNames) ? i : 3];
+}
+
+// A field's text value: escaped as messages are, and shorter.
+constexpr std::size_t kMaxFieldBytes = 1024;
+
+Field text_field(Key key, std::string_view value) {
+    return {key, escape_for_log(value, kMaxFieldBytes), false};
+}
+
+Field number_field(Key key, std::uint64_t value) {
+    return {key, std::to_string(value), true};
+}
+
+// logfmt: bare when it can be, else quoted with \ and " escaped.
+void append_logfmt_value(std::string& out, std::string_view v) {
+    const bool bare = !v.empty() && v.find_first_of(" =\"\\") == std::string_view::npos;
+    if (bare) {
+        out += v;
+        return;
     }
-    return "?    ";
+    out += '"';
+    for (const char c : v) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += '"';
 }
 
 std::int64_t now_ms() {
@@ -31,6 +59,47 @@ std::int64_t now_ms() {
         .count();
 }
 }  // namespace
+
+const char* key_name(Key key) {
+    switch (key) {
+        case Key::table:
+            return "table";
+        case Key::batch_id:
+            return "batch_id";
+        case Key::replica:
+            return "replica";
+        case Key::code:
+            return "code";
+        case Key::rows:
+            return "rows";
+        case Key::bytes:
+            return "bytes";
+    }
+    return "?";
+}
+
+Field table(std::string_view name) {
+    return text_field(Key::table, name);
+}
+Field batch_id(std::uint64_t id) {
+    return number_field(Key::batch_id, id);
+}
+Field replica(std::string_view url) {
+    return text_field(Key::replica, url);
+}
+Field code(int code) {
+    return {Key::code, std::to_string(code), true};
+}
+Field rows(std::uint64_t n) {
+    return number_field(Key::rows, n);
+}
+Field bytes(std::uint64_t n) {
+    return number_field(Key::bytes, n);
+}
+
+void set_format(LogFormat format) {
+    g_format.store(static_cast<int>(format));
+}
 
 void set_level(LogLevel level) {
     g_level.store(static_cast<int>(level));
@@ -72,15 +141,53 @@ Line::~Line() {
         message += " [" + std::to_string(suppressed_) +
                    " similar lines suppressed before this one: log.rate_limit]";
     }
-    write(level_, message);
+    write(level_, message, fields_);
 }
 
-void write(LogLevel level, const std::string& message) {
-    std::string line = format_utc_millis(std::chrono::system_clock::now());
-    line += ' ';
-    line += label(level);
-    line += ' ';
-    line += message;
+std::string format_line(LogFormat format, std::string_view ts, LogLevel level,
+                        std::string_view message, const std::vector<Field>& fields) {
+    std::string line;
+    line.reserve(message.size() + 64 + fields.size() * 24);
+    switch (format) {
+        case LogFormat::text:
+            line.append(ts).append(" ").append(names_of(level).text).append(" ").append(message);
+            break;
+        case LogFormat::json:
+            line.append("{\"ts\":\"")
+                .append(ts)
+                .append("\",\"level\":\"")
+                .append(names_of(level).field);
+            line.append("\",\"msg\":\"").append(json_escape(message)).append("\"");
+            for (const auto& f : fields) {
+                line.append(",\"").append(key_name(f.key)).append("\":");
+                if (f.number) {
+                    line.append(f.value);
+                } else {
+                    line.append("\"").append(json_escape(f.value)).append("\"");
+                }
+            }
+            line += '}';
+            break;
+        case LogFormat::logfmt:
+            line.append("ts=")
+                .append(ts)
+                .append(" level=")
+                .append(names_of(level).field)
+                .append(" msg=");
+            append_logfmt_value(line, message);
+            for (const auto& f : fields) {
+                line.append(" ").append(key_name(f.key)).append("=");
+                append_logfmt_value(line, f.value);
+            }
+            break;
+    }
+    return line;
+}
+
+void write(LogLevel level, const std::string& message, const std::vector<Field>& fields) {
+    const auto format = static_cast<LogFormat>(g_format.load(std::memory_order_relaxed));
+    std::string line = format_line(format, format_utc_millis(std::chrono::system_clock::now()),
+                                   level, message, fields);
     line += '\n';
     // One write(2) per line: atomic with respect to other threads' lines.
     const char* p = line.data();

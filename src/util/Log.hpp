@@ -5,19 +5,50 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "util/LogLevel.hpp"
 
 namespace chgate::log {
 
-/// Lines go to stderr as "2026-11-21T10:30:15.123Z INFO  message", one write per
-/// line so that threads never interleave within a line. Every message is
-/// escaped (escape_for_log: control characters and bytes that are not UTF-8
-/// are written as \xNN) and cut at 8 KiB, since messages quote what clients
-/// and ClickHouse sent.
+/// Lines go to stderr, one write per line so that threads never interleave
+/// within a line, in one of three formats (log.format):
+///   text    2026-11-21T10:30:15.123Z INFO  message
+///   json    {"ts":"2026-11-21T10:30:15.123Z","level":"info","msg":"message","table":"events"}
+///   logfmt  ts=2026-11-21T10:30:15.123Z level=info msg="message" table=events
+/// Every message is escaped (escape_for_log: control characters and bytes that
+/// are not UTF-8 are written as \xNN) and cut at 8 KiB, since messages quote
+/// what clients and ClickHouse sent. json and logfmt add the line's fields
+/// (below) after msg; text shows them only as the message words them.
 void set_level(LogLevel level);
 bool enabled(LogLevel level);
-void write(LogLevel level, const std::string& message);
+void set_format(LogFormat format);
+
+/// The fields a line may carry, by their stable names (docs/logging.md).
+enum class Key : std::uint8_t { table, batch_id, replica, code, rows, bytes };
+const char* key_name(Key key);
+
+/// One field of a line: `LOG_WARN << log::table(name) << "..."` adds it to
+/// the line's fields, not to its message.
+struct Field {
+    Key key;
+    std::string value;
+    bool number = false;  ///< written bare in json, not as a string
+};
+Field table(std::string_view name);
+Field batch_id(std::uint64_t id);
+Field replica(std::string_view url);
+Field code(int code);
+Field rows(std::uint64_t n);
+Field bytes(std::uint64_t n);
+
+/// Formats and writes one line (fields may be empty).
+void write(LogLevel level, const std::string& message, const std::vector<Field>& fields = {});
+
+/// The line as `format` writes it, without the newline (for tests).
+std::string format_line(LogFormat format, std::string_view ts, LogLevel level,
+                        std::string_view message, const std::vector<Field>& fields);
 
 /// Each call site of LOG_* writes at most `lines` lines per `interval`; the
 /// lines past that are counted, and the next line written from that site
@@ -46,11 +77,20 @@ class Line {
         out_ << value;
         return *this;
     }
+    Line& operator<<(Field field) {
+        fields_.push_back(std::move(field));
+        return *this;
+    }
+    Line& operator<<(const std::vector<Field>& fields) {
+        fields_.insert(fields_.end(), fields.begin(), fields.end());
+        return *this;
+    }
 
   private:
     LogLevel level_;
     std::uint64_t suppressed_;
     std::ostringstream out_;
+    std::vector<Field> fields_;
 };
 
 }  // namespace chgate::log

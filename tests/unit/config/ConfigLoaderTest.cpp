@@ -683,3 +683,11 @@ batching:
     CHECK_THAT(error_of("batching: {tables: {t: {max_alters_per_minute: 0}}}"),
                Catch::Contains("max_alters_per_minute"));
 }
+
+TEST_CASE("log.format is text by default, json or logfmt when asked, and nothing else") {
+    CHECK(load("{}").config->log.format == LogFormat::text);
+    CHECK(load("log: {format: json}").config->log.format == LogFormat::json);
+    CHECK(load("log: {format: logfmt}").config->log.format == LogFormat::logfmt);
+    CHECK_THAT(error_of("log: {format: xml}"),
+               Catch::Contains("log.format") && Catch::Contains("text, json, logfmt"));
+}

@@ -30,6 +30,7 @@ class FakeOwner final : public flush::BatchOwner {
                    {"default", "events", {}},
                    "events",
                    0,
+                   "events",
                    "events"};
     }
 
