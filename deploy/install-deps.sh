@@ -10,7 +10,7 @@ packages=(
     zlib1g-dev libdeflate-dev libzstd-dev prometheus-cpp-dev catch2 libssl-dev openssl
     clickhouse-server clickhouse-client zookeeper haproxy
     python3 python3-requests python3-yaml curl jq zstd
-    prometheus golang-go
+    prometheus golang-go chromium tmux python3-matplotlib
     clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then

@@ -4,6 +4,7 @@
 #include "app/App.hpp"
 #include "app/Cli.hpp"
 #include "app/Drain.hpp"
+#include "app/Status.hpp"
 #include "config/ConfigLoader.hpp"
 #include "config/ConfigPrinter.hpp"
 #include "util/Version.hpp"
@@ -21,6 +22,16 @@ int main(int argc, char** argv) {
         case CliOptions::Action::error:
             std::cerr << "chgate: " << options.error << "\n";
             return 2;
+        case CliOptions::Action::status:
+        case CliOptions::Action::top: {
+            chgate::app::StatusOptions status;
+            status.url = options.url;
+            status.interval = options.interval;
+            status.json = options.json;
+            status.once = options.action == CliOptions::Action::status;
+            if (const char* token = std::getenv("CHGATE_METRICS_TOKEN")) status.token = token;
+            return chgate::app::run_status(status, std::cout, std::cerr);
+        }
         case CliOptions::Action::check_config:
         case CliOptions::Action::drain:
         case CliOptions::Action::run:

@@ -8,6 +8,8 @@ std::string usage() {
     return R"(Usage: chgate --config FILE
        chgate --check-config FILE
        chgate drain --config FILE [--timeout 5m]
+       chgate status [--url URL] [--json] [--interval 1s]
+       chgate top [--url URL] [--interval 1s]
        chgate --version | --help
 
 chgate takes JSON events over HTTP, batches them per table, and sends each
@@ -26,6 +28,16 @@ Options:
                        with $CHGATE_ADMIN_TOKEN as the admin token if set.
                        Exit status 0 once drained, 1 if not within --timeout
                        (default 5m; the instance keeps refusing events).
+  status               Print what a running chgate is doing, once: readiness,
+                       per table events/s, batches/s, rows buffered and
+                       pending, the oldest event's age, holds, spool, dead
+                       letters and quarantine; the ClickHouse servers and
+                       shards. Reads GET /metrics and /readyz of --url
+                       (default http://127.0.0.1:8080) twice, --interval
+                       apart, for the rates; --json prints JSON for scripts.
+                       $CHGATE_METRICS_TOKEN is sent as the metrics token.
+                       Exit status 1 if chgate cannot be read.
+  top                  The same, refreshed every --interval until Ctrl-C.
   --version            Print the version and exit.
   --help               Print this help and exit.
 
@@ -33,6 +45,7 @@ Endpoints:
   POST /v1/events/{table}   a JSON object, an array of objects, or NDJSON
   POST /?query=INSERT INTO t FORMAT JSONEachRow   ClickHouse-compatible
   GET  /metrics  /metrics/prometheus  /healthz  /readyz
+  GET  /ui                  a status page for a browser
   /admin/...                reload, flush, drain, dead letters
 
 With auth.tokens set, apps send Authorization: Bearer <token> (ClickHouse
@@ -85,6 +98,46 @@ CliOptions parse_drain(const std::vector<std::string>& args) {
     return out;
 }
 
+// chgate status|top [--url URL] [--json] [--interval DURATION], in any order.
+CliOptions parse_status(const std::vector<std::string>& args) {
+    CliOptions out;
+    const auto& name = args[0];
+    out.action = name == "top" ? CliOptions::Action::top : CliOptions::Action::status;
+    auto fail = [&out, &name](std::string message) {
+        out.action = CliOptions::Action::error;
+        out.error = name + ": " + std::move(message);
+        return out;
+    };
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if (a == "--json" && name == "status") {
+            out.json = true;
+            continue;
+        }
+        if (a != "--url" && a != "--interval") {
+            return fail("unknown argument \"" + a + "\" (see --help)");
+        }
+        if (i + 1 >= args.size()) return fail(a + " needs a value");
+        const auto& value = args[++i];
+        if (a == "--interval") {
+            const auto d = config::parse_duration(value);
+            if (!d || *d < std::chrono::milliseconds(100) || *d > std::chrono::hours(1)) {
+                return fail("--interval must be a duration from 100ms to 1h (1s, 5s), not \"" +
+                            value + "\"");
+            }
+            out.interval = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+        } else {
+            if (!value.starts_with("http://") && !value.starts_with("https://")) {
+                return fail("--url must start with http:// or https://, not \"" + value + "\"");
+            }
+            out.url = value;
+            while (out.url.ends_with('/'))
+                out.url.pop_back();
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 CliOptions parse_cli(const std::vector<std::string>& args) {
@@ -96,6 +149,7 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
     };
     if (args.empty()) return fail("no arguments; run with --config FILE (see --help)");
     if (args[0] == "drain") return parse_drain(args);
+    if (args[0] == "status" || args[0] == "top") return parse_status(args);
     bool have_action = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& a = args[i];

@@ -219,12 +219,16 @@ std::optional<Response> Access::check_admin(const Request& req,
     return std::nullopt;
 }
 
-std::optional<Response> Access::check_metrics(const Request& req) const {
+std::optional<Response> Access::check_metrics(const Request& req, bool browser) const {
     const auto r = rules();
     if (!r->metrics_token) return std::nullopt;
-    const auto presented = bearer(req);
+    const auto presented = presented_token(req, {}, Dialect::events);
     if (presented.empty()) {
-        return unauthorized_response("this needs Authorization: Bearer <metrics.token>");
+        auto refused = unauthorized_response(
+            "this needs Authorization: Bearer <metrics.token> (or the token as a Basic auth "
+            "password)");
+        if (browser) refused.www_authenticate = "Basic realm=\"chgate\", charset=\"UTF-8\"";
+        return refused;
     }
     const auto digest = sha256(presented);
     const bool metrics_ok = same_digest(digest, *r->metrics_token);

@@ -79,9 +79,11 @@ class Access {
     /// chgate listens on loopback.
     std::optional<Response> check_admin(const Request& req,
                                         const boost::asio::ip::address& peer) const;
-    /// /metrics and /readyz: with metrics.token, 401 without it (or the admin
-    /// token) and 403 with another.
-    std::optional<Response> check_metrics(const Request& req) const;
+    /// /metrics, /readyz and /ui: with metrics.token, 401 without it (or the
+    /// admin token) and 403 with another. The token may come as a Bearer token
+    /// or as the password of Basic auth (what a browser sends); `browser`
+    /// asks for the latter in the 401, so that a browser prompts for it.
+    std::optional<Response> check_metrics(const Request& req, bool browser = false) const;
     /// server.allow_from, for a new connection.
     bool connection_allowed(const boost::asio::ip::address& peer) const;
 

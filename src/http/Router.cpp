@@ -8,6 +8,7 @@
 #include "http/AdminHandler.hpp"
 #include "http/ApiError.hpp"
 #include "http/RowChecks.hpp"
+#include "http/StatusPageHtml.hpp"
 #include "http/UrlQuery.hpp"
 #include "metrics/MetricsJson.hpp"
 #include "metrics/MetricsPrometheus.hpp"
@@ -201,13 +202,17 @@ std::optional<Response> Router::handle(const Request& req, IngestScratch& scratc
     }
     if (method != bhttp::verb::get && method != bhttp::verb::head) {
         if (path == "/metrics" || path == "/metrics/prometheus" || path == "/healthz" ||
-            path == "/readyz" || path == "/ping") {
+            path == "/readyz" || path == "/ping" || path == "/ui") {
             return method_not_allowed("GET");
         }
         return error_response(ApiError::not_found, "no such path: " + client_quote(path));
     }
     if (path == "/metrics/prometheus" || path == "/metrics" || path == "/readyz") {
         if (auto refused = access_.check_metrics(req)) return refused;
+    }
+    if (path == "/ui" || path == "/ui/") {
+        if (auto refused = access_.check_metrics(req, true)) return refused;
+        return status_page();
     }
     if (path == "/metrics/prometheus") return metrics_prometheus();
     if (path == "/metrics") {
@@ -248,6 +253,21 @@ void Router::fill_server(metrics::GatewaySnapshot& g) const {
     g.readiness_max_lag_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(readiness.max_lag).count();
     g.readiness_max_spool_bytes = readiness.max_spool_bytes;
+}
+
+Response Router::status_page() {
+    Response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body.assign(kStatusPageHtml);
+    // The page draws only what /metrics gives, as text; still, nothing but
+    // its own script and this origin.
+    r.extra_headers =
+        "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; style-src "
+        "'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Cache-Control: no-store\r\n"
+        "Referrer-Policy: no-referrer\r\n";
+    return r;
 }
 
 Response Router::metrics() const {

@@ -137,6 +137,8 @@ class Router {
     Response table_info(std::string_view name, const Access::Caller* caller) const;
     Response metrics() const;
     Response metrics_prometheus() const;
+    /// GET /ui: the status page (src/http/StatusPage.html).
+    static Response status_page();
     Response ready() const;
     nlohmann::ordered_json clickhouse_state() const;
 

@@ -151,6 +151,8 @@ class Chgate:
         self._lock = threading.Lock()
         self.port = None
         self.replayed = False
+        # Sent by metrics(): set by IntegrationTest.start when metrics.token is.
+        self.metrics_headers = {}
         full_env = dict(os.environ)
         full_env.update(env or {})
         def limit_file_size():
@@ -211,7 +213,7 @@ class Chgate:
         return self.post_events(table, gzip.compress(text.encode()), {"Content-Encoding": "gzip"})
 
     def metrics(self):
-        r = self.request("GET", "/metrics")
+        r = self.request("GET", "/metrics", headers=self.metrics_headers)
         assert r.status == 200, r
         return r.json()
 
@@ -479,6 +481,9 @@ class IntegrationTest(unittest.TestCase):
     def start(self, tables, storage_dir=None, max_file_size=None, env=None, **sections):
         gate = Chgate(self.config(tables, storage_dir or self.storage_dir(), **sections),
                       max_file_size=max_file_size, env=env)
+        token = (sections.get("metrics") or {}).get("token")
+        if token:
+            gate.metrics_headers = {"Authorization": f"Bearer {token}"}
         # Cleanups run last-in first-out: stop the process, then read its log.
         self.addCleanup(self.assert_no_sanitizer_report, gate)
         self.addCleanup(gate.__exit__)

@@ -30,8 +30,10 @@ TEST_CASE("bad command lines say what is wrong") {
 }
 
 TEST_CASE("the help text documents every option") {
-    for (auto opt : {"--config FILE", "--check-config FILE", "drain --config FILE", "--timeout",
-                     "CHGATE_ADMIN_TOKEN", "--version", "--help", "SIGTERM"}) {
+    for (auto opt :
+         {"--config FILE", "--check-config FILE", "drain --config FILE", "--timeout",
+          "CHGATE_ADMIN_TOKEN", "--version", "--help", "SIGTERM", "chgate status", "chgate top",
+          "--json", "--url", "--interval", "CHGATE_METRICS_TOKEN", "GET  /ui"}) {
         CHECK_THAT(usage(), Catch::Contains(opt));
     }
 }
@@ -71,4 +73,22 @@ TEST_CASE("chgate drain reaches the instance on loopback at its listen port") {
           "http://[::1]:9000/admin/drain?timeout=300s");
     CHECK(url("server: {listen: \"127.0.0.1:0\"}", error).empty());
     CHECK_THAT(error, Catch::Contains("port 0"));
+}
+
+TEST_CASE("chgate status and top take a URL, an interval and (status) --json") {
+    auto o = parse_cli({"status"});
+    CHECK(o.action == Action::status);
+    CHECK(o.url == "http://127.0.0.1:8080");
+    CHECK(o.interval == std::chrono::seconds(1));
+    CHECK_FALSE(o.json);
+    o = parse_cli({"status", "--json", "--url", "https://gw:8443/", "--interval", "250ms"});
+    CHECK(o.action == Action::status);
+    CHECK(o.json);
+    CHECK(o.url == "https://gw:8443");
+    CHECK(o.interval == std::chrono::milliseconds(250));
+    CHECK(parse_cli({"top", "--url", "http://h:1"}).action == Action::top);
+    CHECK_THAT(parse_cli({"top", "--json"}).error, Catch::Contains("unknown argument \"--json\""));
+    CHECK_THAT(parse_cli({"status", "--url", "gw:8080"}).error, Catch::Contains("http://"));
+    CHECK_THAT(parse_cli({"status", "--interval", "5ms"}).error, Catch::Contains("100ms"));
+    CHECK_THAT(parse_cli({"status", "--url"}).error, Catch::Contains("needs a value"));
 }
