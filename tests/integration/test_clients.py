@@ -139,11 +139,9 @@ class ReadmeCurlTest(IntegrationTest):
                        check=True, capture_output=True, timeout=60)
         with open(os.path.join(SOURCE, "config", "chgate.yaml")) as f:
             config = f.read()
-        self.assertIn("\n  database: default\n", config)
-        config = config.replace("\n  database: default\n", f"\n  database: {self.db}\n")
         storage = self.storage_dir()
         g = Chgate(config, env={"CHGATE_LISTEN": "127.0.0.1:0", "CLICKHOUSE_URL": self.ch.url,
-                                "CHGATE_STORAGE_DIR": storage})
+                                "CLICKHOUSE_DATABASE": self.db, "CHGATE_STORAGE_DIR": storage})
         self.addCleanup(self.assert_no_sanitizer_report, g)
         self.addCleanup(g.__exit__)
         self.addCleanup(self._dump_log_on_failure, g)
