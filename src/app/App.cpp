@@ -265,7 +265,8 @@ batch::QuarantineReplayResult App::replay_quarantine(batch::Table& table,
         return fault->reason +
                (fault->expected.empty() ? "" : " (column type " + fault->expected + ")");
     };
-    return batch::replay_quarantine(manager_, *quarantine_, table, filter, query, check, stop);
+    return batch::replay_quarantine(manager_, *quarantine_, table, filter, query, check, stop,
+                                    &router_.progress());
 }
 
 void App::block_signals() {
@@ -403,6 +404,7 @@ void App::start_threads() {
     storage_->writer().start();
     flusher_.start();
     manager_.start();
+    spool_replayer_.set_progress(&router_.progress());
     spool_replayer_.start();
     // Dead letters of tables with on_invalid: quarantine move into their
     // quarantine tables, once the logs are replayed, every 10 s.
@@ -415,6 +417,8 @@ void App::start_threads() {
             return next;
         },
         PeriodicTask::TimePoint::clock::now() + std::chrono::seconds(1));
+    router_.admin().set_progress(&router_.progress());
+    manager_.set_progress(&router_.progress());
     router_.admin().set_reload([this] { return reload(); });
     router_.admin().set_drain([this](std::chrono::milliseconds t) { return drain(t); });
     router_.admin().set_quarantine_replay(

@@ -31,6 +31,8 @@ class BatchManager {
     TableRegistry& registry() { return registry_; }
     const TableRegistry& registry() const { return registry_; }
     const WalReplayer& replayer() const { return replayer_; }
+    /// Where the write-ahead log replay shows its progress; set before replay().
+    void set_progress(ProgressBoard* board) { replayer_.set_progress(board); }
 
     /// Appends rows to a buffer; a batch the strategy seals goes to the flush queue.
     AppendResult append(TableBuffer& buffer, std::string_view body,

@@ -8,6 +8,7 @@
 #include "batch/BatchManager.hpp"
 #include "batch/Quarantine.hpp"
 #include "util/Log.hpp"
+#include "util/Progress.hpp"
 
 namespace chgate::batch {
 
@@ -19,6 +20,7 @@ constexpr std::size_t kPassRows = 2000;         // distinct rows a pass takes
 constexpr std::uint64_t kMaxRows = 1'000'000;   // rows a call takes
 constexpr std::size_t kMaxAnswer = 256u << 20;  // bytes of one pass's SELECT
 constexpr auto kMutationWait = std::chrono::minutes(2);
+constexpr auto kProgressInterval = 5s;
 
 // One distinct quarantined row and how many times it is there.
 struct Taken {
@@ -82,7 +84,7 @@ std::string sql_string(std::string_view s) {
 QuarantineReplayResult replay_quarantine(BatchManager& manager, Quarantine& quarantine,
                                          Table& table, const QuarantineFilter& filter,
                                          const QuarantineQuery& query, const QuarantineCheck& check,
-                                         const std::atomic<bool>& stop) {
+                                         const std::atomic<bool>& stop, ProgressBoard* progress) {
     QuarantineReplayResult result;
     const auto cfg = table.config();
     const auto& database = table.database();
@@ -101,6 +103,20 @@ QuarantineReplayResult replay_quarantine(BatchManager& manager, Quarantine& quar
         result.error = "table " + table.name() + " cannot take rows now";
         return result;
     }
+    // How many rows this call takes, for its progress: counted first.
+    ProgressScope shown(progress, "quarantine_replay", table.name());
+    std::uint64_t total = 0;
+    {
+        std::string answer, ignored;
+        if (query("SELECT count() FROM " + qualified + " WHERE " + where, answer, ignored)) {
+            try {
+                total = std::min<std::uint64_t>(std::stoull(answer), kMaxRows);
+            } catch (const std::exception&) {
+                total = 0;  // shown as nothing left: the replay itself says more
+            }
+        }
+    }
+    shown->set_left(total);
     while (result.rows < kMaxRows) {
         if (stop.load()) {
             result.error = "chgate is stopping";
@@ -224,6 +240,12 @@ QuarantineReplayResult replay_quarantine(BatchManager& manager, Quarantine& quar
             break;
         }
         result.removed += pass_rows;
+        shown->set_done(result.rows);
+        shown->set_left(total - std::min(total, result.rows));
+        if (shown->due(Progress::Clock::now(), kProgressInterval)) {
+            LOG_INFO << log::table(table.name()) << "quarantine of " << table.name()
+                     << ": replaying: " << describe(shown->view(Progress::Clock::now()));
+        }
         if (taken.size() < kPassRows) break;
     }
     LOG_INFO << "quarantine of " << table.name() << ": replayed " << result.rows << " rows ("

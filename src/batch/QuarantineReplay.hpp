@@ -7,6 +7,10 @@
 #include <string>
 #include <string_view>
 
+namespace chgate {
+class ProgressBoard;
+}
+
 namespace chgate::batch {
 
 class BatchManager;
@@ -48,11 +52,13 @@ using QuarantineCheck =
 /// distinct rows, at most 1,000,000 rows a call; rows quarantined during the
 /// replay are left for the next one. A crash between sending and removing
 /// sends those rows again at the next replay: never lost, perhaps twice.
-/// Blocks: run it off the io threads.
+/// Blocks: run it off the io threads. Shows its progress on `progress` (if
+/// set) and in the log every 5 s: rows taken and left (counted first).
 QuarantineReplayResult replay_quarantine(BatchManager& manager, Quarantine& quarantine,
                                          Table& table, const QuarantineFilter& filter,
                                          const QuarantineQuery& query, const QuarantineCheck& check,
-                                         const std::atomic<bool>& stop);
+                                         const std::atomic<bool>& stop,
+                                         ProgressBoard* progress = nullptr);
 
 /// A string as a ClickHouse SQL literal, quoted.
 std::string sql_string(std::string_view s);

@@ -24,7 +24,8 @@ SpoolReplayer::~SpoolReplayer() {
 
 namespace {
 constexpr auto kTick = 100ms;
-}
+constexpr auto kProgressInterval = 5s;
+}  // namespace
 
 void SpoolReplayer::start() {
     tokens_ = rate_;
@@ -39,9 +40,40 @@ void SpoolReplayer::start() {
 
 void SpoolReplayer::stop() {
     task_.stop();
+    drain_.reset();
+}
+
+void SpoolReplayer::track_drain() {
+    const auto left = spool_.rows();
+    const bool reachable = topology_.any_reachable();
+    if (!drain_) {
+        if (left == 0 || !reachable) return;
+        drain_ = std::make_unique<ProgressScope>(progress_, "spool_drain", "");
+        gone_at_start_ = spool_.rows_gone();
+        logged_done_ = 0;
+        LOG_INFO << log::rows(left) << "spool: sending " << left << " spooled rows to ClickHouse";
+    }
+    auto& p = **drain_;
+    p.set_done(spool_.rows_gone() - gone_at_start_);
+    p.set_left(left);
+    const auto now = Clock::now();
+    const auto view = p.view(now);
+    if (left == 0) {
+        LOG_INFO << log::rows(view.rows_done) << "spool: drained, " << view.rows_done << " rows in "
+                 << static_cast<std::uint64_t>(view.elapsed_seconds * 1000) << " ms";
+        drain_.reset();
+    } else if (!reachable) {
+        LOG_INFO << "spool: drain paused, no ClickHouse server answers: " << describe(view);
+        drain_.reset();
+    } else if (view.rows_done != logged_done_ && p.due(now, kProgressInterval)) {
+        // Only while rows go: a drain that waits (a held table) shows in /readyz.
+        logged_done_ = view.rows_done;
+        LOG_INFO << "spool: draining: " << describe(view);
+    }
 }
 
 void SpoolReplayer::tick() {
+    track_drain();
     tokens_ = std::min(rate_, tokens_ + rate_ / 10);
     if (!topology_.any_reachable() || tokens_ == 0) return;
     tokens_ -= std::min(tokens_, round(tokens_));

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "util/PeriodicTask.hpp"
+#include "util/Progress.hpp"
 
 namespace chgate::clickhouse {
 class Topology;
@@ -32,6 +34,8 @@ class SpoolReplayer {
                   const clickhouse::Topology& topology, std::uint64_t bytes_per_second);
     ~SpoolReplayer();
 
+    /// Where a drain of the spool shows its progress; set before start().
+    void set_progress(ProgressBoard* board) { progress_ = board; }
     void start();
     void stop();
 
@@ -43,6 +47,10 @@ class SpoolReplayer {
   private:
     /// Every 100 ms: refills the token bucket, and spends it on a round.
     void tick();
+    /// A drain runs from when the spool holds rows and ClickHouse answers
+    /// until it is empty: rows gone and left, rate and ETA on the board, and
+    /// in the log every 5 s.
+    void track_drain();
     enum class Outcome { loaded, no_room, set_aside };
     /// Loads `entry` into the flush queue if its table has room and its shard
     /// a replica that answers. An entry that
@@ -58,6 +66,12 @@ class SpoolReplayer {
     // A token bucket: rate_ bytes a second, at most one second's worth saved
     // up. The task's thread's alone.
     std::uint64_t tokens_ = 0;
+    // The drain in progress, if any, and the spool's rows gone at its start.
+    // The task's thread's alone.
+    ProgressBoard* progress_ = nullptr;
+    std::unique_ptr<ProgressScope> drain_;
+    std::uint64_t gone_at_start_ = 0;
+    std::uint64_t logged_done_ = 0;
     PeriodicTask task_;
 };
 

@@ -10,6 +10,10 @@ namespace chgate::batch {
 
 using namespace std::chrono_literals;
 
+namespace {
+constexpr auto kProgressInterval = 5s;
+}
+
 WalReplayer::WalReplayer(TableRegistry& registry, flush::FlushQueue& queue, store::Storage* storage)
     : registry_(registry), queue_(queue), storage_(storage) {}
 
@@ -24,15 +28,34 @@ void WalReplayer::run(const std::atomic<bool>& stop) {
         }
     }
     auto work = registry_.take_pending_replays();
+    std::uint64_t total_bytes = 0, read_before = 0;
+    for (const auto& entry : work)
+        total_bytes += entry.second->bytes();
+    ProgressScope progress(progress_, "wal_replay", "");
+    progress->set_bytes(0, total_bytes);
+    const auto report = [&] {
+        if (progress->due(Clock::now(), kProgressInterval)) {
+            LOG_INFO << "replaying the write-ahead logs: "
+                     << describe(progress->view(Clock::now()));
+        }
+    };
     for (auto& entry : work) {
         // Named, not a structured binding: clang 14 cannot capture those.
         const auto& buffer = entry.first;
         const auto& plan = entry.second;
         if (stop.load()) break;
         const auto& table = buffer->table();
-        const auto stats =
-            plan->run([&](store::ReplayedBatch&& b) { enqueue(*buffer, std::move(b), stop); },
-                      std::max<std::uint64_t>(table.config()->max_memory / 2, 1));
+        const auto stats = plan->run(
+            [&](store::ReplayedBatch&& b) {
+                const auto rows = b.row_count;
+                enqueue(*buffer, std::move(b), stop);
+                progress->advance(rows);
+                report();
+            },
+            std::max<std::uint64_t>(table.config()->max_memory / 2, 1),
+            [&](std::uint64_t read) { progress->set_bytes(read_before + read, total_bytes); });
+        read_before += plan->bytes();
+        progress->set_bytes(read_before, total_bytes);
         {
             LockGuard lock(mutex_);
             ++totals_.logs;

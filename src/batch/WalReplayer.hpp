@@ -5,6 +5,7 @@
 
 #include "batch/TableRegistry.hpp"
 #include "util/Mutex.hpp"
+#include "util/Progress.hpp"
 
 namespace chgate::flush {
 class FlushQueue;
@@ -26,7 +27,12 @@ class WalReplayer {
     /// configured. Holds one batch in memory at a time beyond the quotas'
     /// room, waiting for inserts to make room. Returns early if `stop` is set
     /// (the rest stays in the logs for the next start).
+    /// Shows its progress on `board` (rows done and, from the bytes of the
+    /// logs still to read, about how many left) and logs it every 5 s.
     void run(const std::atomic<bool>& stop);
+
+    /// Where run() shows its progress; set before it runs.
+    void set_progress(ProgressBoard* board) { progress_ = board; }
 
     /// What replay found, summed over every log.
     struct Totals {
@@ -42,6 +48,7 @@ class WalReplayer {
     TableRegistry& registry_;
     flush::FlushQueue& queue_;
     store::Storage* const storage_;
+    ProgressBoard* progress_ = nullptr;
     mutable Mutex mutex_;
     Totals totals_ GUARDED_BY(mutex_);
 };

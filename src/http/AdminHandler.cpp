@@ -201,7 +201,7 @@ std::optional<Response> AdminHandler::replay(std::string_view name, const Defer&
     if (t.database.empty()) t.database = manager_.registry().startup_config().clickhouse.database;
     return answer_from_thread(defer, [this, t] {
         const auto result = batch::replay_dead_letters(manager_, storage_->dead_letters(),
-                                                       t.database, t.table, stopping_);
+                                                       t.database, t.table, stopping_, progress_);
         nlohmann::ordered_json body = {{"table", t.database + "." + t.table},
                                        {"replayed", result.rows},
                                        {"committed", result.committed}};

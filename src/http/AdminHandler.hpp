@@ -25,6 +25,10 @@ namespace chgate::store {
 class Storage;
 }
 
+namespace chgate {
+class ProgressBoard;
+}
+
 namespace chgate::http {
 
 /// What a drain left: nothing, once it is done.
@@ -63,6 +67,8 @@ class AdminHandler {
     using QuarantineReplay = std::function<batch::QuarantineReplayResult(
         batch::Table&, const batch::QuarantineFilter&, const std::atomic<bool>& stop)>;
     void set_quarantine_replay(QuarantineReplay replay) { quarantine_replay_ = std::move(replay); }
+    /// Where dead-letter replays show their progress (/readyz).
+    void set_progress(ProgressBoard* board) { progress_ = board; }
 
     /// Ends replays in progress (their files come back at the next start) and
     /// joins their threads. Before the batch manager goes.
@@ -92,6 +98,7 @@ class AdminHandler {
     std::function<config::ReloadReport()> reload_;  // set before the server starts
     std::function<DrainReport(std::chrono::milliseconds)> drain_;
     QuarantineReplay quarantine_replay_;
+    ProgressBoard* progress_ = nullptr;
     std::atomic<bool> stopping_{false};
     Mutex mutex_;
     // Guarded by mutex_: the admin thread of the last work, and whether it is done.

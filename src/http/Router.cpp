@@ -1,5 +1,7 @@
 #include "http/Router.hpp"
 
+#include <cmath>
+
 #include "clickhouse/ClusterCheck.hpp"
 #include "clickhouse/ReplicaSet.hpp"
 #include "config/Cidr.hpp"
@@ -386,7 +388,14 @@ Response Router::ready() const {
         }
         reasons.push_back("ClickHouse does not answer chgate's probe: " + errors);
     }
-    if (!manager_.registry().ready()) reasons.push_back("replaying the write-ahead log");
+    const auto running = progress_.views(now);
+    if (!manager_.registry().ready()) {
+        std::string why = "replaying the write-ahead log";
+        for (const auto& p : running) {
+            if (p.operation == "wal_replay") why += ": " + describe(p);
+        }
+        reasons.push_back(why);
+    }
     if (ingest_.draining()) reasons.push_back("draining (POST /admin/drain): takes no more events");
     for (const auto& [table, why] : manager_.registry().failed_logs()) {
         reasons.push_back("table " + table + ": its write-ahead log failed (" + why +
@@ -426,6 +435,22 @@ Response Router::ready() const {
         body["reasons"] = reasons;
     }
     if (!held.empty()) body["held_tables"] = held;
+    if (!running.empty()) {
+        auto& list = body["progress"] = nlohmann::ordered_json::array();
+        for (const auto& p : running) {
+            nlohmann::ordered_json o = {{"operation", p.operation}};
+            if (!p.table.empty()) o["table"] = p.table;
+            o["rows_done"] = p.rows_done;
+            o["rows_left"] = p.rows_left;
+            o["rows_left_estimated"] = p.left_estimated;
+            o["rows_per_second"] = std::round(p.rows_per_second * 10) / 10;
+            o["eta_seconds"] = p.eta_seconds
+                                   ? nlohmann::ordered_json(std::round(*p.eta_seconds * 10) / 10)
+                                   : nlohmann::ordered_json(nullptr);
+            o["elapsed_seconds"] = std::round(p.elapsed_seconds * 10) / 10;
+            list.push_back(std::move(o));
+        }
+    }
     Response r;
     r.status = reasons.empty() ? bhttp::status::ok : bhttp::status::service_unavailable;
     r.body = dump_json(body);

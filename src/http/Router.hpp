@@ -13,6 +13,7 @@
 #include "http/InflightBytes.hpp"
 #include "http/IngestHandler.hpp"
 #include "http/Response.hpp"
+#include "util/Progress.hpp"
 
 namespace chgate::clickhouse {
 class Topology;
@@ -64,6 +65,9 @@ class Router {
     void stop();
     /// For wiring (App sets the reload hook); not while requests are served.
     AdminHandler& admin() { return *admin_; }
+    /// The long operations running now (replays, a spool drain), shown by
+    /// /readyz; their owners register on it.
+    ProgressBoard& progress() { return progress_; }
     /// The tables' row checkers (set_schemas); null without schemas.
     RowChecks* row_checks() { return row_checks_.get(); }
 
@@ -158,6 +162,7 @@ class Router {
     batch::MemoryBudget inflight_;
     ConnectionCounts connections_;
     ReloadCounts reloads_;
+    ProgressBoard progress_;
     /// What /metrics adds to the batch and storage figures.
     void fill_server(metrics::GatewaySnapshot& g) const;
 };

@@ -64,6 +64,7 @@ Spool::Spool(std::filesystem::path dir, std::atomic<std::uint64_t>* disk_total)
                              unsigned_field(j, "rows"), unsigned_field(j, "bytes")};
                 e.file_bytes = file_size_or_zero(f.path());
                 bytes_.add(e.file_bytes);
+                rows_.fetch_add(e.rows, std::memory_order_relaxed);
                 entries_[d.path().filename().string()][f.path().filename().string()] = e;
                 ++files;
             } catch (const std::exception& err) {
@@ -107,6 +108,7 @@ bool Spool::put(const LogTarget& target, std::uint64_t batch_id, std::string_vie
     entry = {path, target, batch_id, row_count, rows.size(), file_size_or_zero(path)};
     LockGuard lock(mutex_);
     entries_[name][file] = entry;
+    rows_.fetch_add(entry.rows, std::memory_order_relaxed);
     // Written by this run and still in memory until the flusher lets it go.
     loaded_.insert(path);
     bytes_.add(entry.file_bytes);
@@ -163,6 +165,8 @@ void Spool::remove(const std::filesystem::path& path) {
     auto entry = it->second.find(path.filename().string());
     if (entry == it->second.end()) return;
     bytes_.sub(entry->second.file_bytes);
+    rows_.fetch_sub(entry->second.rows, std::memory_order_relaxed);
+    rows_gone_.fetch_add(entry->second.rows, std::memory_order_relaxed);
     it->second.erase(entry);
 }
 

@@ -58,6 +58,10 @@ class Spool {
     std::optional<std::filesystem::path> set_aside(const std::filesystem::path& path);
 
     std::uint64_t bytes() const { return bytes_.load(); }
+    /// Rows in the spool now, and rows that have left it (inserted,
+    /// dead-lettered or set aside) since it was opened.
+    std::uint64_t rows() const { return rows_.load(std::memory_order_relaxed); }
+    std::uint64_t rows_gone() const { return rows_gone_.load(std::memory_order_relaxed); }
     /// Files set aside by this run.
     std::uint64_t set_aside_files() const { return set_aside_.load(std::memory_order_relaxed); }
     struct Count {
@@ -76,6 +80,8 @@ class Spool {
     std::uint64_t sequence_ GUARDED_BY(mutex_) = 0;
     DiskCounter bytes_;
     std::atomic<std::uint64_t> set_aside_{0};
+    std::atomic<std::uint64_t> rows_{0};
+    std::atomic<std::uint64_t> rows_gone_{0};
 };
 
 }  // namespace chgate::store

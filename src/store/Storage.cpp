@@ -238,14 +238,25 @@ bool Storage::disk_has_room(std::uint64_t more) const {
     return disk_bytes() + more <= options_.max_disk;
 }
 
+std::uint64_t PendingReplay::bytes() const {
+    std::uint64_t total = 0;
+    for (const auto& seg : segments_)
+        total += seg.bytes;
+    return total;
+}
+
 ReplayStats PendingReplay::run(const std::function<void(ReplayedBatch&&)>& sink,
-                               std::uint64_t max_batch_bytes) {
+                               std::uint64_t max_batch_bytes,
+                               const std::function<void(std::uint64_t)>& on_read) {
     std::optional<ReplayedBatch> building;
+    // Bytes of the log read: whole segments, and records of the current one.
+    std::uint64_t read = 0, in_segment = 0, segment_bytes = 0;
     auto emit = [&] {
         if (!building) return;
         if (building->row_count > 0) {
             ++stats_.batches;
             stats_.rows += building->row_count;
+            if (on_read) on_read(read + std::min(in_segment, segment_bytes));
             sink(std::move(*building));
         }
         building.reset();
@@ -254,7 +265,10 @@ ReplayStats PendingReplay::run(const std::function<void(ReplayedBatch&&)>& sink,
     // where a seal says how; runs of unsealed records become new batches.
     std::uint64_t seen = 0;
     for (const auto& seg : segments_) {
+        in_segment = 0;
+        segment_bytes = seg.bytes;
         const auto scan = scan_segment(seg.path, [&](const Record& r) {
+            in_segment += kHeaderSize + r.payload.size();
             // Records of a write whose sync failed are written again in the
             // next segment: the second copy is a repeat.
             if (r.lsn <= seen) return;
@@ -292,6 +306,9 @@ ReplayStats PendingReplay::run(const std::function<void(ReplayedBatch&&)>& sink,
             if (building->rows.size() >= max_batch_bytes) emit();
         });
         if (!scan.opened) LOG_ERROR << "replay: " << scan.error;
+        read += seg.bytes;
+        in_segment = 0;  // counted whole in `read` now
+        if (on_read) on_read(read);
     }
     emit();
     return stats_;

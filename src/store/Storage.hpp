@@ -73,8 +73,12 @@ class PendingReplay {
   public:
     /// Streams the batches to `sink`, one at a time, in log order. Memory holds
     /// one batch at most; `sink` may block until it can take the next.
-    ReplayStats run(const std::function<void(ReplayedBatch&&)>& sink,
-                    std::uint64_t max_batch_bytes);
+    /// `on_read`, if set, is told the bytes of the log read so far after
+    /// each segment.
+    ReplayStats run(const std::function<void(ReplayedBatch&&)>& sink, std::uint64_t max_batch_bytes,
+                    const std::function<void(std::uint64_t)>& on_read = {});
+    /// The bytes of the segments run() reads.
+    std::uint64_t bytes() const;
 
   private:
     friend class Storage;

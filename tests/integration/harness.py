@@ -142,7 +142,8 @@ class Chgate:
     LISTEN_RE = re.compile(r"listening on [0-9.]+:(\d+)")
     READY_MARK = "ready: replayed"  # logged once the write-ahead logs are replayed
 
-    def __init__(self, config_text, env=None, start_timeout=20, max_file_size=None, args=None):
+    def __init__(self, config_text, env=None, start_timeout=20, max_file_size=None, args=None,
+                 wait_replayed=True):
         self.dir = tempfile.mkdtemp(prefix="chgate-it-")
         self.config_path = os.path.join(self.dir, "chgate.yaml")
         with open(self.config_path, "w") as f:
@@ -170,12 +171,13 @@ class Chgate:
         # Started once it listens and has replayed its logs: until then ingest
         # answers 503 (slow to come under the sanitizers).
         try:
-            wait_until(lambda: (self.port and self.replayed) or self.proc.poll() is not None,
+            wait_until(lambda: (self.port and (self.replayed or not wait_replayed)) or
+                       self.proc.poll() is not None,
                        start_timeout, message="chgate to listen and replay its logs")
         except AssertionError:
             self.proc.kill()
             raise AssertionError("chgate did not start:\n" + self.log())
-        if self.port is None or not self.replayed:
+        if self.port is None or (wait_replayed and not self.replayed):
             raise AssertionError(f"chgate exited with {self.proc.returncode}:\n" + self.log())
 
     def _read(self):

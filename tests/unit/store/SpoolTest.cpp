@@ -32,11 +32,15 @@ TEST_CASE("the spool counts each file's size once in and once out") {
         CHECK(a.file_bytes == std::filesystem::file_size(a.path));
         CHECK(spool.bytes() == a.file_bytes + b.file_bytes);
         CHECK(total.load() == spool.bytes());
+        CHECK(spool.rows() == 3);
+        CHECK(spool.rows_gone() == 0);
 
         spool.remove(a.path);
         CHECK(spool.bytes() == b.file_bytes);
         spool.remove(a.path);  // again: nothing more comes off
         CHECK(spool.bytes() == b.file_bytes);
+        CHECK(spool.rows() == 1);  // what a drain has left, and done
+        CHECK(spool.rows_gone() == 2);
         CHECK(total.load() == b.file_bytes);
     }
     total = 0;
@@ -44,11 +48,14 @@ TEST_CASE("the spool counts each file's size once in and once out") {
     Spool again(dir.path, &total);
     CHECK(again.bytes() == b.file_bytes);
     CHECK(total.load() == b.file_bytes);
+    CHECK(again.rows() == 1);
     // A file gone from under the spool still gives back what it counted.
     std::filesystem::remove(b.path);
     again.remove(b.path);
     CHECK(again.bytes() == 0);
     CHECK(total.load() == 0);
+    CHECK(again.rows() == 0);
+    CHECK(again.rows_gone() == 1);
 }
 
 TEST_CASE("a spool file whose header numbers are not unsigned integers is left out, not misread") {

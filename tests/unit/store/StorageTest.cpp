@@ -189,3 +189,31 @@ TEST_CASE("a shard's files have a directory of their own, and meta.json names th
         << R"({"database":"db","table":"t","columns":[],"shard":-1})";
     CHECK_FALSE(read_target_meta(dir.path / "bad"));
 }
+
+TEST_CASE("replay tells how many bytes of the log it has read, up to all of them") {
+    TempDir dir;
+    {
+        Storage storage(options(dir.path));
+        auto wal = storage.open(kTarget).wal;
+        for (int i = 0; i < 100; ++i)
+            wal->append_data("{\"n\":" + std::to_string(i) + "}\n");
+        wal->flush(true);
+    }
+    Storage storage(options(dir.path));
+    const auto opened = storage.open(kTarget);
+    REQUIRE(opened.replay);
+    const auto total = opened.replay->bytes();
+    CHECK(total > 0);
+    std::vector<std::uint64_t> read;
+    std::uint64_t rows = 0;
+    // Batches of about 200 bytes: several, each told where the read is.
+    const auto stats = opened.replay->run([&](ReplayedBatch&& b) { rows += b.row_count; }, 200,
+                                          [&](std::uint64_t r) { read.push_back(r); });
+    CHECK(rows == 100);
+    CHECK(stats.batches > 3);
+    REQUIRE(read.size() > 3);
+    CHECK(std::is_sorted(read.begin(), read.end()));
+    CHECK(read.front() > 0);
+    CHECK(read.front() < total);
+    CHECK(read.back() == total);
+}
