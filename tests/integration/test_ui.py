@@ -12,7 +12,7 @@ import time
 import unittest
 import uuid
 
-from harness import CHGATE_BIN, IntegrationTest, wait_until
+from harness import CHGATE_BIN, SANITIZED, IntegrationTest, wait_until
 
 SOURCE = os.environ.get("CHGATE_SOURCE_DIR",
                         os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -61,6 +61,10 @@ class StatusPageTest(IntegrationTest):
         return g
 
     def test_the_status_page_in_chromium(self):
+        if SANITIZED:
+            # Chromium's time, not chgate's: the page's handler is the same
+            # static answer the other tests here fetch under the sanitizers.
+            self.skipTest("not under the sanitizers (deploy/test.sh keeps CI under 45 min)")
         g = self.gate()
         r = g.request("GET", "/ui")
         self.assertEqual(r.status, 200)
