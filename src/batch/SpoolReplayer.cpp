@@ -1,5 +1,7 @@
 #include "batch/SpoolReplayer.hpp"
 
+#include <algorithm>
+
 #include "batch/BatchManager.hpp"
 #include "clickhouse/ReplicaSet.hpp"
 #include "flush/FlushQueue.hpp"
@@ -16,7 +18,29 @@ SpoolReplayer::SpoolReplayer(store::Spool& spool, BatchManager& manager, flush::
       manager_(manager),
       queue_(queue),
       topology_(topology),
-      rate_(bytes_per_second) {}
+      bucket_(bytes_per_second) {}
+
+namespace {
+// Far above any disk or network, and far from overflow.
+constexpr std::int64_t kMaxRate = std::int64_t{1} << 50;
+}  // namespace
+
+ReplayBucket::ReplayBucket(std::uint64_t bytes_per_second)
+    : rate_(static_cast<std::int64_t>(
+          std::min<std::uint64_t>(bytes_per_second, static_cast<std::uint64_t>(kMaxRate)))) {}
+
+std::uint64_t ReplayBucket::tick() {
+    tokens_ = std::min(rate_, tokens_ + rate_ / 10);
+    return tokens_ > 0 ? static_cast<std::uint64_t>(tokens_) : 0;
+}
+
+void ReplayBucket::spend(std::uint64_t bytes) {
+    // The debt is capped at ten seconds' worth: a batch spooled under a
+    // larger max_memory than today's must not stall the drain for minutes.
+    tokens_ -= static_cast<std::int64_t>(
+        std::min<std::uint64_t>(bytes, static_cast<std::uint64_t>(kMaxRate)));
+    tokens_ = std::max(tokens_, -10 * rate_);
+}
 
 SpoolReplayer::~SpoolReplayer() {
     stop();
@@ -28,7 +52,7 @@ constexpr auto kProgressInterval = 5s;
 }  // namespace
 
 void SpoolReplayer::start() {
-    tokens_ = rate_;
+    bucket_.fill();
     task_.start(
         "chgate-spool",
         [this](bool last) {
@@ -74,9 +98,9 @@ void SpoolReplayer::track_drain() {
 
 void SpoolReplayer::tick() {
     track_drain();
-    tokens_ = std::min(rate_, tokens_ + rate_ / 10);
-    if (!topology_.any_reachable() || tokens_ == 0) return;
-    tokens_ -= std::min(tokens_, round(tokens_));
+    const auto budget = bucket_.tick();
+    if (!topology_.any_reachable() || budget == 0) return;
+    bucket_.spend(round(budget));
 }
 
 std::uint64_t SpoolReplayer::round(std::uint64_t budget) {

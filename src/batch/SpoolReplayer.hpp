@@ -22,6 +22,27 @@ namespace chgate::batch {
 
 class BatchManager;
 
+/// The spool replay's byte budget: `rate` bytes a second, handed out a tenth
+/// at a time, at most one second's worth saved up. It may go into debt: a
+/// batch bigger than what is saved up goes all the same, and nothing more is
+/// handed out until the debt is paid, so the rate holds for batches of any
+/// size. Pure; one thread's.
+class ReplayBucket {
+  public:
+    explicit ReplayBucket(std::uint64_t bytes_per_second);
+    /// Starts full: one second's worth.
+    void fill() { tokens_ = rate_; }
+    /// Every tenth of a second: refills, and returns what may be spent now
+    /// (0 while in debt).
+    std::uint64_t tick();
+    /// `bytes` were spent (possibly more than tick() offered).
+    void spend(std::uint64_t bytes);
+
+  private:
+    std::int64_t rate_;
+    std::int64_t tokens_ = 0;
+};
+
 /// Brings spooled batches back while ClickHouse answers (a shard's, while a
 /// replica of that shard answers): oldest first, one
 /// table after another (a table whose memory is full is skipped, so it never
@@ -62,10 +83,7 @@ class SpoolReplayer {
     BatchManager& manager_;
     flush::FlushQueue& queue_;
     const clickhouse::Topology& topology_;
-    const std::uint64_t rate_;
-    // A token bucket: rate_ bytes a second, at most one second's worth saved
-    // up. The task's thread's alone.
-    std::uint64_t tokens_ = 0;
+    ReplayBucket bucket_;  // the task's thread's alone
     // The drain in progress, if any, and the spool's rows gone at its start.
     // The task's thread's alone.
     ProgressBoard* progress_ = nullptr;

@@ -127,3 +127,28 @@ TEST_CASE("an unreadable spool file is set aside and the batches behind it go on
     CHECK_FALSE(std::filesystem::exists(empty));
     CHECK(std::filesystem::exists(empty.string() + ".unreadable"));
 }
+
+TEST_CASE("the replay's byte budget holds its rate for batches bigger than a tick's share") {
+    batch::ReplayBucket bucket(1'000'000);  // 1 MB/s: 100 kB a tick
+    bucket.fill();
+    CHECK(bucket.tick() == 1'000'000);  // a second's worth saved up, no more
+    bucket.spend(1'000'000);
+    CHECK(bucket.tick() == 100'000);
+    // A 3 MB batch goes at once; then nothing for the 2.9 s of its debt.
+    bucket.spend(3'000'000);
+    int idle = 0;
+    while (bucket.tick() == 0)
+        ++idle;
+    CHECK(idle == 29);
+    // Spending less than offered saves the rest, up to a second's worth.
+    bucket.spend(0);
+    for (int i = 0; i < 20; ++i)
+        bucket.tick();
+    CHECK(bucket.tick() == 1'000'000);
+    // A debt is capped at ten seconds' worth, whatever was spent.
+    bucket.spend(std::uint64_t{1} << 62);
+    idle = 0;
+    while (bucket.tick() == 0)
+        ++idle;
+    CHECK(idle == 100);
+}
