@@ -95,7 +95,7 @@ App::App(config::LoadedConfig loaded, std::string config_path)
                clickhouse::ReplicaSender::factory(config_->clickhouse, replicas_), storage_.get()),
       spool_replayer_(storage_->spool(), manager_, queue_, replicas_,
                       config_->storage.spool_replay_rate),
-      router_(manager_, budget_, inserted_rate_, replicas_, storage_.get()),
+      router_(manager_, budget_, inserted_rate_, replicas_, storage_.get(), progress_),
       server_(config_->server, router_) {
     router_.set_cluster_check(cluster_check_.get());
     // Every table chgate may have: the configured ones, those served by default,
@@ -266,7 +266,7 @@ batch::QuarantineReplayResult App::replay_quarantine(batch::Table& table,
                (fault->expected.empty() ? "" : " (column type " + fault->expected + ")");
     };
     return batch::replay_quarantine(manager_, *quarantine_, table, filter, query, check, stop,
-                                    &router_.progress());
+                                    &progress_);
 }
 
 void App::block_signals() {
@@ -404,7 +404,7 @@ void App::start_threads() {
     storage_->writer().start();
     flusher_.start();
     manager_.start();
-    spool_replayer_.set_progress(&router_.progress());
+    spool_replayer_.set_progress(&progress_);
     spool_replayer_.start();
     // Dead letters of tables with on_invalid: quarantine move into their
     // quarantine tables, once the logs are replayed, every 10 s.
@@ -417,8 +417,8 @@ void App::start_threads() {
             return next;
         },
         PeriodicTask::TimePoint::clock::now() + std::chrono::seconds(1));
-    router_.admin().set_progress(&router_.progress());
-    manager_.set_progress(&router_.progress());
+    router_.admin().set_progress(&progress_);
+    manager_.set_progress(&progress_);
     router_.admin().set_reload([this] { return reload(); });
     router_.admin().set_drain([this](std::chrono::milliseconds t) { return drain(t); });
     router_.admin().set_quarantine_replay(

@@ -27,6 +27,7 @@
 #include "store/Storage.hpp"
 #include "util/Mutex.hpp"
 #include "util/PeriodicTask.hpp"
+#include "util/Progress.hpp"
 
 namespace chgate::app {
 
@@ -94,6 +95,7 @@ class App {
     Mutex reload_mutex_;                       // one reload at a time
     Mutex shards_mutex_;                       // one change of the cluster's shards at a time
     std::unique_ptr<store::Storage> storage_;  // first: the buffers log into it
+    ProgressBoard progress_;  // long operations, shown by /readyz; outlives all that register
     core::RateWindow inserted_rate_;
     batch::MemoryBudget budget_;
     flush::FlushQueue queue_;

@@ -1,10 +1,8 @@
 #include "app/Drain.hpp"
 
-#include <curl/curl.h>
-
-#include <memory>
 #include <ostream>
 
+#include "app/CommandClient.hpp"
 #include "config/ListenAddress.hpp"
 
 namespace chgate::app {
@@ -35,13 +33,6 @@ std::string drain_url(const config::Config& config, std::chrono::milliseconds ti
            std::to_string(address->port) + "/admin/drain?timeout=" + std::to_string(seconds) + "s";
 }
 
-namespace {
-std::size_t append_to(char* data, std::size_t size, std::size_t n, void* out) {
-    static_cast<std::string*>(out)->append(data, size * n);
-    return size * n;
-}
-}  // namespace
-
 int run_drain(const config::Config& config, std::chrono::milliseconds timeout,
               const std::string& token, std::ostream& out, std::ostream& err) {
     std::string error;
@@ -50,38 +41,23 @@ int run_drain(const config::Config& config, std::chrono::milliseconds timeout,
         err << "chgate drain: " << error << "\n";
         return 1;
     }
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr,
-                                                                        curl_slist_free_all);
-    if (!curl) {
-        err << "chgate drain: cannot start libcurl\n";
-        return 1;
-    }
-    if (!token.empty()) {
-        const auto auth = "Authorization: Bearer " + token;
-        headers.reset(curl_slist_append(nullptr, auth.c_str()));
-        curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-    }
-    std::string body;
-    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl.get(), CURLOPT_POST, 1L);
-    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, 0L);
-    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_to);
-    curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+    CommandClient client;
+    CommandClient::Request request;
+    request.method = "POST";
+    request.url = url;
+    request.token = token;
     // The answer comes once drained: wait the drain's timeout, and some.
-    curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count() + 30'000));
+    request.timeout = timeout + std::chrono::seconds(30);
     // Loopback, to the certificate chgate itself serves: nothing to verify
     // it against but the configuration the caller already trusts.
-    curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYHOST, 0L);
-    const auto rc = curl_easy_perform(curl.get());
-    if (rc != CURLE_OK) {
-        err << "chgate drain: " << url << ": " << curl_easy_strerror(rc) << "\n";
+    request.verify_tls = false;
+    CommandClient::Answer answer;
+    if (!client.perform(request, answer, error)) {
+        err << "chgate drain: " << error << "\n";
         return 1;
     }
-    long status = 0;
-    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+    const auto& body = answer.body;
+    const long status = answer.status;
     out << body << (body.ends_with('\n') ? "" : "\n");
     if (status == 200) return 0;
     err << "chgate drain: answered " << status

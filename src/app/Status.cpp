@@ -1,6 +1,5 @@
 #include "app/Status.hpp"
 
-#include <curl/curl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 #include <ostream>
 #include <thread>
 
+#include "app/CommandClient.hpp"
 #include "util/TimeFormat.hpp"
 
 namespace chgate::app {
@@ -131,6 +131,21 @@ StatusView make_status_view(const json& now, const json& before, double seconds,
             v.tables.push_back(std::move(row));
         }
     }
+    if (const auto& progress = at(readyz, "progress"); progress.is_array()) {
+        for (const auto& p : progress) {
+            ProgressView pv;
+            pv.operation = get<std::string>(p, "operation");
+            pv.table = get<std::string>(p, "table");
+            pv.rows_done = get<std::uint64_t>(p, "rows_done");
+            pv.rows_left = get<std::uint64_t>(p, "rows_left");
+            pv.left_estimated = get<bool>(p, "rows_left_estimated");
+            pv.rows_per_second = get<double>(p, "rows_per_second");
+            if (const auto& eta = at(p, "eta_seconds"); eta.is_number())
+                pv.eta_seconds = eta.get<double>();
+            pv.elapsed_seconds = get<double>(p, "elapsed_seconds");
+            v.progress.push_back(std::move(pv));
+        }
+    }
     const auto& clickhouse = at(now, "clickhouse");
     if (const auto& replicas = at(clickhouse, "replicas"); replicas.is_array()) {
         for (const auto& r : replicas) {
@@ -160,7 +175,14 @@ std::string render_status_text(const StatusView& v, std::size_t width) {
         out += "   spool " + size_text(v.spool_bytes) + "   dead letters " +
                std::to_string(v.dead_letter_rows);
     }
-    out += "\n\n";
+    out += "\n";
+    for (const auto& p : v.progress) {
+        auto line = operation_words(p.operation) + (p.table.empty() ? "" : " of " + p.table) +
+                    ": " + describe(p);
+        if (line.size() > width) line.resize(width);
+        out += line + "\n";
+    }
+    out += "\n";
     const std::vector<std::size_t> tw{22, 9, 9, 9, 9, 9, 9, 7, 5, 8, 7, 7, 7};
     out += row({"TABLE", "STRATEGY", "ACK", "EVENTS/S", "BATCH/S", "BUFFERED", "PENDING", "OLDEST",
                 "HELD", "SPOOL", "DEAD", "QUAR", "FAILED"},
@@ -244,6 +266,20 @@ nlohmann::ordered_json render_status_json(const StatusView& v) {
         {"tables", tables},
         {"clickhouse", {{"servers", servers}}},
     };
+    nlohmann::ordered_json progress = nlohmann::ordered_json::array();
+    for (const auto& p : v.progress) {
+        progress.push_back({{"operation", p.operation},
+                            {"table", p.table.empty() ? nlohmann::ordered_json(nullptr)
+                                                      : nlohmann::ordered_json(p.table)},
+                            {"rows_done", p.rows_done},
+                            {"rows_left", p.rows_left},
+                            {"rows_left_estimated", p.left_estimated},
+                            {"rows_per_second", p.rows_per_second},
+                            {"eta_seconds", p.eta_seconds ? nlohmann::ordered_json(*p.eta_seconds)
+                                                          : nlohmann::ordered_json(nullptr)},
+                            {"words", operation_words(p.operation) + ": " + describe(p)}});
+    }
+    out["progress"] = progress;
     if (v.has_storage) {
         out["spool_bytes"] = v.spool_bytes;
         out["dead_letter_rows"] = v.dead_letter_rows;
@@ -260,38 +296,18 @@ nlohmann::ordered_json render_status_json(const StatusView& v) {
 
 namespace {
 
-std::size_t append_to(char* data, std::size_t size, std::size_t n, void* out) {
-    auto& body = *static_cast<std::string*>(out);
-    // A /metrics of a few thousand tables is a few MiB; refuse anything absurd.
-    if (body.size() + size * n > (64u << 20)) return 0;
-    body.append(data, size * n);
-    return size * n;
-}
-
-// GET url+path; the parsed JSON body, or an error.
-bool get_json(CURL* curl, const std::string& url, const std::string& token, json& out,
+// GET url; the parsed JSON body, or an error.
+bool get_json(CommandClient& client, const std::string& url, const std::string& token, json& out,
               std::string& error) {
-    std::string body;
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(
-        curl_slist_append(nullptr, "Accept: application/json"), curl_slist_free_all);
-    if (!token.empty()) {
-        const auto auth = "Authorization: Bearer " + token;
-        headers.reset(curl_slist_append(headers.release(), auth.c_str()));
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_to);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-    const auto rc = curl_easy_perform(curl);
-    if (rc != CURLE_OK) {
-        error = url + ": " + curl_easy_strerror(rc);
-        return false;
-    }
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    CommandClient::Request request;
+    request.url = url;
+    request.token = token;
+    request.accept_json = true;
+    // A /metrics of a few thousand tables is a few MiB: the default 64 MiB
+    // cap refuses only the absurd.
+    CommandClient::Answer answer;
+    if (!client.perform(request, answer, error)) return false;
+    const long status = answer.status;
     // /readyz answers 503 with its JSON when not ready: that is an answer.
     if (status != 200 && status != 503) {
         error =
@@ -299,7 +315,7 @@ bool get_json(CURL* curl, const std::string& url, const std::string& token, json
             (status == 401 || status == 403 ? " (set CHGATE_METRICS_TOKEN to metrics.token)" : "");
         return false;
     }
-    out = json::parse(body, nullptr, false);
+    out = json::parse(answer.body, nullptr, false);
     if (out.is_discarded()) {
         error = url + ": not JSON";
         return false;
@@ -319,29 +335,29 @@ std::size_t terminal_width() {
     return 120;
 }
 
-bool read_once(CURL* curl, const StatusOptions& o, Reading& r, std::string& error) {
+bool read_once(CommandClient& client, const StatusOptions& o, Reading& r, std::string& error) {
     r.at = std::chrono::steady_clock::now();
-    return get_json(curl, o.url + "/metrics", o.token, r.metrics, error) &&
-           get_json(curl, o.url + "/readyz", o.token, r.readyz, error);
+    return get_json(client, o.url + "/metrics", o.token, r.metrics, error) &&
+           get_json(client, o.url + "/readyz", o.token, r.readyz, error);
 }
 
 }  // namespace
 
 int run_status(const StatusOptions& o, std::ostream& out, std::ostream& err) {
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-    if (!curl) {
+    CommandClient client;
+    if (!client.ok()) {
         err << "chgate: cannot start libcurl\n";
         return 1;
     }
     Reading before, now;
     std::string error;
-    if (!read_once(curl.get(), o, before, error)) {
+    if (!read_once(client, o, before, error)) {
         err << "chgate: " << error << "\n";
         return 1;
     }
     for (;;) {
         std::this_thread::sleep_for(o.interval);
-        if (!read_once(curl.get(), o, now, error)) {
+        if (!read_once(client, o, now, error)) {
             if (o.once) {
                 err << "chgate: " << error << "\n";
                 return 1;

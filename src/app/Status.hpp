@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "util/Progress.hpp"
+
 namespace chgate::app {
 
 /// What `chgate status` and `chgate top` show: a running chgate's /metrics
@@ -48,6 +50,9 @@ struct StatusView {
         std::vector<std::string> replicas;
     };
     std::vector<Shard> shards;
+
+    /// /readyz's long operations (log replay, spool drain, replays).
+    std::vector<ProgressView> progress;
 };
 
 /// The view of one reading of /metrics (`now`) and /readyz, with rates

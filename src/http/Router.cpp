@@ -71,7 +71,7 @@ Response method_not_allowed(const char* allow) {
 
 Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
                const core::RateWindow& inserted_rate, const clickhouse::Topology& replicas,
-               store::Storage* storage)
+               store::Storage* storage, const ProgressBoard& progress)
     : access_(manager.registry().startup_config(),
               listens_on_loopback(manager.registry().startup_config())),
       ingest_(manager, access_, manager.registry().startup_config().server.max_body_size,
@@ -85,7 +85,8 @@ Router::Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
       replicas_(replicas),
       storage_(storage),
       admin_(std::make_unique<AdminHandler>(manager, storage)),
-      inflight_(manager.registry().startup_config().server.max_inflight_bytes) {}
+      inflight_(manager.registry().startup_config().server.max_inflight_bytes),
+      progress_(progress) {}
 
 Router::~Router() = default;
 

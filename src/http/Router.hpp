@@ -58,16 +58,13 @@ class Router {
   public:
     Router(batch::BatchManager& manager, const batch::MemoryBudget& budget,
            const core::RateWindow& inserted_rate, const clickhouse::Topology& replicas,
-           store::Storage* storage);
+           store::Storage* storage, const ProgressBoard& progress);
     ~Router();
 
     /// Ends admin work in progress (dead-letter replays); before the manager goes.
     void stop();
     /// For wiring (App sets the reload hook); not while requests are served.
     AdminHandler& admin() { return *admin_; }
-    /// The long operations running now (replays, a spool drain), shown by
-    /// /readyz; their owners register on it.
-    ProgressBoard& progress() { return progress_; }
     /// The tables' row checkers (set_schemas); null without schemas.
     RowChecks* row_checks() { return row_checks_.get(); }
 
@@ -162,7 +159,7 @@ class Router {
     batch::MemoryBudget inflight_;
     ConnectionCounts connections_;
     ReloadCounts reloads_;
-    ProgressBoard progress_;
+    const ProgressBoard& progress_;  // the long operations running now, shown by /readyz
     /// What /metrics adds to the batch and storage figures.
     void fill_server(metrics::GatewaySnapshot& g) const;
 };

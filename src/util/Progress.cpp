@@ -49,6 +49,14 @@ std::string describe(const ProgressView& v) {
     return out;
 }
 
+std::string operation_words(std::string_view operation) {
+    if (operation == "wal_replay") return "replaying the write-ahead logs";
+    if (operation == "spool_drain") return "draining the spool";
+    if (operation == "dead_letter_replay") return "sending dead letters again";
+    if (operation == "quarantine_replay") return "replaying quarantined rows";
+    return std::string(operation);
+}
+
 Progress::Progress(std::string operation, std::string table, Clock::time_point started)
     : operation_(std::move(operation)),
       table_(std::move(table)),

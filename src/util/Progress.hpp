@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/Mutex.hpp"
@@ -29,6 +30,10 @@ struct ProgressView {
 
 /// "12,000 rows done, 28,000 left (30%), 3,000 rows/s, about 9 s left".
 std::string describe(const ProgressView& v);
+
+/// An operation's name in words ("replaying the write-ahead logs" for
+/// wal_replay); an unknown name as it is.
+std::string operation_words(std::string_view operation);
 
 /// One long operation. Its owner advances it from one thread; views are
 /// taken from any thread.

@@ -58,7 +58,8 @@ struct World {
     flush::FlushQueue queue;
     clickhouse::Topology replicas{config->clickhouse};
     batch::BatchManager manager{config, queue, budget, rate, nullptr};
-    http::Router router{manager, budget, rate, replicas, nullptr};
+    ProgressBoard progress;
+    http::Router router{manager, budget, rate, replicas, nullptr, progress};
     boost::asio::io_context ioc{1};
     http::SessionSet sessions;
     http::ReplyInbox inbox{ioc};

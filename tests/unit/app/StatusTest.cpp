@@ -98,3 +98,41 @@ TEST_CASE("the text screen has a row per table and per server, within its width"
     CHECK(j["clickhouse"]["servers"][1]["version"].is_null());
     CHECK(j["clickhouse"]["shards"][0]["shard"] == 1);
 }
+
+TEST_CASE("long operations from /readyz are shown in words, on screen and in JSON") {
+    const auto readyz = json::parse(R"({"ready": false,
+      "reason": "replaying the write-ahead log",
+      "progress": [
+        {"operation": "wal_replay", "rows_done": 1000, "rows_left": 3000,
+         "rows_left_estimated": true, "rows_per_second": 500, "eta_seconds": 6,
+         "elapsed_seconds": 2},
+        {"operation": "spool_drain", "table": "db.events", "rows_done": 0, "rows_left": 10,
+         "rows_left_estimated": false, "rows_per_second": 0, "eta_seconds": null,
+         "elapsed_seconds": 0.5}]})");
+    auto v = make_status_view(metrics(1500, 12), metrics(1000, 10), 2.0, readyz);
+    REQUIRE(v.progress.size() == 2);
+    CHECK(v.progress[0].left_estimated);
+    CHECK(v.progress[0].eta_seconds == 6.0);
+    CHECK_FALSE(v.progress[1].eta_seconds);
+    const auto text = render_status_text(v, 200);
+    CHECK_THAT(text,
+               Catch::Contains("replaying the write-ahead logs: 1,000 rows done, about 3,000 left "
+                               "(25%), 500 rows/s, about 6 s left"));
+    CHECK_THAT(text, Catch::Contains("draining the spool of db.events: 0 rows done, 10 left (0%), "
+                                     "0 rows/s, time left unknown yet"));
+    const auto j = render_status_json(v);
+    REQUIRE(j["progress"].size() == 2);
+    CHECK(j["progress"][0]["operation"] == "wal_replay");
+    CHECK(j["progress"][0]["table"].is_null());
+    CHECK(j["progress"][1]["table"] == "db.events");
+    CHECK(j["progress"][1]["eta_seconds"].is_null());
+
+    // Of the wrong kind: read as nothing, or as zero, never a crash.
+    v = make_status_view(metrics(1, 1), json(), 0,
+                         json::parse(R"({"progress": [7, {"operation": 3, "rows_done": "x"}]})"));
+    REQUIRE(v.progress.size() == 2);
+    CHECK(v.progress[1].rows_done == 0);
+    CHECK(make_status_view(metrics(1, 1), json(), 0, json::parse(R"({"progress": {}})"))
+              .progress.empty());
+    CHECK(render_status_json(make_status_view(json(), json(), 0, json()))["progress"].empty());
+}

@@ -102,3 +102,11 @@ TEST_CASE("the board lists what runs, and forgets what ended") {
     unboarded->advance(1);
     CHECK((*unboarded).view(t0).rows_done == 1);
 }
+
+TEST_CASE("an operation's name reads in words, an unknown one as it is") {
+    CHECK(operation_words("wal_replay") == "replaying the write-ahead logs");
+    CHECK(operation_words("spool_drain") == "draining the spool");
+    CHECK(operation_words("dead_letter_replay") == "sending dead letters again");
+    CHECK(operation_words("quarantine_replay") == "replaying quarantined rows");
+    CHECK(operation_words("something_new") == "something_new");
+}
