@@ -16,6 +16,10 @@
 #   loadtest/bench.sh --durable [--connections 64,512] [--rounds N] [--seconds S]
 #                     durable against buffered and the durable-echo baseline
 #                     (loadtest/bench-durable.sh, loadtest/results/<date>-durable.md)
+#   loadtest/bench.sh --peers [--seconds S] [--rounds N] [--no-kill]
+#                     single events against kittenhouse and clickhouse-bulk, built
+#                     first by loadtest/peers/build.sh (loadtest/bench_peers.py,
+#                     loadtest/results/<date>-peers.md)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if [[ "${1:-}" == "--durable" ]]; then
@@ -27,6 +31,9 @@ cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DCHGATE_TE
     -DCHGATE_BENCH=ON >/dev/null
 cmake --build "$root/build-release" -j"$(nproc)" --target chgate chgate-load chgate-microbench baseline-server \
     >/dev/null
+if [[ " $* " == *" --peers "* ]]; then
+    exec python3 "$root/loadtest/bench_peers.py" "$@"
+fi
 if [[ " $* " == *" --scenarios cluster "* ]]; then
     exec python3 "$root/loadtest/bench_cluster.py" "$@"
 fi

@@ -10,6 +10,9 @@ loadtest/results/ (the Markdown tables bench.sh writes):
                      count, medians of the rounds
   ramp.svg           the adaptive strategy over a ramp of offered load: INSERT
                      time and INSERTs per second as the load grows
+  peers.svg          chgate against kittenhouse and clickhouse-bulk, single
+                     events, as a share of nginx doing nothing in the same run
+                     (the HTTP ceiling), with what each lost when killed -9
 
     /usr/bin/python3 loadtest/charts.py [OUTDIR]
 
@@ -33,6 +36,7 @@ RESULTS = os.path.join(ROOT, "loadtest", "results")
 # Which report each chart reads: change these when a newer full run replaces one.
 BENCH = "2026-11-22-bench.md"
 DURABLE = "2026-12-02-durable.md"
+PEERS = "2026-12-04-peers.md"
 
 BUFFERED, DURABLE_COLOUR, BASE, OTHER = "#1f77b4", "#d62728", "#7f7f7f", "#2ca02c"
 
@@ -197,6 +201,47 @@ def ramp(outdir):
     save(fig, outdir, "ramp.svg")
 
 
+def peers(outdir):
+    path = os.path.join(RESULTS, PEERS)
+    t = tables(path)
+    rows = [r for r in section(t, "Single events", path) if not r["system"].startswith("nginx")]
+    killed = {r["system"]: r for r in section(t, "Killed", path)}
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ys = list(range(len(rows)))[::-1]
+    colours = [BUFFERED if "buffered" in r["system"] else DURABLE_COLOUR if "durable" in r["system"]
+               else OTHER for r in rows]
+    bars = ax.barh(ys, [number(r["÷ nginx"]) for r in rows], color=colours, height=0.6)
+    for bar, y, r in zip(bars, ys, rows):
+        note = f"{number(r['÷ nginx']):.2f}  ({number(r['landed events/s']) / 1000:.0f}k/s"
+        if r["rejected"] not in ("0", ""):
+            note += f"; {r['rejected'].split('(')[-1].rstrip(')')} refused"
+        ax.text(bar.get_width() + 0.01, y, note + ")", va="center", fontsize=7)
+        # What a SIGKILL halfway through a run cost, in a column of its own.
+        k = killed.get(r["system"])
+        if k:
+            lost, acked = number(k["lost (at least)"]), number(k["acknowledged"])
+            twice = number(k.get("landed twice (at least)", "0")) or 0
+            words = ("nothing lost" if not lost else f"lost {lost / acked * 100:.0f}% of what "
+                     "it acknowledged")
+            if twice:
+                words += f",\n{twice / acked * 100:.0f}% landed twice"
+            ax.text(1.04, y, words, va="center", fontsize=7, transform=ax.get_yaxis_transform(),
+                    color=DURABLE_COLOUR if lost else "black")
+    ax.text(1.04, ys[0] + 0.75, "killed -9 halfway, then restarted:", fontsize=7,
+            fontweight="bold", transform=ax.get_yaxis_transform())
+    ax.set_yticks(ys)
+    ax.set_yticklabels([r["system"] for r in rows], fontsize=8)
+    ax.set_xlim(0, 1.0)
+    ax.set_ylim(-0.6, len(rows) - 0.1)
+    ax.set_xlabel("landed events/s ÷ nginx doing nothing in the same round (1.0: the HTTP "
+                  "ceiling); medians of the rounds", fontsize=8)
+    ax.set_title("Single events against the peers\n"
+                 f"(one event per POST, 64 connections, 2 cores; {PEERS})", fontsize=9)
+    fig.subplots_adjust(left=0.24, right=0.72)
+    fig.savefig(os.path.join(outdir, "peers.svg"), format="svg", metadata={"Date": None})
+    plt.close(fig)
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "docs", "charts")
     os.makedirs(outdir, exist_ok=True)
@@ -205,7 +250,8 @@ def main():
     throughput(outdir)
     durable(outdir)
     ramp(outdir)
-    for name in ("throughput.svg", "durable.svg", "ramp.svg"):
+    peers(outdir)
+    for name in ("throughput.svg", "durable.svg", "ramp.svg", "peers.svg"):
         print(os.path.join(outdir, name))
 
 

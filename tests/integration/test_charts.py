@@ -10,7 +10,7 @@ import unittest
 
 SOURCE = os.environ.get("CHGATE_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CHARTS = ("throughput.svg", "durable.svg", "ramp.svg")
+CHARTS = ("throughput.svg", "durable.svg", "ramp.svg", "peers.svg")
 # Debian's python3-matplotlib is for Debian's Python, whatever python3 is first on PATH.
 PYTHON = "/usr/bin/python3"
 
