@@ -1,13 +1,16 @@
 """Looking at a running chgate: GET /ui loaded in Debian's headless Chromium
 (its DOM read back, a screenshot taken), `chgate top` driven in tmux and its
-screen read, `chgate status --json`, and the metrics token guarding them."""
+screen read, `chgate status --json`, the metrics token guarding them, and
+`chgate status` against a server that never ends its answer or never sends one."""
 
 import base64
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -173,6 +176,70 @@ class StatusPageTest(IntegrationTest):
         wait_until(lambda: subprocess.run(tmux + ["has-session", "-t", session],
                                           capture_output=True).returncode != 0, 10,
                    message="chgate top to exit on Ctrl-C")
+
+
+class HostileServer:
+    """Answers every request on a loopback port in one of two bad ways:
+    `endless` sends a 200 whose body never ends, `silent` reads the request
+    and never answers."""
+
+    def __init__(self, how):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.how, self.stop = how, threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn):
+        with conn:
+            try:
+                conn.recv(65536)
+                if self.how == "endless":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n[")
+                    chunk = b"1," * 65536
+                    while not self.stop.is_set():
+                        conn.sendall(chunk)
+                else:
+                    self.stop.wait(30)
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+class StatusAgainstAHostileServerTest(unittest.TestCase):
+    """`chgate status` reads what answers at --url, which may be anything:
+    an endless body is cut at 64 MiB and a silent server at 5 s, each an
+    error with exit 1, not a hang or a process that grows without bound."""
+
+    def status(self, how):
+        server = HostileServer(how)
+        self.addCleanup(server.close)
+        start = time.monotonic()
+        done = subprocess.run([CHGATE_BIN, "status", "--url", f"http://127.0.0.1:{server.port}"],
+                              capture_output=True, text=True, timeout=60)
+        return done, time.monotonic() - start
+
+    def test_an_endless_body_is_cut(self):
+        done, _ = self.status("endless")
+        self.assertEqual(done.returncode, 1, done.stdout)
+        self.assertIn("/metrics: the answer is over 67108864 bytes", done.stderr)
+
+    def test_a_server_that_never_answers_times_out(self):
+        done, took = self.status("silent")
+        self.assertEqual(done.returncode, 1, done.stdout)
+        self.assertIn("/metrics: Timeout was reached", done.stderr)
+        self.assertLess(took, 30)
 
 
 if __name__ == "__main__":
