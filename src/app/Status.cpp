@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/CommandClient.hpp"
+#include "util/Text.hpp"
 #include "util/TimeFormat.hpp"
 
 namespace chgate::app {
@@ -68,13 +69,20 @@ std::string size_text(std::uint64_t bytes) {
     return (i == 0 ? std::to_string(bytes) : fixed(v, 1)) + " " + units[i];
 }
 
+// What the screen shows of a string that came from the server (table names,
+// ClickHouse's errors quoting clients' rows): control characters and bytes
+// that are not UTF-8 escaped, so that nothing read can drive the terminal.
+std::string shown(std::string_view s) {
+    return escape_for_log(s, 4096);
+}
+
 // One row of a text table: each cell padded to its column (left-aligned
 // first column, right-aligned numbers), cut to `width`.
 std::string row(const std::vector<std::string>& cells, const std::vector<std::size_t>& widths,
                 std::size_t width) {
     std::string line;
     for (std::size_t i = 0; i < cells.size(); ++i) {
-        std::string cell = cells[i];
+        std::string cell = shown(cells[i]);
         if (cell.size() > widths[i]) cell = cell.substr(0, widths[i] - 1) + "~";
         const std::string pad(widths[i] - cell.size(), ' ');
         if (i > 0) line += ' ';
@@ -164,8 +172,8 @@ StatusView make_status_view(const json& now, const json& before, double seconds,
 }
 
 std::string render_status_text(const StatusView& v, std::size_t width) {
-    std::string out = "chgate " + v.url + "  " + v.at + "  " +
-                      (v.ready ? "ready" : "NOT READY: " + v.not_ready_reason);
+    std::string out = "chgate " + shown(v.url) + "  " + v.at + "  " +
+                      (v.ready ? "ready" : "NOT READY: " + shown(v.not_ready_reason));
     if (out.size() > width) out.resize(width);
     out += "\n";
     out += "events/s " + fixed(v.events_per_second, 1) + "   rows in memory " +
@@ -177,8 +185,8 @@ std::string render_status_text(const StatusView& v, std::size_t width) {
     }
     out += "\n";
     for (const auto& p : v.progress) {
-        auto line = operation_words(p.operation) + (p.table.empty() ? "" : " of " + p.table) +
-                    ": " + describe(p);
+        auto line = shown(operation_words(p.operation) + (p.table.empty() ? "" : " of " + p.table) +
+                          ": " + describe(p));
         if (line.size() > width) line.resize(width);
         out += line + "\n";
     }
@@ -198,7 +206,7 @@ std::string render_status_text(const StatusView& v, std::size_t width) {
     }
     for (const auto& t : v.tables) {
         if (t.held) {
-            auto line = "  " + t.name + " is held: " + t.held_reason;
+            auto line = "  " + shown(t.name) + " is held: " + shown(t.held_reason);
             if (line.size() > width) line.resize(width);
             out += line + "\n";
         }
@@ -216,7 +224,7 @@ std::string render_status_text(const StatusView& v, std::size_t width) {
         for (const auto& s : v.shards) {
             std::string replicas;
             for (const auto& r : s.replicas)
-                replicas += (replicas.empty() ? "" : ", ") + r;
+                replicas += (replicas.empty() ? "" : ", ") + shown(r);
             auto line = "shard " + std::to_string(s.shard) + ": " +
                         (s.reachable ? "reachable" : "UNREACHABLE") + " (" + replicas + ")";
             if (line.size() > width) line.resize(width);

@@ -136,3 +136,19 @@ TEST_CASE("long operations from /readyz are shown in words, on screen and in JSO
               .progress.empty());
     CHECK(render_status_json(make_status_view(json(), json(), 0, json()))["progress"].empty());
 }
+
+TEST_CASE("nothing read from the server can drive the terminal") {
+    // A ClickHouse error quotes the row a client sent: escapes and all.
+    auto metrics_json = metrics(1500, 12);
+    metrics_json["tables"]["orders"]["held_reason"] = "Code 27: at row 1: \x1b]0;owned\x07\x1b[2J";
+    metrics_json["tables"]["\x1b[31mred"] = {{"strategy", "size\r"}, {"ack", "buffered"}};
+    const auto readyz = json::parse(R"({"ready": false, "reason": "held\u001b[2J",
+      "progress": [{"operation": "x\u001b[H", "table": "t\u0007"}]})");
+    auto v = make_status_view(metrics_json, metrics(1000, 10), 2.0, readyz);
+    const auto text = render_status_text(v, 200);
+    CHECK(text.find('\x1b') == std::string::npos);
+    CHECK(text.find('\x07') == std::string::npos);
+    CHECK(text.find('\r') == std::string::npos);
+    CHECK_THAT(text, Catch::Contains("Code 27: at row 1: \\x1b]0;owned\\x07\\x1b[2J"));
+    CHECK_THAT(text, Catch::Contains("NOT READY: held\\x1b[2J"));
+}
